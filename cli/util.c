@@ -1,0 +1,73 @@
+/* Shared CLI helpers: error reporting and progress display. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "strand/json.h"
+
+static void json_error(const char *cmd, const char *status, const char *msg)
+{
+	struct strand_json *j = strand_json_new(stdout, false);
+	if (!j)
+		return;
+	strand_json_start_object(j);
+	strand_json_name(j, "error");
+	strand_json_start_object(j);
+	strand_json_string_field(j, "command", cmd);
+	strand_json_string_field(j, "status", status);
+	strand_json_string_field(j, "message", msg);
+	strand_json_end_object(j);
+	strand_json_end_object(j);
+	strand_json_free(j);
+	fflush(stdout);
+}
+
+int cli_fail(const char *cmd, bool json, const strand_error *err)
+{
+	const char *msg = err && err->msg[0] ? err->msg : "failed";
+	const char *st = strand_status_str(err ? err->status : STRAND_ERR_INVALID);
+	if (json)
+		json_error(cmd, st, msg);
+	else
+		fprintf(stderr, "strand %s: %s\n", cmd, msg);
+	return 1;
+}
+
+int cli_failf(const char *cmd, bool json, bool usage, const char *fmt, ...)
+{
+	char msg[STRAND_ERROR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (json)
+		json_error(cmd, usage ? "usage" : "error", msg);
+	else
+		fprintf(stderr, "strand %s: %s%s\n", cmd, msg,
+			usage ? " (see 'strand help')" : "");
+	return usage ? 2 : 1;
+}
+
+bool cli_progress_enabled(bool quiet)
+{
+	return !quiet && isatty(STDERR_FILENO);
+}
+
+void cli_progress(void *ud, uint64_t pos, uint64_t end)
+{
+	const char *label = ud ? (const char *)ud : "replay";
+	double pct = end ? 100.0 * (double)pos / (double)end : 0.0;
+	fprintf(stderr, "\r%s: %" PRIu64 " / %" PRIu64 " instructions (%5.1f%%)", label, pos,
+		end, pct);
+	fflush(stderr);
+}
+
+void cli_progress_done(void)
+{
+	fprintf(stderr, "\r\033[K");
+	fflush(stderr);
+}

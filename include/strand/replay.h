@@ -1,0 +1,303 @@
+/*
+ * strand replay core: exact re-execution of a trace on Unicorn, forward and
+ * backward, to any position, with observers for analyses.
+ *
+ * Position: the number of instructions retired since the start of the
+ * trace, across all threads (see trace.h).  Position 0 is the initial
+ * snapshot; strand_replay_end() is the position after the last
+ * instruction.  At position P the machine state is the state after P
+ * instructions, before the instruction at index P.
+ *
+ * Exactness: at every key frame the registers and memory digests are
+ * compared with the recording, and the final state at the end.  A
+ * divergence stops motion with STRAND_ERR_DIVERGENCE and a message naming
+ * the position, the instruction (disassembled) and what differs; the
+ * handle then refuses further forward motion past that point.
+ *
+ * Threading: a handle is not thread-safe; two handles are independent.
+ */
+#ifndef STRAND_REPLAY_H
+#define STRAND_REPLAY_H
+
+#include "strand/trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===================================================================== */
+/* Types                                                                  */
+/* ===================================================================== */
+
+struct strand_replay;
+
+struct strand_replay_options {
+	/* Instructions between checkpoints; 0 = automatic (about 1M). */
+	uint64_t checkpoint_interval;
+	/* Upper bound on checkpoint memory, bytes; 0 = 512 MiB.  When it is
+	 * reached, checkpoints are thinned (every other one dropped). */
+	uint64_t checkpoint_memory_limit;
+	/* Compare key frames (default true when zero-initialised: set
+	 * `no_verify` to skip). */
+	bool no_verify;
+	/* Called about every 0.1 s during long motion; may be NULL. */
+	void (*progress)(void *ud, uint64_t position, uint64_t end);
+	void *progress_ud;
+};
+
+/* Statistics of a handle (strand replay prints these). */
+struct strand_replay_stats {
+	uint64_t instructions;       /* executed by the emulator, all motion */
+	uint64_t events_applied;
+	uint64_t keyframes_checked;
+	uint64_t checkpoints;        /* held now */
+	uint64_t checkpoint_bytes;   /* memory they hold */
+	uint64_t restores;           /* checkpoint restores (backward motion) */
+};
+
+/* ===================================================================== */
+/* Open, close                                                            */
+/* ===================================================================== */
+
+/* Open `path`, map the initial snapshot into a fresh emulator and stand at
+ * position 0.  `opt` may be NULL.  *out is owned by the caller
+ * (strand_replay_close). */
+strand_status strand_replay_open(const char *path,
+				 const struct strand_replay_options *opt,
+				 struct strand_replay **out, strand_error *err);
+
+void strand_replay_close(struct strand_replay *r); /* r may be NULL */
+
+/* Borrowed, valid until close. */
+const struct strand_trace_info *strand_replay_info(const struct strand_replay *r);
+struct strand_reader *strand_replay_reader(struct strand_replay *r);
+void strand_replay_get_stats(const struct strand_replay *r,
+			     struct strand_replay_stats *out);
+
+/* ===================================================================== */
+/* Positions and motion                                                   */
+/* ===================================================================== */
+
+uint64_t strand_replay_position(const struct strand_replay *r);
+/* Position after the last instruction of the trace. */
+uint64_t strand_replay_end(const struct strand_replay *r);
+
+/* Go to `pos` (forward or backward).  STRAND_OK, or an error. */
+strand_status strand_replay_seek(struct strand_replay *r, uint64_t pos,
+				 strand_error *err);
+
+/* Step n instructions (n < 0: backward).  STRAND_END if the start or the
+ * end was reached first (the handle stands there). */
+strand_status strand_replay_step(struct strand_replay *r, int64_t n,
+				 strand_error *err);
+
+typedef enum strand_dir {
+	STRAND_FORWARD = 1,
+	STRAND_BACKWARD = -1,
+} strand_dir;
+
+/* One instruction, stepping over calls (to the instruction after the call
+ * in the same thread and frame).  Backward: to the previous instruction of
+ * the same frame, over any call that returned to here. */
+strand_status strand_replay_step_over(struct strand_replay *r, strand_dir dir,
+				      strand_error *err);
+
+/* Forward: run until the current function returns (position after the
+ * ret, in the caller).  Backward: to the call instruction that entered the
+ * current function. */
+strand_status strand_replay_step_out(struct strand_replay *r, strand_dir dir,
+				     strand_error *err);
+
+/* ===================================================================== */
+/* Stops: breakpoints, watchpoints, events                                */
+/* ===================================================================== */
+
+typedef enum strand_stop_kind {
+	STRAND_STOP_BREAK = 1,    /* execution reaches an address */
+	STRAND_STOP_WATCH = 2,    /* memory range accessed */
+	STRAND_STOP_EVENT = 3,    /* an event of a record type is applied */
+	STRAND_STOP_POSITION = 4, /* a position is reached */
+} strand_stop_kind;
+
+enum { STRAND_WATCH_READ = 1, STRAND_WATCH_WRITE = 2 };
+
+struct strand_stop {
+	uint32_t id;        /* assigned by strand_replay_stop_add */
+	uint32_t kind;      /* strand_stop_kind */
+	uint64_t addr;      /* BREAK, WATCH: address */
+	uint64_t len;       /* WATCH: bytes */
+	uint32_t access;    /* WATCH: STRAND_WATCH_* mask */
+	uint32_t rec_type;  /* EVENT: strand_rec_type, 0 = any event */
+	uint64_t position;  /* POSITION */
+	bool enabled;
+};
+
+/* Add a stop; `s->id` is ignored and the new id returned in *id.  */
+strand_status strand_replay_stop_add(struct strand_replay *r,
+				     const struct strand_stop *s, uint32_t *id,
+				     strand_error *err);
+strand_status strand_replay_stop_del(struct strand_replay *r, uint32_t id);
+/* Borrowed array, valid until the next add/del. */
+const struct strand_stop *strand_replay_stops(const struct strand_replay *r,
+					      uint32_t *n);
+
+/* Why motion stopped. */
+struct strand_stop_hit {
+	uint32_t stop_id;   /* 0 if it reached the start/end */
+	uint32_t kind;      /* strand_stop_kind */
+	uint64_t position;
+	uint64_t addr;      /* BREAK: pc; WATCH: accessed address */
+	uint32_t access;    /* WATCH: STRAND_WATCH_READ or _WRITE */
+	uint32_t size;      /* WATCH: access size */
+};
+
+/* Run in `dir` until a stop is hit (STRAND_STOPPED, *hit filled), or the
+ * end/start (STRAND_END).  Forward, a breakpoint stops before the
+ * instruction at its address executes; a watchpoint stops after the
+ * accessing instruction.  Backward stops are the closest ones before the
+ * current position that forward execution would report.  `hit` may be
+ * NULL. */
+strand_status strand_replay_run(struct strand_replay *r, strand_dir dir,
+				struct strand_stop_hit *hit, strand_error *err);
+
+/* ===================================================================== */
+/* State at the current position                                          */
+/* ===================================================================== */
+
+/* Current thread id. */
+uint32_t strand_replay_thread(const struct strand_replay *r);
+
+/* Thread list: ids of threads alive at the current position. */
+strand_status strand_replay_threads(const struct strand_replay *r,
+				    uint32_t *tids, uint32_t max, uint32_t *n);
+
+/* Full context of the current thread. */
+strand_status strand_replay_cpu(struct strand_replay *r, struct strand_cpu *out,
+				strand_error *err);
+
+/* Register by name, any width: "eax", "ax", "al", "ah", "rip", "eflags",
+ * "fs_base", "xmm0" (low 64 bits), "st0" (as double bits)...
+ * STRAND_NOT_FOUND for an unknown name. */
+strand_status strand_replay_reg(struct strand_replay *r, const char *name,
+				uint64_t *val);
+
+/* Register names the current architecture knows (for completion).
+ * Borrowed static array, NULL-terminated. */
+const char *const *strand_replay_reg_names(const struct strand_replay *r);
+
+/* Read guest memory.  Never faults the host.  Copies what is mapped into
+ * buf; bytes that are unmapped are zero in buf and 0 in `valid` (one byte
+ * per byte of buf, 1 = mapped; may be NULL).  Returns the number of
+ * mapped bytes. */
+size_t strand_replay_read(struct strand_replay *r, uint64_t addr, void *buf,
+			  size_t len, uint8_t *valid);
+
+/* Module list at the current position.  Borrowed; valid until the
+ * position changes. */
+const struct strand_module *const *strand_replay_modules(const struct strand_replay *r,
+							 uint32_t *n);
+
+/* "module!symbol+0x1f", "module+0x1234" or "0x401000" into buf (always
+ * NUL-terminated).  Returns STRAND_OK if a symbol was found,
+ * STRAND_NOT_FOUND if only a module or nothing. */
+strand_status strand_replay_symbolize(const struct strand_replay *r,
+				      uint64_t addr, char *buf, size_t len);
+
+/* Resolve "module!symbol", "symbol" (first match) or a hex/decimal
+ * number. */
+strand_status strand_replay_lookup(const struct strand_replay *r,
+				   const char *name, uint64_t *addr);
+
+/* Symbol containing addr: borrowed pointers valid until the module
+ * unloads / the handle closes; STRAND_NOT_FOUND if none. */
+strand_status strand_replay_find_symbol(const struct strand_replay *r,
+					uint64_t addr,
+					const struct strand_module **mod,
+					const struct strand_symbol **sym);
+
+/* Disassemble one instruction at addr from current memory (capstone,
+ * Intel syntax) into buf: "call dword ptr [edx]".  *insn_len gets its
+ * length (may be NULL). */
+strand_status strand_replay_disas(struct strand_replay *r, uint64_t addr,
+				  char *buf, size_t len, uint32_t *insn_len);
+
+/* The record of the last event applied at or before the current position
+ * (borrowed, valid until motion), or NULL. */
+const struct strand_record *strand_replay_last_event(const struct strand_replay *r);
+
+/* ===================================================================== */
+/* Observers (QEMU-plugin style)                                          */
+/* ===================================================================== */
+
+/* Observers see forward execution only, exactly once per instruction and
+ * event, in order, while the handle moves forward by strand_replay_seek /
+ * step / run.  Analyses usually register, then seek to the end.  Callbacks
+ * may read state with strand_replay_reg/read/cpu/symbolize; they must not
+ * move the handle.  Pointers passed to callbacks are valid only during the
+ * callback: copy what you keep.
+ *
+ * The core installs only the emulator hooks some observer needs.
+ */
+
+typedef uint32_t strand_obs_id;
+
+/* Before the instruction at pc executes, at `position`. */
+typedef void (*strand_insn_cb)(struct strand_replay *r, void *ud,
+			       uint64_t position, uint64_t pc, uint32_t size);
+/* At the start of a basic block. */
+typedef void (*strand_block_cb)(struct strand_replay *r, void *ud,
+				uint64_t position, uint64_t pc, uint32_t size);
+
+struct strand_call_info {
+	uint64_t position;   /* of the call / ret instruction */
+	uint32_t tid;
+	uint64_t from;       /* address of the call / ret instruction */
+	uint64_t to;         /* target / return address */
+	uint64_t sp_after;   /* stack pointer after the instruction */
+	uint64_t ret_addr;   /* call: return address pushed */
+	bool indirect;       /* call through register/memory */
+};
+/* After a call (target reached, return address pushed). */
+typedef void (*strand_call_cb)(struct strand_replay *r, void *ud,
+			       const struct strand_call_info *c);
+/* After a ret. */
+typedef void (*strand_ret_cb)(struct strand_replay *r, void *ud,
+			      const struct strand_call_info *c);
+
+/* A memory access by the instruction at `position` (before it for reads,
+ * after the write for writes; `value` holds up to 8 bytes). */
+typedef void (*strand_mem_cb)(struct strand_replay *r, void *ud,
+			      uint64_t position, uint64_t pc, uint64_t addr,
+			      uint32_t size, bool is_write, uint64_t value);
+
+/* An event record, called twice: before its effects are applied (after =
+ * false) and after (after = true).  This is the kernel-transition,
+ * thread-switch, module-load and exception callback: filter on
+ * rec->type.  `rec` is borrowed for the call. */
+typedef void (*strand_event_cb)(struct strand_replay *r, void *ud,
+				const struct strand_record *rec, bool after);
+
+strand_obs_id strand_replay_on_insn(struct strand_replay *r, strand_insn_cb cb, void *ud);
+strand_obs_id strand_replay_on_block(struct strand_replay *r, strand_block_cb cb, void *ud);
+strand_obs_id strand_replay_on_call(struct strand_replay *r, strand_call_cb cb, void *ud);
+strand_obs_id strand_replay_on_ret(struct strand_replay *r, strand_ret_cb cb, void *ud);
+strand_obs_id strand_replay_on_mem(struct strand_replay *r, strand_mem_cb cb,
+				   uint32_t access /* STRAND_WATCH_* */, void *ud);
+strand_obs_id strand_replay_on_event(struct strand_replay *r, strand_event_cb cb, void *ud);
+void strand_replay_observer_del(struct strand_replay *r, strand_obs_id id);
+
+/* ===================================================================== */
+/* Whole-trace helpers                                                    */
+/* ===================================================================== */
+
+/* Rewrite a STRAND_TRACE_F_ORDINAL_POSITIONS trace at `in` into `out` with
+ * exact instruction positions, by replaying it and locating each
+ * consuming event's instruction.  Divergence (the instruction at the
+ * event is not the recorded kind, or a key frame differs) is an error. */
+strand_status strand_finalize_positions(const char *in, const char *out,
+					strand_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STRAND_REPLAY_H */
