@@ -284,6 +284,9 @@ PVOID NTAPI RtlCreateHeap(ULONG Flags, PVOID HeapBase, SIZE_T ReserveSize, SIZE_
 	SIZE_T Size = ReserveSize ? ReserveSize : RTLP_SEGMENT_SIZE;
 	RTLP_HEAP *Heap;
 
+	/* A heap already formatted at HeapBase is returned as is. */
+	if (Base && ((RTLP_HEAP *)Base)->Signature == RTLP_HEAP_SIGNATURE)
+		return Base;
 	if (!Base) {
 		NTSTATUS Status = NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
 							  MEM_RESERVE | MEM_COMMIT,
@@ -565,6 +568,17 @@ ULONG __cdecl DbgPrint(PCSTR Format, ...)
 	return (ULONG)RtlDebugOutputString(Buffer, (ULONG)n);
 }
 
-/* ntdll has no DllMain on Windows; the loader initialises it.  The guest
- * image needs an entry point for the PE, which does nothing. */
-BOOL WINAPI NtdllEntry(HINSTANCE Instance, DWORD Reason, LPVOID Reserved) { return TRUE; }
+/* ntdll has no DllMain on Windows: LdrpInitializeProcess sets the process
+ * up.  The guest's entry point does the part the guests rely on: format
+ * the zero-filled region the loader gives as PEB.ProcessHeap (kernel32
+ * does the same again, harmlessly, in case this entry is not run). */
+#define DLL_PROCESS_ATTACH 1
+BOOL WINAPI NtdllEntry(HINSTANCE Instance, DWORD Reason, LPVOID Reserved)
+{
+	PPEB Peb = NtCurrentPeb();
+
+	if (Reason == DLL_PROCESS_ATTACH)
+		Peb->ProcessHeap = RtlCreateHeap(HEAP_GROWABLE, Peb->ProcessHeap, 0x10000, 0x10000,
+						 NULL, NULL);
+	return TRUE;
+}
