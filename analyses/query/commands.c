@@ -1,0 +1,1238 @@
+/*
+ * The command table of the query language and the commands that need only
+ * the target (navigation, state, the event index).  The whole-trace
+ * queries (calls, memory, origin, find, report, and bt when an exact call
+ * stack is available) come from the target's `struct qext`.
+ *
+ * Every command writes the same result twice: text with qtext() and the
+ * fields of the JSON "result" object with strand_json_*().  The schema of
+ * each is in docs/query.md; keep the two in step.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyses/query/query_int.h"
+
+#define T(q) ((q)->t)
+#define OPS(q) ((q)->ops)
+
+/* ===================================================================== */
+/* Small helpers                                                          */
+/* ===================================================================== */
+
+static const char *const event_names[STRAND_REC_TYPE_MAX] = {
+	[STRAND_REC_MODULE] = "module-load",
+	[STRAND_REC_THREAD] = "thread-create",
+	[STRAND_REC_SYSCALL] = "syscall",
+	[STRAND_REC_NONDET] = "nondet",
+	[STRAND_REC_THREAD_SWITCH] = "thread-switch",
+	[STRAND_REC_THREAD_EXIT] = "thread-exit",
+	[STRAND_REC_MEMORY] = "memory",
+	[STRAND_REC_EXCEPTION] = "exception",
+	[STRAND_REC_MODULE_UNLOAD] = "module-unload",
+	[STRAND_REC_OUTPUT] = "output",
+	[STRAND_REC_KEYFRAME] = "keyframe",
+	[STRAND_REC_PROCESS_EXIT] = "process-exit",
+};
+
+const char *qevent_name(unsigned type)
+{
+	return type < STRAND_REC_TYPE_MAX ? event_names[type] : NULL;
+}
+
+int qevent_type(const char *name)
+{
+	if (!strcmp(name, "any"))
+		return 0;
+	for (unsigned t = 0; t < STRAND_REC_TYPE_MAX; t++)
+		if (event_names[t] && !strcmp(event_names[t], name))
+			return (int)t;
+	return -1;
+}
+
+/* Parse a count argument: a positive expression (default `def`). */
+static strand_status arg_count(struct strand_query *q, struct qargs *a, int i,
+			       uint64_t def, uint64_t max, uint64_t *n,
+			       strand_error *err)
+{
+	if (i >= a->argc) {
+		*n = def;
+		return STRAND_OK;
+	}
+	strand_status st = qeval(q, a->argv[i], n, err);
+	if (st < 0)
+		return st;
+	if (*n == 0 || *n > max)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"count %" PRIu64 " out of range (1..%" PRIu64 ")",
+					*n, max);
+	return STRAND_OK;
+}
+
+/* After motion: where we are, and whether motion hit the start/end. */
+static strand_status moved(struct strand_query *q, struct qout *o,
+			   strand_status st)
+{
+	if (st < 0)
+		return st;
+	if (st == STRAND_END) {
+		bool at_start = OPS(q)->position(T(q)) == 0;
+		qtext(o, "reached the %s of the trace\n", at_start ? "start" : "end");
+		strand_json_string_field(o->j, "reached", at_start ? "start" : "end");
+	}
+	qwhere(q, o);
+	return st;
+}
+
+static void json_stop(struct qout *o, const struct strand_stop *s)
+{
+	strand_json_start_object(o->j);
+	strand_json_uint_field(o->j, "id", s->id);
+	strand_json_string_field(o->j, "kind", s->kind == STRAND_STOP_BREAK ? "break"
+				 : s->kind == STRAND_STOP_WATCH ? "watch"
+				 : s->kind == STRAND_STOP_EVENT ? "event" : "position");
+	if (s->kind == STRAND_STOP_BREAK || s->kind == STRAND_STOP_WATCH)
+		strand_json_hex_field(o->j, "address", s->addr);
+	if (s->kind == STRAND_STOP_WATCH) {
+		strand_json_uint_field(o->j, "length", s->len);
+		strand_json_string_field(o->j, "access",
+					 s->access == STRAND_WATCH_READ ? "r"
+					 : s->access == STRAND_WATCH_WRITE ? "w" : "rw");
+	}
+	if (s->kind == STRAND_STOP_EVENT)
+		strand_json_string_field(o->j, "event",
+					 s->rec_type ? qevent_name(s->rec_type) : "any");
+	strand_json_bool_field(o->j, "enabled", s->enabled);
+	strand_json_end_object(o->j);
+}
+
+/* ===================================================================== */
+/* Navigation                                                             */
+/* ===================================================================== */
+
+static strand_status cmd_pos(struct strand_query *q, struct qargs *a,
+			     struct qout *o, strand_error *err)
+{
+	qwhere(q, o);
+	uint64_t end = OPS(q)->end(T(q));
+	qtext(o, "trace: positions 0 .. %" PRIu64 "\n", end);
+	strand_json_uint_field(o->j, "end", end);
+	return STRAND_OK;
+}
+
+/* Index of the first event after position `pos` (or at it, when `at`). */
+static uint64_t event_after(struct strand_query *q, uint64_t pos, bool at)
+{
+	uint64_t lo = 0, hi = q->nevents;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		bool before = at ? q->events[mid].position < pos
+				 : q->events[mid].position <= pos;
+		if (before)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static strand_status need_index(struct strand_query *q, strand_error *err)
+{
+	if (!q->events && q->nevents == 0)
+		return strand_error_set(err, STRAND_ERR_UNSUPPORTED,
+					"the session has no event index (opened without a trace path)");
+	return STRAND_OK;
+}
+
+static void json_event(struct strand_query *q, struct qout *o,
+		       const struct strand_query_event *e);
+
+static strand_status seek_event(struct strand_query *q, struct qargs *a,
+				struct qout *o, strand_error *err)
+{
+	strand_status st;
+	if ((st = need_index(q, err)) < 0)
+		return st;
+	if (a->argc < 3)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"usage: seek event TYPE [N] | seek event INDEX");
+	const char *what = a->argv[2];
+	uint64_t idx;
+	int type = qevent_type(what);
+	if (type < 0) {
+		/* an index */
+		if ((st = qeval(q, what, &idx, err)) < 0)
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"'%s' is neither an event type (syscall, exception, "
+						"thread-switch, module-load, output, ..., any) nor an event index",
+						what);
+		if (a->argc > 3)
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"usage: seek event INDEX");
+		if (idx >= q->nevents)
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"event index %" PRIu64 " out of range (the trace has %" PRIu64 " events)",
+						idx, q->nevents);
+	} else {
+		int64_t n = 1;
+		if (a->argc > 3) {
+			uint64_t v;
+			const char *s = a->argv[3];
+			if ((st = qeval(q, s, &v, err)) < 0)
+				return st;
+			n = (int64_t)v;
+			if (n == 0)
+				return strand_error_set(err, STRAND_ERR_INVALID,
+							"event count must not be 0");
+		}
+		uint64_t pos = OPS(q)->position(T(q));
+		bool found = false;
+		if (n > 0) {
+			for (uint64_t i = event_after(q, pos, false); i < q->nevents; i++) {
+				if (type && q->events[i].type != (uint32_t)type)
+					continue;
+				if (--n == 0) {
+					idx = i, found = true;
+					break;
+				}
+			}
+		} else {
+			for (uint64_t i = event_after(q, pos, true); i-- > 0;) {
+				if (type && q->events[i].type != (uint32_t)type)
+					continue;
+				if (++n == 0) {
+					idx = i, found = true;
+					break;
+				}
+			}
+		}
+		if (!found) {
+			qtext(o, "no further %s event\n", type ? what : "");
+			strand_json_name(o->j, "event");
+			strand_json_null(o->j);
+			return moved(q, o, STRAND_NOT_FOUND);
+		}
+	}
+	const struct strand_query_event *e = &q->events[idx];
+	if ((st = OPS(q)->seek(T(q), e->position, err)) < 0)
+		return st;
+	qtext(o, "event %" PRIu64 ": %s (tid %" PRIu32 ") at position %" PRIu64 "\n",
+	      e->index, qevent_name(e->type) ? qevent_name(e->type) : "?", e->tid,
+	      e->position);
+	strand_json_name(o->j, "event");
+	json_event(q, o, e);
+	return moved(q, o, STRAND_OK);
+}
+
+static strand_status cmd_seek(struct strand_query *q, struct qargs *a,
+			      struct qout *o, strand_error *err)
+{
+	const char *arg = a->argv[1];
+	uint64_t pos = OPS(q)->position(T(q)), end = OPS(q)->end(T(q)), v;
+	strand_status st;
+	if (!strcmp(arg, "event"))
+		return seek_event(q, a, o, err);
+	if (a->argc > 2)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"usage: seek POS|+N|-N|start|end|event ...");
+	if (!strcmp(arg, "start")) {
+		pos = 0;
+	} else if (!strcmp(arg, "end")) {
+		pos = end;
+	} else if (arg[0] == '+' || arg[0] == '-') {
+		if ((st = qeval(q, arg + 1, &v, err)) < 0)
+			return st;
+		if (arg[0] == '+')
+			pos = v > end - pos ? end : pos + v;
+		else
+			pos = v > pos ? 0 : pos - v;
+	} else {
+		if ((st = qeval(q, arg, &pos, err)) < 0)
+			return st;
+		if (pos > end)
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"position %" PRIu64 " is past the end (%" PRIu64 ")",
+						pos, end);
+	}
+	if ((st = OPS(q)->seek(T(q), pos, err)) < 0)
+		return st;
+	return moved(q, o, STRAND_OK);
+}
+
+static strand_status do_step(struct strand_query *q, struct qargs *a,
+			     struct qout *o, strand_error *err, int sign)
+{
+	uint64_t n;
+	strand_status st = arg_count(q, a, 1, 1, INT64_MAX, &n, err);
+	if (st < 0)
+		return st;
+	return moved(q, o, OPS(q)->step(T(q), sign * (int64_t)n, err));
+}
+
+static strand_status cmd_step(struct strand_query *q, struct qargs *a,
+			      struct qout *o, strand_error *err)
+{
+	return do_step(q, a, o, err, 1);
+}
+
+static strand_status cmd_back(struct strand_query *q, struct qargs *a,
+			      struct qout *o, strand_error *err)
+{
+	return do_step(q, a, o, err, -1);
+}
+
+static strand_status do_over(struct strand_query *q, struct qargs *a,
+			     struct qout *o, strand_error *err, strand_dir dir)
+{
+	uint64_t n;
+	strand_status st = arg_count(q, a, 1, 1, 1000000, &n, err);
+	if (st < 0)
+		return st;
+	st = STRAND_OK;
+	for (uint64_t i = 0; i < n && st == STRAND_OK; i++)
+		st = OPS(q)->step_over(T(q), dir, err);
+	return moved(q, o, st);
+}
+
+static strand_status cmd_next(struct strand_query *q, struct qargs *a,
+			      struct qout *o, strand_error *err)
+{
+	return do_over(q, a, o, err, STRAND_FORWARD);
+}
+
+static strand_status cmd_prev(struct strand_query *q, struct qargs *a,
+			      struct qout *o, strand_error *err)
+{
+	return do_over(q, a, o, err, STRAND_BACKWARD);
+}
+
+static strand_status cmd_finish(struct strand_query *q, struct qargs *a,
+				struct qout *o, strand_error *err)
+{
+	return moved(q, o, OPS(q)->step_out(T(q), STRAND_FORWARD, err));
+}
+
+static strand_status cmd_rfinish(struct strand_query *q, struct qargs *a,
+				 struct qout *o, strand_error *err)
+{
+	return moved(q, o, OPS(q)->step_out(T(q), STRAND_BACKWARD, err));
+}
+
+static strand_status do_run(struct strand_query *q, struct qout *o,
+			    strand_error *err, strand_dir dir)
+{
+	struct strand_stop_hit hit;
+	memset(&hit, 0, sizeof hit);
+	strand_status st = OPS(q)->run(T(q), dir, &hit, err);
+	if (st < 0)
+		return st;
+	if (st == STRAND_STOPPED) {
+		char sym[256];
+		qsym(q, hit.addr, sym, sizeof sym);
+		strand_json_name(o->j, "hit");
+		strand_json_start_object(o->j);
+		strand_json_uint_field(o->j, "id", hit.stop_id);
+		if (hit.kind == STRAND_STOP_WATCH) {
+			const char *acc = hit.access == STRAND_WATCH_READ ? "read" : "write";
+			qtext(o, "watchpoint %" PRIu32 ": %s of %" PRIu32 " bytes at 0x%" PRIx64 " (%s)\n",
+			      hit.stop_id, acc, hit.size, hit.addr, sym);
+			strand_json_string_field(o->j, "kind", "watch");
+			strand_json_string_field(o->j, "access", acc);
+			strand_json_uint_field(o->j, "size", hit.size);
+		} else if (hit.kind == STRAND_STOP_BREAK) {
+			qtext(o, "breakpoint %" PRIu32 " at 0x%" PRIx64 " (%s)\n",
+			      hit.stop_id, hit.addr, sym);
+			strand_json_string_field(o->j, "kind", "break");
+		} else {
+			qtext(o, "stop %" PRIu32 "\n", hit.stop_id);
+			strand_json_string_field(o->j, "kind",
+						 hit.kind == STRAND_STOP_EVENT ? "event" : "position");
+		}
+		strand_json_hex_field(o->j, "address", hit.addr);
+		strand_json_uint_field(o->j, "position", hit.position);
+		strand_json_end_object(o->j);
+	}
+	return moved(q, o, st);
+}
+
+static strand_status cmd_continue(struct strand_query *q, struct qargs *a,
+				  struct qout *o, strand_error *err)
+{
+	return do_run(q, o, err, STRAND_FORWARD);
+}
+
+static strand_status cmd_rcontinue(struct strand_query *q, struct qargs *a,
+				   struct qout *o, strand_error *err)
+{
+	return do_run(q, o, err, STRAND_BACKWARD);
+}
+
+static strand_status cmd_break(struct strand_query *q, struct qargs *a,
+			       struct qout *o, strand_error *err)
+{
+	struct strand_stop s = { .kind = STRAND_STOP_BREAK, .enabled = true };
+	strand_status st = qeval(q, a->argv[1], &s.addr, err);
+	if (st < 0)
+		return st;
+	uint32_t id;
+	if ((st = OPS(q)->stop_add(T(q), &s, &id, err)) < 0)
+		return st;
+	s.id = id;
+	char sym[256];
+	qsym(q, s.addr, sym, sizeof sym);
+	qtext(o, "breakpoint %" PRIu32 " at 0x%" PRIx64 " (%s)\n", id, s.addr, sym);
+	strand_json_name(o->j, "stop");
+	json_stop(o, &s);
+	strand_json_string_field(o->j, "symbol", sym);
+	return STRAND_OK;
+}
+
+static strand_status cmd_watch(struct strand_query *q, struct qargs *a,
+			       struct qout *o, strand_error *err)
+{
+	struct strand_stop s = { .kind = STRAND_STOP_WATCH, .enabled = true,
+				 .access = STRAND_WATCH_WRITE };
+	int i = 1;
+	const char *acc = a->argv[1];
+	if (!strcmp(acc, "r") || !strcmp(acc, "w") || !strcmp(acc, "rw")) {
+		s.access = (strchr(acc, 'r') ? STRAND_WATCH_READ : 0) |
+			   (strchr(acc, 'w') ? STRAND_WATCH_WRITE : 0);
+		i++;
+	}
+	if (a->argc != i + 2)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"usage: watch [r|w|rw] ADDR LEN");
+	strand_status st = qeval(q, a->argv[i], &s.addr, err);
+	if (st < 0 || (st = qeval(q, a->argv[i + 1], &s.len, err)) < 0)
+		return st;
+	if (s.len == 0 || s.len > (1u << 20))
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"watch length %" PRIu64 " out of range (1..1048576)",
+					s.len);
+	uint32_t id;
+	if ((st = OPS(q)->stop_add(T(q), &s, &id, err)) < 0)
+		return st;
+	s.id = id;
+	qtext(o, "watchpoint %" PRIu32 " on %s of 0x%" PRIx64 "..0x%" PRIx64 "\n", id,
+	      s.access == STRAND_WATCH_READ ? "reads" : s.access == STRAND_WATCH_WRITE
+							? "writes" : "reads and writes",
+	      s.addr, s.addr + s.len);
+	strand_json_name(o->j, "stop");
+	json_stop(o, &s);
+	return STRAND_OK;
+}
+
+static strand_status cmd_delete(struct strand_query *q, struct qargs *a,
+				struct qout *o, strand_error *err)
+{
+	strand_json_name(o->j, "deleted");
+	strand_json_start_array(o->j);
+	strand_status st = STRAND_OK;
+	if (!strcmp(a->argv[1], "all")) {
+		uint32_t n;
+		const struct strand_stop *s = OPS(q)->stops(T(q), &n);
+		uint32_t ids[256], k = 0;
+		for (uint32_t i = 0; i < n && k < 256; i++)
+			ids[k++] = s[i].id;
+		for (uint32_t i = 0; i < k; i++) {
+			OPS(q)->stop_del(T(q), ids[i]);
+			strand_json_uint(o->j, ids[i]);
+		}
+		qtext(o, "deleted %" PRIu32 " stops\n", k);
+	} else {
+		for (int i = 1; i < a->argc && st >= 0; i++) {
+			uint64_t id;
+			if ((st = qeval(q, a->argv[i], &id, err)) < 0)
+				break;
+			if (id > UINT32_MAX || OPS(q)->stop_del(T(q), (uint32_t)id) != STRAND_OK) {
+				st = strand_error_set(err, STRAND_ERR_INVALID,
+						      "no stop with id %" PRIu64 " (see 'list')", id);
+				break;
+			}
+			qtext(o, "deleted %" PRIu64 "\n", id);
+			strand_json_uint(o->j, id);
+		}
+	}
+	strand_json_end_array(o->j);
+	return st;
+}
+
+static strand_status cmd_list(struct strand_query *q, struct qargs *a,
+			      struct qout *o, strand_error *err)
+{
+	uint32_t n;
+	const struct strand_stop *s = OPS(q)->stops(T(q), &n);
+	strand_json_name(o->j, "stops");
+	strand_json_start_array(o->j);
+	if (n == 0)
+		qtext(o, "no breakpoints or watchpoints\n");
+	else
+		qtext(o, "%-4s %-6s %-18s %-8s %s\n", "id", "kind", "address", "access", "where");
+	for (uint32_t i = 0; i < n; i++) {
+		char sym[256] = "";
+		if (s[i].kind == STRAND_STOP_BREAK || s[i].kind == STRAND_STOP_WATCH)
+			qsym(q, s[i].addr, sym, sizeof sym);
+		if (s[i].kind == STRAND_STOP_WATCH)
+			qtext(o, "%-4" PRIu32 " %-6s 0x%-16" PRIx64 " %-8s %" PRIu64 " bytes\n",
+			      s[i].id, "watch", s[i].addr,
+			      s[i].access == STRAND_WATCH_READ ? "r"
+			      : s[i].access == STRAND_WATCH_WRITE ? "w" : "rw", s[i].len);
+		else if (s[i].kind == STRAND_STOP_BREAK)
+			qtext(o, "%-4" PRIu32 " %-6s 0x%-16" PRIx64 " %-8s %s\n", s[i].id,
+			      "break", s[i].addr, "x", sym);
+		else
+			qtext(o, "%-4" PRIu32 " %-6s\n", s[i].id,
+			      s[i].kind == STRAND_STOP_EVENT ? "event" : "pos");
+		json_stop(o, &s[i]);
+	}
+	strand_json_end_array(o->j);
+	return STRAND_OK;
+}
+
+/* ===================================================================== */
+/* State                                                                  */
+/* ===================================================================== */
+
+static const char *const regs32[] = { "eax", "ebx", "ecx", "edx", "esi", "edi",
+				      "ebp", "esp", "eip", "eflags", NULL };
+static const char *const regs64[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
+				      "rbp", "rsp", "r8", "r9", "r10", "r11",
+				      "r12", "r13", "r14", "r15", "rip", "rflags",
+				      NULL };
+static const char *const segs[] = { "cs", "ss", "ds", "es", "fs", "gs",
+				    "fs_base", "gs_base", NULL };
+
+static strand_status cmd_regs(struct strand_query *q, struct qargs *a,
+			      struct qout *o, strand_error *err)
+{
+	const char *const *names = q->arch == STRAND_ARCH_X86_64 ? regs64 : regs32;
+	int w = q->arch == STRAND_ARCH_X86_64 ? 16 : 8;
+	strand_json_name(o->j, "registers");
+	strand_json_start_object(o->j);
+	int col = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (const char *const *n = pass ? segs : names; *n; n++) {
+			uint64_t v;
+			if (OPS(q)->reg(T(q), *n, &v) != STRAND_OK)
+				continue;
+			strand_json_hex_field(o->j, *n, v);
+			qtext(o, "%-7s %0*" PRIx64 "%s", *n, pass ? 4 : w, v,
+			      ++col % 4 == 0 ? "\n" : "  ");
+		}
+		if (col % 4)
+			qtext(o, "\n");
+		col = 0;
+	}
+	strand_json_end_object(o->j);
+	return STRAND_OK;
+}
+
+static strand_status cmd_reg(struct strand_query *q, struct qargs *a,
+			     struct qout *o, strand_error *err)
+{
+	strand_json_name(o->j, "registers");
+	strand_json_start_object(o->j);
+	for (int i = 1; i < a->argc; i++) {
+		const char *n = a->argv[i][0] == '@' ? a->argv[i] + 1 : a->argv[i];
+		uint64_t v;
+		if (OPS(q)->reg(T(q), n, &v) != STRAND_OK)
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"unknown register '%s'", n);
+		qtext(o, "%s = 0x%" PRIx64 " (%" PRIu64 ")\n", n, v, v);
+		strand_json_hex_field(o->j, n, v);
+	}
+	strand_json_end_object(o->j);
+	return STRAND_OK;
+}
+
+static strand_status cmd_print(struct strand_query *q, struct qargs *a,
+			       struct qout *o, strand_error *err)
+{
+	/* the whole rest of the line is one expression */
+	char expr[1024] = "";
+	for (int i = 1; i < a->argc; i++) {
+		strncat(expr, a->argv[i], sizeof expr - strlen(expr) - 2);
+		if (i + 1 < a->argc)
+			strcat(expr, " ");
+	}
+	uint64_t v;
+	strand_status st = qeval(q, expr, &v, err);
+	if (st < 0)
+		return st;
+	char sym[256];
+	qsym(q, v, sym, sizeof sym);
+	qtext(o, "0x%" PRIx64 " = %" PRIu64 "%s%s\n", v, v,
+	      strncmp(sym, "0x", 2) ? " = " : "", strncmp(sym, "0x", 2) ? sym : "");
+	strand_json_hex_field(o->j, "value", v);
+	strand_json_uint_field(o->j, "decimal", v);
+	strand_json_string_field(o->j, "symbol", strncmp(sym, "0x", 2) ? sym : NULL);
+	return STRAND_OK;
+}
+
+/* Append the UTF-8 encoding of code point `cp` to s (room for 4 bytes). */
+static size_t put_utf8(char *s, uint32_t cp)
+{
+	if (cp < 0x80) {
+		s[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		s[0] = (char)(0xC0 | (cp >> 6));
+		s[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		s[0] = (char)(0xE0 | (cp >> 12));
+		s[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		s[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	s[0] = (char)(0xF0 | (cp >> 18));
+	s[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	s[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	s[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* mem str / mem wstr: read up to `max` characters until a NUL. */
+static strand_status mem_string(struct strand_query *q, struct qout *o,
+				uint64_t addr, uint64_t max, bool wide,
+				strand_error *err)
+{
+	unsigned cs = wide ? 2 : 1;
+	size_t nbytes = (size_t)max * cs;
+	uint8_t *buf = malloc(nbytes);
+	uint8_t *valid = malloc(nbytes);
+	char *s = malloc((size_t)max * 4 + 1);
+	strand_status st = STRAND_OK;
+	if (!buf || !valid || !s) {
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate %zu bytes", nbytes);
+		goto out;
+	}
+	OPS(q)->read(T(q), addr, buf, nbytes, valid);
+	if (!valid[0]) {
+		st = strand_error_set(err, STRAND_ERR_INVALID,
+				      "memory at 0x%" PRIx64 " is not mapped", addr);
+		goto out;
+	}
+	size_t len = 0, nchars = 0;
+	bool terminated = false;
+	for (size_t i = 0; i + cs <= nbytes; i += cs) {
+		if (!valid[i] || (wide && !valid[i + 1]))
+			break;
+		uint32_t c = wide ? (uint32_t)(buf[i] | buf[i + 1] << 8) : buf[i];
+		if (c == 0) {
+			terminated = true;
+			break;
+		}
+		if (wide && c >= 0xD800 && c < 0xDC00 && i + 4 <= nbytes && valid[i + 2]) {
+			uint32_t lo = (uint32_t)(buf[i + 2] | buf[i + 3] << 8);
+			if (lo >= 0xDC00 && lo < 0xE000) {
+				c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+				i += 2;
+			}
+		}
+		if (!wide && c >= 0x80)
+			c = '?'; /* ASCII strings: show other bytes as '?' */
+		len += put_utf8(s + len, c);
+		nchars++;
+	}
+	s[len] = '\0';
+	qtext(o, "0x%" PRIx64 ": %s\"%s\"%s\n", addr, wide ? "L" : "", s,
+	      terminated ? "" : " (not terminated)");
+	strand_json_hex_field(o->j, "address", addr);
+	strand_json_string_field(o->j, "type", wide ? "wstr" : "str");
+	strand_json_name(o->j, "string");
+	strand_json_string_len(o->j, s, len);
+	strand_json_uint_field(o->j, "length", nchars);
+	strand_json_bool_field(o->j, "terminated", terminated);
+out:
+	free(buf);
+	free(valid);
+	free(s);
+	return st;
+}
+
+static strand_status cmd_mem(struct strand_query *q, struct qargs *a,
+			     struct qout *o, strand_error *err)
+{
+	static const struct { const char *name; unsigned size; } types[] = {
+		{ "u8", 1 }, { "u16", 2 }, { "u32", 4 }, { "u64", 8 }, { "ptr", 0 },
+		{ "str", 1 }, { "wstr", 2 },
+	};
+	int i = 1;
+	const char *type = NULL;
+	unsigned size = 0;
+	for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+		if (!strcmp(a->argv[1], types[k].name)) {
+			type = types[k].name;
+			size = types[k].size ? types[k].size : q->ptr_size;
+			i = 2;
+		}
+	}
+	if (a->argc <= i || a->argc > i + 2)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"usage: mem [u8|u16|u32|u64|ptr|str|wstr] ADDR [LEN|COUNT]");
+	uint64_t addr, n;
+	strand_status st = qeval(q, a->argv[i], &addr, err);
+	if (st < 0)
+		return st;
+	if (type && (!strcmp(type, "str") || !strcmp(type, "wstr"))) {
+		if ((st = arg_count(q, a, i + 1, 256, 65536, &n, err)) < 0)
+			return st;
+		return mem_string(q, o, addr, n, size == 2, err);
+	}
+	if ((st = arg_count(q, a, i + 1, type ? 1 : 64, type ? 8192 : 65536, &n, err)) < 0)
+		return st;
+	size_t nbytes = type ? (size_t)n * size : (size_t)n;
+	uint8_t *buf = malloc(nbytes), *valid = malloc(nbytes);
+	if (!buf || !valid) {
+		free(buf);
+		free(valid);
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate %zu bytes", nbytes);
+	}
+	size_t got = OPS(q)->read(T(q), addr, buf, nbytes, valid);
+	if (got == 0) {
+		st = strand_error_set(err, STRAND_ERR_INVALID,
+				      "memory at 0x%" PRIx64 " (%zu bytes) is not mapped",
+				      addr, nbytes);
+		goto out;
+	}
+	strand_json_hex_field(o->j, "address", addr);
+	if (!type) {
+		qout_hexdump(o, addr, buf, valid, nbytes);
+		strand_json_uint_field(o->j, "length", nbytes);
+		strand_json_name(o->j, "bytes"); /* hex, "??" for unmapped bytes */
+		char *hex = malloc(nbytes * 2 + 1);
+		if (hex) {
+			for (size_t k = 0; k < nbytes; k++) {
+				if (valid[k])
+					snprintf(hex + 2 * k, 3, "%02x", buf[k]);
+				else
+					memcpy(hex + 2 * k, "??", 3);
+			}
+			hex[2 * nbytes] = '\0';
+		}
+		strand_json_string(o->j, hex ? hex : "");
+		free(hex);
+		goto out;
+	}
+	strand_json_string_field(o->j, "type", type);
+	strand_json_name(o->j, "values"); /* hex strings, null if unmapped */
+	strand_json_start_array(o->j);
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t v = 0;
+		bool ok = true;
+		for (unsigned b = 0; b < size; b++) {
+			ok = ok && valid[k * size + b];
+			v |= (uint64_t)buf[k * size + b] << (8 * b);
+		}
+		if (k % (16 / size < 1 ? 1 : 16 / size) == 0)
+			qtext(o, "%s%08" PRIx64 " ", k ? "\n" : "", addr + k * size);
+		if (ok)
+			qtext(o, " %0*" PRIx64, (int)size * 2, v);
+		else
+			qtext(o, " %.*s", (int)size * 2, "????????????????");
+		if (ok)
+			strand_json_hex(o->j, v);
+		else
+			strand_json_null(o->j);
+	}
+	qtext(o, "\n");
+	strand_json_end_array(o->j);
+	if (!strcmp(type, "ptr") && n == 1 && valid[0]) {
+		uint64_t v = 0;
+		for (unsigned b = 0; b < size; b++)
+			v |= (uint64_t)buf[b] << (8 * b);
+		char sym[256];
+		qsym(q, v, sym, sizeof sym);
+		if (strncmp(sym, "0x", 2)) {
+			qtext(o, "  -> %s\n", sym);
+			strand_json_string_field(o->j, "symbol", sym);
+		}
+	}
+out:
+	free(buf);
+	free(valid);
+	return st;
+}
+
+static strand_status cmd_disas(struct strand_query *q, struct qargs *a,
+			       struct qout *o, strand_error *err)
+{
+	struct strand_cpu cpu;
+	uint64_t pc = 0, addr, n;
+	strand_status st;
+	if (OPS(q)->cpu(T(q), &cpu, NULL) == STRAND_OK)
+		pc = cpu.rip;
+	else
+		OPS(q)->reg(T(q), "rip", &pc);
+	addr = pc;
+	if (a->argc > 1 && (st = qeval(q, a->argv[1], &addr, err)) < 0)
+		return st;
+	if ((st = arg_count(q, a, 2, 8, 1000, &n, err)) < 0)
+		return st;
+	strand_json_name(o->j, "instructions");
+	strand_json_start_array(o->j);
+	for (uint64_t k = 0; k < n; k++) {
+		char text[128], sym[256];
+		uint32_t len = 0;
+		if (OPS(q)->disas(T(q), addr, text, sizeof text, &len) < 0 || len == 0) {
+			if (k == 0) {
+				strand_json_end_array(o->j);
+				return strand_error_set(err, STRAND_ERR_INVALID,
+							"cannot disassemble at 0x%" PRIx64, addr);
+			}
+			break;
+		}
+		uint8_t bytes[16] = { 0 };
+		OPS(q)->read(T(q), addr, bytes, len > 16 ? 16 : len, NULL);
+		char hex[40] = "";
+		for (uint32_t b = 0; b < len && b < 12; b++)
+			snprintf(hex + 2 * b, 3, "%02x", bytes[b]);
+		qsym(q, addr, sym, sizeof sym);
+		qtext(o, "%s 0x%08" PRIx64 " %-28s %-16s %s\n", addr == pc ? "=>" : "  ",
+		      addr, sym, hex, text);
+		strand_json_start_object(o->j);
+		strand_json_hex_field(o->j, "address", addr);
+		strand_json_string_field(o->j, "symbol", sym);
+		strand_json_string_field(o->j, "bytes", hex);
+		strand_json_string_field(o->j, "text", text);
+		strand_json_bool_field(o->j, "current", addr == pc);
+		strand_json_end_object(o->j);
+		addr += len;
+	}
+	strand_json_end_array(o->j);
+	return STRAND_OK;
+}
+
+/* bt without an exact call stack: walk the frame-pointer chain. */
+static strand_status bt_frames(struct strand_query *q, struct qargs *a,
+			       struct qout *o, strand_error *err)
+{
+	struct strand_cpu cpu;
+	strand_status st = OPS(q)->cpu(T(q), &cpu, err);
+	if (st < 0)
+		return st;
+	unsigned ps = q->ptr_size;
+	uint64_t pc = cpu.rip, fp = cpu.gpr[STRAND_REG_RBP];
+	if (ps == 4) {
+		pc &= 0xffffffffu;
+		fp &= 0xffffffffu;
+	}
+	strand_json_string_field(o->j, "method", "frame-pointer");
+	strand_json_name(o->j, "frames");
+	strand_json_start_array(o->j);
+	for (unsigned k = 0; k < 64; k++) {
+		char sym[256];
+		qsym(q, pc, sym, sizeof sym);
+		qtext(o, "#%-2u 0x%08" PRIx64 " %s\n", k, pc, sym);
+		strand_json_start_object(o->j);
+		strand_json_uint_field(o->j, "frame", k);
+		strand_json_hex_field(o->j, "pc", pc);
+		strand_json_string_field(o->j, "symbol", sym);
+		strand_json_end_object(o->j);
+		uint8_t b[16];
+		if (fp == 0 || OPS(q)->read(T(q), fp, b, 2 * ps, NULL) != 2 * ps)
+			break;
+		uint64_t next = 0, ret = 0;
+		for (unsigned i = 0; i < ps; i++) {
+			next |= (uint64_t)b[i] << (8 * i);
+			ret |= (uint64_t)b[ps + i] << (8 * i);
+		}
+		if (ret == 0)
+			break;
+		pc = ret;
+		/* a chain must go up the stack; 0 ends it after this frame */
+		fp = next > fp ? next : 0;
+	}
+	strand_json_end_array(o->j);
+	qtext(o, "(frame-pointer walk: frames without a frame pointer are missing)\n");
+	return STRAND_OK;
+}
+
+static strand_status cmd_bt(struct strand_query *q, struct qargs *a,
+			    struct qout *o, strand_error *err)
+{
+	if (q->ext && q->ext->bt)
+		return q->ext->bt(q, a, o, err);
+	return bt_frames(q, a, o, err);
+}
+
+static strand_status cmd_threads(struct strand_query *q, struct qargs *a,
+				 struct qout *o, strand_error *err)
+{
+	uint32_t tids[1024], n = 0;
+	strand_status st = OPS(q)->threads(T(q), tids, 1024, &n);
+	if (st < 0)
+		return strand_error_set(err, st, "cannot list threads");
+	uint32_t cur = OPS(q)->thread(T(q));
+	strand_json_uint_field(o->j, "current", cur);
+	strand_json_name(o->j, "threads");
+	strand_json_start_array(o->j);
+	for (uint32_t i = 0; i < n && i < 1024; i++) {
+		qtext(o, "%s tid %" PRIu32 "\n", tids[i] == cur ? "*" : " ", tids[i]);
+		strand_json_uint(o->j, tids[i]);
+	}
+	strand_json_end_array(o->j);
+	return STRAND_OK;
+}
+
+static strand_status cmd_thread(struct strand_query *q, struct qargs *a,
+				struct qout *o, strand_error *err)
+{
+	if (a->argc == 1) {
+		qwhere(q, o);
+		return STRAND_OK;
+	}
+	uint64_t tid;
+	strand_status st = qeval(q, a->argv[1], &tid, err);
+	if (st < 0)
+		return st;
+	if (tid == OPS(q)->thread(T(q))) {
+		qwhere(q, o);
+		return STRAND_OK;
+	}
+	if ((st = need_index(q, err)) < 0)
+		return st;
+	uint64_t pos = OPS(q)->position(T(q));
+	for (uint64_t i = event_after(q, pos, false); i < q->nevents; i++) {
+		const struct strand_query_event *e = &q->events[i];
+		if (e->type == STRAND_REC_THREAD_SWITCH && e->tid == tid) {
+			if ((st = OPS(q)->seek(T(q), e->position, err)) < 0)
+				return st;
+			qtext(o, "thread %" PRIu64 " runs next at position %" PRIu64 "\n",
+			      tid, e->position);
+			return moved(q, o, STRAND_OK);
+		}
+	}
+	return strand_error_set(err, STRAND_ERR_INVALID,
+				"thread %" PRIu64 " does not run after position %" PRIu64,
+				tid, pos);
+}
+
+static strand_status cmd_modules(struct strand_query *q, struct qargs *a,
+				 struct qout *o, strand_error *err)
+{
+	uint32_t n = 0;
+	const struct strand_module *const *m = OPS(q)->modules(T(q), &n);
+	strand_json_name(o->j, "modules");
+	strand_json_start_array(o->j);
+	qtext(o, "%-18s %-18s %-20s %8s  %s\n", "base", "end", "name", "symbols", "path");
+	for (uint32_t i = 0; i < n; i++) {
+		qtext(o, "0x%-16" PRIx64 " 0x%-16" PRIx64 " %-20s %8" PRIu32 "  %s\n",
+		      m[i]->base, m[i]->base + m[i]->size, m[i]->name, m[i]->nsyms,
+		      m[i]->path);
+		strand_json_start_object(o->j);
+		strand_json_string_field(o->j, "name", m[i]->name);
+		strand_json_string_field(o->j, "path", m[i]->path);
+		strand_json_hex_field(o->j, "base", m[i]->base);
+		strand_json_hex_field(o->j, "size", m[i]->size);
+		strand_json_uint_field(o->j, "symbols", m[i]->nsyms);
+		strand_json_bool_field(o->j, "main", m[i]->flags & STRAND_MODULE_F_MAIN);
+		strand_json_end_object(o->j);
+	}
+	strand_json_end_array(o->j);
+	return STRAND_OK;
+}
+
+static strand_status cmd_sym(struct strand_query *q, struct qargs *a,
+			     struct qout *o, strand_error *err)
+{
+	uint64_t v;
+	strand_status st = qeval(q, a->argv[1], &v, err);
+	if (st < 0)
+		return st;
+	char sym[256];
+	qsym(q, v, sym, sizeof sym);
+	bool known = strncmp(sym, "0x", 2) != 0;
+	qtext(o, "0x%" PRIx64 " = %s\n", v, known ? sym : "(no module or symbol)");
+	strand_json_hex_field(o->j, "address", v);
+	strand_json_string_field(o->j, "symbol", known ? sym : NULL);
+	return STRAND_OK;
+}
+
+/* ===================================================================== */
+/* The event index                                                        */
+/* ===================================================================== */
+
+static void json_event(struct strand_query *q, struct qout *o,
+		       const struct strand_query_event *e)
+{
+	strand_json_start_object(o->j);
+	strand_json_uint_field(o->j, "index", e->index);
+	strand_json_uint_field(o->j, "position", e->position);
+	strand_json_string_field(o->j, "type", qevent_name(e->type));
+	strand_json_uint_field(o->j, "tid", e->tid);
+	if (e->type == STRAND_REC_SYSCALL) {
+		char sym[256];
+		qsym(q, e->pc, sym, sizeof sym);
+		strand_json_hex_field(o->j, "pc", e->pc);
+		strand_json_string_field(o->j, "symbol", sym);
+		strand_json_hex_field(o->j, "number", e->number);
+		strand_json_name(o->j, "args");
+		strand_json_start_array(o->j);
+		for (int k = 0; k < 4; k++)
+			strand_json_hex(o->j, e->args[k]);
+		strand_json_end_array(o->j);
+		strand_json_hex_field(o->j, "result", e->result);
+		strand_json_bool_field(o->j, "failed", e->failed);
+	} else if (e->type == STRAND_REC_EXCEPTION) {
+		strand_json_hex_field(o->j, "pc", e->pc);
+		strand_json_hex_field(o->j, "code", e->number);
+	} else if (e->type == STRAND_REC_THREAD_EXIT ||
+		   e->type == STRAND_REC_PROCESS_EXIT) {
+		strand_json_hex_field(o->j, "code", e->number);
+	}
+	strand_json_end_object(o->j);
+}
+
+static strand_status cmd_syscalls(struct strand_query *q, struct qargs *a,
+				  struct qout *o, strand_error *err)
+{
+	strand_status st = need_index(q, err);
+	if (st < 0)
+		return st;
+	bool failed = false;
+	for (int i = 1; i < a->argc; i++) {
+		if (!strcmp(a->argv[i], "--failed"))
+			failed = true;
+		else
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"unknown option '%s' (usage: syscalls [--failed])",
+						a->argv[i]);
+	}
+	strand_json_name(o->j, "syscalls");
+	strand_json_start_array(o->j);
+	qtext(o, "%-6s %-10s %-6s %-6s %-10s %-10s %s\n", "event", "position", "tid",
+	      "number", "result", "arg0", "pc");
+	uint64_t rows = 0, total = 0;
+	for (uint64_t i = 0; i < q->nevents; i++) {
+		const struct strand_query_event *e = &q->events[i];
+		if (e->type != STRAND_REC_SYSCALL || (failed && !e->failed))
+			continue;
+		total++;
+		if (rows >= q->max_rows)
+			continue;
+		rows++;
+		char sym[256];
+		qsym(q, e->pc, sym, sizeof sym);
+		qtext(o, "%-6" PRIu64 " %-10" PRIu64 " %-6" PRIu32 " 0x%-4" PRIx64
+		      " 0x%08" PRIx64 " 0x%08" PRIx64 " %s%s\n",
+		      e->index, e->position, e->tid, e->number, e->result, e->args[0], sym,
+		      e->failed ? "  FAILED" : "");
+		json_event(q, o, e);
+	}
+	strand_json_end_array(o->j);
+	strand_json_uint_field(o->j, "count", total);
+	strand_json_bool_field(o->j, "truncated", total > rows);
+	qtext(o, "%" PRIu64 " %ssyscalls%s\n", total, failed ? "failed " : "",
+	      total > rows ? " (first rows shown)" : "");
+	return STRAND_OK;
+}
+
+static strand_status cmd_events(struct strand_query *q, struct qargs *a,
+				struct qout *o, strand_error *err)
+{
+	strand_status st = need_index(q, err);
+	if (st < 0)
+		return st;
+	int type = 0;
+	if (a->argc > 1 && (type = qevent_type(a->argv[1])) < 0)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"unknown event type '%s'", a->argv[1]);
+	strand_json_name(o->j, "events");
+	strand_json_start_array(o->j);
+	qtext(o, "%-6s %-10s %-6s %s\n", "event", "position", "tid", "type");
+	uint64_t rows = 0, total = 0;
+	for (uint64_t i = 0; i < q->nevents; i++) {
+		const struct strand_query_event *e = &q->events[i];
+		if (type && e->type != (uint32_t)type)
+			continue;
+		total++;
+		if (rows >= q->max_rows)
+			continue;
+		rows++;
+		qtext(o, "%-6" PRIu64 " %-10" PRIu64 " %-6" PRIu32 " %s", e->index,
+		      e->position, e->tid, qevent_name(e->type) ? qevent_name(e->type) : "?");
+		if (e->type == STRAND_REC_SYSCALL)
+			qtext(o, " 0x%" PRIx64 " -> 0x%" PRIx64 "%s", e->number, e->result,
+			      e->failed ? " FAILED" : "");
+		else if (e->type == STRAND_REC_EXCEPTION || e->type == STRAND_REC_PROCESS_EXIT ||
+			 e->type == STRAND_REC_THREAD_EXIT)
+			qtext(o, " code 0x%" PRIx64, e->number);
+		qtext(o, "\n");
+		json_event(q, o, e);
+	}
+	strand_json_end_array(o->j);
+	strand_json_uint_field(o->j, "count", total);
+	strand_json_bool_field(o->j, "truncated", total > rows);
+	return STRAND_OK;
+}
+
+/* ===================================================================== */
+/* Whole-trace queries: the target's                                      */
+/* ===================================================================== */
+
+#define EXT_CMD(fn, field)                                                    \
+	static strand_status fn(struct strand_query *q, struct qargs *a,      \
+				struct qout *o, strand_error *err)            \
+	{                                                                     \
+		if (!q->ext || !q->ext->field)                                \
+			return strand_error_set(err, STRAND_ERR_UNSUPPORTED,  \
+						"not available for this target"); \
+		return q->ext->field(q, a, o, err);                           \
+	}
+EXT_CMD(cmd_calls, calls)
+EXT_CMD(cmd_memory, memory)
+EXT_CMD(cmd_origin, origin)
+EXT_CMD(cmd_find, find)
+EXT_CMD(cmd_report, report)
+
+/* ===================================================================== */
+/* Session                                                                */
+/* ===================================================================== */
+
+static strand_status cmd_help(struct strand_query *q, struct qargs *a,
+			      struct qout *o, strand_error *err)
+{
+	if (a->argc > 1) {
+		const struct qcmd *c = qcmd_find(a->argv[1]);
+		if (!c)
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"unknown command '%s'", a->argv[1]);
+		qtext(o, "%s\n    %s\n", c->synopsis, c->summary);
+		if (c->alias)
+			qtext(o, "    (short: %s)\n", c->alias);
+		if (c->help)
+			qtext(o, "%s", c->help);
+		strand_json_string_field(o->j, "name", c->name);
+		strand_json_string_field(o->j, "alias", c->alias);
+		strand_json_string_field(o->j, "synopsis", c->synopsis);
+		strand_json_string_field(o->j, "summary", c->summary);
+		strand_json_string_field(o->j, "help", c->help ? c->help : "");
+		return STRAND_OK;
+	}
+	strand_json_name(o->j, "commands");
+	strand_json_start_array(o->j);
+	for (const struct qcmd *c = qcmd_table; c->name; c++) {
+		qtext(o, "  %-44s %s\n", c->synopsis, c->summary);
+		strand_json_start_object(o->j);
+		strand_json_string_field(o->j, "name", c->name);
+		strand_json_string_field(o->j, "synopsis", c->synopsis);
+		strand_json_string_field(o->j, "summary", c->summary);
+		strand_json_end_object(o->j);
+	}
+	strand_json_end_array(o->j);
+	qtext(o, "Expressions: 0x1f 31 eax @eax mod!sym+0x10 [esp+4] (a+b)*2 << >> & | ^ ~\n"
+		 "Separate commands with ';'.  'help CMD' shows details.\n");
+	return STRAND_OK;
+}
+
+static strand_status cmd_quit(struct strand_query *q, struct qargs *a,
+			      struct qout *o, strand_error *err)
+{
+	q->quit = true;
+	return STRAND_OK;
+}
+
+const struct qcmd qcmd_table[] = {
+	/* navigation */
+	{ "pos", "where", "pos", "show the current position, thread and instruction",
+	  NULL, 0, 0, cmd_pos },
+	{ "seek", "s", "seek POS|+N|-N|start|end|event TYPE [N]|event INDEX",
+	  "go to a position, relative, to the start/end, or to an event",
+	  "    seek 1200        absolute position (an expression)\n"
+	  "    seek +10, -10    relative\n"
+	  "    seek start|end   first / last position\n"
+	  "    seek event syscall [N]  the Nth next event of a type (N<0: back);\n"
+	  "                     types: syscall exception thread-switch thread-create\n"
+	  "                     thread-exit module-load module-unload memory output\n"
+	  "                     nondet keyframe process-exit any\n"
+	  "    seek event 12    the event with index 12 (see 'events')\n",
+	  1, 3, cmd_seek },
+	{ "step", "t", "step [N]", "execute N instructions forward (default 1)", NULL,
+	  0, 1, cmd_step },
+	{ "back", "tb", "back [N]", "go N instructions backward (default 1)", NULL, 0,
+	  1, cmd_back },
+	{ "next", "p", "next [N]", "step over calls, forward", NULL, 0, 1, cmd_next },
+	{ "prev", "pb", "prev [N]", "step over calls, backward", NULL, 0, 1, cmd_prev },
+	{ "finish", "gu", "finish", "run until the current function returns", NULL,
+	  0, 0, cmd_finish },
+	{ "rfinish", "gub", "rfinish",
+	  "go back to the call that entered the current function", NULL, 0, 0,
+	  cmd_rfinish },
+	{ "continue", "g", "continue", "run forward to the next breakpoint or watchpoint",
+	  NULL, 0, 0, cmd_continue },
+	{ "rcontinue", "gb", "rcontinue",
+	  "run backward to the previous breakpoint or watchpoint", NULL, 0, 0,
+	  cmd_rcontinue },
+	{ "break", "bp", "break ADDR|module!sym",
+	  "stop before the instruction at an address executes", NULL, 1, 1, cmd_break },
+	{ "watch", "ba", "watch [r|w|rw] ADDR LEN",
+	  "stop after an instruction reads/writes a memory range (default w)", NULL, 2,
+	  3, cmd_watch },
+	{ "delete", "bc", "delete ID...|all", "delete breakpoints or watchpoints", NULL,
+	  1, -1, cmd_delete },
+	{ "list", "bl", "list", "list breakpoints and watchpoints", NULL, 0, 0, cmd_list },
+	/* state */
+	{ "regs", "r", "regs", "show the registers of the current thread", NULL, 0, 0,
+	  cmd_regs },
+	{ "reg", NULL, "reg NAME...", "show registers by name (eax, al, rip, xmm0...)",
+	  NULL, 1, -1, cmd_reg },
+	{ "print", "?", "print EXPR", "evaluate an expression", NULL, 1, -1, cmd_print },
+	{ "mem", "db", "mem [u8|u16|u32|u64|ptr|str|wstr] ADDR [LEN|COUNT]",
+	  "hex dump (LEN bytes, default 64) or typed values (COUNT, default 1)",
+	  "    mem esp 32        hex dump\n"
+	  "    mem u32 esp 4     four 32-bit values\n"
+	  "    mem ptr [esp]     a pointer, with its symbol\n"
+	  "    mem str ADDR      ASCII string up to NUL (at most COUNT chars, default 256)\n"
+	  "    mem wstr ADDR     UTF-16 string up to NUL\n",
+	  1, 3, cmd_mem },
+	{ "disas", "u", "disas [ADDR] [N]", "disassemble N instructions (default: pc, 8)",
+	  NULL, 0, 2, cmd_disas },
+	{ "bt", "k", "bt", "call stack of the current thread", NULL, 0, 0, cmd_bt },
+	{ "threads", NULL, "threads", "threads alive at the current position", NULL, 0,
+	  0, cmd_threads },
+	{ "thread", NULL, "thread [TID]",
+	  "show the current thread, or go forward to where TID next runs", NULL, 0, 1,
+	  cmd_thread },
+	{ "modules", "lm", "modules", "modules loaded at the current position", NULL, 0,
+	  0, cmd_modules },
+	{ "sym", "ln", "sym ADDR|NAME", "symbol of an address, or address of a symbol",
+	  NULL, 1, 1, cmd_sym },
+	/* whole trace */
+	{ "events", NULL, "events [TYPE]", "list the events of the trace (index order)",
+	  NULL, 0, 1, cmd_events },
+	{ "syscalls", NULL, "syscalls [--failed]",
+	  "list kernel transitions with their results", NULL, 0, 1, cmd_syscalls },
+	{ "calls", NULL, "calls FUNC",
+	  "every call of a function: thread, positions, arguments, return value", NULL,
+	  1, 2, cmd_calls },
+	{ "memory", NULL, "memory ADDR LEN [r|w|rw]",
+	  "every access to a memory range over the whole trace", NULL, 2, 3, cmd_memory },
+	{ "origin", NULL, "origin REG|ADDR",
+	  "where the current value of a register or memory came from", NULL, 1, 2,
+	  cmd_origin },
+	{ "find", NULL, "find VALUE [SIZE]",
+	  "positions where a register or memory took a value, over time", NULL, 1, 2,
+	  cmd_find },
+	{ "report", NULL, "report", "the root-cause report of the trace", NULL, 0, 0,
+	  cmd_report },
+	/* session */
+	{ "help", "h", "help [CMD]", "list commands, or show one command's help", NULL,
+	  0, 1, cmd_help },
+	{ "quit", "q", "quit", "end the session", NULL, 0, 0, cmd_quit },
+	{ NULL, NULL, NULL, NULL, NULL, 0, 0, NULL },
+};
+
+const struct qcmd *qcmd_find(const char *name)
+{
+	for (const struct qcmd *c = qcmd_table; c->name; c++)
+		if (!strcmp(c->name, name) || (c->alias && !strcmp(c->alias, name)))
+			return c;
+	if (!strcmp(name, "exit"))
+		return qcmd_find("quit");
+	return NULL;
+}
