@@ -69,8 +69,8 @@ static strand_status parse_header(struct strand_reader *r, strand_error *err)
 	in->format_minor = tf_get16(h + 10);
 	if (in->format_major != STRAND_FORMAT_MAJOR)
 		return strand_error_set(err, STRAND_ERR_VERSION,
-					"trace format version %u.%u is not supported "
-					"(this reader reads %u.x)", in->format_major,
+					"file header at offset=8: trace format version %u.%u "
+					"is not supported (this reader reads %u.x)", in->format_major,
 					in->format_minor, STRAND_FORMAT_MAJOR);
 	if (r->len < TF_HEADER_SIZE)
 		return strand_error_set(err, STRAND_ERR_TRUNCATED,
@@ -545,10 +545,10 @@ static strand_status open_common(struct strand_reader *r, strand_error *err)
 			*err = nomem;
 			return nomem.status;
 		}
-		r->sum.truncated = true;
 		st = scan_chunks(r, err);
 		if (st != STRAND_OK)
 			return st;
+		r->sum.truncated = true;
 	}
 	r->sum.file_size = r->len;
 	r->sum.nchunks = r->nchunks;
@@ -772,8 +772,8 @@ strand_status strand_reader_verify(struct strand_reader *r, strand_error *err)
 			if (st != STRAND_OK)
 				break;
 			st = tf_check_record(&chk, &r->rec, err);
-			if (st != STRAND_OK) {
-				err->status = STRAND_ERR_CORRUPT;
+			if (st == STRAND_ERR_INVALID) {
+				st = err->status = STRAND_ERR_CORRUPT;
 				strand_error_wrap(err, "chunk %" PRIu32 " at offset=%" PRIu64
 						  ": record %" PRIu32 " (type=%s, position=%" PRIu64
 						  ")", ci, r->chunks[ci].file_offset, ri,
@@ -790,8 +790,8 @@ strand_status strand_reader_verify(struct strand_reader *r, strand_error *err)
 		st = STRAND_OK;
 	if (st == STRAND_OK) {
 		st = tf_check_finish(&chk, err);
-		if (st != STRAND_OK) {
-			err->status = STRAND_ERR_CORRUPT;
+		if (st == STRAND_ERR_INVALID) {
+			st = err->status = STRAND_ERR_CORRUPT;
 			strand_error_wrap(err, "end of trace");
 		}
 	}
