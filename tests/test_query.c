@@ -216,6 +216,16 @@ static const struct qtarget_ops fake_ops = {
 	f_modules, f_symbolize, f_lookup, f_disas,
 };
 
+static const char *f_sysname(struct strand_query *q, uint64_t n)
+{
+	return n == 0x25 ? "NtCreateFile" : NULL;
+}
+static void f_describe(struct strand_query *q, uint64_t v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", v == 0xC000000E ? "STATUS_NO_SUCH_DEVICE" : "");
+}
+static const struct qext fake_ext = { .syscall_name = f_sysname, .describe = f_describe };
+
 static struct fake fk;
 static struct strand_query *q;
 static struct strand_query_result res;
@@ -260,6 +270,7 @@ static void setup(void)
 	cr_assert_eq(qsession_new(&fake_ops, &fk, STRAND_ARCH_X86_32,
 				  STRAND_ABI_WINDOWS_NT, NULL, ev, 3, &q, &err),
 		     STRAND_OK, "%s", err.msg);
+	q->ext = &fake_ext;
 	memset(&res, 0, sizeof res);
 }
 
@@ -494,7 +505,8 @@ Test(query, seek_event_finds_events_by_type_and_index)
 {
 	const char *j = ok("seek event syscall");
 	HAS(j, "\"event\":{\"index\":0,\"position\":10,\"type\":\"syscall\"");
-	HAS(j, "\"result\":\"0xc000000e\",\"failed\":true");
+	HAS(j, "\"name\":\"NtCreateFile\",");
+	HAS(j, "\"result\":\"0xc000000e\",\"result_text\":\"STATUS_NO_SUCH_DEVICE\",\"failed\":true");
 	HAS(ok("seek event syscall"), "\"position\":30");
 	HAS(ok("seek event syscall -1"), "\"index\":0");
 	HAS(ok("seek event 1"), "\"type\":\"thread-switch\"");
@@ -595,8 +607,10 @@ Test(query, syscalls_and_events_list_the_index)
 {
 	HAS(ok("syscalls"), "\"count\":2");
 	HAS(ok("syscalls --failed"), "\"count\":1,\"truncated\":false");
-	HAS(res.json, "\"number\":\"0x25\"");
+	HAS(res.json, "\"number\":\"0x25\",\"name\":\"NtCreateFile\"");
+	HAS(res.text, "NtCreateFile");
 	HAS(res.text, "0xc000000e");
+	HAS(res.text, "STATUS_NO_SUCH_DEVICE");
 	HAS(res.text, "FAILED");
 	HAS(ok("events thread-switch"), "\"events\":[{\"index\":1,\"position\":20,\"type\":\"thread-switch\",\"tid\":2}]");
 }

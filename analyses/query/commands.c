@@ -146,7 +146,19 @@ static strand_status need_index(struct strand_query *q, strand_error *err)
 }
 
 static void json_event(struct strand_query *q, struct qout *o,
-		       const struct strand_query_event *e);
+		       const struct strand_query_event *e, const char *obj);
+
+static const char *syscall_name(struct strand_query *q, uint64_t number)
+{
+	return q->ext && q->ext->syscall_name ? q->ext->syscall_name(q, number) : NULL;
+}
+
+void qdescribe(struct strand_query *q, uint64_t v, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (q->ext && q->ext->describe)
+		q->ext->describe(q, v, buf, len);
+}
 
 static strand_status seek_event(struct strand_query *q, struct qargs *a,
 				struct qout *o, strand_error *err)
@@ -221,7 +233,7 @@ static strand_status seek_event(struct strand_query *q, struct qargs *a,
 	      e->index, qevent_name(e->type) ? qevent_name(e->type) : "?", e->tid,
 	      e->position);
 	strand_json_name(o->j, "event");
-	json_event(q, o, e);
+	json_event(q, o, e, NULL);
 	return moved(q, o, STRAND_OK);
 }
 
@@ -539,7 +551,10 @@ static strand_status cmd_reg(struct strand_query *q, struct qargs *a,
 		if (OPS(q)->reg(T(q), n, &v) != STRAND_OK)
 			return strand_error_set(err, STRAND_ERR_INVALID,
 						"unknown register '%s'", n);
-		qtext(o, "%s = 0x%" PRIx64 " (%" PRIu64 ")\n", n, v, v);
+		char desc[256];
+		qdescribe(q, v, desc, sizeof desc);
+		qtext(o, "%s = 0x%" PRIx64 " (%" PRIu64 ")%s%s\n", n, v, v,
+		      desc[0] ? "  " : "", desc);
 		strand_json_hex_field(o->j, n, v);
 	}
 	strand_json_end_object(o->j);
@@ -567,6 +582,11 @@ static strand_status cmd_print(struct strand_query *q, struct qargs *a,
 	strand_json_hex_field(o->j, "value", v);
 	strand_json_uint_field(o->j, "decimal", v);
 	strand_json_string_field(o->j, "symbol", strncmp(sym, "0x", 2) ? sym : NULL);
+	char desc[256];
+	qdescribe(q, v, desc, sizeof desc);
+	if (desc[0])
+		qtext(o, "  %s\n", desc);
+	strand_json_string_field(o->j, "meaning", desc[0] ? desc : NULL);
 	return STRAND_OK;
 }
 
@@ -957,8 +977,9 @@ static strand_status cmd_sym(struct strand_query *q, struct qargs *a,
 /* The event index                                                        */
 /* ===================================================================== */
 
+/* One event as JSON; `obj`: the syscall's decoded object, or NULL. */
 static void json_event(struct strand_query *q, struct qout *o,
-		       const struct strand_query_event *e)
+		       const struct strand_query_event *e, const char *obj)
 {
 	strand_json_start_object(o->j);
 	strand_json_uint_field(o->j, "index", e->index);
@@ -966,18 +987,23 @@ static void json_event(struct strand_query *q, struct qout *o,
 	strand_json_string_field(o->j, "type", qevent_name(e->type));
 	strand_json_uint_field(o->j, "tid", e->tid);
 	if (e->type == STRAND_REC_SYSCALL) {
-		char sym[256];
+		char sym[256], desc[256] = "";
 		qsym(q, e->pc, sym, sizeof sym);
 		strand_json_hex_field(o->j, "pc", e->pc);
 		strand_json_string_field(o->j, "symbol", sym);
 		strand_json_hex_field(o->j, "number", e->number);
+		strand_json_string_field(o->j, "name", syscall_name(q, e->number));
 		strand_json_name(o->j, "args");
 		strand_json_start_array(o->j);
 		for (int k = 0; k < 4; k++)
 			strand_json_hex(o->j, e->args[k]);
 		strand_json_end_array(o->j);
 		strand_json_hex_field(o->j, "result", e->result);
+		qdescribe(q, e->result, desc, sizeof desc);
+		strand_json_string_field(o->j, "result_text", desc[0] ? desc : NULL);
 		strand_json_bool_field(o->j, "failed", e->failed);
+		if (obj)
+			strand_json_string_field(o->j, "object", obj[0] ? obj : NULL);
 	} else if (e->type == STRAND_REC_EXCEPTION) {
 		strand_json_hex_field(o->j, "pc", e->pc);
 		strand_json_hex_field(o->j, "code", e->number);
@@ -1003,10 +1029,13 @@ static strand_status cmd_syscalls(struct strand_query *q, struct qargs *a,
 						"unknown option '%s' (usage: syscalls [--failed])",
 						a->argv[i]);
 	}
+	bool objects = q->ext && q->ext->syscall_object;
+	if (objects && !q->ext->syscall_object(q, 0, err))
+		return strand_error_wrap(err, "cannot decode syscall objects");
 	strand_json_name(o->j, "syscalls");
 	strand_json_start_array(o->j);
-	qtext(o, "%-6s %-10s %-6s %-6s %-10s %-10s %s\n", "event", "position", "tid",
-	      "number", "result", "arg0", "pc");
+	qtext(o, "%-6s %-10s %-6s %-28s %-10s %s\n", "event", "position", "tid",
+	      "syscall", "result", "object / caller");
 	uint64_t rows = 0, total = 0;
 	for (uint64_t i = 0; i < q->nevents; i++) {
 		const struct strand_query_event *e = &q->events[i];
@@ -1016,13 +1045,23 @@ static strand_status cmd_syscalls(struct strand_query *q, struct qargs *a,
 		if (rows >= q->max_rows)
 			continue;
 		rows++;
-		char sym[256];
+		char sym[256], name[64], desc[256];
 		qsym(q, e->pc, sym, sizeof sym);
-		qtext(o, "%-6" PRIu64 " %-10" PRIu64 " %-6" PRIu32 " 0x%-4" PRIx64
-		      " 0x%08" PRIx64 " 0x%08" PRIx64 " %s%s\n",
-		      e->index, e->position, e->tid, e->number, e->result, e->args[0], sym,
-		      e->failed ? "  FAILED" : "");
-		json_event(q, o, e);
+		const char *nm = syscall_name(q, e->number);
+		if (nm)
+			snprintf(name, sizeof name, "%s", nm);
+		else
+			snprintf(name, sizeof name, "0x%" PRIx64, e->number);
+		const char *obj = objects ? q->ext->syscall_object(q, e->index, err) : NULL;
+		qtext(o, "%-6" PRIu64 " %-10" PRIu64 " %-6" PRIu32 " %-28s 0x%08" PRIx64 " %s%s\n",
+		      e->index, e->position, e->tid, name, e->result,
+		      obj && obj[0] ? obj : sym, e->failed ? "  FAILED" : "");
+		if (e->failed) {
+			qdescribe(q, e->result, desc, sizeof desc);
+			if (desc[0])
+				qtext(o, "       %s\n", desc);
+		}
+		json_event(q, o, e, obj);
 	}
 	strand_json_end_array(o->j);
 	strand_json_uint_field(o->j, "count", total);
@@ -1063,7 +1102,7 @@ static strand_status cmd_events(struct strand_query *q, struct qargs *a,
 			 e->type == STRAND_REC_THREAD_EXIT)
 			qtext(o, " code 0x%" PRIx64, e->number);
 		qtext(o, "\n");
-		json_event(q, o, e);
+		json_event(q, o, e, NULL);
 	}
 	strand_json_end_array(o->j);
 	strand_json_uint_field(o->j, "count", total);

@@ -128,6 +128,16 @@ typedef strand_status (*qcmd_fn)(struct strand_query *q, struct qargs *a,
 				 struct qout *o, strand_error *err);
 struct qext {
 	qcmd_fn bt, calls, memory, origin, find, report;
+	/* Name of a syscall number ("NtCreateFile"), NULL if unknown. */
+	const char *(*syscall_name)(struct strand_query *q, uint64_t number);
+	/* What a value means as a status ("STATUS_NO_SUCH_DEVICE (0xC000000E):
+	 * A device which..."), "" if nothing; always NUL-terminates buf. */
+	void (*describe)(struct strand_query *q, uint64_t value, char *buf, size_t len);
+	/* The object a syscall event names (a device or file path), decoded
+	 * by a pass on first use; "" if none.  Borrowed, valid until the
+	 * session ends.  NULL when the pass failed (err says why). */
+	const char *(*syscall_object)(struct strand_query *q, uint64_t event_index,
+				      strand_error *err);
 };
 
 /* ===================================================================== */
@@ -171,6 +181,9 @@ strand_status qeval(struct strand_query *q, const char *s, uint64_t *val,
  * mod!sym+0x3: mov eax, 1" and JSON fields position, tid, pc, symbol,
  * instruction. */
 void qwhere(struct strand_query *q, struct qout *o);
+
+/* What a value means as a status, "" if nothing known (commands.c). */
+void qdescribe(struct strand_query *q, uint64_t v, char *buf, size_t len);
 
 /* symbolize into buf, "0x..." when the target knows nothing */
 void qsym(struct strand_query *q, uint64_t addr, char *buf, size_t len);
