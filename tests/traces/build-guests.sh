@@ -57,7 +57,11 @@ compile() {
 # implib MODULE DEF: import library lib MODULE.a with decorated stdcall
 # symbols (_Foo@8) that import the undecorated export name (Foo).
 implib() {
-	$DLLTOOL -k -d "$2" -D "$1.dll" -l "$work/lib$1.a"
+	# run in $work with a relative name: dlltool derives symbol names
+	# (__head_libX_a) from the library's path, and they end up in the
+	# importers' COFF symbol tables
+	def=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+	(cd "$work" && $DLLTOOL -k -d "$def" -D "$1.dll" -l "lib$1.a")
 }
 
 # link_dll MODULE BASE ENTRY DEF LIBS...
@@ -112,7 +116,7 @@ if [ -f w3ssl/w3ssl.def ]; then
 	compile w3ssl w3ssl/*.c
 	link_dll w3ssl 0x5a2a0000 _W3SslDllMain@12 w3ssl/w3ssl.def $L -lstrmfilt -ladvapi32 -lkernel32 -lntdll
 fi
-if [ -f lsass/lsass.def ]; then
+if [ -f lsass/lsass.c ]; then
 	compile lsass lsass/*.c
-	link_exe lsass 0x01000000 _LsassEntry@0 $L -lw3ssl -ladvapi32 -lkernel32 -lntdll
+	link_exe lsass 0x01000000 _LsassEntry@4 $L -lw3ssl -ladvapi32 -lkernel32 -lntdll
 fi
