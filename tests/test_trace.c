@@ -1000,3 +1000,72 @@ Test(trace, fuzz_seed_corpus_is_written_on_request)
 		free(b);
 	}
 }
+
+/* ===================================================================== */
+/* The worked example of docs/trace-format.md, section 12                */
+/* ===================================================================== */
+
+static void write_tiny(const char *path)
+{
+	struct strand_trace_info info = { .arch = STRAND_ARCH_X86_64, .abi = STRAND_ABI_NONE };
+	strcpy(info.recorder, "doc");
+	strcpy(info.recorder_version, "1");
+	struct strand_writer *w;
+	strand_error err;
+	cr_assert_eq(strand_writer_open(path, &info, NULL, &w, &err), STRAND_OK);
+	struct strand_record r = { .type = STRAND_REC_NOTE, .tid = 1 };
+	r.u.note = (struct strand_note){ "argv", 2, (const uint8_t *)"a" };
+	cr_assert_eq(strand_writer_put(w, &r, &err), STRAND_OK);
+	r = (struct strand_record){ .type = STRAND_REC_SNAPSHOT_END, .tid = 1 };
+	cr_assert_eq(strand_writer_put(w, &r, &err), STRAND_OK);
+	r = (struct strand_record){ .type = STRAND_REC_OUTPUT, .tid = 1, .position = 5 };
+	r.u.output = (struct strand_output){ 1, 3, (const uint8_t *)"hi\n" };
+	cr_assert_eq(strand_writer_put(w, &r, &err), STRAND_OK);
+	r = (struct strand_record){ .type = STRAND_REC_PROCESS_EXIT, .tid = 1, .position = 7 };
+	cr_assert_eq(strand_writer_put(w, &r, &err), STRAND_OK);
+	cr_assert_eq(strand_writer_close(w, &err), STRAND_OK, "%s", err.msg);
+}
+
+Test(trace, tiny_trace_matches_the_documented_bytes)
+{
+	static const uint8_t header[128] = {
+		0x89, 0x53, 0x54, 0x52, 0x41, 0x4e, 0x44, 0x0a, 0x01, 0x00, 0x00, 0x00,
+		0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00,
+		[32] = 'd', 'o', 'c', [64] = '1',
+		[120] = 0xa8, 0xe7, 0xca, 0x1a, 0xb1, 0x15, 0x6b, 0x65,
+	};
+	static const uint8_t chunk0[54] = {
+		0x04, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0e, 0, 0, 0,
+		0x04, 0, 0, 0, 'a', 'r', 'g', 'v', 0x02, 0, 0, 0, 'a', 0,
+		0x05, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	};
+	static const uint8_t chunk1[59] = {
+		0x17, 0, 0, 0, 0x01, 0, 0, 0, 0x05, 0, 0, 0, 0, 0, 0, 0, 0x0b, 0, 0, 0,
+		0x01, 0, 0, 0, 0x03, 0, 0, 0, 'h', 'i', '\n',
+		0x19, 0, 0, 0, 0x01, 0, 0, 0, 0x07, 0, 0, 0, 0, 0, 0, 0, 0x08, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0,
+	};
+	const char *path = tmp_path("tiny");
+	write_tiny(path);
+	size_t len;
+	uint8_t *b = slurp(path, &len);
+	cr_assert(memcmp(b, header, sizeof header) == 0, "file header differs from the doc");
+	const uint8_t *want[2] = { chunk0, chunk1 };
+	size_t wlen[2] = { sizeof chunk0, sizeof chunk1 };
+	size_t off = TF_HEADER_SIZE;
+	for (int i = 0; i < 2; i++) {
+		cr_assert(memcmp(b + off, "CHNK", 4) == 0);
+		uint32_t comp = tf_get32(b + off + 8);
+		cr_assert_eq(tf_get32(b + off + 12), wlen[i]);
+		uint8_t u[64];
+		size_t n = ZSTD_decompress(u, sizeof u, b + off + TF_CHUNK_HEADER_SIZE, comp);
+		cr_assert_eq(n, wlen[i]);
+		cr_assert(memcmp(u, want[i], n) == 0, "chunk %d payload differs from the doc", i);
+		off += TF_CHUNK_HEADER_SIZE + comp;
+	}
+	cr_assert(memcmp(b + off, "INDX\x02\0\0\0\x1a\0\0\0\x01\0\0\0\x04", 17) == 0);
+	cr_assert_eq(len - off, 336 + 32, "index 336 bytes + trailer 32");
+	cr_assert(memcmp(b + len - 8, "STRNDEND", 8) == 0);
+	free(b);
+	unlink(path);
+}

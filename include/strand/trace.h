@@ -16,6 +16,17 @@
  * (SYSCALL, NONDET) stand for that instruction: replay applies the recorded
  * effects instead of executing it and the position becomes P + 1.  All
  * other events take no instruction.
+ *
+ * Recorders that cannot count instructions set
+ * STRAND_TRACE_F_ORDINAL_POSITIONS and write instead, as each event's
+ * position, the number of consuming events before it;
+ * strand_finalize_positions() (replay.h) rewrites such a trace with exact
+ * positions (docs/trace-format.md, section 2).
+ *
+ * Untrusted input: the reader checks every length, offset and count of the
+ * file before use, bounds every allocation (256 MiB per chunk) and reports
+ * a malformed file as one located error ("chunk 3 at offset=4096: payload
+ * checksum mismatch (expected 0x..., got 0x...)").
  */
 #ifndef STRAND_TRACE_H
 #define STRAND_TRACE_H
@@ -315,7 +326,8 @@ strand_status strand_writer_put(struct strand_writer *w,
 				const struct strand_record *rec,
 				strand_error *err);
 
-/* Flush the open chunk to disk (a crash after this loses nothing before). */
+/* Write the open chunk to the file (if the process dies after this, every
+ * record put before is readable; the trace then reads as truncated). */
 strand_status strand_writer_flush(struct strand_writer *w, strand_error *err);
 
 /* Flush, write the index and footer, close and free `w` (even on error).
@@ -349,6 +361,10 @@ struct strand_chunk_info {
 	uint64_t last_position;
 };
 
+/* KEYFRAME: the chunk's first record is a KEYFRAME (the writer starts a new
+ * chunk at each key frame, so seeking = last KEYFRAME chunk at or before the
+ * target + replay forward).  SNAPSHOT: every record of the chunk belongs
+ * to the initial snapshot (the writer ends a chunk after SNAPSHOT_END). */
 enum { STRAND_CHUNK_F_KEYFRAME = 1, STRAND_CHUNK_F_SNAPSHOT = 2 };
 
 /* Whole-trace facts, from the footer or from scanning a truncated file. */
@@ -388,7 +404,8 @@ const struct strand_chunk_info *strand_reader_chunks(const struct strand_reader 
  * next call that moves this reader), STRAND_END after the last record, or
  * an error (STRAND_ERR_CORRUPT with the chunk, file offset and what was
  * expected).  Every length and count in the file is checked against the
- * bytes that hold it before use. */
+ * bytes that hold it before use.  Unknown optional records (type bit 15)
+ * are skipped.  After an error, seek before reading again. */
 strand_status strand_reader_next(struct strand_reader *r,
 				 const struct strand_record **rec,
 				 strand_error *err);
@@ -398,13 +415,17 @@ void strand_reader_tell(const struct strand_reader *r, struct strand_cursor *c);
 strand_status strand_reader_seek(struct strand_reader *r,
 				 const struct strand_cursor *c, strand_error *err);
 
-/* Move to the first record with position >= pos (uses the index). */
+/* Move to the first record with position >= pos (uses the index; reads
+ * one chunk).  Returns STRAND_END, with the cursor at the end, if no record
+ * has such a position. */
 strand_status strand_reader_seek_position(struct strand_reader *r, uint64_t pos,
 					  strand_error *err);
 
 /* Full structural check (every chunk, checksum, record decoding, order,
  * monotone positions, snapshot regions not overlapping, index agreement).
- * Returns STRAND_OK or the first problem, located. */
+ * Returns STRAND_OK or the first problem, located: STRAND_ERR_CORRUPT, or
+ * STRAND_ERR_TRUNCATED when the footer is missing or damaged.  Reads the
+ * whole trace; afterwards the cursor is at the first record. */
 strand_status strand_reader_verify(struct strand_reader *r, strand_error *err);
 
 /* XXH3-64 (seed 0) of a byte range: the digest of keyframes. */
