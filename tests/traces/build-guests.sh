@@ -3,8 +3,8 @@
 #
 # The guests are small re-creations of the Windows Server 2003 modules of
 # the HTTP SSL case (see README.md): ntdll.dll kernel32.dll advapi32.dll
-# httpapi.dll strmfilt.dll w3ssl.dll lsass.exe (and the alternate-path
-# guests).  Needs i686-w64-mingw32-gcc (Debian package gcc-mingw-w64-i686).
+# httpapi.dll strmfilt.dll w3ssl.dll lsass.exe, and for the alternate
+# path iisw3adm.dll svchost.exe.  Needs i686-w64-mingw32-gcc (Debian package gcc-mingw-w64-i686).
 #
 # Reproducible: fixed flags, no timestamps (--no-insert-timestamp), sources
 # compiled by relative path from the source directory (the COFF .file
@@ -115,6 +115,14 @@ fi
 if [ -f w3ssl/w3ssl.def ]; then
 	compile w3ssl w3ssl/*.c
 	link_dll w3ssl 0x5a2a0000 _W3SslDllMain@12 w3ssl/w3ssl.def $L -lstrmfilt -ladvapi32 -lkernel32 -lntdll
+fi
+if [ -f iisw3adm/iisw3adm.def ]; then
+	compile iisw3adm iisw3adm/*.c
+	link_dll iisw3adm 0x5a600000 _W3AdmDllMain@12 iisw3adm/iisw3adm.def $L -lhttpapi -ladvapi32 -lkernel32 -lntdll
+fi
+if [ -f svchost/svchost.c ]; then
+	compile svchost svchost/*.c
+	link_exe svchost 0x01000000 _SvcHostEntry@4 $L -liisw3adm -ladvapi32 -lkernel32 -lntdll
 fi
 if [ -f lsass/lsass.c ]; then
 	compile lsass lsass/*.c
