@@ -1,0 +1,1707 @@
+/*
+ * Replay core: open a trace, apply its events at their positions, check
+ * key frames, keep checkpoints and move forward and backward.
+ *
+ * State at position P (see replay.h): P instructions retired, and every
+ * non-consuming event at P applied, up to the first consuming event at P
+ * (which stands for the instruction at P and is applied by stepping).
+ * Every motion goes through advance(), so the state at P is the same
+ * however P was reached.
+ *
+ * Checkpoints (memory bound): checkpoint 0 holds every page of the
+ * snapshot; each later one, taken every `checkpoint_interval`
+ * instructions at the forward frontier, holds the pages whose XXH3 hash
+ * changed since the previous one (pages of writable or event-written
+ * regions are hashed; others only when their mapping is new), plus all
+ * thread contexts, the mapping layout and the reader cursor.  When the
+ * checkpoint bytes exceed `checkpoint_memory_limit` every other
+ * checkpoint is merged into its successor, so memory stays under the
+ * limit plus one snapshot while seek cost grows by one interval.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <xxhash.h>
+
+#include "replay/replay_int.h"
+
+#define DEFAULT_INTERVAL 1000000ull
+#define DEFAULT_LIMIT (512ull << 20)
+
+double rp_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cursor_cmp(const struct strand_cursor *a, const struct strand_cursor *b)
+{
+	if (a->chunk != b->chunk)
+		return a->chunk < b->chunk ? -1 : 1;
+	if (a->record != b->record)
+		return a->record < b->record ? -1 : 1;
+	return 0;
+}
+
+/* ===================================================================== */
+/* Threads and modules                                                    */
+/* ===================================================================== */
+
+static int thread_index(const struct strand_replay *r, uint32_t tid)
+{
+	for (uint32_t i = 0; i < r->nthreads; i++)
+		if (r->threads[i].tid == tid)
+			return (int)i;
+	return -1;
+}
+
+static strand_status thread_add(struct strand_replay *r, uint32_t tid,
+				const struct strand_thread *th, strand_error *err)
+{
+	int idx = thread_index(r, tid);
+	if (idx < 0) {
+		if (r->nthreads == r->cap_threads) {
+			uint32_t cap = r->cap_threads ? r->cap_threads * 2 : 8;
+			struct rp_thread *p = realloc(r->threads, cap * sizeof *p);
+			if (!p)
+				return strand_error_set(err, STRAND_ERR_NOMEM, "cannot grow thread table");
+			r->threads = p;
+			r->cap_threads = cap;
+		}
+		idx = (int)r->nthreads++;
+		memset(&r->threads[idx], 0, sizeof r->threads[idx]);
+	} else if ((uint32_t)idx == r->cur && r->threads[idx].alive) {
+		return strand_error_set(err, STRAND_ERR_CORRUPT,
+					"thread tid=%u created while running", tid);
+	}
+	struct rp_thread *t = &r->threads[idx];
+	t->tid = tid;
+	t->alive = true;
+	t->has_ctx = false;
+	t->init = th->cpu;
+	memcpy(t->sel, th->cpu.sel, sizeof t->sel);
+	t->fs_base = th->cpu.fs_base;
+	t->gs_base = th->cpu.gs_base;
+	t->teb = th->teb;
+	t->stack_base = th->stack_base;
+	t->stack_limit = th->stack_limit;
+	return STRAND_OK;
+}
+
+/* Make thread index ti the running one. */
+static strand_status thread_switch(struct strand_replay *r, uint32_t ti, strand_error *err)
+{
+	if (ti == r->cur && r->threads[ti].has_ctx)
+		return STRAND_OK;
+	struct rp_thread *old = &r->threads[r->cur];
+	if (ti != r->cur && old->has_ctx) {
+		/* has_ctx on the running thread means "Unicorn holds it" */
+		if (!old->ctx && uc_context_alloc(r->uc, &old->ctx) != UC_ERR_OK)
+			return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate context");
+		uc_context_save(r->uc, old->ctx);
+	}
+	r->cur = ti;
+	struct rp_thread *t = &r->threads[ti];
+	if (t->has_ctx && t->ctx) {
+		uc_context_restore(r->uc, t->ctx);
+		return rp_apply_seg_bases(r, ti, err);
+	}
+	strand_status st = rp_cpu_write(r, ti, &t->init, err);
+	t->has_ctx = true;
+	return st;
+}
+
+static strand_status module_add(struct strand_replay *r, const struct strand_module *m,
+				strand_error *err)
+{
+	for (uint32_t i = 0; i < r->nmods; i++) {
+		if (r->mods[i].m.id == m->id) {
+			r->mods[i].loaded = true;
+			r->modview_dirty = true;
+			return STRAND_OK;
+		}
+	}
+	if (r->nmods == r->cap_mods) {
+		uint32_t cap = r->cap_mods ? r->cap_mods * 2 : 16;
+		struct rp_module *p = realloc(r->mods, cap * sizeof *p);
+		if (!p)
+			return strand_error_set(err, STRAND_ERR_NOMEM, "cannot grow module table");
+		r->mods = p;
+		r->cap_mods = cap;
+	}
+	size_t slen = strlen(m->name) + 1 + strlen(m->path) + 1;
+	for (uint32_t i = 0; i < m->nsyms; i++)
+		slen += strlen(m->syms[i].name) + 1 + strlen(m->syms[i].demangled) + 1;
+	struct rp_module *rm = &r->mods[r->nmods];
+	memset(rm, 0, sizeof *rm);
+	rm->strings = malloc(slen);
+	rm->syms = m->nsyms ? calloc(m->nsyms, sizeof *rm->syms) : NULL;
+	if (!rm->strings || (m->nsyms && !rm->syms)) {
+		free(rm->strings);
+		free(rm->syms);
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot copy module %s", m->name);
+	}
+	char *s = rm->strings;
+#define COPYSTR(dst, src) do { size_t l_ = strlen(src) + 1; memcpy(s, src, l_); dst = s; s += l_; } while (0)
+	rm->m = *m;
+	COPYSTR(rm->m.name, m->name);
+	COPYSTR(rm->m.path, m->path);
+	for (uint32_t i = 0; i < m->nsyms; i++) {
+		rm->syms[i] = m->syms[i];
+		COPYSTR(rm->syms[i].name, m->syms[i].name);
+		COPYSTR(rm->syms[i].demangled, m->syms[i].demangled);
+	}
+#undef COPYSTR
+	rm->m.syms = rm->syms;
+	rm->loaded = true;
+	r->nmods++;
+	r->modview_dirty = true;
+	return STRAND_OK;
+}
+
+/* ===================================================================== */
+/* Observers                                                              */
+/* ===================================================================== */
+
+static bool event_first_time(struct strand_replay *r)
+{
+	return cursor_cmp(&r->next_cursor, &r->ev_frontier) >= 0;
+}
+
+static void fire_event(struct strand_replay *r, const struct strand_record *rec, bool after)
+{
+	for (uint32_t i = 0; i < r->nobs; i++)
+		if (r->obs[i].kind == RP_OBS_EVENT)
+			((strand_event_cb)r->obs[i].cb)(r, r->obs[i].ud, rec, after);
+}
+
+static strand_obs_id obs_add(struct strand_replay *r, uint32_t kind, void *cb, void *ud,
+			     uint32_t access)
+{
+	if (!r || !cb)
+		return 0;
+	if (r->nobs == r->cap_obs) {
+		uint32_t cap = r->cap_obs ? r->cap_obs * 2 : 8;
+		struct rp_observer *p = realloc(r->obs, cap * sizeof *p);
+		if (!p)
+			return 0;
+		r->obs = p;
+		r->cap_obs = cap;
+	}
+	struct rp_observer *o = &r->obs[r->nobs++];
+	o->id = ++r->next_obs_id;
+	o->kind = kind;
+	o->cb = cb;
+	o->ud = ud;
+	o->access = access;
+	switch (kind) {
+	case RP_OBS_INSN: r->n_insn_obs++; break;
+	case RP_OBS_BLOCK: r->n_block_obs++; break;
+	case RP_OBS_CALL: case RP_OBS_RET: r->n_call_obs++; break;
+	case RP_OBS_MEM: r->n_mem_obs++; break;
+	case RP_OBS_EVENT: r->n_event_obs++; break;
+	}
+	if (rp_emu_update_hooks(r, NULL) != STRAND_OK) {
+		r->nobs--;
+		return 0;
+	}
+	return o->id;
+}
+
+strand_obs_id strand_replay_on_insn(struct strand_replay *r, strand_insn_cb cb, void *ud)
+{
+	return obs_add(r, RP_OBS_INSN, (void *)cb, ud, 0);
+}
+strand_obs_id strand_replay_on_block(struct strand_replay *r, strand_block_cb cb, void *ud)
+{
+	return obs_add(r, RP_OBS_BLOCK, (void *)cb, ud, 0);
+}
+strand_obs_id strand_replay_on_call(struct strand_replay *r, strand_call_cb cb, void *ud)
+{
+	return obs_add(r, RP_OBS_CALL, (void *)cb, ud, 0);
+}
+strand_obs_id strand_replay_on_ret(struct strand_replay *r, strand_ret_cb cb, void *ud)
+{
+	return obs_add(r, RP_OBS_RET, (void *)cb, ud, 0);
+}
+strand_obs_id strand_replay_on_mem(struct strand_replay *r, strand_mem_cb cb, uint32_t access,
+				   void *ud)
+{
+	return obs_add(r, RP_OBS_MEM, (void *)cb, ud, access ? access : 3);
+}
+strand_obs_id strand_replay_on_event(struct strand_replay *r, strand_event_cb cb, void *ud)
+{
+	return obs_add(r, RP_OBS_EVENT, (void *)cb, ud, 0);
+}
+
+void strand_replay_observer_del(struct strand_replay *r, strand_obs_id id)
+{
+	if (!r)
+		return;
+	for (uint32_t i = 0; i < r->nobs; i++) {
+		struct rp_observer *o = &r->obs[i];
+		if (o->id != id)
+			continue;
+		switch (o->kind) {
+		case RP_OBS_INSN: r->n_insn_obs--; break;
+		case RP_OBS_BLOCK: r->n_block_obs--; break;
+		case RP_OBS_CALL: case RP_OBS_RET: r->n_call_obs--; break;
+		case RP_OBS_MEM: r->n_mem_obs--; break;
+		case RP_OBS_EVENT: r->n_event_obs--; break;
+		}
+		memmove(o, o + 1, (r->nobs - i - 1) * sizeof *o);
+		r->nobs--;
+		return;
+	}
+}
+
+/* ===================================================================== */
+/* Events                                                                 */
+/* ===================================================================== */
+
+static strand_status divergence(struct strand_replay *r, strand_error *err,
+				const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static strand_status divergence(struct strand_replay *r, strand_error *err,
+				const char *fmt, ...)
+{
+	char msg[STRAND_ERROR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return strand_error_set(err, STRAND_ERR_DIVERGENCE, "%s", msg);
+}
+
+static strand_status apply_effects(struct strand_replay *r, const struct strand_effects *fx,
+				   strand_error *err)
+{
+	strand_status st = STRAND_OK;
+	for (uint32_t i = 0; i < fx->nmaps && st == STRAND_OK; i++) {
+		const struct strand_mapchange *m = &fx->maps[i];
+		switch (m->op) {
+		case STRAND_MAP_MAP:
+			st = rp_map(r, m->addr, m->size, m->prot, m->kind, m->name, m->data, err);
+			break;
+		case STRAND_MAP_UNMAP:
+			st = rp_unmap(r, m->addr, m->size, err);
+			break;
+		case STRAND_MAP_PROTECT:
+			st = rp_protect(r, m->addr, m->size, m->prot, err);
+			break;
+		default:
+			st = strand_error_set(err, STRAND_ERR_CORRUPT, "unknown map op %u", m->op);
+		}
+	}
+	for (uint32_t i = 0; i < fx->nwrites && st == STRAND_OK; i++)
+		st = rp_write(r, fx->writes[i].addr, fx->writes[i].data, fx->writes[i].len, err);
+	if (st == STRAND_OK && fx->cpu)
+		st = rp_cpu_write(r, r->cur, fx->cpu, err);
+	for (uint32_t i = 0; i < fx->nregs && st == STRAND_OK; i++)
+		st = rp_reg_set(r, fx->regs[i].reg, fx->regs[i].value, err);
+	return st;
+}
+
+/* Check that the instruction at the current pc is what a consuming event
+ * says, then skip it. */
+static strand_status consume_insn(struct strand_replay *r, const struct strand_record *rec,
+				  uint64_t pc, strand_error *err)
+{
+	uint64_t cur = rp_pc(r);
+	char where[256];
+	if (cur != pc) {
+		rp_describe_pc(r, cur, where, sizeof where);
+		return divergence(r, err,
+				  "divergence at position %" PRIu64 ": %s event expects pc=0x%" PRIx64
+				  " but execution is at %s",
+				  rec->position, strand_rec_type_str(rec->type), pc, where);
+	}
+	if (r->threads[r->cur].tid != rec->tid)
+		return divergence(r, err,
+				  "divergence at position %" PRIu64 ": %s event of tid=%u while tid=%u runs",
+				  rec->position, strand_rec_type_str(rec->type), rec->tid,
+				  r->threads[r->cur].tid);
+	ZydisDecodedInstruction ins;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	bool ok = rp_decode(r, pc, &ins, ops);
+	bool match = false;
+	if (ok && rec->type == STRAND_REC_SYSCALL) {
+		match = ins.mnemonic == ZYDIS_MNEMONIC_SYSCALL ||
+			ins.mnemonic == ZYDIS_MNEMONIC_SYSENTER ||
+			(ins.mnemonic == ZYDIS_MNEMONIC_INT &&
+			 (ops[0].imm.value.u == 0x80 || ops[0].imm.value.u == 0x2e));
+	} else if (ok) {
+		switch (rec->u.nondet.kind) {
+		case STRAND_NONDET_RDTSC: match = ins.mnemonic == ZYDIS_MNEMONIC_RDTSC; break;
+		case STRAND_NONDET_RDTSCP: match = ins.mnemonic == ZYDIS_MNEMONIC_RDTSCP; break;
+		case STRAND_NONDET_CPUID: match = ins.mnemonic == ZYDIS_MNEMONIC_CPUID; break;
+		case STRAND_NONDET_RDRAND: match = ins.mnemonic == ZYDIS_MNEMONIC_RDRAND; break;
+		case STRAND_NONDET_RDSEED: match = ins.mnemonic == ZYDIS_MNEMONIC_RDSEED; break;
+		case STRAND_NONDET_XGETBV: match = ins.mnemonic == ZYDIS_MNEMONIC_XGETBV; break;
+		}
+	}
+	if (!match) {
+		rp_describe_pc(r, pc, where, sizeof where);
+		return divergence(r, err,
+				  "divergence at position %" PRIu64 ": %s event but the instruction is %s",
+				  rec->position, strand_rec_type_str(rec->type), where);
+	}
+	rp_set_pc(r, pc + ins.length);
+	return STRAND_OK;
+}
+
+static bool mem_hash(struct strand_replay *r, uint64_t addr, uint64_t size, uint64_t *out)
+{
+	XXH3_state_t *s = XXH3_createState();
+	if (!s)
+		return false;
+	XXH3_64bits_reset(s);
+	uint64_t done = 0;
+	bool ok = true;
+	while (done < size) {
+		struct rp_region *g = rp_region_find(r, addr + done);
+		if (!g) {
+			ok = false;
+			break;
+		}
+		uint64_t off = addr + done - g->addr;
+		uint64_t n = g->size - off;
+		if (n > size - done)
+			n = size - done;
+		XXH3_64bits_update(s, g->host + off, n);
+		done += n;
+	}
+	*out = XXH3_64bits_digest(s);
+	XXH3_freeState(s);
+	return ok;
+}
+
+static strand_status check_keyframe(struct strand_replay *r, const struct strand_record *rec,
+				    strand_error *err)
+{
+	const struct strand_keyframe *k = &rec->u.keyframe;
+	char where[256];
+	rp_describe_pc(r, rp_pc(r), where, sizeof where);
+	if (r->threads[r->cur].tid != rec->tid)
+		return divergence(r, err,
+				  "divergence at position %" PRIu64 ": key frame says tid=%u runs, replay runs tid=%u (at %s)",
+				  rec->position, rec->tid, r->threads[r->cur].tid, where);
+	bool is64 = r->mode == UC_MODE_64;
+	uint64_t wmask = is64 ? UINT64_MAX : 0xffffffffu;
+	for (uint32_t i = 0; i < k->nthreads; i++) {
+		const struct strand_keyframe_thread *kt = &k->threads[i];
+		int ti = thread_index(r, kt->tid);
+		if (ti < 0)
+			return divergence(r, err,
+					  "divergence at position %" PRIu64 ": key frame names tid=%u, unknown to replay",
+					  rec->position, kt->tid);
+		struct strand_cpu c;
+		rp_thread_cpu(r, (uint32_t)ti, &c);
+		const struct strand_cpu *w = &kt->cpu;
+		char diff[512] = "";
+		size_t dl = 0;
+#define DIFF(name, got, want) do { if (dl < sizeof diff - 80) \
+	dl += (size_t)snprintf(diff + dl, sizeof diff - dl, "%s%s=0x%" PRIx64 " (recorded 0x%" PRIx64 ")", \
+			       dl ? ", " : "", name, (uint64_t)(got), (uint64_t)(want)); } while (0)
+		int ngpr = is64 ? 16 : 8;
+		for (int g = 0; g < ngpr; g++)
+			if ((c.gpr[g] & wmask) != (w->gpr[g] & wmask))
+				DIFF(strand_reg_name((unsigned)g), c.gpr[g] & wmask, w->gpr[g] & wmask);
+		if ((c.rip & wmask) != (w->rip & wmask))
+			DIFF("rip", c.rip, w->rip);
+		if ((c.rflags & 0xcd5) != (w->rflags & 0xcd5))
+			DIFF("rflags", c.rflags & 0xcd5, w->rflags & 0xcd5);
+		if (is64 || w->gdt_base) {
+			if (c.fs_base != w->fs_base)
+				DIFF("fs_base", c.fs_base, w->fs_base);
+			if (c.gs_base != w->gs_base)
+				DIFF("gs_base", c.gs_base, w->gs_base);
+		}
+		if (!is64 && w->gdt_base) {
+			for (int s = 0; s < STRAND_SEG_COUNT; s++)
+				if (c.sel[s] != w->sel[s])
+					DIFF(strand_reg_name(STRAND_REG_ES + (unsigned)s), c.sel[s], w->sel[s]);
+		}
+		/* SSE registers when the recorder captured x87/SSE state */
+		static const uint8_t zero[512];
+		if (memcmp(w->fxsave, zero, sizeof zero) != 0) {
+			int nx = is64 ? 16 : 8;
+			for (int x = 0; x < nx; x++) {
+				if (memcmp(c.fxsave + 160 + 16 * x, w->fxsave + 160 + 16 * x, 16)) {
+					uint64_t a, b;
+					memcpy(&a, c.fxsave + 160 + 16 * x, 8);
+					memcpy(&b, w->fxsave + 160 + 16 * x, 8);
+					char nm[16];
+					snprintf(nm, sizeof nm, "xmm%d", x);
+					DIFF(nm, a, b);
+				}
+			}
+		}
+#undef DIFF
+		if (dl)
+			return divergence(r, err,
+					  "divergence at position %" PRIu64 ": tid=%u at %s: registers differ: %s",
+					  rec->position, kt->tid, where, diff);
+	}
+	for (uint32_t i = 0; i < k->ndigests; i++) {
+		const struct strand_digest *d = &k->digests[i];
+		uint64_t h = 0;
+		struct rp_region *g = rp_region_find(r, d->addr);
+		const char *rname = g ? (g->name[0] ? g->name : strand_region_kind_str(g->kind)) : "unmapped";
+		if (!mem_hash(r, d->addr, d->size, &h))
+			return divergence(r, err,
+					  "divergence at position %" PRIu64 ": memory 0x%" PRIx64 "+0x%" PRIx64
+					  " (%s) is not fully mapped in replay (at %s)",
+					  rec->position, d->addr, d->size, rname, where);
+		if (h != d->hash)
+			return divergence(r, err,
+					  "divergence at position %" PRIu64 ": memory 0x%" PRIx64 "+0x%" PRIx64
+					  " (region %s) differs: digest 0x%016" PRIx64 ", recorded 0x%016" PRIx64 " (at %s)",
+					  rec->position, d->addr, d->size, rname, h, d->hash, where);
+	}
+	r->stats.keyframes_checked++;
+	return STRAND_OK;
+}
+
+/* Apply r->next (at r->pos).  Consuming events advance the position. */
+strand_status rp_apply_event(struct strand_replay *r, strand_error *err)
+{
+	const struct strand_record *rec = r->next;
+	bool first = event_first_time(r);
+	if (first && r->n_event_obs)
+		fire_event(r, rec, false);
+	strand_status st = STRAND_OK;
+	int ti;
+	switch (rec->type) {
+	case STRAND_REC_MODULE:
+		st = module_add(r, &rec->u.module, err);
+		break;
+	case STRAND_REC_MODULE_UNLOAD:
+		for (uint32_t i = 0; i < r->nmods; i++)
+			if (r->mods[i].m.id == rec->u.module_id)
+				r->mods[i].loaded = false;
+		r->modview_dirty = true;
+		break;
+	case STRAND_REC_REGION:
+		st = rp_map(r, rec->u.region.addr, rec->u.region.size, rec->u.region.prot,
+			    rec->u.region.kind, rec->u.region.name, rec->u.region.data, err);
+		break;
+	case STRAND_REC_THREAD:
+		st = thread_add(r, rec->tid, &rec->u.thread, err);
+		break;
+	case STRAND_REC_THREAD_SWITCH:
+		ti = thread_index(r, rec->tid);
+		if (ti < 0 || !r->threads[ti].alive)
+			st = strand_error_set(err, STRAND_ERR_CORRUPT,
+					      "switch to unknown thread tid=%u at position %" PRIu64,
+					      rec->tid, rec->position);
+		else
+			st = thread_switch(r, (uint32_t)ti, err);
+		break;
+	case STRAND_REC_THREAD_EXIT:
+		ti = thread_index(r, rec->tid);
+		if (ti >= 0)
+			r->threads[ti].alive = false;
+		break;
+	case STRAND_REC_SYSCALL:
+		st = consume_insn(r, rec, rec->u.syscall.pc, err);
+		if (st == STRAND_OK)
+			st = apply_effects(r, &rec->u.syscall.fx, err);
+		if (st == STRAND_OK)
+			r->pos++;
+		break;
+	case STRAND_REC_NONDET:
+		st = consume_insn(r, rec, rec->u.nondet.pc, err);
+		if (st == STRAND_OK)
+			st = apply_effects(r, &rec->u.nondet.fx, err);
+		if (st == STRAND_OK)
+			r->pos++;
+		break;
+	case STRAND_REC_MEMORY:
+		st = apply_effects(r, &rec->u.memory, err);
+		break;
+	case STRAND_REC_EXCEPTION:
+		if (rp_pc(r) != rec->u.exception.pc) {
+			char where[256];
+			rp_describe_pc(r, rp_pc(r), where, sizeof where);
+			st = divergence(r, err,
+					"divergence at position %" PRIu64 ": exception expected at pc=0x%" PRIx64
+					" but execution is at %s",
+					rec->position, rec->u.exception.pc, where);
+		} else {
+			st = apply_effects(r, &rec->u.exception.fx, err);
+		}
+		break;
+	case STRAND_REC_KEYFRAME:
+		if (!r->opt.no_verify)
+			st = check_keyframe(r, rec, err);
+		break;
+	case STRAND_REC_PROCESS_EXIT:
+		r->exited = true;
+		break;
+	default:
+		break; /* NOTE, OUTPUT, SNAPSHOT_END, unknown optional types */
+	}
+	if (st != STRAND_OK)
+		return st;
+	r->stats.events_applied++;
+	r->have_last_event = true;
+	r->last_event = r->next_cursor;
+	if (first) {
+		r->ev_frontier = r->next_cursor;
+		r->ev_frontier.record++;
+		if (r->n_event_obs)
+			fire_event(r, rec, true);
+	}
+	return STRAND_OK;
+}
+
+/* Read the next record into r->next. */
+strand_status rp_read_next(struct strand_replay *r, strand_error *err)
+{
+	strand_reader_tell(r->rd, &r->next_cursor);
+	strand_status st = strand_reader_next(r->rd, &r->next, err);
+	if (st == STRAND_END) {
+		r->next = NULL;
+		r->at_eof = true;
+		return STRAND_OK;
+	}
+	if (st != STRAND_OK) {
+		r->next = NULL;
+		return st;
+	}
+	r->at_eof = false;
+	if (r->next->position < r->pos && !r->ordinal)
+		return strand_error_set(err, STRAND_ERR_CORRUPT,
+					"record %s at position %" PRIu64 " is behind replay position %" PRIu64,
+					strand_rec_type_str(r->next->type), r->next->position, r->pos);
+	return STRAND_OK;
+}
+
+/* ===================================================================== */
+/* Checkpoints                                                            */
+/* ===================================================================== */
+
+static uint64_t page_hash(const uint8_t *p)
+{
+	return XXH3_64bits(p, RP_PAGE);
+}
+
+static struct rp_hashent *ph_slot(struct strand_replay *r, uint64_t addr)
+{
+	uint64_t key = addr + 1;
+	uint64_t i = (key / RP_PAGE * 0x9E3779B97F4A7C15ull) & (r->ph_cap - 1);
+	while (r->ph[i].addr && r->ph[i].addr != key)
+		i = (i + 1) & (r->ph_cap - 1);
+	return &r->ph[i];
+}
+
+static bool ph_grow(struct strand_replay *r)
+{
+	if (r->ph_cap && (r->ph_n + 1) * 2 < r->ph_cap)
+		return true;
+	uint64_t ncap = r->ph_cap ? r->ph_cap * 2 : 4096;
+	struct rp_hashent *old = r->ph;
+	uint64_t ocap = r->ph_cap;
+	r->ph = calloc(ncap, sizeof *r->ph);
+	if (!r->ph) {
+		r->ph = old;
+		return false;
+	}
+	r->ph_cap = ncap;
+	for (uint64_t i = 0; i < ocap; i++)
+		if (old[i].addr)
+			*ph_slot(r, old[i].addr - 1) = old[i];
+	free(old);
+	return true;
+}
+
+static void ckpt_free(struct rp_ckpt *c)
+{
+	for (uint32_t i = 0; i < c->nthreads; i++)
+		if (c->threads[i].ctx)
+			uc_context_free(c->threads[i].ctx);
+	free(c->threads);
+	for (uint32_t i = 0; i < c->nlayout; i++)
+		free(c->layout[i].name);
+	free(c->layout);
+	for (uint32_t i = 0; i < c->npages; i++)
+		free(c->pages[i].data);
+	free(c->pages);
+	free(c->mod_loaded);
+	memset(c, 0, sizeof *c);
+}
+
+/* Copy the context of thread i (running or saved) into a fresh uc_context. */
+static uc_context *ctx_copy(struct strand_replay *r, uint32_t i, uc_context *cur_saved)
+{
+	uc_context *c = NULL;
+	if (uc_context_alloc(r->uc, &c) != UC_ERR_OK)
+		return NULL;
+	struct rp_thread *t = &r->threads[i];
+	if (i == r->cur) {
+		uc_context_save(r->uc, c);
+	} else {
+		uc_context_restore(r->uc, t->ctx);
+		uc_context_save(r->uc, c);
+		uc_context_restore(r->uc, cur_saved);
+	}
+	return c;
+}
+
+static int page_cmp(const void *a, const void *b)
+{
+	const struct rp_page *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static strand_status ckpt_take(struct strand_replay *r, strand_error *err)
+{
+	if (r->nckpts == r->cap_ckpts) {
+		uint32_t cap = r->cap_ckpts ? r->cap_ckpts * 2 : 64;
+		struct rp_ckpt *p = realloc(r->ckpts, cap * sizeof *p);
+		if (!p)
+			return strand_error_set(err, STRAND_ERR_NOMEM, "cannot grow checkpoints");
+		r->ckpts = p;
+		r->cap_ckpts = cap;
+	}
+	struct rp_ckpt c;
+	memset(&c, 0, sizeof c);
+	c.pos = r->pos;
+	c.cursor = r->next_cursor;
+	c.have_last_event = r->have_last_event;
+	c.last_event = r->last_event;
+	c.exited = r->exited;
+	c.cur = r->cur;
+	c.nthreads = r->nthreads;
+	c.threads = calloc(r->nthreads ? r->nthreads : 1, sizeof *c.threads);
+	c.nlayout = r->nregions;
+	c.layout = calloc(r->nregions ? r->nregions : 1, sizeof *c.layout);
+	c.nmods = r->nmods;
+	c.mod_loaded = calloc(r->nmods ? r->nmods : 1, sizeof *c.mod_loaded);
+	uc_context *cur_saved = NULL;
+	if (!c.threads || !c.layout || !c.mod_loaded ||
+	    uc_context_alloc(r->uc, &cur_saved) != UC_ERR_OK)
+		goto nomem;
+	uc_context_save(r->uc, cur_saved);
+	for (uint32_t i = 0; i < r->nthreads; i++) {
+		c.threads[i] = r->threads[i];
+		c.threads[i].ctx = NULL;
+		if (r->threads[i].has_ctx && (i == r->cur || r->threads[i].ctx)) {
+			c.threads[i].ctx = ctx_copy(r, i, cur_saved);
+			if (!c.threads[i].ctx)
+				goto nomem;
+		}
+	}
+	for (uint32_t i = 0; i < r->nmods; i++)
+		c.mod_loaded[i] = r->mods[i].loaded;
+	uint32_t cap_pages = 0;
+	for (uint32_t i = 0; i < r->nregions; i++) {
+		struct rp_region *g = &r->regions[i];
+		c.layout[i].addr = g->addr;
+		c.layout[i].size = g->size;
+		c.layout[i].prot = g->prot;
+		c.layout[i].kind = g->kind;
+		c.layout[i].gen = g->gen;
+		c.layout[i].tracked = g->tracked;
+		c.layout[i].name = strdup(g->name);
+		if (!c.layout[i].name)
+			goto nomem;
+		if (!g->tracked && g->gen <= r->ckpt_gen && r->nckpts)
+			continue; /* unchanged read-only mapping */
+		for (uint64_t off = 0; off < g->size; off += RP_PAGE) {
+			if (!ph_grow(r))
+				goto nomem;
+			uint64_t h = page_hash(g->host + off);
+			struct rp_hashent *e = ph_slot(r, g->addr + off);
+			if (e->addr && e->hash == h)
+				continue;
+			if (!e->addr)
+				r->ph_n++;
+			e->addr = g->addr + off + 1;
+			e->hash = h;
+			if (c.npages == cap_pages) {
+				cap_pages = cap_pages ? cap_pages * 2 : 64;
+				struct rp_page *p = realloc(c.pages, cap_pages * sizeof *p);
+				if (!p)
+					goto nomem;
+				c.pages = p;
+			}
+			uint8_t *d = malloc(RP_PAGE);
+			if (!d)
+				goto nomem;
+			memcpy(d, g->host + off, RP_PAGE);
+			c.pages[c.npages].addr = g->addr + off;
+			c.pages[c.npages].data = d;
+			c.npages++;
+		}
+	}
+	qsort(c.pages, c.npages, sizeof *c.pages, page_cmp);
+	c.bytes = (uint64_t)c.npages * (RP_PAGE + sizeof(struct rp_page)) +
+		  (uint64_t)c.nthreads * (sizeof(struct rp_thread) + uc_context_size(r->uc)) +
+		  c.nlayout * sizeof(struct rp_layout_ent);
+	uc_context_free(cur_saved);
+	r->ckpt_gen = r->map_gen;
+	r->ckpts[r->nckpts++] = c;
+	r->ckpt_bytes += c.bytes;
+	r->stats.checkpoints = r->nckpts;
+	r->stats.checkpoint_bytes = r->ckpt_bytes;
+	return STRAND_OK;
+nomem:
+	if (cur_saved)
+		uc_context_free(cur_saved);
+	ckpt_free(&c);
+	return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate checkpoint at position %" PRIu64,
+				r->pos);
+}
+
+/* Merge checkpoint k into k+1 (k+1 then also holds k's pages that it
+ * lacked) and drop k. */
+static void ckpt_merge_into_next(struct strand_replay *r, uint32_t k)
+{
+	struct rp_ckpt *a = &r->ckpts[k], *b = &r->ckpts[k + 1];
+	uint32_t n = a->npages + b->npages, o = 0, i = 0, j = 0;
+	struct rp_page *m = malloc((n ? n : 1) * sizeof *m);
+	if (!m)
+		return;
+	while (i < a->npages || j < b->npages) {
+		if (j >= b->npages || (i < a->npages && a->pages[i].addr < b->pages[j].addr)) {
+			m[o++] = a->pages[i++];
+		} else if (i >= a->npages || b->pages[j].addr < a->pages[i].addr) {
+			m[o++] = b->pages[j++];
+		} else {
+			free(a->pages[i++].data);
+			m[o++] = b->pages[j++];
+		}
+	}
+	free(b->pages);
+	b->pages = m;
+	b->npages = o;
+	free(a->pages);
+	a->pages = NULL;
+	a->npages = 0;
+	r->ckpt_bytes -= a->bytes + b->bytes;
+	b->bytes = (uint64_t)b->npages * (RP_PAGE + sizeof(struct rp_page)) +
+		   (uint64_t)b->nthreads * (sizeof(struct rp_thread) + uc_context_size(r->uc));
+	r->ckpt_bytes += b->bytes;
+	ckpt_free(a);
+	memmove(&r->ckpts[k], &r->ckpts[k + 1], (r->nckpts - k - 1) * sizeof *r->ckpts);
+	r->nckpts--;
+}
+
+static void ckpt_thin(struct strand_replay *r)
+{
+	/* keep checkpoint 0 (full snapshot) and the newest */
+	for (uint32_t k = 1; k + 1 < r->nckpts; k++)
+		ckpt_merge_into_next(r, k);
+	r->stats.checkpoints = r->nckpts;
+	r->stats.checkpoint_bytes = r->ckpt_bytes;
+}
+
+/* Version of page `addr` at checkpoint k: the newest copy at or before k. */
+static const uint8_t *page_at(struct strand_replay *r, uint32_t k, uint64_t addr)
+{
+	for (int64_t i = k; i >= 0; i--) {
+		const struct rp_ckpt *c = &r->ckpts[i];
+		uint32_t lo = 0, hi = c->npages;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (c->pages[mid].addr < addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < c->npages && c->pages[lo].addr == addr)
+			return c->pages[lo].data;
+	}
+	return NULL;
+}
+
+static strand_status ckpt_restore(struct strand_replay *r, uint32_t k, strand_error *err)
+{
+	struct rp_ckpt *c = &r->ckpts[k];
+	strand_status st = STRAND_OK;
+	/* 1. layout: drop regions that are not in the checkpoint as they are */
+	for (uint32_t i = 0; i < r->nregions;) {
+		struct rp_region *g = &r->regions[i];
+		bool keep = false;
+		for (uint32_t j = 0; j < c->nlayout; j++)
+			if (c->layout[j].addr == g->addr && c->layout[j].size == g->size &&
+			    c->layout[j].gen == g->gen) {
+				keep = true;
+				break;
+			}
+		if (keep) {
+			i++;
+			continue;
+		}
+		st = rp_unmap(r, g->addr, g->size, err);
+		if (st != STRAND_OK)
+			return st;
+	}
+	bool code_changed = false;
+	for (uint32_t j = 0; j < c->nlayout; j++) {
+		const struct rp_layout_ent *l = &c->layout[j];
+		struct rp_region *g = rp_region_find(r, l->addr);
+		bool fresh = false;
+		if (!g || g->addr != l->addr || g->size != l->size) {
+			st = rp_map(r, l->addr, l->size, l->prot, l->kind, l->name, NULL, err);
+			if (st != STRAND_OK)
+				return st;
+			g = rp_region_find(r, l->addr);
+			g->gen = l->gen;
+			fresh = true;
+		} else if (g->prot != l->prot) {
+			st = rp_protect(r, l->addr, l->size, l->prot, err);
+			if (st != STRAND_OK)
+				return st;
+			g = rp_region_find(r, l->addr);
+		}
+		g->tracked = l->tracked || g->tracked;
+		if (!fresh && !g->tracked)
+			continue;
+		for (uint64_t off = 0; off < g->size; off += RP_PAGE) {
+			const uint8_t *want = page_at(r, k, g->addr + off);
+			if (!want)
+				continue; /* never saved: zero page since mapping */
+			if (!fresh && memcmp(g->host + off, want, RP_PAGE) == 0)
+				continue;
+			memcpy(g->host + off, want, RP_PAGE);
+			if (g->prot & STRAND_PROT_EXEC)
+				code_changed = true;
+		}
+	}
+	if (code_changed) {
+		uc_ctl_flush_tlb(r->uc);
+		rp_blockcache_clear(r);
+	}
+	/* 2. threads */
+	for (uint32_t i = 0; i < r->nthreads; i++)
+		if (r->threads[i].ctx)
+			uc_context_free(r->threads[i].ctx);
+	if (r->cap_threads < c->nthreads) {
+		struct rp_thread *p = realloc(r->threads, c->nthreads * sizeof *p);
+		if (!p)
+			return strand_error_set(err, STRAND_ERR_NOMEM, "cannot restore threads");
+		r->threads = p;
+		r->cap_threads = c->nthreads;
+	}
+	r->nthreads = c->nthreads;
+	r->cur = c->cur;
+	for (uint32_t i = 0; i < c->nthreads; i++) {
+		r->threads[i] = c->threads[i];
+		r->threads[i].ctx = NULL;
+		if (c->threads[i].ctx) {
+			if (uc_context_alloc(r->uc, &r->threads[i].ctx) != UC_ERR_OK)
+				return strand_error_set(err, STRAND_ERR_NOMEM, "cannot restore context");
+			uc_context_restore(r->uc, c->threads[i].ctx);
+			uc_context_save(r->uc, r->threads[i].ctx);
+		}
+	}
+	if (r->threads[r->cur].ctx)
+		uc_context_restore(r->uc, r->threads[r->cur].ctx);
+	/* 3. modules, events */
+	for (uint32_t i = 0; i < r->nmods; i++)
+		r->mods[i].loaded = i < c->nmods ? c->mod_loaded[i] : false;
+	r->modview_dirty = true;
+	r->pos = c->pos;
+	r->exited = c->exited;
+	r->have_last_event = c->have_last_event;
+	r->last_event = c->last_event;
+	r->last_blk_kind = 0;
+	st = strand_reader_seek(r->rd, &c->cursor, err);
+	if (st == STRAND_OK)
+		st = rp_read_next(r, err);
+	r->stats.restores++;
+	return st;
+}
+
+/* Index of the newest checkpoint at or before pos. */
+static uint32_t ckpt_find(const struct strand_replay *r, uint64_t pos)
+{
+	uint32_t lo = 0, hi = r->nckpts;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (r->ckpts[mid].pos <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : 0;
+}
+
+/* ===================================================================== */
+/* Forward motion                                                         */
+/* ===================================================================== */
+
+static void progress(struct strand_replay *r, uint64_t target)
+{
+	if (!r->opt.progress)
+		return;
+	double t = rp_now();
+	if (t - r->last_progress < 0.1)
+		return;
+	r->last_progress = t;
+	r->opt.progress(r->opt.progress_ud, r->pos, target);
+}
+
+static bool event_stop_matches(const struct strand_replay *r, const struct strand_record *rec,
+			       uint32_t *id)
+{
+	for (uint32_t i = 0; i < r->nstops; i++) {
+		const struct strand_stop *s = &r->stops[i];
+		if (s->kind == STRAND_STOP_EVENT && s->enabled &&
+		    (s->rec_type == 0 || s->rec_type == rec->type)) {
+			*id = s->id;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Move forward to `target` (> or == r->pos), applying events.  With
+ * `stops`, returns STRAND_STOPPED at the first stop hit whose position is
+ * >= hit_min (hit filled).  STRAND_END if the trace ends before target. */
+static strand_status advance(struct strand_replay *r, uint64_t target, bool stops,
+			     uint64_t hit_min, struct strand_stop_hit *hit, strand_error *err)
+{
+	if (r->diverged) {
+		if (err)
+			*err = r->div_err;
+		return r->div_err.status;
+	}
+	strand_status st = STRAND_OK;
+	bool any_pos_stop = false, any_event_stop = false;
+	if (stops)
+		for (uint32_t i = 0; i < r->nstops; i++) {
+			if (!r->stops[i].enabled)
+				continue;
+			if (r->stops[i].kind == STRAND_STOP_POSITION)
+				any_pos_stop = true;
+			if (r->stops[i].kind == STRAND_STOP_EVENT)
+				any_event_stop = true;
+		}
+	bool saved_bp = r->bp_check, saved_watch = r->watch_check;
+	if (!stops)
+		r->bp_check = r->watch_check = false;
+	r->observing = true;
+	for (;;) {
+		/* events at the current position */
+		while (r->next && r->next->position == r->pos) {
+			bool consuming = strand_rec_is_consuming(r->next->type);
+			if (consuming && r->pos >= target)
+				break;
+			const struct strand_record *rec = r->next;
+			uint32_t evid = 0;
+			bool ev_hit = any_event_stop && event_stop_matches(r, rec, &evid);
+			uint32_t rtype = rec->type;
+			st = rp_apply_event(r, err);
+			if (st == STRAND_OK)
+				st = rp_read_next(r, err);
+			if (st != STRAND_OK)
+				goto out;
+			if (ev_hit && r->pos >= hit_min) {
+				if (hit) {
+					memset(hit, 0, sizeof *hit);
+					hit->stop_id = evid;
+					hit->kind = STRAND_STOP_EVENT;
+					hit->position = r->pos;
+					hit->access = rtype;
+				}
+				st = STRAND_STOPPED;
+				/* the rest of the events at this position are
+				 * applied too, so the state is canonical */
+				while (r->next && r->next->position == r->pos &&
+				       !strand_rec_is_consuming(r->next->type)) {
+					st = rp_apply_event(r, err);
+					if (st == STRAND_OK)
+						st = rp_read_next(r, err);
+					if (st != STRAND_OK)
+						goto out;
+				}
+				st = STRAND_STOPPED;
+				goto out;
+			}
+		}
+		if (r->pos > r->frontier)
+			r->frontier = r->pos;
+		/* checkpoint at the frontier */
+		if (r->nckpts && r->pos >= r->ckpts[r->nckpts - 1].pos + r->ckpt_interval) {
+			st = ckpt_take(r, err);
+			if (st != STRAND_OK)
+				goto out;
+			if (r->ckpt_bytes > r->ckpt_limit)
+				ckpt_thin(r);
+		}
+		if (any_pos_stop && r->pos >= hit_min) {
+			for (uint32_t i = 0; i < r->nstops; i++) {
+				const struct strand_stop *s = &r->stops[i];
+				if (s->enabled && s->kind == STRAND_STOP_POSITION && s->position == r->pos) {
+					if (hit) {
+						memset(hit, 0, sizeof *hit);
+						hit->stop_id = s->id;
+						hit->kind = STRAND_STOP_POSITION;
+						hit->position = r->pos;
+					}
+					st = STRAND_STOPPED;
+					goto out;
+				}
+			}
+		}
+		if (r->pos >= target)
+			break;
+		if (!r->next || r->exited) {
+			st = STRAND_END;
+			goto out;
+		}
+		uint64_t t = target;
+		if (r->next->position < t)
+			t = r->next->position;
+		uint64_t ck = r->ckpts[r->nckpts - 1].pos + r->ckpt_interval;
+		if (ck > r->pos && ck < t)
+			t = ck;
+		if (any_pos_stop)
+			for (uint32_t i = 0; i < r->nstops; i++) {
+				const struct strand_stop *s = &r->stops[i];
+				if (s->enabled && s->kind == STRAND_STOP_POSITION &&
+				    s->position > r->pos && s->position < t)
+					t = s->position;
+			}
+		r->run_start = hit_min ? hit_min - 1 : 0;
+		if (hit_min == 0)
+			r->run_start = 0;
+		st = rp_emu_run_to(r, t, err);
+		if (st == STRAND_STOPPED) {
+			if (r->watch_hit_pos != UINT64_MAX && r->pos == r->watch_hit_pos) {
+				if (hit)
+					*hit = r->watch_hit;
+			} else if (hit) {
+				memset(hit, 0, sizeof *hit);
+				hit->stop_id = r->bp_hit_id;
+				hit->kind = STRAND_STOP_BREAK;
+				hit->position = r->pos;
+				hit->addr = r->bp_hit_addr;
+			}
+			if (r->pos > r->frontier)
+				r->frontier = r->pos;
+			/* canonical state: non-consuming events here */
+			while (r->next && r->next->position == r->pos &&
+			       !strand_rec_is_consuming(r->next->type)) {
+				strand_status s2 = rp_apply_event(r, err);
+				if (s2 == STRAND_OK)
+					s2 = rp_read_next(r, err);
+				if (s2 != STRAND_OK) {
+					st = s2;
+					goto out;
+				}
+			}
+			goto out;
+		}
+		if (st != STRAND_OK)
+			goto out;
+		progress(r, target);
+	}
+	st = STRAND_OK;
+out:
+	r->observing = false;
+	r->bp_check = saved_bp;
+	r->watch_check = saved_watch;
+	if (r->pos > r->frontier)
+		r->frontier = r->pos;
+	if (st == STRAND_ERR_DIVERGENCE) {
+		r->diverged = true;
+		if (err)
+			r->div_err = *err;
+		else
+			strand_error_set(&r->div_err, st, "divergence at position %" PRIu64, r->pos);
+	}
+	return st;
+}
+
+/* ===================================================================== */
+/* Open, close                                                            */
+/* ===================================================================== */
+
+strand_status rp_open(const char *path, const struct strand_replay_options *opt,
+		      bool allow_ordinal, struct strand_replay **out, strand_error *err)
+{
+	*out = NULL;
+	struct strand_replay *r = calloc(1, sizeof *r);
+	if (!r)
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate replay");
+	strand_status st = strand_reader_open(path, &r->rd, err);
+	if (st != STRAND_OK) {
+		strand_error_wrap(err, "cannot open trace %s", path);
+		goto fail;
+	}
+	r->info = *strand_reader_info(r->rd);
+	r->ordinal = allow_ordinal && (r->info.flags & STRAND_TRACE_F_ORDINAL_POSITIONS);
+	r->rd_path = strdup(path);
+	if (!r->rd_path) {
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate replay");
+		goto fail;
+	}
+	if (opt)
+		r->opt = *opt;
+	r->ckpt_interval = r->opt.checkpoint_interval ? r->opt.checkpoint_interval : DEFAULT_INTERVAL;
+	r->ckpt_limit = r->opt.checkpoint_memory_limit ? r->opt.checkpoint_memory_limit : DEFAULT_LIMIT;
+	if (r->info.arch != STRAND_ARCH_X86_32 && r->info.arch != STRAND_ARCH_X86_64) {
+		st = strand_error_set(err, STRAND_ERR_UNSUPPORTED, "cannot replay %s: architecture %s",
+				      path, strand_arch_str(r->info.arch));
+		goto fail;
+	}
+	if ((r->info.flags & STRAND_TRACE_F_ORDINAL_POSITIONS) && !allow_ordinal) {
+		st = strand_error_set(err, STRAND_ERR_UNSUPPORTED,
+				      "cannot replay %s: event positions are ordinals; run strand_finalize_positions first",
+				      path);
+		goto fail;
+	}
+	const struct strand_trace_summary *sum = strand_reader_summary(r->rd);
+	r->end = sum->last_position;
+	st = rp_emu_init(r, err);
+	if (st != STRAND_OK)
+		goto fail;
+	r->bp_hit_pos = UINT64_MAX;
+	r->watch_hit_pos = UINT64_MAX;
+	/* the snapshot */
+	uint32_t run_tid = 0;
+	bool have_run_tid = false;
+	for (;;) {
+		st = rp_read_next(r, err);
+		if (st != STRAND_OK)
+			goto fail;
+		if (!r->next) {
+			st = strand_error_set(err, STRAND_ERR_CORRUPT, "trace %s has no snapshot end", path);
+			goto fail;
+		}
+		const struct strand_record *rec = r->next;
+		if (rec->type == STRAND_REC_SNAPSHOT_END) {
+			run_tid = rec->tid;
+			have_run_tid = true;
+			break;
+		}
+		if (rec->position != 0) {
+			st = strand_error_set(err, STRAND_ERR_CORRUPT,
+					      "snapshot record %s at position %" PRIu64,
+					      strand_rec_type_str(rec->type), rec->position);
+			goto fail;
+		}
+		if (rec->type == STRAND_REC_MODULE)
+			st = module_add(r, &rec->u.module, err);
+		else if (rec->type == STRAND_REC_REGION)
+			st = rp_map(r, rec->u.region.addr, rec->u.region.size, rec->u.region.prot,
+				    rec->u.region.kind, rec->u.region.name, rec->u.region.data, err);
+		else if (rec->type == STRAND_REC_THREAD)
+			st = thread_add(r, rec->tid, &rec->u.thread, err);
+		if (st != STRAND_OK) {
+			strand_error_wrap(err, "cannot load snapshot of %s", path);
+			goto fail;
+		}
+	}
+	if (r->nthreads == 0) {
+		st = strand_error_set(err, STRAND_ERR_CORRUPT, "trace %s has no thread", path);
+		goto fail;
+	}
+	int ti = have_run_tid ? thread_index(r, run_tid) : -1;
+	r->cur = ti >= 0 ? (uint32_t)ti : 0;
+	st = rp_cpu_write(r, r->cur, &r->threads[r->cur].init, err);
+	if (st != STRAND_OK)
+		goto fail;
+	r->threads[r->cur].has_ctx = true;
+	/* SNAPSHOT_END itself */
+	st = rp_read_next(r, err);
+	if (st != STRAND_OK)
+		goto fail;
+	r->ev_frontier = r->next_cursor;
+	st = ckpt_take(r, err);
+	if (st != STRAND_OK)
+		goto fail;
+	/* non-consuming events at position 0 belong to the state at 0 */
+	if (!r->ordinal)
+		st = advance(r, 0, false, 0, NULL, err);
+	if (st != STRAND_OK && st != STRAND_END)
+		goto fail;
+	*out = r;
+	return STRAND_OK;
+fail:
+	strand_replay_close(r);
+	return st;
+}
+
+strand_status strand_replay_open(const char *path, const struct strand_replay_options *opt,
+				 struct strand_replay **out, strand_error *err)
+{
+	if (!path || !out)
+		return strand_error_set(err, STRAND_ERR_INVALID, "strand_replay_open: NULL argument");
+	return rp_open(path, opt, false, out, err);
+}
+
+void strand_replay_close(struct strand_replay *r)
+{
+	if (!r)
+		return;
+	for (uint32_t i = 0; i < r->nckpts; i++)
+		ckpt_free(&r->ckpts[i]);
+	free(r->ckpts);
+	free(r->ph);
+	for (uint32_t i = 0; i < r->nthreads; i++)
+		if (r->threads[i].ctx)
+			uc_context_free(r->threads[i].ctx);
+	free(r->threads);
+	for (uint32_t i = 0; i < r->nregions; i++) {
+		struct rp_region *g = &r->regions[i];
+		if (r->uc)
+			uc_mem_unmap(r->uc, g->addr, g->size);
+	}
+	rp_emu_fini(r);
+	for (uint32_t i = 0; i < r->nregions; i++) {
+		free(r->regions[i].name);
+		if (r->regions[i].host)
+			munmap(r->regions[i].host, r->regions[i].size);
+	}
+	free(r->regions);
+	for (uint32_t i = 0; i < r->nmods; i++) {
+		free(r->mods[i].strings);
+		free(r->mods[i].syms);
+	}
+	free(r->mods);
+	free(r->modview);
+	free(r->stops);
+	free(r->obs);
+	strand_reader_close(r->rd);
+	strand_reader_close(r->rd2);
+	free(r->rd_path);
+	free(r);
+}
+
+const struct strand_trace_info *strand_replay_info(const struct strand_replay *r)
+{
+	return &r->info;
+}
+
+struct strand_reader *strand_replay_reader(struct strand_replay *r)
+{
+	return r->rd;
+}
+
+void strand_replay_get_stats(const struct strand_replay *r, struct strand_replay_stats *out)
+{
+	*out = r->stats;
+	out->checkpoints = r->nckpts;
+	out->checkpoint_bytes = r->ckpt_bytes;
+}
+
+uint64_t strand_replay_position(const struct strand_replay *r)
+{
+	return r->pos;
+}
+
+uint64_t strand_replay_end(const struct strand_replay *r)
+{
+	return r->end;
+}
+
+/* ===================================================================== */
+/* Motion                                                                 */
+/* ===================================================================== */
+
+/* Go to pos; backward (or far forward) through a checkpoint. */
+static strand_status goto_pos(struct strand_replay *r, uint64_t pos, strand_error *err)
+{
+	if (pos < r->pos || r->diverged) {
+		if (r->diverged && pos >= r->pos) {
+			if (err)
+				*err = r->div_err;
+			return r->div_err.status;
+		}
+		uint32_t k = ckpt_find(r, pos);
+		bool was_div = r->diverged;
+		r->diverged = false;
+		strand_status st = ckpt_restore(r, k, err);
+		if (st != STRAND_OK)
+			return st;
+		st = advance(r, pos, false, 0, NULL, err);
+		if (st != STRAND_OK && was_div)
+			r->diverged = true;
+		return st;
+	}
+	uint32_t k = ckpt_find(r, pos);
+	if (r->ckpts[k].pos > r->pos + r->ckpt_interval / 4 && r->ckpts[k].pos <= pos &&
+	    r->ckpts[k].pos <= r->frontier) {
+		/* a checkpoint ahead is cheaper than executing up to it,
+		 * unless observers still need that stretch */
+		if (!(r->nobs && r->ckpts[k].pos > r->frontier)) {
+			strand_status st = ckpt_restore(r, k, err);
+			if (st != STRAND_OK)
+				return st;
+		}
+	}
+	return advance(r, pos, false, 0, NULL, err);
+}
+
+strand_status strand_replay_seek(struct strand_replay *r, uint64_t pos, strand_error *err)
+{
+	if (pos > r->end)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"position %" PRIu64 " beyond the end %" PRIu64, pos, r->end);
+	strand_status st = goto_pos(r, pos, err);
+	return st == STRAND_END ? STRAND_OK : st;
+}
+
+strand_status strand_replay_step(struct strand_replay *r, int64_t n, strand_error *err)
+{
+	if (n >= 0) {
+		uint64_t t = r->pos + (uint64_t)n;
+		bool clip = t > r->end || t < r->pos;
+		strand_status st = goto_pos(r, clip ? r->end : t, err);
+		if (st == STRAND_OK && clip)
+			return STRAND_END;
+		return st;
+	}
+	uint64_t back = (uint64_t)(-(n + 1)) + 1;
+	if (back > r->pos) {
+		strand_status st = goto_pos(r, 0, err);
+		return st == STRAND_OK ? STRAND_END : st;
+	}
+	return goto_pos(r, r->pos - back, err);
+}
+
+/* Forward run with stops from the current position. */
+static strand_status run_forward(struct strand_replay *r, struct strand_stop_hit *hit,
+				 strand_error *err)
+{
+	struct strand_stop_hit h;
+	memset(&h, 0, sizeof h);
+	strand_status st = advance(r, r->end, true, r->pos + 1, &h, err);
+	if (st == STRAND_OK || st == STRAND_END) {
+		if (hit) {
+			memset(hit, 0, sizeof *hit);
+			hit->position = r->pos;
+		}
+		return STRAND_END;
+	}
+	if (st == STRAND_STOPPED && hit)
+		*hit = h;
+	return st;
+}
+
+/* Backward: the last stop hit strictly before the current position, by
+ * re-running each checkpoint interval forward, newest first. */
+static strand_status run_backward(struct strand_replay *r, struct strand_stop_hit *hit,
+				  strand_error *err)
+{
+	uint64_t limit = r->pos;
+	if (limit == 0)
+		return STRAND_END;
+	uint32_t k = ckpt_find(r, limit - 1);
+	for (;;) {
+		strand_status st = ckpt_restore(r, k, err);
+		if (st != STRAND_OK)
+			return st;
+		struct strand_stop_hit last, h;
+		bool found = false;
+		uint64_t min = r->pos;
+		for (;;) {
+			memset(&h, 0, sizeof h);
+			st = advance(r, limit - 1, true, min, &h, err);
+			if (st == STRAND_STOPPED) {
+				if (h.position >= limit)
+					break;
+				last = h;
+				found = true;
+				min = r->pos + 1;
+				if (r->pos >= limit - 1)
+					break;
+				continue;
+			}
+			if (st != STRAND_OK && st != STRAND_END)
+				return st;
+			break;
+		}
+		if (found) {
+			st = goto_pos(r, last.position, err);
+			if (st != STRAND_OK)
+				return st;
+			last.position = r->pos;
+			if (hit)
+				*hit = last;
+			return STRAND_STOPPED;
+		}
+		if (k == 0) {
+			st = goto_pos(r, 0, err);
+			if (hit) {
+				memset(hit, 0, sizeof *hit);
+			}
+			return st == STRAND_OK ? STRAND_END : st;
+		}
+		limit = r->ckpts[k].pos + 1;
+		if (r->ckpts[k].pos == 0) {
+			st = goto_pos(r, 0, err);
+			return st == STRAND_OK ? STRAND_END : st;
+		}
+		k--;
+	}
+}
+
+strand_status strand_replay_run(struct strand_replay *r, strand_dir dir,
+				struct strand_stop_hit *hit, strand_error *err)
+{
+	if (dir == STRAND_FORWARD)
+		return run_forward(r, hit, err);
+	return run_backward(r, hit, err);
+}
+
+/* ===================================================================== */
+/* Stops                                                                  */
+/* ===================================================================== */
+
+strand_status strand_replay_stop_add(struct strand_replay *r, const struct strand_stop *s,
+				     uint32_t *id, strand_error *err)
+{
+	if (!s || s->kind < STRAND_STOP_BREAK || s->kind > STRAND_STOP_POSITION)
+		return strand_error_set(err, STRAND_ERR_INVALID, "bad stop kind");
+	if (s->kind == STRAND_STOP_WATCH && (s->len == 0 || !(s->access & 3)))
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"watchpoint needs a length and an access mask");
+	if (r->nstops == r->cap_stops) {
+		uint32_t cap = r->cap_stops ? r->cap_stops * 2 : 8;
+		struct strand_stop *p = realloc(r->stops, cap * sizeof *p);
+		if (!p)
+			return strand_error_set(err, STRAND_ERR_NOMEM, "cannot add stop");
+		r->stops = p;
+		r->cap_stops = cap;
+	}
+	struct strand_stop *n = &r->stops[r->nstops++];
+	*n = *s;
+	n->id = ++r->next_stop_id;
+	if (id)
+		*id = n->id;
+	return rp_emu_update_hooks(r, err);
+}
+
+strand_status strand_replay_stop_del(struct strand_replay *r, uint32_t id)
+{
+	for (uint32_t i = 0; i < r->nstops; i++) {
+		if (r->stops[i].id == id) {
+			memmove(&r->stops[i], &r->stops[i + 1], (r->nstops - i - 1) * sizeof *r->stops);
+			r->nstops--;
+			rp_emu_update_hooks(r, NULL);
+			return STRAND_OK;
+		}
+	}
+	return STRAND_NOT_FOUND;
+}
+
+const struct strand_stop *strand_replay_stops(const struct strand_replay *r, uint32_t *n)
+{
+	*n = r->nstops;
+	return r->stops;
+}
+
+/* ===================================================================== */
+/* Threads, last event                                                    */
+/* ===================================================================== */
+
+uint32_t strand_replay_thread(const struct strand_replay *r)
+{
+	return r->threads[r->cur].tid;
+}
+
+strand_status strand_replay_threads(const struct strand_replay *r, uint32_t *tids, uint32_t max,
+				    uint32_t *n)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < r->nthreads; i++) {
+		if (!r->threads[i].alive)
+			continue;
+		if (k < max && tids)
+			tids[k] = r->threads[i].tid;
+		k++;
+	}
+	*n = k;
+	return STRAND_OK;
+}
+
+strand_status strand_replay_cpu(struct strand_replay *r, struct strand_cpu *out, strand_error *err)
+{
+	if (!out)
+		return strand_error_set(err, STRAND_ERR_INVALID, "NULL output");
+	rp_cpu_read(r, out);
+	return STRAND_OK;
+}
+
+const struct strand_record *strand_replay_last_event(const struct strand_replay *r_)
+{
+	struct strand_replay *r = (struct strand_replay *)r_;
+	if (!r->have_last_event)
+		return NULL;
+	if (!r->rd2) {
+		strand_error e;
+		if (strand_reader_open(r->rd_path, &r->rd2, &e) != STRAND_OK)
+			return NULL;
+	}
+	if (strand_reader_seek(r->rd2, &r->last_event, NULL) != STRAND_OK)
+		return NULL;
+	const struct strand_record *rec = NULL;
+	if (strand_reader_next(r->rd2, &rec, NULL) != STRAND_OK)
+		return NULL;
+	return rec;
+}
+
+/* ===================================================================== */
+/* Step over / step out                                                   */
+/* ===================================================================== */
+
+static uint64_t cur_sp(struct strand_replay *r)
+{
+	uint64_t v = 0;
+	strand_replay_reg(r, r->mode == UC_MODE_64 ? "rsp" : "esp", &v);
+	return v;
+}
+
+/* Run forward to the first position where pc == addr and sp >= sp_min,
+ * with a temporary breakpoint; STRAND_END if the trace ends first. */
+static strand_status run_to_pc_sp(struct strand_replay *r, uint64_t addr, uint64_t sp_min,
+				  strand_error *err)
+{
+	struct strand_stop s = { .kind = STRAND_STOP_BREAK, .addr = addr, .enabled = true };
+	uint32_t id;
+	/* only this breakpoint: park the user's stops */
+	struct strand_stop *saved = r->stops;
+	uint32_t nsaved = r->nstops, capsaved = r->cap_stops;
+	r->stops = NULL;
+	r->nstops = r->cap_stops = 0;
+	strand_status st = strand_replay_stop_add(r, &s, &id, err);
+	while (st == STRAND_OK) {
+		struct strand_stop_hit h;
+		st = advance(r, r->end, true, r->pos + 1, &h, err);
+		if (st == STRAND_STOPPED) {
+			if (h.kind == STRAND_STOP_BREAK && cur_sp(r) >= sp_min) {
+				st = STRAND_OK;
+				break;
+			}
+			st = STRAND_OK;
+			continue;
+		}
+		if (st == STRAND_OK)
+			st = STRAND_END;
+	}
+	free(r->stops);
+	r->stops = saved;
+	r->nstops = nsaved;
+	r->cap_stops = capsaved;
+	rp_emu_update_hooks(r, NULL);
+	return st;
+}
+
+strand_status strand_replay_step_over(struct strand_replay *r, strand_dir dir, strand_error *err)
+{
+	if (dir == STRAND_FORWARD) {
+		ZydisDecodedInstruction ins;
+		uint64_t pc = rp_pc(r);
+		bool is_call = rp_decode(r, pc, &ins, NULL) && ins.mnemonic == ZYDIS_MNEMONIC_CALL;
+		if (!is_call || (r->next && r->next->position == r->pos &&
+				 strand_rec_is_consuming(r->next->type)))
+			return strand_replay_step(r, 1, err);
+		return run_to_pc_sp(r, pc + ins.length, cur_sp(r), err);
+	}
+	if (r->pos == 0)
+		return STRAND_END;
+	/* backward: the previous instruction of this frame; if it was a ret
+	 * of a callee, the call that made it */
+	uint64_t here = r->pos, pc = rp_pc(r), sp = cur_sp(r);
+	strand_status st = goto_pos(r, here - 1, err);
+	if (st != STRAND_OK)
+		return st;
+	ZydisDecodedInstruction ins;
+	if (!rp_decode(r, rp_pc(r), &ins, NULL) || ins.mnemonic != ZYDIS_MNEMONIC_RET ||
+	    cur_sp(r) >= sp)
+		return STRAND_OK;
+	/* find the last call before here whose fall-through is pc with the
+	 * same stack pointer */
+	for (int len = 2; len <= 7; len++) {
+		uint64_t ca = pc - (uint64_t)len;
+		if (!rp_decode(r, ca, &ins, NULL) || ins.mnemonic != ZYDIS_MNEMONIC_CALL ||
+		    ins.length != len)
+			continue;
+		struct strand_stop s = { .kind = STRAND_STOP_BREAK, .addr = ca, .enabled = true };
+		struct strand_stop *saved = r->stops;
+		uint32_t nsaved = r->nstops, capsaved = r->cap_stops;
+		r->stops = NULL;
+		r->nstops = r->cap_stops = 0;
+		uint32_t id;
+		st = strand_replay_stop_add(r, &s, &id, err);
+		uint64_t best = UINT64_MAX;
+		/* collect hits in [0, here) from the newest checkpoint down */
+		uint64_t limit = here;
+		while (st == STRAND_OK && best == UINT64_MAX) {
+			struct strand_stop_hit h;
+			st = run_backward(r, &h, err);
+			if (st == STRAND_STOPPED) {
+				st = STRAND_OK;
+				if (cur_sp(r) == sp) {
+					best = r->pos;
+					break;
+				}
+				continue;
+			}
+			break;
+		}
+		(void)limit;
+		free(r->stops);
+		r->stops = saved;
+		r->nstops = nsaved;
+		r->cap_stops = capsaved;
+		rp_emu_update_hooks(r, NULL);
+		if (best != UINT64_MAX)
+			return goto_pos(r, best, err);
+		if (st != STRAND_OK && st != STRAND_END)
+			return st;
+		return goto_pos(r, here - 1, err);
+	}
+	return STRAND_OK;
+}
+
+strand_status strand_replay_step_out(struct strand_replay *r, strand_dir dir, strand_error *err)
+{
+	uint64_t ps = r->mode == UC_MODE_64 ? 8 : 4;
+	if (dir == STRAND_FORWARD) {
+		/* run until a ret executes with sp >= the current sp, then one
+		 * more step lands in the caller */
+		uint64_t sp0 = cur_sp(r);
+		for (;;) {
+			ZydisDecodedInstruction ins;
+			if (rp_decode(r, rp_pc(r), &ins, NULL) && ins.mnemonic == ZYDIS_MNEMONIC_RET &&
+			    cur_sp(r) >= sp0)
+				return strand_replay_step(r, 1, err);
+			/* next ret-ending block: step block-wise via the
+			 * block cache is future work; step by instruction
+			 * with calls stepped over */
+			strand_status st = strand_replay_step_over(r, STRAND_FORWARD, err);
+			if (st != STRAND_OK)
+				return st;
+			if (r->pos >= r->end)
+				return STRAND_END;
+		}
+	}
+	/* backward: the call that entered this frame: the last call whose
+	 * return address is still on the stack at or above sp */
+	uint64_t here = r->pos, sp = cur_sp(r);
+	for (;;) {
+		if (r->pos == 0)
+			return STRAND_END;
+		strand_status st = strand_replay_step_over(r, STRAND_BACKWARD, err);
+		if (st != STRAND_OK)
+			return st;
+		ZydisDecodedInstruction ins;
+		if (rp_decode(r, rp_pc(r), &ins, NULL) && ins.mnemonic == ZYDIS_MNEMONIC_CALL &&
+		    cur_sp(r) - ps >= sp - (sp - cur_sp(r) > 0 ? 0 : 0) && cur_sp(r) > sp)
+			return STRAND_OK;
+		(void)here;
+	}
+}

@@ -1,0 +1,303 @@
+/*
+ * Internals of the replay core, shared by the files of replay/.  Not a public API.
+ *
+ * Layout of the core:
+ *   emu.c      Unicorn instance, guest memory regions, thread contexts,
+ *              exact instruction counting (block hook + exits), the
+ *              run-to-position primitive.
+ *   replay.c   open/close, events, key frames, checkpoints, motion
+ *              (seek/step/run), stops, observers.
+ *   inspect.c  registers by name, memory reads, modules and symbols,
+ *              disassembly.
+ *   finalize.c strand_finalize_positions().
+ *
+ * How positions are counted (see emu.c for the measurements behind it):
+ * a UC_HOOK_BLOCK hook adds the block's instruction count (decoded once
+ * with Zydis, cached by (address, size)).  When the block about to run
+ * would cross the stop position, the hook calls uc_emu_stop() before the
+ * block executes (the TB prologue checks the exit request), and the last
+ * k < n instructions run with a temporary Unicorn exit at the address of
+ * the k-th instruction (UC_CTL_UC_USE_EXITS; the TBs around it are
+ * invalidated before and after).  No per-instruction hook is installed
+ * unless an instruction observer exists.
+ */
+#ifndef STRAND_REPLAY_INT_H
+#define STRAND_REPLAY_INT_H
+
+#include <unicorn/unicorn.h>
+#include <capstone/capstone.h>
+#include <Zydis/Zydis.h>
+
+#include "strand/replay.h"
+
+#define RP_PAGE 4096u
+#define RP_PAGE_MASK (~(uint64_t)(RP_PAGE - 1))
+
+/* One guest mapping.  `host` is page aligned, owned (mmap), `size` bytes,
+ * and mapped into Unicorn with uc_mem_map_ptr, so host reads see guest
+ * memory directly.  Regions never overlap; the array is sorted by addr. */
+struct rp_region {
+	uint64_t addr;     /* page aligned */
+	uint64_t size;     /* bytes, multiple of RP_PAGE, > 0 */
+	uint32_t prot;     /* STRAND_PROT_* */
+	uint32_t kind;     /* strand_region_kind */
+	char *name;        /* owned, never NULL */
+	uint8_t *host;     /* owned mmap of `size` bytes */
+	bool tracked;      /* pages hashed for checkpoints: was ever writable
+			      or written by an event */
+	uint64_t gen;      /* mapping generation: new mapping = new gen */
+};
+
+/* One thread.  The running thread's live state is in Unicorn; the others'
+ * in `ctx` (a uc_context: exact, including x87/SSE), or in `init` if the
+ * thread never ran yet. */
+struct rp_thread {
+	uint32_t tid;
+	bool alive;
+	bool has_ctx;            /* ctx holds the state; else init */
+	uc_context *ctx;         /* owned, allocated lazily */
+	struct strand_cpu init;  /* context at creation */
+	uint16_t sel[STRAND_SEG_COUNT]; /* recorded selectors (kept when the
+					   emulator cannot load them) */
+	uint64_t fs_base, gs_base;      /* as last set by the trace */
+	uint64_t teb;
+	uint64_t stack_base, stack_limit;
+};
+
+/* Owned deep copy of a module record. */
+struct rp_module {
+	struct strand_module m;  /* pointers into `strings` / `syms` below */
+	struct strand_symbol *syms; /* owned, sorted by addr */
+	char *strings;           /* owned arena */
+	bool loaded;
+};
+
+/* A checkpoint: everything needed to stand at `pos` again. */
+struct rp_page {
+	uint64_t addr;
+	uint8_t *data;            /* RP_PAGE bytes, owned */
+};
+
+struct rp_layout_ent {
+	uint64_t addr, size;
+	uint32_t prot, kind;
+	uint64_t gen;             /* rp_region.gen */
+	bool tracked;
+	char *name;               /* owned */
+};
+
+struct rp_ckpt {
+	uint64_t pos;
+	struct strand_cursor cursor;    /* next record to read */
+	bool have_last_event;
+	struct strand_cursor last_event;/* cursor of the last applied event */
+	uint32_t cur;                   /* running thread index */
+	bool exited;
+	uint32_t nthreads;
+	struct rp_thread *threads;      /* ctx copies owned */
+	uint32_t nlayout;
+	struct rp_layout_ent *layout;
+	uint32_t nmods;
+	bool *mod_loaded;               /* per r->mods index */
+	/* pages whose content changed since the previous checkpoint (all
+	 * tracked pages for the first); sorted by addr */
+	uint32_t npages;
+	struct rp_page *pages;
+	uint64_t bytes;                 /* memory held */
+};
+
+/* Per-page hash of tracked memory at the newest checkpoint. */
+struct rp_hashent {
+	uint64_t addr;  /* page address + 1 (0 = empty slot) */
+	uint64_t hash;
+};
+
+struct rp_blockcache_ent {
+	uint64_t addr;
+	uint32_t size;
+	uint32_t ninsn;
+};
+
+#define RP_BLOCKCACHE 8192
+
+enum rp_obs_kind { RP_OBS_INSN = 1, RP_OBS_BLOCK, RP_OBS_CALL, RP_OBS_RET,
+		   RP_OBS_MEM, RP_OBS_EVENT };
+
+struct rp_observer {
+	strand_obs_id id;
+	uint32_t kind;   /* rp_obs_kind; 0 = deleted */
+	void *cb;
+	void *ud;
+	uint32_t access; /* MEM */
+};
+
+struct strand_replay {
+	/* trace */
+	struct strand_reader *rd;
+	struct strand_reader *rd2;     /* for strand_replay_last_event */
+	struct strand_trace_info info;
+	uint64_t end;                  /* position of the last record */
+	struct strand_replay_options opt;
+
+	/* emulator */
+	uc_engine *uc;
+	uc_mode mode;
+	ZydisDecoder zdec;
+	csh cs;
+	bool cs_ok;
+	uc_hook h_block, h_syscall, h_sysenter, h_cpuid, h_intr, h_invalid,
+		h_unmapped, h_code, h_mem;
+	bool code_hook_on, mem_hook_on;
+	struct rp_blockcache_ent *bcache; /* RP_BLOCKCACHE entries */
+
+	/* run state (emu.c) */
+	uint64_t pos;           /* instructions retired */
+	uint64_t run_target;    /* block hook stops before crossing it */
+	uint64_t run_start;     /* position the current run began at */
+	bool finishing;         /* inside the exit-bounded last stretch */
+	bool hook_stopped;      /* the block hook requested the stop */
+	int fault;              /* 0, or why emulation failed (RP_FAULT_*) */
+	uint64_t fault_addr;
+	uint64_t fault_pc;
+	uint32_t fault_kind;
+	uint64_t blk_pos;       /* position of the current block's start */
+	uint64_t blk_addr;      /* its address */
+	uint32_t blk_idx;       /* code-hook calls since it started */
+	uint64_t fin_pos;       /* position where the last stretch began */
+	uint64_t insn_pos;      /* position of the executing instruction
+				   (exact only while the code hook is on) */
+	bool observing;         /* first-time forward run: observers fire */
+	bool bp_check;          /* breakpoints present */
+	bool watch_check;
+	uint64_t bp_hit_pos;    /* UINT64_MAX if none */
+	uint64_t bp_hit_addr;
+	uint32_t bp_hit_id;
+	uint64_t watch_hit_pos; /* position after the accessing insn */
+	struct strand_stop_hit watch_hit;
+
+	/* machine */
+	struct rp_region *regions;
+	uint32_t nregions, cap_regions;
+	struct rp_thread *threads;
+	uint32_t nthreads, cap_threads;
+	uint32_t cur;           /* index into threads of the running thread */
+	struct rp_module *mods;
+	uint32_t nmods, cap_mods;
+	const struct strand_module **modview; /* loaded modules, rebuilt */
+	uint32_t nmodview;
+	bool modview_dirty;
+
+	/* events */
+	const struct strand_record *next;   /* next record (borrowed from rd) */
+	struct strand_cursor next_cursor;   /* where `next` was read */
+	bool at_eof;
+	bool have_last_event;
+	struct strand_cursor last_event;
+	bool exited;            /* PROCESS_EXIT applied */
+	bool diverged;
+	strand_error div_err;   /* the divergence, repeated on motion */
+	uint64_t frontier;      /* highest position reached (observers) */
+	struct strand_cursor ev_frontier; /* first record never applied */
+	char *rd_path;          /* owned: trace path (second reader) */
+	bool ordinal;           /* record positions are ordinals (finalize) */
+
+	/* checkpoints */
+	struct rp_ckpt *ckpts;
+	uint32_t nckpts, cap_ckpts;
+	uint64_t ckpt_interval;
+	uint64_t ckpt_limit;
+	uint64_t ckpt_bytes;
+	uint64_t map_gen;       /* last mapping generation handed out */
+	uint64_t ckpt_gen;      /* map_gen at the newest checkpoint */
+	struct rp_hashent *ph;  /* open addressing, power of two */
+	uint64_t ph_cap, ph_n;
+
+	/* stops */
+	struct strand_stop *stops;
+	uint32_t nstops, cap_stops;
+	uint32_t next_stop_id;
+
+	/* observers */
+	struct rp_observer *obs;
+	uint32_t nobs, cap_obs;
+	strand_obs_id next_obs_id;
+	uint32_t n_insn_obs, n_block_obs, n_call_obs, n_mem_obs, n_event_obs;
+	/* call/ret detection: the last block's final instruction */
+	uint64_t last_blk_pc;        /* address of the last insn of the
+					previous block, 0 if none */
+	uint32_t last_blk_kind;      /* 0 none, 1 call, 2 ret */
+	uint64_t last_blk_pos;       /* position of that instruction */
+	uint64_t last_blk_next;      /* fall-through address */
+	bool last_blk_indirect;
+
+	struct strand_replay_stats stats;
+	double last_progress;   /* monotonic seconds */
+};
+
+enum { RP_FAULT_NONE = 0, RP_FAULT_UNMAPPED, RP_FAULT_PROT,
+       RP_FAULT_INVALID, RP_FAULT_SYSCALL, RP_FAULT_CPUID, RP_FAULT_INTR,
+       RP_FAULT_EMU };
+
+/* ---- emu.c ---- */
+strand_status rp_emu_init(struct strand_replay *r, strand_error *err);
+void rp_emu_fini(struct strand_replay *r);
+/* Run until pos == target (exactly), or a fault / breakpoint / watchpoint
+ * stops earlier.  Returns STRAND_OK when target reached, STRAND_STOPPED
+ * when a bp/watch hit stopped it (r->pos is where), or an error. */
+strand_status rp_emu_run_to(struct strand_replay *r, uint64_t target,
+			    strand_error *err);
+/* Run until execution reaches pc (exit there), counting positions;
+ * used when positions are unknown (finalize). */
+strand_status rp_emu_run_to_pc(struct strand_replay *r, uint64_t pc, strand_error *err);
+/* Instruction count of [addr, addr+size) (cached). */
+uint32_t rp_block_count(struct strand_replay *r, uint64_t addr, uint32_t size);
+void rp_blockcache_clear(struct strand_replay *r);
+/* Re-evaluate which hooks are needed (observers, watchpoints). */
+strand_status rp_emu_update_hooks(struct strand_replay *r, strand_error *err);
+
+struct rp_region *rp_region_find(struct strand_replay *r, uint64_t addr);
+strand_status rp_map(struct strand_replay *r, uint64_t addr, uint64_t size,
+		     uint32_t prot, uint32_t kind, const char *name,
+		     const uint8_t *data, strand_error *err);
+strand_status rp_unmap(struct strand_replay *r, uint64_t addr, uint64_t size,
+		       strand_error *err);
+strand_status rp_protect(struct strand_replay *r, uint64_t addr, uint64_t size,
+			 uint32_t prot, strand_error *err);
+/* Write guest memory (any protection) and flush translated code there. */
+strand_status rp_write(struct strand_replay *r, uint64_t addr,
+		       const uint8_t *data, uint64_t len, strand_error *err);
+
+uint64_t rp_pc(struct strand_replay *r);
+void rp_set_pc(struct strand_replay *r, uint64_t pc);
+/* Full context of the running thread from Unicorn. */
+void rp_cpu_read(struct strand_replay *r, struct strand_cpu *out);
+/* Load a full context into Unicorn for thread index ti. */
+strand_status rp_cpu_write(struct strand_replay *r, uint32_t ti,
+			   const struct strand_cpu *cpu, strand_error *err);
+strand_status rp_reg_set(struct strand_replay *r, uint32_t reg, uint64_t v,
+			 strand_error *err);
+/* Context of thread index ti (running or saved). */
+void rp_thread_cpu(struct strand_replay *r, uint32_t ti, struct strand_cpu *out);
+/* x86-32: write the thread's fs/gs base into the GDT descriptors its
+ * selectors name and reload them. */
+strand_status rp_apply_seg_bases(struct strand_replay *r, uint32_t ti,
+				 strand_error *err);
+
+/* Decode one instruction at addr from guest memory. */
+bool rp_decode(struct strand_replay *r, uint64_t addr,
+	       ZydisDecodedInstruction *ins, ZydisDecodedOperand *ops);
+
+/* ---- inspect.c ---- */
+void rp_modview_rebuild(struct strand_replay *r);
+/* "0x401000 (mod!sym+0x10): mov eax, 1" into buf */
+void rp_describe_pc(struct strand_replay *r, uint64_t pc, char *buf, size_t len);
+
+/* ---- replay.c ---- */
+double rp_now(void);
+strand_status rp_open(const char *path, const struct strand_replay_options *opt,
+		      bool allow_ordinal, struct strand_replay **out, strand_error *err);
+/* Apply r->next at r->pos (consuming events advance pos); read the next. */
+strand_status rp_apply_event(struct strand_replay *r, strand_error *err);
+strand_status rp_read_next(struct strand_replay *r, strand_error *err);
+
+#endif
