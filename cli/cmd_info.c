@@ -1,9 +1,304 @@
-/* strand info: placeholder until its issue lands. */
+/*
+ * strand info [--json] TRACE: what a trace holds, from its header, index
+ * and snapshot: format, architecture, ABI, recorder, modules, threads,
+ * instruction count, events by kind, sizes and compression ratio.
+ *
+ * Modules and threads come from the snapshot; when the index counts more
+ * MODULE/THREAD records than the snapshot holds (module loads, thread
+ * creations), the whole trace is read to list them too.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli/cli.h"
+#include "strand/json.h"
+#include "strand/trace.h"
+
+struct info_module {
+	uint32_t id, flags, nsyms;
+	uint64_t base, size, position;
+	char *name, *path;
+};
+
+struct info_thread {
+	uint32_t tid;
+	uint64_t position, rip;
+	char *name;
+};
+
+/* What info gathers from the records (owned; info_free). */
+struct info {
+	struct info_module *mods;
+	size_t nmods;
+	struct info_thread *threads;
+	size_t nthreads;
+};
+
+static void info_free(struct info *in)
+{
+	for (size_t i = 0; i < in->nmods; i++) {
+		free(in->mods[i].name);
+		free(in->mods[i].path);
+	}
+	for (size_t i = 0; i < in->nthreads; i++)
+		free(in->threads[i].name);
+	free(in->mods);
+	free(in->threads);
+}
+
+static strand_status info_add(struct info *in, const struct strand_record *rec,
+			      strand_error *err)
+{
+	if (rec->type == STRAND_REC_MODULE) {
+		struct info_module *m = realloc(in->mods, (in->nmods + 1) * sizeof *m);
+		if (!m)
+			goto nomem;
+		in->mods = m;
+		const struct strand_module *s = &rec->u.module;
+		m[in->nmods] = (struct info_module){ s->id, s->flags, s->nsyms, s->base, s->size,
+						     rec->position, strdup(s->name),
+						     strdup(s->path) };
+		if (!m[in->nmods].name || !m[in->nmods].path) {
+			free(m[in->nmods].name);
+			free(m[in->nmods].path);
+			goto nomem;
+		}
+		in->nmods++;
+	} else if (rec->type == STRAND_REC_THREAD) {
+		struct info_thread *t = realloc(in->threads, (in->nthreads + 1) * sizeof *t);
+		if (!t)
+			goto nomem;
+		in->threads = t;
+		t[in->nthreads] = (struct info_thread){ rec->tid, rec->position,
+							rec->u.thread.cpu.rip,
+							strdup(rec->u.thread.name) };
+		if (!t[in->nthreads].name)
+			goto nomem;
+		in->nthreads++;
+	}
+	return STRAND_OK;
+nomem:
+	return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+}
+
+static strand_status info_gather(struct strand_reader *r, struct info *in, strand_error *err)
+{
+	const struct strand_trace_summary *sum = strand_reader_summary(r);
+	const struct strand_record *rec;
+	strand_status st;
+	bool snapshot = true;
+	while ((st = strand_reader_next(r, &rec, err)) == STRAND_OK) {
+		if (rec->type == STRAND_REC_SNAPSHOT_END)
+			snapshot = false;
+		st = info_add(in, rec, err);
+		if (st != STRAND_OK)
+			return st;
+		if (!snapshot && in->nmods >= sum->count_by_type[STRAND_REC_MODULE] &&
+		    in->nthreads >= sum->count_by_type[STRAND_REC_THREAD])
+			return STRAND_OK;
+	}
+	return st == STRAND_END ? STRAND_OK : st;
+}
+
+static void format_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "%" PRIu64 " ns", ns);
+}
+
+static double ratio(const struct strand_trace_summary *s)
+{
+	return s->file_size ? (double)s->uncompressed_size / (double)s->file_size : 0.0;
+}
+
+static bool is_event_type(unsigned t)
+{
+	return t >= STRAND_REC_SYSCALL && t < STRAND_REC_TYPE_MAX;
+}
+
+/* Header flags as words: "none", "ordinal-positions", plus unknown bits. */
+static void flags_str(uint32_t flags, char *buf, size_t len)
+{
+	uint32_t other = flags & ~(uint32_t)STRAND_TRACE_F_ORDINAL_POSITIONS;
+	snprintf(buf, len, "%s", flags & STRAND_TRACE_F_ORDINAL_POSITIONS ? "ordinal-positions"
+									 : other ? "" : "none");
+	if (other) {
+		size_t n = strlen(buf);
+		snprintf(buf + n, len - n, "%s0x%" PRIx32, n ? " " : "", other);
+	}
+}
+
+static void print_json(const char *path, struct strand_reader *r, const struct info *in)
+{
+	const struct strand_trace_info *ti = strand_reader_info(r);
+	const struct strand_trace_summary *s = strand_reader_summary(r);
+	char buf[128];
+	struct strand_json *j = strand_json_new(stdout, true);
+	if (!j)
+		return;
+	strand_json_start_object(j);
+	strand_json_string_field(j, "trace", path);
+	strand_json_name(j, "format");
+	strand_json_stringf(j, "%u.%u", ti->format_major, ti->format_minor);
+	strand_json_string_field(j, "arch", strand_arch_str(ti->arch));
+	strand_json_string_field(j, "abi", strand_abi_str(ti->abi));
+	strand_json_string_field(j, "recorder", ti->recorder);
+	strand_json_string_field(j, "recorder_version", ti->recorder_version);
+	format_time(ti->created_unix_ns, buf, sizeof buf);
+	strand_json_string_field(j, "created", buf);
+	strand_json_uint_field(j, "created_unix_ns", ti->created_unix_ns);
+	strand_json_name(j, "flags");
+	strand_json_start_array(j);
+	if (ti->flags & STRAND_TRACE_F_ORDINAL_POSITIONS)
+		strand_json_string(j, "ordinal-positions");
+	strand_json_end_array(j);
+	strand_json_uint_field(j, "instructions", s->last_position);
+	strand_json_uint_field(j, "records", s->nrecords);
+	strand_json_uint_field(j, "chunks", s->nchunks);
+	strand_json_uint_field(j, "file_size", s->file_size);
+	strand_json_uint_field(j, "uncompressed_size", s->uncompressed_size);
+	strand_json_double_field(j, "compression_ratio", ratio(s));
+	strand_json_bool_field(j, "complete", s->complete);
+	strand_json_bool_field(j, "truncated", s->truncated);
+	if (s->truncated)
+		strand_json_string_field(j, "warning", "trace is truncated (no valid footer): "
+					 "read up to its last complete chunk");
+
+	strand_json_name(j, "modules");
+	strand_json_start_array(j);
+	for (size_t i = 0; i < in->nmods; i++) {
+		const struct info_module *m = &in->mods[i];
+		strand_json_start_object(j);
+		strand_json_uint_field(j, "id", m->id);
+		strand_json_string_field(j, "name", m->name);
+		strand_json_string_field(j, "path", m->path);
+		strand_json_hex_field(j, "base", m->base);
+		strand_json_hex_field(j, "size", m->size);
+		strand_json_uint_field(j, "symbols", m->nsyms);
+		strand_json_bool_field(j, "main", m->flags & STRAND_MODULE_F_MAIN);
+		strand_json_uint_field(j, "position", m->position);
+		strand_json_end_object(j);
+	}
+	strand_json_end_array(j);
+
+	strand_json_name(j, "threads");
+	strand_json_start_array(j);
+	for (size_t i = 0; i < in->nthreads; i++) {
+		const struct info_thread *t = &in->threads[i];
+		strand_json_start_object(j);
+		strand_json_uint_field(j, "tid", t->tid);
+		strand_json_string_field(j, "name", t->name);
+		strand_json_hex_field(j, "rip", t->rip);
+		strand_json_uint_field(j, "position", t->position);
+		strand_json_end_object(j);
+	}
+	strand_json_end_array(j);
+
+	strand_json_name(j, "events");
+	strand_json_start_object(j);
+	for (unsigned t = 0; t < STRAND_REC_TYPE_MAX; t++)
+		if (is_event_type(t))
+			strand_json_uint_field(j, strand_rec_type_str(t), s->count_by_type[t]);
+	strand_json_end_object(j);
+	strand_json_name(j, "records_by_type");
+	strand_json_start_object(j);
+	for (unsigned t = 0; t < STRAND_REC_TYPE_MAX; t++)
+		if (s->count_by_type[t])
+			strand_json_uint_field(j, strand_rec_type_str(t), s->count_by_type[t]);
+	strand_json_end_object(j);
+	strand_json_end_object(j);
+	strand_json_free(j);
+}
+
+static void print_text(const char *path, struct strand_reader *r, const struct info *in)
+{
+	const struct strand_trace_info *ti = strand_reader_info(r);
+	const struct strand_trace_summary *s = strand_reader_summary(r);
+	char buf[128];
+	printf("trace:        %s\n", path);
+	printf("format:       %u.%u\n", ti->format_major, ti->format_minor);
+	printf("arch:         %s\n", strand_arch_str(ti->arch));
+	printf("abi:          %s\n", strand_abi_str(ti->abi));
+	printf("recorder:     %s %s\n", ti->recorder, ti->recorder_version);
+	format_time(ti->created_unix_ns, buf, sizeof buf);
+	printf("created:      %s\n", buf);
+	flags_str(ti->flags, buf, sizeof buf);
+	printf("flags:        %s\n", buf);
+	printf("instructions: %" PRIu64 "%s\n", s->last_position,
+	       ti->flags & STRAND_TRACE_F_ORDINAL_POSITIONS ? " (ordinal positions: not exact)" : "");
+	printf("records:      %" PRIu64 " in %" PRIu32 " chunks%s\n", s->nrecords, s->nchunks,
+	       s->complete ? "" : " (no process exit)");
+	printf("size:         %" PRIu64 " bytes, %" PRIu64 " uncompressed (ratio %.2f)\n",
+	       s->file_size, s->uncompressed_size, ratio(s));
+
+	printf("\nmodules (%zu):\n", in->nmods);
+	for (size_t i = 0; i < in->nmods; i++) {
+		const struct info_module *m = &in->mods[i];
+		printf("  %-20s 0x%016" PRIx64 " size 0x%-8" PRIx64 " %6" PRIu32 " symbols%s",
+		       m->name, m->base, m->size, m->nsyms,
+		       m->flags & STRAND_MODULE_F_MAIN ? "  main" : "");
+		if (m->position)
+			printf("  loaded at %" PRIu64, m->position);
+		printf("\n");
+	}
+	printf("\nthreads (%zu):\n", in->nthreads);
+	for (size_t i = 0; i < in->nthreads; i++) {
+		const struct info_thread *t = &in->threads[i];
+		printf("  tid %-8" PRIu32 " rip 0x%016" PRIx64 "%s%s", t->tid, t->rip,
+		       t->name[0] ? "  " : "", t->name);
+		if (t->position)
+			printf("  created at %" PRIu64, t->position);
+		printf("\n");
+	}
+	printf("\nevents:\n");
+	for (unsigned t = 0; t < STRAND_REC_TYPE_MAX; t++)
+		if (is_event_type(t) && s->count_by_type[t])
+			printf("  %-14s %" PRIu64 "\n", strand_rec_type_str(t), s->count_by_type[t]);
+}
 
 int cmd_info(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_failf("info", false, false, "not implemented yet");
+	bool json = false;
+	const char *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return cli_failf("info", json, true, "unknown option '%s'", argv[i]);
+		else if (path)
+			return cli_failf("info", json, true, "more than one trace given");
+		else
+			path = argv[i];
+	}
+	if (!path)
+		return cli_failf("info", json, true, "missing TRACE");
+
+	strand_error err;
+	struct strand_reader *r = NULL;
+	struct info in = { 0 };
+	int rc = 0;
+	strand_status st = strand_reader_open(path, &r, &err);
+	if (st == STRAND_OK)
+		st = info_gather(r, &in, &err);
+	if (st != STRAND_OK) {
+		strand_error_wrap(&err, "%s", path);
+		rc = cli_fail("info", json, &err);
+		goto out;
+	}
+	const struct strand_trace_summary *s = strand_reader_summary(r);
+	if (s->truncated)
+		fprintf(stderr, "strand info: warning: %s is truncated (no valid footer): "
+			"read up to its last complete chunk\n", path);
+	if (json)
+		print_json(path, r, &in);
+	else
+		print_text(path, r, &in);
+out:
+	info_free(&in);
+	strand_reader_close(r);
+	return rc;
 }
