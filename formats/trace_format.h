@@ -44,6 +44,7 @@
 #define TF_INDEX_HEADER_SIZE 48u
 #define TF_INDEX_ENTRY_SIZE 40u
 #define TF_INDEX_MAX_TYPES 1024u
+#define TF_INDEX_MAX_BYTES (1u << 30) /* reader limit: 26 M chunks */
 #define TF_INDEX_F_COMPLETE 1u
 #define TF_TRAILER_SIZE 32u
 #define TF_TRAILER_MAGIC "STRNDEND"

@@ -1,8 +1,10 @@
 /*
  * Trace reader and verifier (trace.h).  Layout: docs/trace-format.md.
  *
- * The file is mapped (or borrowed, for strand_reader_open_mem) whole; one
- * chunk at a time is decompressed into a buffer owned by the reader.  The
+ * The file is read with pread, one chunk at a time (or borrowed whole, for
+ * strand_reader_open_mem), so memory stays bounded by the largest chunk
+ * whatever the trace's length; one chunk at a time is decompressed into a
+ * buffer owned by the reader.  The
  * file is hostile: every offset, length and count is checked against the
  * bytes that hold it before it is used, allocations are bounded by
  * TF_CHUNK_MAX_UNCOMPRESSED (and decoded records by a small multiple of
@@ -18,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,9 +31,11 @@
 #define NO_CHUNK UINT32_MAX
 
 struct strand_reader {
-	const uint8_t *buf;               /* whole file, len bytes */
-	size_t len;
-	void *map;                        /* mmap'd region to unmap, or NULL */
+	const uint8_t *buf;               /* whole file (open_mem), or NULL */
+	int fd;                           /* file (strand_reader_open), or -1 */
+	size_t len;                       /* file size in bytes */
+	struct tf_buf hbuf;               /* file: header, trailer, index bytes */
+	struct tf_buf cbuf;               /* file: chunk header + compressed payload */
 	uint32_t hdr_size;                /* bytes of the file header */
 	bool newer_minor;                 /* written by a newer minor version */
 	struct strand_trace_info info;
@@ -57,9 +60,42 @@ struct strand_reader {
 /* Header, footer, scan                                                   */
 /* ===================================================================== */
 
+/* Bytes [off, off + n) of the file, n <= len - off (callers check): a
+ * pointer into the caller's buffer (open_mem) or into `scratch`, valid
+ * until `scratch` is used again. */
+static strand_status fetch(struct strand_reader *r, uint64_t off, size_t n,
+			   struct tf_buf *scratch, const uint8_t **out, strand_error *err)
+{
+	if (r->buf) {
+		*out = r->buf + off;
+		return STRAND_OK;
+	}
+	scratch->len = 0;
+	if (!tf_buf_reserve(scratch, n ? n : 1))
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate %zu bytes to read "
+					"offset=%" PRIu64, n, off);
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = pread(r->fd, scratch->p + done, n - done, (off_t)(off + done));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return strand_error_set(err, STRAND_ERR_IO, "cannot read %zu bytes at offset=%"
+						PRIu64 ": %s", n, off + done,
+						k < 0 ? strerror(errno) : "file shrank");
+		done += (size_t)k;
+	}
+	*out = scratch->p;
+	return STRAND_OK;
+}
+
 static strand_status parse_header(struct strand_reader *r, strand_error *err)
 {
-	const uint8_t *h = r->buf;
+	const uint8_t *h;
+	size_t n = r->len < TF_HEADER_MAX ? r->len : TF_HEADER_MAX;
+	strand_status st = fetch(r, 0, n, &r->hbuf, &h, err);
+	if (st != STRAND_OK)
+		return st;
 	if (r->len < 12 || memcmp(h, TF_MAGIC, 8) != 0)
 		return strand_error_set(err, STRAND_ERR_CORRUPT,
 					"not a strand trace: bad magic at offset=0 (file size=%zu)",
@@ -119,14 +155,15 @@ static bool parse_footer(struct strand_reader *r, strand_error *nomem)
 {
 	char *why = r->footer_problem;
 	size_t wl = sizeof r->footer_problem;
-	const uint8_t *b = r->buf;
 	size_t len = r->len;
+	const uint8_t *tr, *ix;
 	if (len < (size_t)r->hdr_size + TF_TRAILER_SIZE + TF_INDEX_HEADER_SIZE) {
 		snprintf(why, wl, "no footer: file size=%zu is too small for one", len);
 		return false;
 	}
-	const uint8_t *tr = b + len - TF_TRAILER_SIZE;
 	uint64_t toff = len - TF_TRAILER_SIZE;
+	if (fetch(r, toff, TF_TRAILER_SIZE, &r->hbuf, &tr, nomem) != STRAND_OK)
+		return false;
 	if (memcmp(tr + 24, TF_TRAILER_MAGIC, 8) != 0) {
 		snprintf(why, wl, "no footer: trailer magic missing at offset=%" PRIu64, toff + 24);
 		return false;
@@ -138,7 +175,13 @@ static bool parse_footer(struct strand_reader *r, strand_error *nomem)
 			 " size=%" PRIu64 " does not end at the trailer", toff, ioff, isize);
 		return false;
 	}
-	const uint8_t *ix = b + ioff;
+	if (isize > TF_INDEX_MAX_BYTES) {
+		snprintf(why, wl, "index at offset=%" PRIu64 ": size=%" PRIu64 " exceeds the limit %u",
+			 ioff, isize, TF_INDEX_MAX_BYTES);
+		return false;
+	}
+	if (fetch(r, ioff, (size_t)isize, &r->hbuf, &ix, nomem) != STRAND_OK)
+		return false;
 	uint64_t got = XXH3_64bits(ix, (size_t)isize);
 	if (got != ihash) {
 		snprintf(why, wl, "index at offset=%" PRIu64 ": checksum mismatch (expected 0x%016"
@@ -229,7 +272,11 @@ static strand_status load_chunk(struct strand_reader *r, uint32_t i, strand_erro
 	r->loaded = NO_CHUNK;
 	uint64_t off = c->file_offset;
 	/* The index (or the scan) guarantees these bytes exist. */
-	const uint8_t *h = r->buf + off;
+	const uint8_t *h;
+	strand_status st = fetch(r, off, TF_CHUNK_HEADER_SIZE + (size_t)c->compressed, &r->cbuf,
+				 &h, err);
+	if (st != STRAND_OK)
+		return strand_error_wrap(err, "chunk %" PRIu32, i);
 	struct tf_chunk_header ch;
 	char why[256];
 	if (!tf_chunk_header_decode(h, &ch, why, sizeof why))
@@ -455,12 +502,16 @@ static strand_status scan_chunks(struct strand_reader *r, strand_error *err)
 				 r->len - off);
 			break;
 		}
-		if (memcmp(r->buf + off, TF_INDEX_MAGIC, 4) == 0) {
+		const uint8_t *h;
+		strand_status st = fetch(r, off, TF_CHUNK_HEADER_SIZE, &r->cbuf, &h, err);
+		if (st != STRAND_OK)
+			return st;
+		if (memcmp(h, TF_INDEX_MAGIC, 4) == 0) {
 			snprintf(why, sizeof why, "index reached");
 			break;
 		}
 		struct tf_chunk_header ch;
-		if (!tf_chunk_header_decode(r->buf + off, &ch, why, sizeof why))
+		if (!tf_chunk_header_decode(h, &ch, why, sizeof why))
 			break;
 		if (ch.compressed > r->len - off - TF_CHUNK_HEADER_SIZE) {
 			snprintf(why, sizeof why, "incomplete chunk: payload of %" PRIu32
@@ -490,7 +541,7 @@ static strand_status scan_chunks(struct strand_reader *r, strand_error *err)
 		uint64_t counts[STRAND_REC_TYPE_MAX] = { 0 };
 		uint32_t i = r->nchunks;
 		r->nchunks++;
-		strand_status st = enter_chunk(r, i, &e);
+		st = enter_chunk(r, i, &e);
 		while (st == STRAND_OK && r->ri < c->nrecords) {
 			const uint8_t *p;
 			uint32_t len;
@@ -500,7 +551,7 @@ static strand_status scan_chunks(struct strand_reader *r, strand_error *err)
 		}
 		if (st == STRAND_OK && r->off != r->dbuf.len)
 			st = strand_error_set(&e, STRAND_ERR_CORRUPT, "bytes after the last record");
-		if (st == STRAND_ERR_NOMEM) {
+		if (st == STRAND_ERR_NOMEM || st == STRAND_ERR_IO) {
 			*err = e;
 			return st;
 		}
@@ -566,7 +617,8 @@ strand_status strand_reader_open_mem(const void *buf, size_t len, struct strand_
 	struct strand_reader *r = calloc(1, sizeof *r);
 	if (!r)
 		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate a reader");
-	r->buf = buf;
+	r->buf = buf ? buf : (const uint8_t *)"";
+	r->fd = -1;
 	r->len = len;
 	strand_status st = open_common(r, err);
 	if (st != STRAND_OK) {
@@ -598,18 +650,12 @@ strand_status strand_reader_open(const char *path, struct strand_reader **out,
 		close(fd);
 		return strand_error_set(err, STRAND_ERR_CORRUPT, "%s: empty file", path);
 	}
-	void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
-		return strand_error_set(err, STRAND_ERR_IO, "cannot map %s: %s", path,
-					strerror(errno));
 	struct strand_reader *r = calloc(1, sizeof *r);
 	if (!r) {
-		munmap(map, (size_t)sb.st_size);
+		close(fd);
 		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate a reader");
 	}
-	r->map = map;
-	r->buf = map;
+	r->fd = fd;
 	r->len = (size_t)sb.st_size;
 	strand_status st = open_common(r, err);
 	if (st != STRAND_OK) {
@@ -624,9 +670,11 @@ void strand_reader_close(struct strand_reader *r)
 {
 	if (!r)
 		return;
-	if (r->map)
-		munmap(r->map, r->len);
+	if (r->fd >= 0)
+		close(r->fd);
 	ZSTD_freeDCtx(r->dctx);
+	tf_buf_free(&r->hbuf);
+	tf_buf_free(&r->cbuf);
 	tf_buf_free(&r->dbuf);
 	tf_arena_free(&r->arena);
 	free(r->chunks);
