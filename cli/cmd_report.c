@@ -1,9 +1,131 @@
-/* strand report: placeholder until its issue lands. */
+/* strand report: the root-cause report of a trace (analyses/report.c),
+ * rendered as text, Markdown, JSON or a self-contained HTML page. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "strand/analysis.h"
+
+#define MAX_PLUGINS 16
+
+struct report_progress {
+	bool on;
+};
+
+static void report_progress(void *ud, const char *label, uint64_t pos, uint64_t end)
+{
+	struct report_progress *p = ud;
+	if (p->on)
+		cli_progress((void *)label, pos, end);
+}
+
+static void usage_hint(void)
+{
+	fprintf(stderr,
+		"usage: strand report [--format text|markdown|json|html] [-o FILE]\n"
+		"                     [--plugin SO[:k=v,...]]... [-q] TRACE\n");
+}
 
 int cmd_report(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_failf("report", false, false, "not implemented yet");
+	const char *trace = NULL, *outpath = NULL;
+	strand_render_format fmt = STRAND_RENDER_TEXT;
+	bool quiet = false, json_errors = false;
+	char *plugin_buf[MAX_PLUGINS] = { 0 };
+	const char *plugins[MAX_PLUGINS + 1] = { 0 }, *plugin_opts[MAX_PLUGINS + 1] = { 0 };
+	int np = 0, rc = 1;
+	struct strand_result *res = NULL;
+	FILE *out = stdout;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if ((!strcmp(a, "--format") || !strcmp(a, "-f")) && i + 1 < argc) {
+			if (!strand_render_format_parse(argv[++i], &fmt)) {
+				rc = cli_failf("report", false, true, "unknown format '%s' "
+					       "(text, markdown, json, html)", argv[i]);
+				goto out;
+			}
+			json_errors = fmt == STRAND_RENDER_JSON;
+		} else if (!strcmp(a, "--json")) {
+			fmt = STRAND_RENDER_JSON;
+			json_errors = true;
+		} else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
+			outpath = argv[++i];
+		} else if (!strcmp(a, "--plugin") && i + 1 < argc) {
+			if (np == MAX_PLUGINS) {
+				rc = cli_failf("report", false, true, "too many plugins (max %d)",
+					       MAX_PLUGINS);
+				goto out;
+			}
+			/* "path.so" or "path.so:k=v,k=v" */
+			plugin_buf[np] = strdup(argv[++i]);
+			if (!plugin_buf[np]) {
+				rc = cli_failf("report", json_errors, false, "out of memory");
+				goto out;
+			}
+			char *colon = strrchr(plugin_buf[np], ':');
+			if (colon && strchr(colon, '=')) {
+				*colon = 0;
+				plugin_opts[np] = colon + 1;
+			}
+			plugins[np] = plugin_buf[np];
+			np++;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			quiet = true;
+		} else if (a[0] == '-' && a[1]) {
+			usage_hint();
+			rc = cli_failf("report", false, true, "unknown option '%s'", a);
+			goto out;
+		} else if (!trace) {
+			trace = a;
+		} else {
+			rc = cli_failf("report", false, true, "more than one trace given");
+			goto out;
+		}
+	}
+	if (!trace) {
+		usage_hint();
+		rc = cli_failf("report", false, true, "no trace given");
+		goto out;
+	}
+	struct report_progress prog = { cli_progress_enabled(quiet) };
+	struct strand_report_options opt = {
+		.plugins = plugins, .plugin_opts = plugin_opts,
+		.progress = report_progress, .progress_ud = &prog,
+	};
+	strand_error err;
+	strand_error_clear(&err);
+	res = strand_result_new();
+	if (!res) {
+		rc = cli_failf("report", json_errors, false, "out of memory");
+		goto out;
+	}
+	strand_status st = strand_report_build(trace, &opt, res, &err);
+	if (prog.on)
+		cli_progress_done();
+	if (st < 0) {
+		rc = cli_fail("report", json_errors, &err);
+		goto out;
+	}
+	if (outpath && !(out = fopen(outpath, "w"))) {
+		rc = cli_failf("report", json_errors, false, "cannot write %s", outpath);
+		out = stdout;
+		goto out;
+	}
+	char title[512];
+	const char *base = strrchr(trace, '/');
+	snprintf(title, sizeof title, "strand report: %s", base ? base + 1 : trace);
+	st = strand_render(strand_result_root(res), fmt, title, out, &err);
+	if (st < 0) {
+		rc = cli_fail("report", json_errors, &err);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (out != stdout && fclose(out) != 0 && rc == 0)
+		rc = cli_failf("report", json_errors, false, "cannot write %s", outpath);
+	strand_result_free(res);
+	for (int i = 0; i < np; i++)
+		free(plugin_buf[i]);
+	return rc;
 }

@@ -153,11 +153,12 @@ static const char *syscall_name(struct strand_query *q, uint64_t number)
 	return q->ext && q->ext->syscall_name ? q->ext->syscall_name(q, number) : NULL;
 }
 
-void qdescribe(struct strand_query *q, uint64_t v, char *buf, size_t len)
+void qdescribe(struct strand_query *q, uint64_t v, bool syscall, char *buf,
+	       size_t len)
 {
 	buf[0] = '\0';
 	if (q->ext && q->ext->describe)
-		q->ext->describe(q, v, buf, len);
+		q->ext->describe(q, v, syscall, buf, len);
 }
 
 static strand_status seek_event(struct strand_query *q, struct qargs *a,
@@ -552,7 +553,7 @@ static strand_status cmd_reg(struct strand_query *q, struct qargs *a,
 			return strand_error_set(err, STRAND_ERR_INVALID,
 						"unknown register '%s'", n);
 		char desc[256];
-		qdescribe(q, v, desc, sizeof desc);
+		qdescribe(q, v, false, desc, sizeof desc);
 		qtext(o, "%s = 0x%" PRIx64 " (%" PRIu64 ")%s%s\n", n, v, v,
 		      desc[0] ? "  " : "", desc);
 		strand_json_hex_field(o->j, n, v);
@@ -583,7 +584,7 @@ static strand_status cmd_print(struct strand_query *q, struct qargs *a,
 	strand_json_uint_field(o->j, "decimal", v);
 	strand_json_string_field(o->j, "symbol", strncmp(sym, "0x", 2) ? sym : NULL);
 	char desc[256];
-	qdescribe(q, v, desc, sizeof desc);
+	qdescribe(q, v, false, desc, sizeof desc);
 	if (desc[0])
 		qtext(o, "  %s\n", desc);
 	strand_json_string_field(o->j, "meaning", desc[0] ? desc : NULL);
@@ -999,7 +1000,7 @@ static void json_event(struct strand_query *q, struct qout *o,
 			strand_json_hex(o->j, e->args[k]);
 		strand_json_end_array(o->j);
 		strand_json_hex_field(o->j, "result", e->result);
-		qdescribe(q, e->result, desc, sizeof desc);
+		qdescribe(q, e->result, true, desc, sizeof desc);
 		strand_json_string_field(o->j, "result_text", desc[0] ? desc : NULL);
 		strand_json_bool_field(o->j, "failed", e->failed);
 		if (obj)
@@ -1057,7 +1058,7 @@ static strand_status cmd_syscalls(struct strand_query *q, struct qargs *a,
 		      e->index, e->position, e->tid, name, e->result,
 		      obj && obj[0] ? obj : sym, e->failed ? "  FAILED" : "");
 		if (e->failed) {
-			qdescribe(q, e->result, desc, sizeof desc);
+			qdescribe(q, e->result, true, desc, sizeof desc);
 			if (desc[0])
 				qtext(o, "       %s\n", desc);
 		}

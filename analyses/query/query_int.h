@@ -131,8 +131,12 @@ struct qext {
 	/* Name of a syscall number ("NtCreateFile"), NULL if unknown. */
 	const char *(*syscall_name)(struct strand_query *q, uint64_t number);
 	/* What a value means as a status ("STATUS_NO_SUCH_DEVICE (0xC000000E):
-	 * A device which..."), "" if nothing; always NUL-terminates buf. */
-	void (*describe)(struct strand_query *q, uint64_t value, char *buf, size_t len);
+	 * A device which..."), "" if nothing; always NUL-terminates buf.
+	 * `syscall`: the value is a syscall result of the trace's ABI;
+	 * otherwise only values that look like statuses (NTSTATUS, HRESULT:
+	 * bit 31 set) are described, since small numbers are ambiguous. */
+	void (*describe)(struct strand_query *q, uint64_t value, bool syscall,
+			 char *buf, size_t len);
 	/* The object a syscall event names (a device or file path), decoded
 	 * by a pass on first use; "" if none.  Borrowed, valid until the
 	 * session ends.  NULL when the pass failed (err says why). */
@@ -183,7 +187,8 @@ strand_status qeval(struct strand_query *q, const char *s, uint64_t *val,
 void qwhere(struct strand_query *q, struct qout *o);
 
 /* What a value means as a status, "" if nothing known (commands.c). */
-void qdescribe(struct strand_query *q, uint64_t v, char *buf, size_t len);
+void qdescribe(struct strand_query *q, uint64_t v, bool syscall, char *buf,
+	       size_t len);
 
 /* symbolize into buf, "0x..." when the target knows nothing */
 void qsym(struct strand_query *q, uint64_t addr, char *buf, size_t len);

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "analyses/query/query_int.h"
 
@@ -78,11 +79,31 @@ static strand_status env_reg(void *ud, const char *name, uint64_t *v)
 	return q->ops->reg(q->t, name, v) == STRAND_OK ? STRAND_OK : STRAND_NOT_FOUND;
 }
 
+/* "module!symbol" where module may be written without its extension
+ * (ntdll!NtCreateFile for ntdll.dll), as debuggers let you. */
 static strand_status env_sym(void *ud, const char *name, uint64_t *v)
 {
 	struct strand_query *q = ud;
-	return q->ops->lookup(q->t, name, v) == STRAND_OK ? STRAND_OK
-							   : STRAND_NOT_FOUND;
+	if (q->ops->lookup(q->t, name, v) == STRAND_OK)
+		return STRAND_OK;
+	const char *bang = strchr(name, '!');
+	if (!bang || memchr(name, '.', (size_t)(bang - name)))
+		return STRAND_NOT_FOUND;
+	size_t stem = (size_t)(bang - name);
+	uint32_t n = 0;
+	const struct strand_module *const *m = q->ops->modules(q->t, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		const char *mn = m[i]->name;
+		const char *dot = strrchr(mn, '.');
+		size_t ml = dot ? (size_t)(dot - mn) : strlen(mn);
+		if (ml != stem || strncasecmp(mn, name, stem) != 0)
+			continue;
+		char full[512];
+		snprintf(full, sizeof full, "%s%s", mn, bang);
+		if (q->ops->lookup(q->t, full, v) == STRAND_OK)
+			return STRAND_OK;
+	}
+	return STRAND_NOT_FOUND;
 }
 
 static bool env_read(void *ud, uint64_t addr, void *buf, size_t len)

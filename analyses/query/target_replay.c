@@ -151,6 +151,8 @@ static strand_status build_index(const char *path, strand_abi abi,
 				in_snapshot = false;
 			continue;
 		}
+		if (rec->type == STRAND_REC_KEYFRAME) /* verification data, not news */
+			continue;
 		if (n == cap) {
 			uint64_t ncap = cap ? cap * 2 : 1024;
 			void *p = realloc(ev, ncap * sizeof *ev);
@@ -367,11 +369,20 @@ static void calls_ret(struct strand_replay *r, void *ud, const struct strand_cal
 	}
 }
 
-static void describe(struct strand_query *q, uint64_t v, char *buf, size_t len)
+/* See qext.describe. */
+static void describe(struct strand_query *q, uint64_t v, bool syscall, char *buf,
+		     size_t len)
 {
 	buf[0] = '\0';
+	if (syscall) {
+		if (strand_syscall_failed(q->abi, q->arch, v))
+			strand_syscall_result_str(q->abi, q->arch, v, buf, len);
+		return;
+	}
+	if (v < 0x80000000u || v > 0xffffffffu)
+		return;
 	unsigned kind = strand_code_guess(v);
-	if (kind && v)
+	if (kind)
 		strand_code_describe(kind, v, buf, len);
 }
 
@@ -410,7 +421,7 @@ static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct q
 		if (c->ret_pos) {
 			snprintf(ret, sizeof ret, "%" PRIu64, c->ret_pos);
 			snprintf(res, sizeof res, "0x%08" PRIx64, c->retval);
-			describe(q, c->retval, desc, sizeof desc);
+			describe(q, c->retval, false, desc, sizeof desc);
 		}
 		qtext(o, "%-4" PRIu64 " %-6" PRIu32 " %-10" PRIu64 " %-10s 0x%08" PRIx64
 		      " 0x%08" PRIx64 " 0x%08" PRIx64 " 0x%08" PRIx64 " %-10s  %s\n",
@@ -922,7 +933,7 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 			else
 				strand_replay_disas(p, op.w_pc, insn, sizeof insn, NULL);
 			if (op.reg)
-				describe(q, op.w_value, desc, sizeof desc);
+				describe(q, op.w_value, false, desc, sizeof desc);
 			kind = op.w_kernel ? "kernel" : "instruction";
 		}
 		strand_json_start_object(o->j);
@@ -1068,9 +1079,10 @@ static const char *ext_syscall_name(struct strand_query *q, uint64_t number)
 				   : strand_syscall_name(q->abi, q->arch, (uint32_t)number);
 }
 
-static void ext_describe(struct strand_query *q, uint64_t v, char *buf, size_t len)
+static void ext_describe(struct strand_query *q, uint64_t v, bool syscall, char *buf,
+			 size_t len)
 {
-	describe(q, v, buf, len);
+	describe(q, v, syscall, buf, len);
 }
 
 struct objects_state {

@@ -1,0 +1,202 @@
+/* syscalls: every kernel transition with its name (the ABI's table),
+ * decoded object argument, symbolic result and, for failures, the call
+ * stack.  Windows handles are followed from the call that opened them, so
+ * a failed NtDeviceIoControlFile says which device it went to. */
+#include "strand/analysis.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct handle_name {
+	uint64_t handle;
+	char name[200];
+};
+
+struct syscalls {
+	struct strand_analysis *a;
+	struct strand_callstack *cs;   /* borrowed, the run's */
+	strand_abi abi;
+	strand_arch arch;
+	bool only_failed;
+	bool stacks;
+	const char *filter;            /* syscall name, or NULL; borrowed from args? copied */
+	char filter_buf[64];
+	struct strand_result *tmp;     /* owned: entries built during the pass */
+	struct strand_rnode *list;     /* in tmp */
+	struct handle_name *h;         /* owned */
+	uint32_t nh, caph;
+	uint64_t total, failed;
+	/* the syscall between its before and after callbacks */
+	struct strand_rnode *pending;
+	uint64_t pending_out_handle;   /* address of the HANDLE out-arg, 0 if none */
+	char pending_obj[200];
+};
+
+static const char *handle_lookup(struct syscalls *s, uint64_t h)
+{
+	for (uint32_t i = s->nh; i-- > 0;)
+		if (s->h[i].handle == h)
+			return s->h[i].name;
+	return NULL;
+}
+
+static void handle_add(struct syscalls *s, uint64_t h, const char *name)
+{
+	if (s->nh == s->caph) {
+		uint32_t cap = s->caph ? s->caph * 2 : 32;
+		struct handle_name *n = realloc(s->h, cap * sizeof *n);
+		if (!n)
+			return;
+		s->h = n;
+		s->caph = cap;
+	}
+	s->h[s->nh].handle = h;
+	snprintf(s->h[s->nh].name, sizeof s->h[s->nh].name, "%s", name);
+	s->nh++;
+}
+
+static void on_event(struct strand_replay *r, void *ud, const struct strand_record *rec,
+		     bool after)
+{
+	struct syscalls *s = ud;
+	if (rec->type != STRAND_REC_SYSCALL)
+		return;
+	const struct strand_syscall *sc = &rec->u.syscall;
+	const char *name = strand_syscall_name(s->abi, s->arch, sc->number);
+	if (after) {
+		/* a successful open: remember what the new handle names */
+		if (s->pending_out_handle && !strand_syscall_failed(s->abi, s->arch, sc->result)) {
+			uint8_t b[4];
+			if (strand_replay_read(r, s->pending_out_handle, b, 4, NULL) == 4) {
+				uint64_t h = (uint64_t)b[0] | b[1] << 8 | b[2] << 16 | (uint64_t)b[3] << 24;
+				handle_add(s, h, s->pending_obj);
+				if (s->pending)
+					strand_r_hex(s->pending, "handle_out", h);
+			}
+		}
+		s->pending = NULL;
+		s->pending_out_handle = 0;
+		return;
+	}
+	s->total++;
+	bool failed = strand_syscall_failed(s->abi, s->arch, sc->result);
+	if (failed)
+		s->failed++;
+	char obj[200];
+	bool has_obj = strand_syscall_decode_object(r, s->abi, s->arch, sc, obj, sizeof obj);
+	s->pending_obj[0] = 0;
+	if (has_obj && s->abi == STRAND_ABI_WINDOWS_NT && sc->nargs > 0 && name &&
+	    (!strncmp(name, "NtCreate", 8) || !strncmp(name, "NtOpen", 6))) {
+		s->pending_out_handle = sc->args[0];
+		snprintf(s->pending_obj, sizeof s->pending_obj, "%s", obj);
+	}
+	if ((s->only_failed && !failed) || (s->filter && (!name || strcmp(name, s->filter))))
+		return;
+	struct strand_rnode *e = strand_r_object(s->list, NULL);
+	s->pending = e;
+	strand_r_position(e, "position", rec->position);
+	strand_r_uint(e, "tid", rec->tid);
+	if (name)
+		strand_r_string(e, "name", name);
+	else
+		strand_r_stringf(e, "name", "syscall_%u", sc->number);
+	strand_r_hex(e, "number", sc->number);
+	struct strand_rnode *args = strand_r_list(e, "args");
+	for (uint32_t i = 0; i < sc->nargs && i < 8; i++)
+		strand_r_hex(args, NULL, sc->args[i]);
+	if (has_obj)
+		strand_r_string(e, "object", obj);
+	else if (s->abi == STRAND_ABI_WINDOWS_NT && sc->nargs > 0) {
+		const char *hn = handle_lookup(s, sc->args[0]);
+		if (hn && hn[0])
+			strand_r_stringf(e, "object", "%s", hn);
+	}
+	char res[512];
+	strand_syscall_result_str(s->abi, s->arch, sc->result, res, sizeof res);
+	struct strand_rnode *rn = strand_r_hex(e, "result", sc->result);
+	strand_r_string(e, "status", res);
+	strand_r_bool(e, "failed", failed);
+	if (failed && rn)
+		rn->flags |= STRAND_RF_ALERT;
+	if (failed && s->stacks && s->cs) {
+		struct strand_stack *st = NULL;
+		if (strand_callstack_capture(s->cs, rec->tid, &st, NULL) == STRAND_OK) {
+			strand_r_stack(e, "stack", st);
+			strand_stack_free(st);
+		}
+	}
+}
+
+static const struct strand_plugin_option syscalls_options[] = {
+	{ "failed", "list only failed calls (1/0)", "0" },
+	{ "stacks", "call stack of each failed call (1/0)", "1" },
+	{ "name", "only this syscall (NtCreateFile, openat, ...)", NULL },
+	{ NULL, NULL, NULL },
+};
+
+static strand_status syscalls_init(struct strand_analysis *a,
+				   const struct strand_plugin_args *args, void **state,
+				   strand_error *err)
+{
+	struct syscalls *s = calloc(1, sizeof *s);
+	if (!s)
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	*state = s;
+	s->a = a;
+	s->abi = strand_analysis_info(a)->abi;
+	s->arch = strand_analysis_info(a)->arch;
+	s->only_failed = strand_plugin_opt_bool(args, "failed");
+	s->stacks = strand_plugin_opt_bool(args, "stacks");
+	const char *f = strand_plugin_opt(args, "name");
+	if (f) {
+		uint32_t num;
+		if (!strand_syscall_number(s->abi, s->arch, f, &num))
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"syscalls: option name: unknown syscall '%s' for %s",
+						f, strand_abi_str(s->abi));
+		snprintf(s->filter_buf, sizeof s->filter_buf, "%s", f);
+		s->filter = s->filter_buf;
+	}
+	s->tmp = strand_result_new();
+	if (!s->tmp)
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	s->list = strand_r_list(strand_result_root(s->tmp), "calls");
+	if (s->stacks && !(s->cs = strand_analysis_callstack(a, err)))
+		return STRAND_ERR_NOMEM;
+	strand_replay_on_event(strand_analysis_replay(a), on_event, s);
+	return STRAND_OK;
+}
+
+static strand_status syscalls_finish(struct strand_analysis *a, void *state,
+				     struct strand_rnode *out, strand_error *err)
+{
+	struct syscalls *s = state;
+	strand_r_string(out, "abi", strand_abi_str(s->abi));
+	strand_r_uint(out, "total", s->total);
+	strand_r_uint(out, "failed", s->failed);
+	strand_r_copy(out, "calls", s->list);
+	return strand_result_status(s->tmp) < 0
+		       ? strand_error_set(err, STRAND_ERR_NOMEM, "syscalls: out of memory")
+		       : STRAND_OK;
+}
+
+static void syscalls_destroy(void *state)
+{
+	struct syscalls *s = state;
+	if (!s)
+		return;
+	strand_result_free(s->tmp);
+	free(s->h);
+	free(s);
+}
+
+const struct strand_plugin strand_plugin_syscalls = {
+	.abi_version = STRAND_PLUGIN_ABI_VERSION,
+	.name = "syscalls",
+	.description = "every kernel transition: name, decoded object, symbolic status, stacks of failures",
+	.options = syscalls_options,
+	.init = syscalls_init,
+	.finish = syscalls_finish,
+	.destroy = syscalls_destroy,
+};

@@ -1,0 +1,327 @@
+/* Status, error and syscall knowledge: lookups over the generated tables
+ * (tables_gen.c), HRESULT decoding, the Windows Server 2003 SP2 syscall
+ * numbers (record/winemu/nt_syscalls.h, shared with the recorder) and the
+ * argument decoders (object names, paths). */
+#include "analyses/tables.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct strand_code *code_bsearch(const struct strand_code *t, size_t n,
+					      uint32_t v)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t[mid].value == v)
+			return &t[mid];
+		if (t[mid].value < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct strand_code *strand_ntstatus_lookup(uint32_t st)
+{
+	return code_bsearch(strand_ntstatus_table, strand_ntstatus_count, st);
+}
+
+const struct strand_code *strand_ntstatus_by_name(const char *name)
+{
+	for (size_t i = 0; name && i < strand_ntstatus_count; i++)
+		if (!strcmp(strand_ntstatus_table[i].name, name))
+			return &strand_ntstatus_table[i];
+	return NULL;
+}
+
+const struct strand_code *strand_win32_lookup(uint32_t code)
+{
+	return code_bsearch(strand_win32_table, strand_win32_count, code);
+}
+
+const struct strand_code *strand_errno_lookup(uint32_t e)
+{
+	return code_bsearch(strand_errno_table, strand_errno_count, e);
+}
+
+/* HRESULT facilities worth naming (winerror.h FACILITY_*). */
+static const char *facility_name(unsigned f)
+{
+	switch (f) {
+	case 0: return "FACILITY_NULL";
+	case 1: return "FACILITY_RPC";
+	case 2: return "FACILITY_DISPATCH";
+	case 3: return "FACILITY_STORAGE";
+	case 4: return "FACILITY_ITF";
+	case 7: return "FACILITY_WIN32";
+	case 8: return "FACILITY_WINDOWS";
+	case 9: return "FACILITY_SECURITY";
+	case 10: return "FACILITY_CONTROL";
+	case 11: return "FACILITY_CERT";
+	case 12: return "FACILITY_INTERNET";
+	case 16: return "FACILITY_SETUPAPI";
+	case 17: return "FACILITY_SCARD";
+	case 18: return "FACILITY_COMPLUS";
+	case 23: return "FACILITY_WINRM";
+	default: return NULL;
+	}
+}
+
+const char *strand_code_describe(unsigned kind, uint64_t value, char *buf, size_t len)
+{
+	const struct strand_code *c = NULL;
+	uint32_t v = (uint32_t)value;
+	switch (kind) {
+	case STRAND_CODE_NTSTATUS:
+		c = strand_ntstatus_lookup(v);
+		if (c)
+			snprintf(buf, len, "%s (0x%08" PRIX32 "): %s", c->name, v, c->message);
+		else
+			snprintf(buf, len, "NTSTATUS 0x%08" PRIX32, v);
+		break;
+	case STRAND_CODE_WIN32:
+		c = strand_win32_lookup(v);
+		if (c)
+			snprintf(buf, len, "%s (%" PRIu32 "): %s", c->name, v, c->message);
+		else
+			snprintf(buf, len, "Win32 error %" PRIu32, v);
+		break;
+	case STRAND_CODE_HRESULT: {
+		unsigned fac = (v >> 16) & 0x1fff, code = v & 0xffff;
+		if (v & 0x10000000u) { /* N bit: an NTSTATUS wrapped (HRESULT_FROM_NT) */
+			char inner[512];
+			strand_code_describe(STRAND_CODE_NTSTATUS, v & ~0x10000000u, inner, sizeof inner);
+			snprintf(buf, len, "HRESULT 0x%08" PRIX32 " = HRESULT_FROM_NT(%s)", v, inner);
+		} else if (fac == 7 && (c = strand_win32_lookup(code))) {
+			snprintf(buf, len, "HRESULT 0x%08" PRIX32 " = HRESULT_FROM_WIN32(%s (%u)): %s",
+				 v, c->name, code, c->message);
+		} else {
+			const char *fn = facility_name(fac);
+			snprintf(buf, len, "HRESULT 0x%08" PRIX32 " (%s, %s, code %u)", v,
+				 v & 0x80000000u ? "failure" : "success",
+				 fn ? fn : "unknown facility", code);
+		}
+		break;
+	}
+	case STRAND_CODE_ERRNO: {
+		int64_t e = (int64_t)value;
+		uint32_t pos = (uint32_t)(e < 0 ? -e : e);
+		c = strand_errno_lookup(pos);
+		if (c)
+			snprintf(buf, len, "%s (%" PRId64 "): %s", c->name, e, c->message);
+		else
+			snprintf(buf, len, "errno %" PRId64, e);
+		break;
+	}
+	default:
+		snprintf(buf, len, "0x%" PRIx64, value);
+	}
+	return buf;
+}
+
+unsigned strand_code_guess(uint64_t value)
+{
+	uint32_t v = (uint32_t)value;
+	if (value > 0xffffffffu)
+		return 0;
+	if ((v & 0xffff0000u) == 0x80070000u)
+		return STRAND_CODE_HRESULT;
+	if (v >= 0x80000000u && strand_ntstatus_lookup(v))
+		return STRAND_CODE_NTSTATUS;
+	if (v >= 0x80000000u && facility_name((v >> 16) & 0x1fff))
+		return STRAND_CODE_HRESULT;
+	if (v > 0 && v < 16000 && strand_win32_lookup(v))
+		return STRAND_CODE_WIN32;
+	return 0;
+}
+
+/* ------------------------------------------------------------ syscalls */
+
+struct nt_syscall {
+	uint32_t number;
+	uint32_t nargs;
+	const char *name;
+};
+
+static const struct nt_syscall nt_syscalls[] = {
+#define NT_SYSCALL(name, num, argc) { num, argc, #name },
+#include "record/winemu/nt_syscalls.h"
+#undef NT_SYSCALL
+};
+
+const char *strand_syscall_name(strand_abi abi, strand_arch arch, uint32_t number)
+{
+	if (abi == STRAND_ABI_WINDOWS_NT && arch == STRAND_ARCH_X86_32) {
+		for (size_t i = 0; i < sizeof nt_syscalls / sizeof nt_syscalls[0]; i++)
+			if (nt_syscalls[i].number == number)
+				return nt_syscalls[i].name;
+		return NULL;
+	}
+	if (abi == STRAND_ABI_LINUX && arch == STRAND_ARCH_X86_64) {
+		size_t lo = 0, hi = strand_linux64_syscall_count;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (strand_linux64_syscalls[mid].number == number)
+				return strand_linux64_syscalls[mid].name;
+			if (strand_linux64_syscalls[mid].number < number)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return NULL;
+}
+
+bool strand_syscall_number(strand_abi abi, strand_arch arch, const char *name,
+			   uint32_t *number)
+{
+	if (abi == STRAND_ABI_WINDOWS_NT && arch == STRAND_ARCH_X86_32) {
+		for (size_t i = 0; i < sizeof nt_syscalls / sizeof nt_syscalls[0]; i++)
+			if (!strcmp(nt_syscalls[i].name, name)) {
+				*number = nt_syscalls[i].number;
+				return true;
+			}
+	}
+	if (abi == STRAND_ABI_LINUX && arch == STRAND_ARCH_X86_64) {
+		for (size_t i = 0; i < strand_linux64_syscall_count; i++)
+			if (!strcmp(strand_linux64_syscalls[i].name, name)) {
+				*number = strand_linux64_syscalls[i].number;
+				return true;
+			}
+	}
+	return false;
+}
+
+bool strand_syscall_failed(strand_abi abi, strand_arch arch, uint64_t result)
+{
+	if (abi == STRAND_ABI_WINDOWS_NT)
+		return strand_ntstatus_severity((uint32_t)result) >= 3;
+	if (abi == STRAND_ABI_LINUX) {
+		int64_t r = arch == STRAND_ARCH_X86_32 ? (int64_t)(int32_t)result : (int64_t)result;
+		return r < 0 && r >= -4095;
+	}
+	return false;
+}
+
+const char *strand_syscall_result_str(strand_abi abi, strand_arch arch, uint64_t result,
+				      char *buf, size_t len)
+{
+	if (abi == STRAND_ABI_WINDOWS_NT)
+		return strand_code_describe(STRAND_CODE_NTSTATUS, (uint32_t)result, buf, len);
+	if (abi == STRAND_ABI_LINUX) {
+		int64_t r = arch == STRAND_ARCH_X86_32 ? (int64_t)(int32_t)result : (int64_t)result;
+		if (r < 0 && r >= -4095)
+			return strand_code_describe(STRAND_CODE_ERRNO, (uint64_t)r, buf, len);
+		snprintf(buf, len, "%" PRId64, r);
+		return buf;
+	}
+	snprintf(buf, len, "0x%" PRIx64, result);
+	return buf;
+}
+
+/* Windows syscalls whose argument `arg` names an object: through an
+ * OBJECT_ATTRIBUTES (oa = true) or directly a UNICODE_STRING. */
+static const struct { const char *name; unsigned arg; bool oa; } nt_named[] = {
+	{ "NtCreateFile", 2, true }, { "NtOpenFile", 2, true },
+	{ "NtCreateNamedPipeFile", 2, true }, { "NtOpenKey", 2, true },
+	{ "NtCreateKey", 2, true }, { "NtOpenEvent", 2, true },
+	{ "NtCreateEvent", 2, true }, { "NtOpenSection", 2, true },
+	{ "NtCreateSection", 2, true }, { "NtOpenDirectoryObject", 2, true },
+	{ "NtOpenSymbolicLinkObject", 2, true }, { "NtCreateMutant", 2, true },
+	{ "NtOpenMutant", 2, true }, { "NtOpenSemaphore", 2, true },
+	{ "NtCreateSemaphore", 2, true }, { "NtQueryAttributesFile", 0, true },
+	{ "NtQueryFullAttributesFile", 0, true }, { "NtDeleteFile", 0, true },
+	{ "NtQueryValueKey", 1, false }, { "NtSetValueKey", 1, false },
+	{ "NtDeleteValueKey", 1, false }, { "NtOpenProcess", 2, true },
+	{ "NtOpenThread", 2, true },
+};
+
+/* Linux x86-64 syscalls whose argument `arg` is a path. */
+static const struct { const char *name; unsigned arg; } linux_paths[] = {
+	{ "open", 0 }, { "openat", 1 }, { "stat", 0 }, { "lstat", 0 },
+	{ "access", 0 }, { "newfstatat", 1 }, { "execve", 0 }, { "unlink", 0 },
+	{ "mkdir", 0 }, { "rmdir", 0 }, { "readlink", 0 }, { "chdir", 0 },
+	{ "statx", 1 }, { "faccessat", 1 }, { "faccessat2", 1 },
+	{ "unlinkat", 1 }, { "mkdirat", 1 }, { "rename", 0 }, { "creat", 0 },
+	{ "truncate", 0 }, { "chmod", 0 }, { "chown", 0 }, { "readlinkat", 1 },
+	{ "openat2", 1 }, { "execveat", 1 },
+};
+
+/* UNICODE_STRING at `us` into UTF-8-ish ASCII (non-ASCII as '?'). */
+static bool read_unicode_string(struct strand_replay *r, bool wide64, uint64_t us,
+				char *buf, size_t len)
+{
+	uint8_t hdr[16];
+	size_t hlen = wide64 ? 16 : 8;
+	if (!us || strand_replay_read(r, us, hdr, hlen, NULL) != hlen)
+		return false;
+	uint16_t n = (uint16_t)(hdr[0] | hdr[1] << 8);
+	uint64_t p = 0;
+	for (unsigned i = 0; i < (wide64 ? 8u : 4u); i++)
+		p |= (uint64_t)hdr[(wide64 ? 8 : 4) + i] << (8 * i);
+	if (n > 2048)
+		n = 2048;
+	n &= (uint16_t)~1u;
+	uint8_t w[2048];
+	if (!p || strand_replay_read(r, p, w, n, NULL) != n)
+		return false;
+	size_t o = 0;
+	for (unsigned i = 0; i + 1 < n && o + 1 < len; i += 2) {
+		uint16_t ch = (uint16_t)(w[i] | w[i + 1] << 8);
+		buf[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	buf[o] = 0;
+	return true;
+}
+
+bool strand_syscall_decode_object(struct strand_replay *r, strand_abi abi, strand_arch arch,
+				  const struct strand_syscall *sc, char *buf, size_t len)
+{
+	const char *name = strand_syscall_name(abi, arch, sc->number);
+	if (len)
+		buf[0] = 0;
+	if (!name || !len)
+		return false;
+	bool w64 = arch == STRAND_ARCH_X86_64;
+	if (abi == STRAND_ABI_WINDOWS_NT) {
+		for (size_t i = 0; i < sizeof nt_named / sizeof nt_named[0]; i++) {
+			if (strcmp(nt_named[i].name, name) || nt_named[i].arg >= sc->nargs)
+				continue;
+			uint64_t a = sc->args[nt_named[i].arg], us = a;
+			if (nt_named[i].oa) {
+				/* OBJECT_ATTRIBUTES { ULONG Length; HANDLE RootDirectory;
+				 * PUNICODE_STRING ObjectName; ... } */
+				uint8_t p[8] = { 0 };
+				size_t off = w64 ? 16 : 8, psz = w64 ? 8 : 4;
+				if (!a || strand_replay_read(r, a + off, p, psz, NULL) != psz)
+					return false;
+				us = 0;
+				for (size_t k = 0; k < psz; k++)
+					us |= (uint64_t)p[k] << (8 * k);
+			}
+			return read_unicode_string(r, w64, us, buf, len);
+		}
+		return false;
+	}
+	if (abi == STRAND_ABI_LINUX) {
+		for (size_t i = 0; i < sizeof linux_paths / sizeof linux_paths[0]; i++) {
+			if (strcmp(linux_paths[i].name, name))
+				continue;
+			uint64_t a = sc->args[linux_paths[i].arg];
+			size_t max = len - 1 < 1024 ? len - 1 : 1024;
+			uint8_t valid[1024];
+			if (!a)
+				return false;
+			strand_replay_read(r, a, buf, max, valid);
+			size_t k = 0;
+			while (k < max && valid[k] && buf[k])
+				k++;
+			buf[k] = 0;
+			return k > 0;
+		}
+	}
+	return false;
+}
