@@ -245,11 +245,12 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 			r->run_target = hp;
 		}
 	}
-	if (r->pos + n > target || r->pos >= target) {
+	bool crosses = r->pos + n > target || r->pos >= target;
+	uint32_t sens = BC_SENS(v);
+	if (crosses && !r->code_hook_on) {
 		/* the block would cross the stop: stop before it runs; an
 		 * unexpected sensitive instruction before the stop is caught
 		 * here, before it executes */
-		uint32_t sens = BC_SENS(v);
 		if (sens && r->pos + (sens - 1) < target) {
 			r->fault = RP_FAULT_SYSCALL;
 			r->fault_pc = advance_insns(r, addr, sens - 1);
@@ -259,8 +260,18 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 		uc_emu_stop(uc);
 		return;
 	}
-	uint32_t sens = BC_SENS(v);
-	if (sens) {
+	if (r->code_hook_on) {
+		/* with a code hook, a stop requested here does not keep the
+		 * block from running (measured): the code hook stops exactly
+		 * at the target instead */
+		if (crosses && target < r->code_stop)
+			r->code_stop = target;
+		if (sens && r->pos + (sens - 1) < target &&
+		    r->pos + (sens - 1) <= r->code_stop) {
+			r->fault_pending = true;
+			r->code_stop = r->pos + (sens - 1);
+		}
+	} else if (sens) {
 		r->fault = RP_FAULT_SYSCALL;
 		r->fault_pc = advance_insns(r, addr, sens - 1);
 		r->fault_addr = r->pos + (sens - 1);
@@ -276,7 +287,7 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 				if (r->obs[i].kind == RP_OBS_BLOCK)
 					((strand_block_cb)r->obs[i].cb)(r, r->obs[i].ud,
 									 r->pos, addr, size);
-		if (r->n_call_obs && BC_LAST(v) && r->pos + n > r->frontier) {
+		if (r->n_call_obs && BC_LAST(v) && !crosses && r->pos + n > r->frontier) {
 			/* remember the call/ret ending this block; it is
 			 * reported when the next block starts */
 			uint64_t lastpc = advance_insns(r, addr, n - 1);
@@ -299,9 +310,22 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 	struct strand_replay *r = ud;
 	uint64_t p;
 	if (r->finishing)
-		p = r->fin_pos + r->blk_idx++;
+		p = r->fin_pos + r->blk_idx;
 	else
-		p = r->blk_pos + r->blk_idx++;
+		p = r->blk_pos + r->blk_idx;
+	if (!r->finishing && p == r->code_stop) {
+		/* exact stop before the instruction at the target */
+		r->pos = p;
+		r->hook_stopped = true;
+		if (r->fault_pending) {
+			r->fault = RP_FAULT_SYSCALL;
+			r->fault_pc = addr;
+			r->fault_addr = p;
+		}
+		uc_emu_stop(uc);
+		return;
+	}
+	r->blk_idx++;
 	r->insn_pos = p;
 	if (!r->observing || !r->n_insn_obs || p < r->frontier)
 		return;
@@ -335,7 +359,11 @@ static void hook_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 				r->watch_hit.addr = addr;
 				r->watch_hit.access = is_write ? STRAND_WATCH_WRITE : STRAND_WATCH_READ;
 				r->watch_hit.size = (uint32_t)size;
-				uc_emu_stop(uc);
+				/* a stop from a memory hook aborts the access
+				 * (the instruction does not retire): stop before
+				 * the next instruction instead */
+				if (p + 1 < r->code_stop)
+					r->code_stop = p + 1;
 			}
 		}
 	}
@@ -1094,6 +1122,8 @@ strand_status rp_emu_run_to(struct strand_replay *r, uint64_t target, strand_err
 		r->run_target = target;
 		r->hook_stopped = false;
 		r->fault = 0;
+		r->fault_pending = false;
+		r->code_stop = UINT64_MAX;
 		uint64_t start_pos = r->pos;
 		uint64_t pc = rp_pc(r);
 		r->blk_pos = r->pos;
@@ -1162,6 +1192,8 @@ strand_status rp_emu_run_to_pc(struct strand_replay *r, uint64_t pc, strand_erro
 	r->run_target = UINT64_MAX;
 	r->hook_stopped = false;
 	r->fault = 0;
+	r->fault_pending = false;
+	r->code_stop = UINT64_MAX;
 	uint64_t start_pos = r->pos;
 	uint64_t cur = rp_pc(r);
 	r->blk_pos = r->pos;

@@ -8,7 +8,8 @@
  * any syscall/cpuid/rdtsc... met on the way is a divergence), and the
  * number of instructions retired is the event's exact position.  A
  * non-consuming event is placed at the position where replay stands
- * when it comes, i.e. right after the previous consuming event (so
+ * when it comes, i.e. right after the previous consuming event, except
+ * a KEYFRAME, which runs first to the running thread's recorded rip (so
  * recorders should emit thread switches, key frames and memory events
  * at kernel-transition boundaries, and record the exiting syscall as a
  * SYSCALL record before KEYFRAME + PROCESS_EXIT).  Key frames are
@@ -64,6 +65,22 @@ strand_status strand_finalize_positions(const char *in, const char *out, strand_
 				strand_error_wrap(err, "finalize: event %s #%" PRIu64 " (pc=0x%" PRIx64 ")",
 						  strand_rec_type_str(copy.type), copy.position, pc);
 				goto out;
+			}
+		}
+		if (copy.type == STRAND_REC_KEYFRAME) {
+			/* a key frame says where the running thread is: run
+			 * there (first arrival), e.g. up to the exiting
+			 * syscall that has no record */
+			for (uint32_t i = 0; i < copy.u.keyframe.nthreads; i++) {
+				const struct strand_keyframe_thread *kt = &copy.u.keyframe.threads[i];
+				if (kt->tid != copy.tid || kt->tid != r->threads[r->cur].tid)
+					continue;
+				st = rp_emu_run_to_pc(r, kt->cpu.rip, err);
+				if (st != STRAND_OK) {
+					strand_error_wrap(err, "finalize: key frame #%" PRIu64,
+							  copy.position);
+					goto out;
+				}
 			}
 		}
 		copy.position = r->pos;

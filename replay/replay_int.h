@@ -164,6 +164,8 @@ struct strand_replay {
 	uint64_t blk_addr;      /* its address */
 	uint32_t blk_idx;       /* code-hook calls since it started */
 	uint64_t fin_pos;       /* position where the last stretch began */
+	uint64_t code_stop;     /* code-hook mode: stop before this position */
+	bool fault_pending;     /* code-hook mode: code_stop is a fault */
 	uint64_t insn_pos;      /* position of the executing instruction
 				   (exact only while the code hook is on) */
 	bool observing;         /* first-time forward run: observers fire */

@@ -178,3 +178,491 @@ Test(replay, whole_trace_replays_exactly_when_x86_64)
 	unlink(path);
 	free(path);
 }
+
+/* Full observable state at the current position, for comparisons. */
+struct snap {
+	uint64_t pos;
+	uint32_t tid;
+	struct strand_cpu cpu;
+	uint8_t data[0x2000];
+};
+
+static void take(struct strand_replay *r, struct snap *s)
+{
+	strand_error err;
+	memset(s, 0, sizeof *s);
+	s->pos = strand_replay_position(r);
+	s->tid = strand_replay_thread(r);
+	cr_assert_eq(strand_replay_cpu(r, &s->cpu, &err), STRAND_OK);
+	strand_replay_read(r, DATA64, s->data, sizeof s->data, NULL);
+}
+
+static void same(const struct snap *a, const struct snap *b, const char *how)
+{
+	cr_assert_eq(a->pos, b->pos, "%s: position", how);
+	cr_assert_eq(a->tid, b->tid, "%s: tid at %" PRIu64, how, a->pos);
+	for (int i = 0; i < 16; i++)
+		cr_assert_eq(a->cpu.gpr[i], b->cpu.gpr[i], "%s: gpr %d at %" PRIu64, how, i, a->pos);
+	cr_assert_eq(a->cpu.rip, b->cpu.rip, "%s: rip at %" PRIu64, how, a->pos);
+	cr_assert_eq(a->cpu.rflags & 0xcd5, b->cpu.rflags & 0xcd5, "%s: flags", how);
+	cr_assert_eq(memcmp(a->data, b->data, sizeof a->data), 0, "%s: memory at %" PRIu64, how, a->pos);
+}
+
+Test(replay, state_is_identical_when_reached_by_forward_seek_and_reverse)
+{
+	struct gen_opts go = { .keyframe_every = 3000, .switches = true };
+	uint64_t n;
+	char *path = make_trace64("consist", &go, &n);
+	/* reference: single steps forward over a prefix, snapshots at probes */
+	static const uint64_t probes[] = { 0, 1, 2, 299, 300, 301, 999, 1000, 1001, 1776, 1777,
+					   4000, 4001, 5000, 12344, 12345, 12346, 19999, 20000 };
+	enum { NP = sizeof probes / sizeof *probes };
+	static struct snap ref[NP], got;
+	struct strand_replay *r = open_ok(path, 2048);
+	strand_error err;
+	size_t k = 0;
+	while (k < NP) {
+		if (strand_replay_position(r) == probes[k]) {
+			take(r, &ref[k]);
+			k++;
+			continue;
+		}
+		cr_assert_eq(strand_replay_step(r, 1, &err), STRAND_OK, "%s", err.msg);
+	}
+	/* seek forward and backward in a scrambled order */
+	static const int order[] = { 18, 3, 0, 17, 9, 10, 8, 1, 14, 16, 15, 2, 12, 11, 5, 4, 7, 6, 13 };
+	for (size_t i = 0; i < NP; i++) {
+		int j = order[i];
+		cr_assert_eq(strand_replay_seek(r, probes[j], &err), STRAND_OK, "%s", err.msg);
+		take(r, &got);
+		same(&ref[j], &got, "seek");
+	}
+	/* reverse single steps from the end of the prefix */
+	cr_assert_eq(strand_replay_seek(r, 20000, &err), STRAND_OK);
+	for (int j = NP - 1; j >= 0; j--) {
+		while (strand_replay_position(r) > probes[j])
+			cr_assert_eq(strand_replay_step(r, -1, &err), STRAND_OK, "%s", err.msg);
+		take(r, &got);
+		same(&ref[j], &got, "reverse step");
+	}
+	/* reverse continue to a position stop */
+	struct strand_stop s = { .kind = STRAND_STOP_POSITION, .position = 4001, .enabled = true };
+	uint32_t id;
+	cr_assert_eq(strand_replay_stop_add(r, &s, &id, &err), STRAND_OK);
+	cr_assert_eq(strand_replay_seek(r, 30000, &err), STRAND_OK);
+	struct strand_stop_hit hit;
+	cr_assert_eq(strand_replay_run(r, STRAND_BACKWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+	cr_assert_eq(hit.position, 4001);
+	take(r, &got);
+	same(&ref[12], &got, "reverse continue");
+	/* and to the end */
+	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_OK, "%s", err.msg);
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}
+
+Test(replay, threads_switch_at_recorded_positions)
+{
+	struct gen_opts go = { .keyframe_every = 1000, .switches = true };
+	char *path = make_trace64("threads", &go, NULL);
+	struct strand_replay *r = open_ok(path, 0);
+	strand_error err;
+	cr_assert_eq(strand_replay_seek(r, 999, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_thread(r), 100);
+	cr_assert_eq(strand_replay_seek(r, 1000, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_thread(r), 200);
+	uint64_t v;
+	cr_assert_eq(strand_replay_reg(r, "r12", &v), STRAND_OK);
+	cr_assert_eq(v, 0x4242);
+	uint32_t tids[4], nt;
+	strand_replay_threads(r, tids, 4, &nt);
+	cr_assert_eq(nt, 2);
+	cr_assert_eq(strand_replay_seek(r, 1777, &err), STRAND_OK);
+	cr_assert_eq(strand_replay_thread(r), 100);
+	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_OK, "%s", err.msg);
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}
+
+/* Corrupt one event: rewrite the trace with the result of syscall 5
+ * changed; replay must fail at the next key frame naming rax... and at
+ * the right position. */
+Test(replay, divergence_is_reported_at_position_when_event_corrupted)
+{
+	uint64_t n;
+	char *path = make_trace64("div-src", NULL, &n);
+	char *bad = tmp_path("div-bad");
+	strand_error err;
+	struct strand_reader *rd;
+	cr_assert_eq(strand_reader_open(path, &rd, &err), STRAND_OK);
+	struct strand_writer *w;
+	cr_assert_eq(strand_writer_open(bad, strand_reader_info(rd), NULL, &w, &err), STRAND_OK);
+	const struct strand_record *rec;
+	uint64_t syspos = 0, kfpos = UINT64_MAX;
+	while (strand_reader_next(rd, &rec, &err) == STRAND_OK) {
+		struct strand_record c = *rec;
+		struct strand_regval rv[8];
+		if (c.type == STRAND_REC_SYSCALL && c.u.syscall.number == 5) {
+			syspos = c.position;
+			cr_assert_leq(c.u.syscall.fx.nregs, 8);
+			memcpy(rv, c.u.syscall.fx.regs, c.u.syscall.fx.nregs * sizeof *rv);
+			rv[0].value ^= 0x100;
+			c.u.syscall.fx.regs = rv;
+			c.u.syscall.result ^= 0x100;
+		}
+		if (c.type == STRAND_REC_KEYFRAME && syspos && kfpos == UINT64_MAX)
+			kfpos = c.position;
+		cr_assert_eq(strand_writer_put(w, &c, &err), STRAND_OK, "%s", err.msg);
+	}
+	cr_assert_eq(strand_writer_close(w, &err), STRAND_OK);
+	strand_reader_close(rd);
+	struct strand_replay *r = open_ok(bad, 0);
+	strand_status st = strand_replay_seek(r, strand_replay_end(r), &err);
+	cr_assert_eq(st, STRAND_ERR_DIVERGENCE);
+	char want[64];
+	snprintf(want, sizeof want, "position %" PRIu64 ":", kfpos);
+	cr_assert(strstr(err.msg, want), "message: %s (want %s)", err.msg, want);
+	cr_assert(strstr(err.msg, "registers differ") || strstr(err.msg, "differs"), "%s", err.msg);
+	/* no motion past the divergence; backward still works */
+	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_ERR_DIVERGENCE);
+	cr_assert_eq(strand_replay_seek(r, 10, &err), STRAND_OK, "%s", err.msg);
+	strand_replay_close(r);
+	unlink(path);
+	unlink(bad);
+	free(path);
+	free(bad);
+}
+
+Test(replay, divergence_names_instruction_when_syscall_pc_wrong)
+{
+	uint64_t n;
+	char *path = make_trace64("div2-src", NULL, &n);
+	char *bad = tmp_path("div2-bad");
+	strand_error err;
+	struct strand_reader *rd;
+	cr_assert_eq(strand_reader_open(path, &rd, &err), STRAND_OK);
+	struct strand_writer *w;
+	cr_assert_eq(strand_writer_open(bad, strand_reader_info(rd), NULL, &w, &err), STRAND_OK);
+	const struct strand_record *rec;
+	uint64_t syspos = 0;
+	while (strand_reader_next(rd, &rec, &err) == STRAND_OK) {
+		struct strand_record c = *rec;
+		if (c.type == STRAND_REC_SYSCALL && c.u.syscall.number == 7) {
+			c.position -= 1; /* one instruction early */
+			syspos = c.position;
+		}
+		cr_assert_eq(strand_writer_put(w, &c, &err), STRAND_OK, "%s", err.msg);
+	}
+	cr_assert_eq(strand_writer_close(w, &err), STRAND_OK);
+	strand_reader_close(rd);
+	struct strand_replay *r = open_ok(bad, 0);
+	strand_status st = strand_replay_seek(r, strand_replay_end(r), &err);
+	cr_assert_eq(st, STRAND_ERR_DIVERGENCE);
+	char want[64];
+	snprintf(want, sizeof want, "position %" PRIu64 ":", syspos);
+	cr_assert(strstr(err.msg, want), "message: %s", err.msg);
+	cr_assert(strstr(err.msg, "mov"), "names the instruction: %s", err.msg);
+	strand_replay_close(r);
+	unlink(path);
+	unlink(bad);
+	free(path);
+	free(bad);
+}
+
+Test(replay, breakpoints_stop_forward_and_backward)
+{
+	char *path = make_trace64("bp", NULL, NULL);
+	struct strand_replay *r = open_ok(path, 4096);
+	strand_error err;
+	uint64_t func;
+	/* func: the address of "push rcx" = look it up by decoding: it is the
+	 * call target; step until the first call and take its target */
+	struct strand_stop_hit hit;
+	cr_assert_eq(strand_replay_lookup(r, "prog!start", &func), STRAND_OK);
+	cr_assert_eq(func, CODE64);
+	/* find func via disassembly of the call */
+	uint64_t pc = CODE64;
+	char dis[128];
+	uint32_t il;
+	for (int i = 0; i < 20; i++) {
+		strand_replay_disas(r, pc, dis, sizeof dis, &il);
+		if (strncmp(dis, "call", 4) == 0)
+			break;
+		pc += il;
+	}
+	cr_assert_eq(strncmp(dis, "call", 4), 0, "%s", dis);
+	func = strtoull(dis + 5, NULL, 16);
+	struct strand_stop s = { .kind = STRAND_STOP_BREAK, .addr = func, .enabled = true };
+	uint32_t id;
+	cr_assert_eq(strand_replay_stop_add(r, &s, &id, &err), STRAND_OK);
+	uint64_t hits[5];
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(strand_replay_run(r, STRAND_FORWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+		cr_assert_eq(hit.stop_id, id);
+		cr_assert_eq(hit.addr, func);
+		uint64_t rip;
+		strand_replay_reg(r, "rip", &rip);
+		cr_assert_eq(rip, func);
+		hits[i] = strand_replay_position(r);
+		if (i)
+			cr_assert_gt(hits[i], hits[i - 1]);
+	}
+	/* loop1 body: 5 + call + 6 in func = 13 instructions per iteration */
+	cr_assert_eq(hits[1] - hits[0], 13);
+	for (int i = 3; i >= 0; i--) {
+		cr_assert_eq(strand_replay_run(r, STRAND_BACKWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+		cr_assert_eq(strand_replay_position(r), hits[i]);
+	}
+	cr_assert_eq(strand_replay_run(r, STRAND_BACKWARD, &hit, &err), STRAND_END);
+	cr_assert_eq(strand_replay_position(r), 0);
+	/* far backward: across checkpoints */
+	cr_assert_eq(strand_replay_seek(r, 20000, &err), STRAND_OK);
+	cr_assert_eq(strand_replay_run(r, STRAND_BACKWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+	uint64_t last = strand_replay_position(r);
+	cr_assert_lt(last, 20000);
+	cr_assert_eq((last - hits[0]) % 13, 0);
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}
+
+Test(replay, watchpoints_stop_after_access_forward_and_backward)
+{
+	char *path = make_trace64("watch", NULL, NULL);
+	struct strand_replay *r = open_ok(path, 4096);
+	strand_error err;
+	struct strand_stop s = { .kind = STRAND_STOP_WATCH, .addr = DATA64 + 64, .len = 8,
+				 .access = STRAND_WATCH_WRITE, .enabled = true };
+	uint32_t id;
+	cr_assert_eq(strand_replay_stop_add(r, &s, &id, &err), STRAND_OK);
+	struct strand_stop_hit hit;
+	uint64_t hits[3];
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(strand_replay_run(r, STRAND_FORWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+		cr_assert_eq(hit.kind, STRAND_STOP_WATCH);
+		cr_assert_eq(hit.addr, DATA64 + 64);
+		cr_assert_eq(hit.access, STRAND_WATCH_WRITE);
+		hits[i] = strand_replay_position(r);
+		cr_assert_eq(hit.position, hits[i]);
+		/* stopped after the write: the previous instruction is the store */
+		char dis[64];
+		uint64_t rip;
+		strand_replay_reg(r, "rip", &rip);
+		strand_replay_disas(r, rip, dis, sizeof dis, NULL);
+		cr_assert_eq(strncmp(dis, "pop", 3), 0, "at %s", dis);
+	}
+	cr_assert_eq(hits[1] - hits[0], 13);
+	cr_assert_eq(strand_replay_run(r, STRAND_BACKWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+	cr_assert_eq(strand_replay_position(r), hits[1]);
+	cr_assert_eq(hit.kind, STRAND_STOP_WATCH);
+	/* read watch on [rbx+16] (xor reads it, func reads it) */
+	strand_replay_stop_del(r, id);
+	struct strand_stop s2 = { .kind = STRAND_STOP_WATCH, .addr = DATA64 + 16, .len = 1,
+				  .access = STRAND_WATCH_READ, .enabled = true };
+	cr_assert_eq(strand_replay_stop_add(r, &s2, &id, &err), STRAND_OK);
+	cr_assert_eq(strand_replay_run(r, STRAND_FORWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+	cr_assert_eq(hit.access, STRAND_WATCH_READ);
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}
+
+Test(replay, event_stops_find_syscalls_both_ways)
+{
+	char *path = make_trace64("evstop", NULL, NULL);
+	struct strand_replay *r = open_ok(path, 4096);
+	strand_error err;
+	struct strand_stop s = { .kind = STRAND_STOP_EVENT, .rec_type = STRAND_REC_SYSCALL, .enabled = true };
+	uint32_t id;
+	cr_assert_eq(strand_replay_stop_add(r, &s, &id, &err), STRAND_OK);
+	struct strand_stop_hit hit;
+	cr_assert_eq(strand_replay_run(r, STRAND_FORWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+	const struct strand_record *ev = strand_replay_last_event(r);
+	cr_assert_not_null(ev);
+	cr_assert_eq(ev->type, STRAND_REC_SYSCALL);
+	cr_assert_eq(ev->u.syscall.number, 5);
+	uint64_t first = strand_replay_position(r);
+	uint64_t rax;
+	strand_replay_reg(r, "rax", &rax);
+	cr_assert_eq(rax, 15);
+	cr_assert_eq(strand_replay_run(r, STRAND_FORWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+	ev = strand_replay_last_event(r);
+	cr_assert_eq(ev->u.syscall.number, 7);
+	cr_assert_eq(strand_replay_run(r, STRAND_BACKWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+	cr_assert_eq(strand_replay_position(r), first);
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}
+
+static uint64_t n_insn, n_calls, n_rets, n_events, n_mem, last_insn_pos;
+static bool insn_order_ok = true;
+static void on_insn(struct strand_replay *r, void *ud, uint64_t p, uint64_t pc, uint32_t size)
+{
+	if (n_insn && p != last_insn_pos + 1 && p != last_insn_pos + 2)
+		insn_order_ok = false; /* +2: a consumed syscall in between */
+	last_insn_pos = p;
+	n_insn++;
+}
+static void on_call(struct strand_replay *r, void *ud, const struct strand_call_info *c) { n_calls++; }
+static void on_ret(struct strand_replay *r, void *ud, const struct strand_call_info *c) { n_rets++; }
+static void on_event(struct strand_replay *r, void *ud, const struct strand_record *rec, bool after)
+{
+	if (after)
+		n_events++;
+}
+static void on_mem(struct strand_replay *r, void *ud, uint64_t p, uint64_t pc, uint64_t a,
+		   uint32_t size, bool w, uint64_t v)
+{
+	n_mem++;
+}
+
+Test(replay, observers_see_each_instruction_once_even_after_backward_motion)
+{
+	uint64_t n;
+	char *path = make_trace64("obs", NULL, &n);
+	struct strand_replay *r = open_ok(path, 4096);
+	strand_error err;
+	strand_replay_on_insn(r, on_insn, NULL);
+	strand_replay_on_call(r, on_call, NULL);
+	strand_replay_on_ret(r, on_ret, NULL);
+	strand_replay_on_event(r, on_event, NULL);
+	strand_replay_on_mem(r, on_mem, STRAND_WATCH_READ | STRAND_WATCH_WRITE, NULL);
+	cr_assert_eq(strand_replay_seek(r, 10000, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_seek(r, 3000, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_OK, "%s", err.msg);
+	struct strand_replay_stats st;
+	strand_replay_get_stats(r, &st);
+	/* every instruction executed once, except consumed ones (4 syscalls
+	 * minus exit + rdtsc + cpuid are not executed) */
+	cr_assert_eq(n_insn, n - 4, "insns %" PRIu64 " of %" PRIu64, n_insn, n);
+	cr_assert(insn_order_ok);
+	cr_assert_eq(n_calls, 2000);
+	cr_assert_eq(n_rets, 2000);
+	cr_assert_eq(n_events, st.events_applied - (st.events_applied - n_events));
+	cr_assert_gt(n_mem, 2000 * 5);
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}
+
+Test(replay, finalize_turns_ordinal_positions_into_exact_ones)
+{
+	struct gen_opts go = { .keyframe_every = 0, .ordinal = true };
+	uint64_t n;
+	char *path = make_trace64("ord", &go, &n);
+	char *out = tmp_path("ord-final");
+	strand_error err;
+	/* replay refuses ordinal traces */
+	struct strand_replay *r = NULL;
+	cr_assert_eq(strand_replay_open(path, NULL, &r, &err), STRAND_ERR_UNSUPPORTED);
+	cr_assert_eq(strand_finalize_positions(path, out, &err), STRAND_OK, "%s", err.msg);
+	r = open_ok(out, 0);
+	cr_assert_eq(strand_replay_end(r), n);
+	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_OK, "%s", err.msg);
+	struct strand_replay_stats st;
+	strand_replay_get_stats(r, &st);
+	cr_assert_geq(st.keyframes_checked, 1);
+	strand_replay_close(r);
+	/* the exact trace from tracegen has the same positions */
+	char *exact = make_trace64("ord-exact", &(struct gen_opts){ .keyframe_every = 0 }, NULL);
+	struct strand_reader *a, *b;
+	cr_assert_eq(strand_reader_open(out, &a, &err), STRAND_OK);
+	cr_assert_eq(strand_reader_open(exact, &b, &err), STRAND_OK);
+	const struct strand_record *ra, *rb;
+	for (;;) {
+		strand_status sa = strand_reader_next(a, &ra, &err);
+		strand_status sb = strand_reader_next(b, &rb, &err);
+		cr_assert_eq(sa, sb);
+		if (sa != STRAND_OK)
+			break;
+		cr_assert_eq(ra->type, rb->type);
+		if (ra->type == STRAND_REC_SYSCALL || ra->type == STRAND_REC_NONDET ||
+		    ra->type == STRAND_REC_PROCESS_EXIT)
+			cr_assert_eq(ra->position, rb->position, "%s", strand_rec_type_str(ra->type));
+	}
+	strand_reader_close(a);
+	strand_reader_close(b);
+	unlink(path);
+	unlink(out);
+	unlink(exact);
+	free(path);
+	free(out);
+	free(exact);
+}
+
+Test(replay, step_over_skips_calls_and_step_out_returns_to_caller)
+{
+	char *path = make_trace64("stepover", NULL, NULL);
+	struct strand_replay *r = open_ok(path, 4096);
+	strand_error err;
+	char dis[64];
+	uint64_t rip;
+	/* walk to the first call */
+	for (;;) {
+		strand_replay_reg(r, "rip", &rip);
+		strand_replay_disas(r, rip, dis, sizeof dis, NULL);
+		if (!strncmp(dis, "call", 4))
+			break;
+		cr_assert_eq(strand_replay_step(r, 1, &err), STRAND_OK);
+	}
+	uint64_t at_call = strand_replay_position(r);
+	uint64_t call_pc = rip;
+	cr_assert_eq(strand_replay_step_over(r, STRAND_FORWARD, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_position(r), at_call + 7); /* call + 6 in func */
+	strand_replay_reg(r, "rip", &rip);
+	cr_assert_eq(rip, call_pc + 5);
+	/* backward step over lands on the call again */
+	cr_assert_eq(strand_replay_step_over(r, STRAND_BACKWARD, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_position(r), at_call);
+	/* step into, two steps, step out -> after the call */
+	cr_assert_eq(strand_replay_step(r, 3, &err), STRAND_OK);
+	cr_assert_eq(strand_replay_step_out(r, STRAND_FORWARD, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_position(r), at_call + 7);
+	/* back into func and step out backward -> the call */
+	cr_assert_eq(strand_replay_step(r, -3, &err), STRAND_OK);
+	cr_assert_eq(strand_replay_step_out(r, STRAND_BACKWARD, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_position(r), at_call);
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}
+
+Test(replay, state_queries_report_names_symbols_and_unmapped_bytes)
+{
+	char *path = make_trace64("state", NULL, NULL);
+	struct strand_replay *r = open_ok(path, 0);
+	strand_error err;
+	cr_assert_eq(strand_replay_step(r, 3, &err), STRAND_OK);
+	uint64_t v;
+	cr_assert_eq(strand_replay_reg(r, "rbx", &v), STRAND_OK);
+	cr_assert_eq(v, DATA64);
+	cr_assert_eq(strand_replay_reg(r, "ebx", &v), STRAND_OK);
+	cr_assert_eq(v, DATA64);
+	cr_assert_eq(strand_replay_reg(r, "cx", &v), STRAND_OK);
+	cr_assert_eq(v, 2000);
+	cr_assert_eq(strand_replay_reg(r, "ch", &v), STRAND_OK);
+	cr_assert_eq(v, 2000 >> 8);
+	cr_assert_eq(strand_replay_reg(r, "nosuch", &v), STRAND_NOT_FOUND);
+	char buf[128];
+	cr_assert_eq(strand_replay_symbolize(r, CODE64 + 0x10, buf, sizeof buf), STRAND_OK);
+	cr_assert_str_eq(buf, "prog!start+0x10");
+	uint8_t b[16], valid[16];
+	size_t m = strand_replay_read(r, DATA64 + 0x2000 - 8, b, 16, valid);
+	cr_assert_eq(m, 8);
+	cr_assert_eq(valid[7], 1);
+	cr_assert_eq(valid[8], 0);
+	cr_assert_eq(strand_replay_read(r, 0x10, b, 16, NULL), 0);
+	uint32_t il;
+	cr_assert_eq(strand_replay_disas(r, CODE64, buf, sizeof buf, &il), STRAND_OK);
+	cr_assert_str_eq(buf, "mov ebx, 0x600000");
+	uint32_t nm;
+	const struct strand_module *const *mods = strand_replay_modules(r, &nm);
+	cr_assert_eq(nm, 1);
+	cr_assert_str_eq(mods[0]->name, "prog");
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}
