@@ -189,9 +189,10 @@ static strand_status f_symbolize(void *t, uint64_t addr, char *buf, size_t len)
 }
 static strand_status f_lookup(void *t, const char *name, uint64_t *addr)
 {
-	if (!strcmp(name, "test!main") || !strcmp(name, "main"))
+	/* "test!main" reaches here as "test.exe!main" (module stems) */
+	if (!strcmp(name, "test.exe!main") || !strcmp(name, "main"))
 		*addr = CODE;
-	else if (!strcmp(name, "test!helper") || !strcmp(name, "helper"))
+	else if (!strcmp(name, "test.exe!helper") || !strcmp(name, "helper"))
 		*addr = CODE + 0x50;
 	else if (!strcmp(name, "A::B"))
 		*addr = 0x1234;
@@ -220,7 +221,7 @@ static const char *f_sysname(struct strand_query *q, uint64_t n)
 {
 	return n == 0x25 ? "NtCreateFile" : NULL;
 }
-static void f_describe(struct strand_query *q, uint64_t v, char *buf, size_t len)
+static void f_describe(struct strand_query *q, uint64_t v, bool sc, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", v == 0xC000000E ? "STATUS_NO_SUCH_DEVICE" : "");
 }
@@ -336,6 +337,8 @@ Test(query, eval_reads_registers_symbols_and_memory)
 	cr_assert_eq(ev("eax"), 10);
 	cr_assert_eq(ev("@eax + 1"), 11);
 	cr_assert_eq(ev("test!main+0x10"), CODE + 0x10);
+	cr_assert_eq(ev("test.exe!main+0x10"), CODE + 0x10);
+	cr_assert_eq(ev("TEST!helper"), CODE + 0x50);
 	cr_assert_eq(ev("helper"), CODE + 0x50);
 	cr_assert_eq(ev("A::B"), 0x1234);
 	cr_assert_eq(ev("[esp]"), 0x1020);

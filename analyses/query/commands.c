@@ -530,7 +530,8 @@ static strand_status cmd_regs(struct strand_query *q, struct qargs *a,
 			if (OPS(q)->reg(T(q), *n, &v) != STRAND_OK)
 				continue;
 			strand_json_hex_field(o->j, *n, v);
-			qtext(o, "%-7s %0*" PRIx64 "%s", *n, pass ? 4 : w, v,
+			bool sel = pass && !strstr(*n, "base");
+			qtext(o, "%-7s %0*" PRIx64 "%s", *n, sel ? 4 : w, v,
 			      ++col % 4 == 0 ? "\n" : "  ");
 		}
 		if (col % 4)

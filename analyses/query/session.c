@@ -244,8 +244,21 @@ strand_status strand_query_exec(struct strand_query *q, const char *line,
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate command");
 		goto out;
 	}
-	if ((st = qargs_split(line, a, err)) < 0)
+	if ((st = qargs_split(line, a, err)) < 0) {
+		/* name the command if its first word made it through */
+		char first[64];
+		size_t k = 0;
+		while (line[k] == ' ' || line[k] == '\t')
+			k++;
+		size_t n = strcspn(line + k, " \t");
+		snprintf(first, sizeof first, "%.*s", (int)(n < 63 ? n : 63), line + k);
+		const struct qcmd *c = line[k + n] ? qcmd_find(first) : NULL;
+		if (c) {
+			name = c->name;
+			strand_error_wrap(err, "%s", c->name);
+		}
 		goto fail;
+	}
 	if (a->argc == 0 || a->argv[0][0] == '#') { /* blank or comment */
 		st = STRAND_OK;
 		goto out;

@@ -313,10 +313,31 @@ static uint64_t read_ptr(struct strand_replay *r, uint64_t addr, unsigned ps)
 	return v;
 }
 
+/* A block at an open call's return address, in its thread, with the stack
+ * above the entry's: that call returned (found without call/ret
+ * observers, so jumps into the function and tail calls count too). */
+static void calls_returned(struct calls_state *cs, struct strand_replay *r,
+			   uint64_t position, uint64_t pc)
+{
+	uint64_t sp = 0;
+	strand_replay_reg(r, cs->q->ptr_size == 4 ? "esp" : "rsp", &sp);
+	uint32_t tid = strand_replay_thread(r);
+	for (uint64_t i = cs->n; i-- > 0;) {
+		struct call_row *c = &cs->rows[i];
+		if (c->ret_pos || c->tid != tid || c->ret_addr != pc || sp <= c->sp)
+			continue;
+		c->ret_pos = position;
+		strand_replay_reg(r, cs->q->ptr_size == 4 ? "eax" : "rax", &c->retval);
+		break;
+	}
+}
+
 static void calls_block(struct strand_replay *r, void *ud, uint64_t position,
 			uint64_t pc, uint32_t size)
 {
 	struct calls_state *cs = ud;
+	if (cs->n && pc != cs->func)
+		calls_returned(cs, r, position, pc);
 	if (pc != cs->func)
 		return;
 	if (cs->n == cs->cap) {
@@ -353,22 +374,6 @@ static void calls_block(struct strand_replay *r, void *ud, uint64_t position,
 	strand_replay_symbolize(r, c->ret_addr, c->caller, sizeof c->caller);
 }
 
-static void calls_ret(struct strand_replay *r, void *ud, const struct strand_call_info *ci)
-{
-	struct calls_state *cs = ud;
-	/* the innermost open call of this thread that returns here */
-	for (uint64_t i = cs->n; i-- > 0;) {
-		struct call_row *c = &cs->rows[i];
-		if (c->ret_pos || c->tid != ci->tid)
-			continue;
-		if (ci->to != c->ret_addr || ci->sp_after <= c->sp)
-			continue;
-		c->ret_pos = ci->position + 1;
-		strand_replay_reg(r, cs->q->ptr_size == 4 ? "eax" : "rax", &c->retval);
-		break;
-	}
-}
-
 /* See qext.describe. */
 static void describe(struct strand_query *q, uint64_t v, bool syscall, char *buf,
 		     size_t len)
@@ -399,7 +404,6 @@ static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct q
 	if ((st = open_pass(q, &p, err)) < 0)
 		return st;
 	strand_replay_on_block(p, calls_block, &cs);
-	strand_replay_on_ret(p, calls_ret, &cs);
 	st = strand_replay_seek(p, strand_replay_end(p), err);
 	if (st < 0)
 		goto out;
@@ -409,7 +413,7 @@ static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct q
 	}
 	qtext(o, "calls of %s (0x%" PRIx64 "): %" PRIu64 "\n", fsym, cs.func, cs.n);
 	qtext(o, "%-4s %-6s %-10s %-10s %-10s %-10s %-10s %-10s %-10s  %s\n", "#",
-	      "tid", "call", "return", "arg0", "arg1", "arg2", "arg3", "result", "caller");
+	      "tid", "call", "return", "arg0", "arg1", "arg2", "arg3", "result", "returns to");
 	strand_json_hex_field(o->j, "function", cs.func);
 	strand_json_string_field(o->j, "symbol", fsym);
 	strand_json_uint_field(o->j, "count", cs.n);
@@ -447,7 +451,7 @@ static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct q
 			strand_json_name(o->j, "result"), strand_json_null(o->j);
 		strand_json_string_field(o->j, "result_text", desc[0] ? desc : NULL);
 		strand_json_hex_field(o->j, "return_address", c->ret_addr);
-		strand_json_string_field(o->j, "caller", c->caller);
+		strand_json_string_field(o->j, "return_symbol", c->caller);
 		strand_json_end_object(o->j);
 	}
 	strand_json_end_array(o->j);
