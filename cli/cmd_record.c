@@ -1,9 +1,154 @@
-/* strand record: placeholder until its issue lands. */
+/*
+ * strand record: record a Linux x86-64 process under ptrace.
+ *
+ *   strand record [-o FILE] [-q] [--raw] [--keyframe-every N] -- PROGRAM [ARGS...]
+ *
+ * The recorder (record/ptrace/) writes a trace with ordinal positions to
+ * FILE.raw; strand_finalize_positions() then replays it to give every event
+ * its exact instruction position, into FILE.tmp, renamed to FILE.  With
+ * --raw the ordinal trace itself is kept as FILE (not replayable, but
+ * `strand info` and `strand verify` read it).  Ctrl-C stops the program
+ * and still leaves a complete trace.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli/cli.h"
+#include "record/ptrace/ptrace_rec.h"
+#include "strand/replay.h"
+
+/* Weak until the replay core provides it: without it the ordinal trace is
+ * kept as it is. */
+extern strand_status strand_finalize_positions(const char *in, const char *out,
+					       strand_error *err) __attribute__((weak));
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
 
 int cmd_record(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_failf("record", false, false, "not implemented yet");
+	const char *out = NULL;
+	bool quiet = false, raw = false;
+	uint32_t every = 0;
+	int i = 1;
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		} else if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+			quiet = true;
+		} else if (!strcmp(argv[i], "--raw")) {
+			raw = true;
+		} else if (!strcmp(argv[i], "--keyframe-every") && i + 1 < argc) {
+			char *end;
+			unsigned long v = strtoul(argv[++i], &end, 10);
+			if (*end || v == 0 || v > 1000000000ul)
+				return cli_failf("record", false, true, "bad --keyframe-every '%s'", argv[i]);
+			every = (uint32_t)v;
+		} else if (argv[i][0] == '-') {
+			return cli_failf("record", false, true, "unknown option '%s'", argv[i]);
+		} else {
+			break; /* PROGRAM without "--" */
+		}
+	}
+	if (i >= argc)
+		return cli_failf("record", false, true, "no program to record");
+
+	char defout[512];
+	if (!out) {
+		snprintf(defout, sizeof defout, "%s.strand", base_name(argv[i]));
+		out = defout;
+	}
+	size_t ol = strlen(out) + 8;
+	char *rawpath = malloc(ol), *tmppath = malloc(ol);
+	if (!rawpath || !tmppath) {
+		free(rawpath);
+		free(tmppath);
+		return cli_failf("record", false, false, "out of memory");
+	}
+	snprintf(rawpath, ol, "%s.raw", out);
+	snprintf(tmppath, ol, "%s.tmp", out);
+
+	struct sigaction sa, old_int, old_term;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint; /* no SA_RESTART: waitpid returns EINTR */
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+
+	struct strand_ptrace_options opt = {
+		.out_path = rawpath,
+		.argv = argv + i,
+		.keyframe_every = every,
+		.interrupted = &interrupted,
+		.log = quiet ? NULL : stderr,
+	};
+	struct strand_ptrace_result res;
+	strand_error err;
+	strand_error_clear(&err);
+	strand_status st = strand_ptrace_record(&opt, &res, &err);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	int rc = 1;
+	if (st != STRAND_OK) {
+		cli_fail("record", false, &err);
+		goto out;
+	}
+	if (raw || !strand_finalize_positions) {
+		if (!raw && !quiet)
+			fprintf(stderr, "strand record: finalize not available: keeping ordinal positions\n");
+		if (rename(rawpath, out) < 0) {
+			cli_failf("record", false, false, "cannot rename %s to %s: %s", rawpath, out,
+				  strerror(errno));
+			goto out;
+		}
+	} else {
+		st = strand_finalize_positions(rawpath, tmppath, &err);
+		if (st != STRAND_OK) {
+			strand_error_wrap(&err, "cannot finalize positions (ordinal trace kept in %s)",
+					  rawpath);
+			unlink(tmppath);
+			cli_fail("record", false, &err);
+			goto out;
+		}
+		if (rename(tmppath, out) < 0) {
+			cli_failf("record", false, false, "cannot rename %s to %s: %s", tmppath, out,
+				  strerror(errno));
+			goto out;
+		}
+		unlink(rawpath);
+	}
+	if (!quiet) {
+		if (res.signaled)
+			fprintf(stderr, "strand record: %s: program killed by signal %d%s\n", out,
+				res.exit_code, res.interrupted ? " (interrupted)" : "");
+		else
+			fprintf(stderr, "strand record: %s: program exited with status %d\n", out,
+				res.exit_code);
+		fprintf(stderr, "strand record: %" PRIu64 " syscalls, %" PRIu64 " nondet, %" PRIu64
+			" signals, %" PRIu64 " key frames, %" PRIu64 " by snapshot-diff\n",
+			res.syscalls, res.nondet, res.signals, res.keyframes, res.fallback_syscalls);
+	}
+	rc = 0;
+out:
+	free(rawpath);
+	free(tmppath);
+	return rc;
 }

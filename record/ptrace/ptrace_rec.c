@@ -1,0 +1,1624 @@
+#define _GNU_SOURCE /* sched_getcpu, CPU_SET, pipe2 */
+/*
+ * The Linux x86-64 ptrace recorder: runs a program under ptrace and writes
+ * a strand trace with ordinal positions (STRAND_TRACE_F_ORDINAL_POSITIONS).
+ * docs/linux-recorder.md describes the design; in short:
+ *
+ *  - fork, PTRACE_TRACEME, prctl(PR_SET_TSC, PR_TSC_SIGSEGV), exec.  At the
+ *    exec's syscall-exit stop the recorder disables the vDSO (AT_SYSINFO_EHDR
+ *    becomes AT_IGNORE in the auxv on the stack), injects
+ *    arch_prctl(ARCH_SET_CPUID, 0) through a borrowed syscall instruction,
+ *    and writes the snapshot: modules with symbols, every readable mapping,
+ *    registers, auxv and argv.
+ *  - Every syscall stops twice (PTRACE_SYSCALL).  At exit the recorder
+ *    writes a SYSCALL record: result, register delta, the bytes the kernel
+ *    wrote (ptrace_sys.c, or the snapshot-diff fallback) and mapping changes.
+ *  - rdtsc, rdtscp and cpuid trap as SIGSEGV (si_code SI_KERNEL); the
+ *    recorder answers, writes a NONDET record and suppresses the signal.
+ *  - Signals are delivered at syscall boundaries only: one that arrives in
+ *    the middle of user code is held back and re-sent at the next syscall
+ *    exit, where it is delivered and recorded as an EXCEPTION.
+ *  - Every position is the number of consuming events before the record.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "record/ptrace/ptrace_rec.h"
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+#ifndef ARCH_SET_CPUID
+#define ARCH_SET_CPUID 0x1012
+#endif
+#ifndef PR_SET_TSC
+#define PR_SET_TSC 26
+#define PR_TSC_SIGSEGV 2
+#endif
+
+#define PAGE 4096ull
+#define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
+#define SYSTRAP (SIGTRAP | 0x80)
+#define STACK_RESERVE (8ull << 20) /* stack growth mapped below [stack] */
+
+enum { CLONE_VM_ = 0x100, CLONE_VFORK_ = 0x4000, CLONE_THREAD_ = 0x10000,
+       CLONE_PARENT_SETTID_ = 0x100000 };
+
+struct module {
+	uint32_t id;
+	uint64_t base, size;
+};
+
+/* A copy of one writable mapping for the snapshot-diff fallback. */
+struct snap {
+	uint64_t start, end;
+	uint8_t *data;
+};
+
+struct rec {
+	const struct strand_ptrace_options *opt;
+	struct strand_ptrace_result *res;
+	pid_t pid;
+	int memfd;                      /* /proc/PID/mem, O_RDWR */
+	struct strand_writer *w;
+	uint64_t ordinal;               /* consuming events written so far */
+	struct strand_ptrace_fx fx;
+
+	/* the syscall in progress (between its entry and exit stops) */
+	bool in_syscall;
+	struct user_regs_struct entry;  /* registers at the entry stop */
+	uint64_t nr, args[6];
+	strand_ptrace_sysclass klass;
+	bool skipped;                   /* the recorder made the kernel skip it */
+	bool fallback;                  /* `pre` holds the writable memory */
+	struct snap *pre;
+	size_t npre;
+
+	/* syscall boundary: state after the last syscall exit */
+	bool have_exit;
+	struct user_regs_struct exit_raw; /* as the exit stop showed them */
+	uint64_t nondet_at_exit;        /* res->nondet at that exit */
+	struct strand_cpu after;        /* state at the boundary (adjusted) */
+	uint64_t held_sigs;             /* signals held back (bit n-1 = signal n) */
+	bool exiting;                   /* exit_group written, final key frame done */
+
+	uint64_t brk_cur;               /* program break, as the kernel knows it */
+	struct module *mods;
+	size_t nmods;
+	uint32_t next_mod_id;
+	uint64_t since_keyframe;        /* syscalls since the last key frame */
+	uint64_t warned[8];             /* fallback syscalls already warned about */
+	bool cpuid_patch;               /* no cpuid faulting: cpuid patched with int3 */
+	uint64_t *patched;              /* addresses of patched cpuid instructions */
+	size_t npatched;
+};
+
+static void logf_(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct rec *r, const char *fmt, ...)
+{
+	if (!r->opt->log)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(r->opt->log, "strand record: ");
+	vfprintf(r->opt->log, fmt, ap);
+	fputc('\n', r->opt->log);
+	va_end(ap);
+}
+
+static strand_status sys_err(strand_error *err, const char *what, pid_t pid)
+{
+	return strand_error_set(err, STRAND_ERR_RECORD, "%s (pid=%d): %s", what, (int)pid,
+				strerror(errno));
+}
+
+static strand_status get_regs(struct rec *r, struct user_regs_struct *regs, strand_error *err)
+{
+	if (ptrace(PTRACE_GETREGS, r->pid, 0, regs) < 0)
+		return sys_err(err, "PTRACE_GETREGS failed", r->pid);
+	return STRAND_OK;
+}
+
+static strand_status set_regs(struct rec *r, const struct user_regs_struct *regs,
+			      strand_error *err)
+{
+	if (ptrace(PTRACE_SETREGS, r->pid, 0, regs) < 0)
+		return sys_err(err, "PTRACE_SETREGS failed", r->pid);
+	return STRAND_OK;
+}
+
+/* Full context: registers + FXSAVE area. */
+static strand_status get_cpu(struct rec *r, const struct user_regs_struct *regs,
+			     struct strand_cpu *cpu, strand_error *err)
+{
+	struct user_fpregs_struct fp;
+	if (ptrace(PTRACE_GETFPREGS, r->pid, 0, &fp) < 0)
+		return sys_err(err, "PTRACE_GETFPREGS failed", r->pid);
+	strand_ptrace_cpu_from(regs, &fp, cpu);
+	return STRAND_OK;
+}
+
+static strand_status put(struct rec *r, struct strand_record *rec, strand_error *err)
+{
+	rec->tid = (uint32_t)r->pid;
+	strand_status st = strand_writer_put(r->w, rec, err);
+	if (st != STRAND_OK)
+		return strand_error_wrap(err, "cannot write %s record at position %" PRIu64,
+					 strand_rec_type_str(rec->type), rec->position);
+	return STRAND_OK;
+}
+
+/* ===================================================================== */
+/* Key frames                                                             */
+/* ===================================================================== */
+
+/* Key frame of the current memory with `cpu` as the running thread. */
+static strand_status write_keyframe(struct rec *r, const struct strand_cpu *cpu,
+				    strand_error *err)
+{
+	struct strand_ptrace_map *maps = NULL;
+	size_t nmaps = 0;
+	struct strand_digest *dg = NULL;
+	uint8_t *buf = NULL;
+	size_t bufcap = 0, nd = 0;
+	strand_status st = strand_ptrace_maps(r->pid, &maps, &nmaps, err);
+	if (st != STRAND_OK)
+		return st;
+	dg = calloc(nmaps ? nmaps : 1, sizeof *dg);
+	if (!dg) {
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nmaps; i++) {
+		struct strand_ptrace_map *m = &maps[i];
+		if (!(m->prot & STRAND_PROT_WRITE) || !strcmp(m->path, "[vvar]") ||
+		    !strcmp(m->path, "[vsyscall]"))
+			continue;
+		size_t len = (size_t)(m->end - m->start);
+		if (len > bufcap) {
+			void *t = realloc(buf, len);
+			if (!t) {
+				st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			buf = t;
+			bufcap = len;
+		}
+		strand_ptrace_read(r->memfd, m->start, buf, len);
+		dg[nd].addr = m->start;
+		dg[nd].size = len;
+		dg[nd].hash = strand_digest(buf, len);
+		nd++;
+	}
+	struct strand_keyframe_thread th = { .tid = (uint32_t)r->pid, .cpu = *cpu };
+	struct strand_record rec = { .type = STRAND_REC_KEYFRAME, .position = r->ordinal };
+	rec.u.keyframe.nthreads = 1;
+	rec.u.keyframe.threads = &th;
+	rec.u.keyframe.ndigests = (uint32_t)nd;
+	rec.u.keyframe.digests = dg;
+	st = put(r, &rec, err);
+	r->res->keyframes++;
+	r->since_keyframe = 0;
+out:
+	free(buf);
+	free(dg);
+	free(maps);
+	return st;
+}
+
+/* ===================================================================== */
+/* Modules                                                                */
+/* ===================================================================== */
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* MODULE record for the ELF file `path` mapped at `base` (if it is one). */
+static strand_status add_module(struct rec *r, const char *path, const char *open_path,
+				uint64_t base, uint64_t min_size, bool main_exe,
+				strand_error *err)
+{
+	for (size_t i = 0; i < r->nmods; i++)
+		if (r->mods[i].base == base)
+			return STRAND_OK;
+	struct strand_ptrace_elf elf;
+	strand_error e2;
+	if (strand_ptrace_elf_load(open_path, base, &elf, &e2) != STRAND_OK) {
+		logf_(r, "no symbols for %s: %s", path, e2.msg);
+		memset(&elf, 0, sizeof elf);
+	}
+	struct module *t = realloc(r->mods, (r->nmods + 1) * sizeof *t);
+	if (!t) {
+		strand_ptrace_elf_free(&elf);
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	}
+	r->mods = t;
+	struct module *m = &r->mods[r->nmods++];
+	m->id = ++r->next_mod_id;
+	m->base = base;
+	m->size = PAGE_UP(elf.span > min_size ? elf.span : min_size);
+
+	struct strand_record rec = { .type = STRAND_REC_MODULE, .position = r->ordinal };
+	rec.u.module.id = m->id;
+	rec.u.module.flags = main_exe ? STRAND_MODULE_F_MAIN : 0;
+	rec.u.module.base = base;
+	rec.u.module.size = m->size;
+	rec.u.module.name = base_name(path);
+	rec.u.module.path = path;
+	rec.u.module.nsyms = elf.nsyms;
+	rec.u.module.syms = elf.syms;
+	strand_status st = put(r, &rec, err);
+	strand_ptrace_elf_free(&elf);
+	return st;
+}
+
+static bool is_module_base(struct rec *r, uint64_t addr, size_t *idx)
+{
+	for (size_t i = 0; i < r->nmods; i++)
+		if (r->mods[i].base == addr) {
+			*idx = i;
+			return true;
+		}
+	return false;
+}
+
+/* ===================================================================== */
+/* cpuid patching (no cpuid faulting)                                     */
+/* ===================================================================== */
+
+/* Write int3 over every cpuid of the ELF file `path` mapped at addr from
+ * file offset off for len bytes.  Call only after the mapping's bytes were
+ * captured for the trace. */
+static strand_status patch_cpuid(struct rec *r, const char *path, uint64_t off, uint64_t len,
+				 uint64_t addr, strand_error *err)
+{
+	uint64_t *v = NULL;
+	size_t n = 0;
+	strand_error e2;
+	if (strand_ptrace_find_cpuid(path, off, len, addr, &v, &n, &e2) != STRAND_OK) {
+		logf_(r, "warning: cannot look for cpuid in %s: %s", path, e2.msg);
+		return STRAND_OK;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t b[2];
+		if (!strand_ptrace_read_exact(r->memfd, v[i], b, 2) || b[0] != 0x0f || b[1] != 0xa2)
+			continue;
+		uint8_t cc = 0xcc;
+		if (pwrite(r->memfd, &cc, 1, (off_t)v[i]) != 1) {
+			free(v);
+			return sys_err(err, "cannot patch cpuid", r->pid);
+		}
+		uint64_t *t = realloc(r->patched, (r->npatched + 1) * sizeof *t);
+		if (!t) {
+			free(v);
+			return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		}
+		r->patched = t;
+		r->patched[r->npatched++] = v[i];
+	}
+	free(v);
+	return STRAND_OK;
+}
+
+/* Patch the executable file mappings that intersect [lo, hi). */
+static strand_status patch_range(struct rec *r, uint64_t lo, uint64_t hi, strand_error *err)
+{
+	struct strand_ptrace_map *maps = NULL;
+	size_t n = 0;
+	strand_status st = strand_ptrace_maps(r->pid, &maps, &n, err);
+	if (st != STRAND_OK)
+		return st;
+	for (size_t i = 0; i < n && st == STRAND_OK; i++) {
+		struct strand_ptrace_map *m = &maps[i];
+		if (!(m->prot & STRAND_PROT_EXEC) || m->path[0] != '/' || m->end <= lo || m->start >= hi)
+			continue;
+		char mf[128];
+		snprintf(mf, sizeof mf, "/proc/%d/map_files/%llx-%llx", (int)r->pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		st = patch_cpuid(r, access(mf, R_OK) == 0 ? mf : m->path, m->offset,
+				 m->end - m->start, m->start, err);
+	}
+	free(maps);
+	return st;
+}
+
+/* ===================================================================== */
+/* Snapshot                                                               */
+/* ===================================================================== */
+
+/* Disable the vDSO: AT_SYSINFO_EHDR becomes AT_IGNORE in the auxv on the
+ * stack.  Fills *auxv (owned) with the rewritten vector. */
+static strand_status rewrite_auxv(struct rec *r, const struct user_regs_struct *regs,
+				  uint8_t **auxv, size_t *auxv_len, strand_error *err)
+{
+	uint64_t sp = regs->rsp, argc = 0, v = 0;
+	if (!strand_ptrace_read_exact(r->memfd, sp, &argc, 8) || argc > 1u << 20)
+		return strand_error_set(err, STRAND_ERR_RECORD, "cannot read argc at sp=0x%" PRIx64, sp);
+	uint64_t p = sp + 8 + (argc + 1) * 8; /* envp */
+	for (int guard = 0; guard < 1 << 20; guard++, p += 8) {
+		if (!strand_ptrace_read_exact(r->memfd, p, &v, 8))
+			return strand_error_set(err, STRAND_ERR_RECORD, "cannot read envp at 0x%" PRIx64, p);
+		if (v == 0)
+			break;
+	}
+	uint64_t au = p + 8, pair[2];
+	size_t n = 0;
+	uint8_t *out = NULL;
+	for (;; n++) {
+		if (n > 512 || !strand_ptrace_read_exact(r->memfd, au + n * 16, pair, 16)) {
+			free(out);
+			return strand_error_set(err, STRAND_ERR_RECORD, "cannot read auxv at 0x%" PRIx64, au);
+		}
+		if (pair[0] == 33 /* AT_SYSINFO_EHDR */) {
+			pair[0] = 1; /* AT_IGNORE */
+			if (pwrite(r->memfd, pair, 8, (off_t)(au + n * 16)) != 8) {
+				free(out);
+				return sys_err(err, "cannot rewrite AT_SYSINFO_EHDR", r->pid);
+			}
+		}
+		uint8_t *t = realloc(out, (n + 1) * 16);
+		if (!t) {
+			free(out);
+			return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		}
+		out = t;
+		memcpy(out + n * 16, pair, 16);
+		if (pair[0] == 0)
+			break;
+	}
+	*auxv = out;
+	*auxv_len = (n + 1) * 16;
+	return STRAND_OK;
+}
+
+/* Wait for the next stop of the tracee; fails if it is gone. */
+static strand_status wait_stop(struct rec *r, int *status, strand_error *err)
+{
+	for (;;) {
+		pid_t p = waitpid(r->pid, status, __WALL);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			return sys_err(err, "waitpid failed", r->pid);
+		if (WIFSTOPPED(*status))
+			return STRAND_OK;
+		return strand_error_set(err, STRAND_ERR_RECORD,
+					"tracee ended during setup (status=0x%x)", *status);
+	}
+}
+
+/* Make the tracee run arch_prctl(ARCH_SET_CPUID, 0) now, through a syscall
+ * instruction written over its current instruction and then restored. */
+static strand_status inject_cpuid_faulting(struct rec *r, const struct user_regs_struct *regs0,
+					   long *result, strand_error *err)
+{
+	strand_status st;
+	int status;
+	uint64_t pc = regs0->rip;
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, r->pid, (void *)pc, 0);
+	if (errno)
+		return sys_err(err, "PTRACE_PEEKTEXT at the entry point failed", r->pid);
+	long patched = (word & ~0xffffL) | 0x050f; /* syscall = 0f 05 */
+	if (ptrace(PTRACE_POKETEXT, r->pid, (void *)pc, (void *)patched) < 0)
+		return sys_err(err, "PTRACE_POKETEXT failed", r->pid);
+	struct user_regs_struct regs = *regs0;
+	regs.rax = SYS_arch_prctl;
+	regs.orig_rax = (uint64_t)-1;
+	regs.rdi = ARCH_SET_CPUID;
+	regs.rsi = 0;
+	if ((st = set_regs(r, &regs, err)) != STRAND_OK)
+		return st;
+	for (int stop = 0; stop < 2; stop++) { /* entry stop, exit stop */
+		if (ptrace(PTRACE_SYSCALL, r->pid, 0, 0) < 0)
+			return sys_err(err, "PTRACE_SYSCALL failed", r->pid);
+		if ((st = wait_stop(r, &status, err)) != STRAND_OK)
+			return st;
+		if (WSTOPSIG(status) != SYSTRAP)
+			return strand_error_set(err, STRAND_ERR_RECORD,
+						"injected arch_prctl: unexpected stop signal=%d",
+						WSTOPSIG(status));
+	}
+	if ((st = get_regs(r, &regs, err)) != STRAND_OK)
+		return st;
+	*result = (long)regs.rax;
+	if (ptrace(PTRACE_POKETEXT, r->pid, (void *)pc, (void *)word) < 0)
+		return sys_err(err, "PTRACE_POKETEXT (restore) failed", r->pid);
+	return set_regs(r, regs0, err);
+}
+
+/* start_brk from /proc/PID/stat (field 47). */
+static uint64_t read_start_brk(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')'); /* comm may contain spaces */
+	if (!p)
+		return 0;
+	int field = 2;
+	uint64_t v = 0;
+	for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
+		field++;
+		if (field == 47) {
+			v = strtoull(tok, NULL, 10);
+			break;
+		}
+	}
+	return v;
+}
+
+static uint32_t region_kind(const struct strand_ptrace_map *m, bool is_module)
+{
+	if (!strcmp(m->path, "[stack]"))
+		return STRAND_REGION_STACK;
+	if (!strcmp(m->path, "[heap]"))
+		return STRAND_REGION_HEAP;
+	if (!strcmp(m->path, "[vdso]"))
+		return STRAND_REGION_SHARED;
+	if (m->path[0] == '/')
+		return is_module ? STRAND_REGION_IMAGE : STRAND_REGION_FILE;
+	return STRAND_REGION_ANON;
+}
+
+/* True if the mapping belongs to a module of the snapshot. */
+static bool in_module(struct rec *r, uint64_t addr)
+{
+	for (size_t i = 0; i < r->nmods; i++)
+		if (addr >= r->mods[i].base && addr < r->mods[i].base + r->mods[i].size)
+			return true;
+	return false;
+}
+
+static strand_status write_snapshot(struct rec *r, const uint8_t *auxv, size_t auxv_len,
+				    strand_error *err)
+{
+	struct strand_ptrace_map *maps = NULL;
+	size_t nmaps = 0;
+	uint8_t *buf = NULL, *argvbuf = NULL;
+	char exe[4096] = "", path[64];
+	strand_status st = strand_ptrace_maps(r->pid, &maps, &nmaps, err);
+	if (st != STRAND_OK)
+		return st;
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)r->pid);
+	ssize_t el = readlink(path, exe, sizeof exe - 1);
+	exe[el > 0 ? el : 0] = 0;
+
+	/* modules: every ELF file mapped at offset 0 */
+	for (size_t i = 0; i < nmaps; i++) {
+		struct strand_ptrace_map *m = &maps[i];
+		if (m->path[0] != '/' || m->offset != 0)
+			continue;
+		uint8_t magic[4];
+		if (!strand_ptrace_read_exact(r->memfd, m->start, magic, 4) ||
+		    memcmp(magic, "\x7f" "ELF", 4))
+			continue;
+		uint64_t end = m->end;
+		for (size_t j = i + 1; j < nmaps && !strcmp(maps[j].path, m->path); j++)
+			end = maps[j].end;
+		if ((st = add_module(r, m->path, m->path, m->start, end - m->start,
+				     !strcmp(m->path, exe), err)) != STRAND_OK)
+			goto out;
+	}
+
+	/* regions: every readable mapping; the stack gets room to grow */
+	uint64_t prev_end = 0, stack_lo = 0, stack_hi = 0;
+	for (size_t i = 0; i < nmaps; i++) {
+		struct strand_ptrace_map *m = &maps[i];
+		if (!strncmp(m->path, "[vvar", 5) || !strcmp(m->path, "[vsyscall]") ||
+		    !(m->prot & STRAND_PROT_READ)) {
+			prev_end = m->end;
+			continue;
+		}
+		uint32_t kind = region_kind(m, in_module(r, m->start));
+		if (kind == STRAND_REGION_STACK) {
+			uint64_t lo = m->start > STACK_RESERVE ? m->start - STACK_RESERVE : 0;
+			if (lo < prev_end + PAGE)
+				lo = prev_end + PAGE;
+			if (lo < m->start) {
+				struct strand_record g = { .type = STRAND_REC_REGION, .position = 0 };
+				g.u.region = (struct strand_mapchange){ .op = STRAND_MAP_MAP,
+					.prot = STRAND_PROT_READ | STRAND_PROT_WRITE, .addr = lo,
+					.size = m->start - lo, .kind = STRAND_REGION_STACK,
+					.name = "[stack growth]", .data = NULL };
+				if ((st = put(r, &g, err)) != STRAND_OK)
+					goto out;
+			}
+			stack_lo = lo;
+			stack_hi = m->end;
+		}
+		size_t len = (size_t)(m->end - m->start);
+		free(buf);
+		buf = malloc(len);
+		if (!buf) {
+			st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		strand_ptrace_read(r->memfd, m->start, buf, len);
+		const char *name = m->path;
+		if (kind == STRAND_REGION_IMAGE)
+			name = base_name(m->path);
+		struct strand_record rec = { .type = STRAND_REC_REGION, .position = 0 };
+		rec.u.region = (struct strand_mapchange){ .op = STRAND_MAP_MAP, .prot = m->prot,
+			.addr = m->start, .size = len, .kind = kind, .name = name, .data = buf };
+		if ((st = put(r, &rec, err)) != STRAND_OK)
+			goto out;
+		prev_end = m->end;
+	}
+
+	/* the thread */
+	struct user_regs_struct regs;
+	if ((st = get_regs(r, &regs, err)) != STRAND_OK)
+		goto out;
+	struct strand_record th = { .type = STRAND_REC_THREAD, .position = 0 };
+	if ((st = get_cpu(r, &regs, &th.u.thread.cpu, err)) != STRAND_OK)
+		goto out;
+	th.u.thread.stack_base = stack_hi;
+	th.u.thread.stack_limit = stack_lo;
+	th.u.thread.name = base_name(exe);
+	if ((st = put(r, &th, err)) != STRAND_OK)
+		goto out;
+	r->after = th.u.thread.cpu;
+
+	/* notes: auxv (as the program sees it), argv (NUL-separated) */
+	struct strand_record note = { .type = STRAND_REC_NOTE, .position = 0 };
+	note.u.note.key = "auxv";
+	note.u.note.len = (uint32_t)auxv_len;
+	note.u.note.data = auxv;
+	if ((st = put(r, &note, err)) != STRAND_OK)
+		goto out;
+	size_t alen = 0;
+	for (char *const *a = r->opt->argv; *a; a++)
+		alen += strlen(*a) + 1;
+	argvbuf = malloc(alen ? alen : 1);
+	if (!argvbuf) {
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	alen = 0;
+	for (char *const *a = r->opt->argv; *a; a++) {
+		memcpy(argvbuf + alen, *a, strlen(*a) + 1);
+		alen += strlen(*a) + 1;
+	}
+	note.u.note.key = "argv";
+	note.u.note.len = (uint32_t)alen;
+	note.u.note.data = argvbuf;
+	if ((st = put(r, &note, err)) != STRAND_OK)
+		goto out;
+	note.u.note.key = "exe";
+	note.u.note.len = (uint32_t)strlen(exe);
+	note.u.note.data = (const uint8_t *)exe;
+	if ((st = put(r, &note, err)) != STRAND_OK)
+		goto out;
+
+	struct strand_record end = { .type = STRAND_REC_SNAPSHOT_END, .position = 0 };
+	st = put(r, &end, err);
+	r->brk_cur = read_start_brk(r->pid);
+out:
+	free(argvbuf);
+	free(buf);
+	free(maps);
+	return st;
+}
+
+/* ===================================================================== */
+/* Snapshot-diff fallback                                                 */
+/* ===================================================================== */
+
+static void free_pre(struct rec *r)
+{
+	for (size_t i = 0; i < r->npre; i++)
+		free(r->pre[i].data);
+	free(r->pre);
+	r->pre = NULL;
+	r->npre = 0;
+	r->fallback = false;
+}
+
+/* Copy every writable mapping (syscall entry of an unknown syscall). */
+static strand_status take_pre(struct rec *r, strand_error *err)
+{
+	struct strand_ptrace_map *maps = NULL;
+	size_t nmaps = 0;
+	strand_status st = strand_ptrace_maps(r->pid, &maps, &nmaps, err);
+	if (st != STRAND_OK)
+		return st;
+	free_pre(r);
+	r->pre = calloc(nmaps ? nmaps : 1, sizeof *r->pre);
+	if (!r->pre) {
+		free(maps);
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < nmaps; i++) {
+		if (!(maps[i].prot & STRAND_PROT_WRITE) || !strcmp(maps[i].path, "[vvar]"))
+			continue;
+		struct snap *s = &r->pre[r->npre];
+		s->start = maps[i].start;
+		s->end = maps[i].end;
+		s->data = malloc((size_t)(s->end - s->start));
+		if (!s->data) {
+			free(maps);
+			return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		}
+		strand_ptrace_read(r->memfd, s->start, s->data, (size_t)(s->end - s->start));
+		r->npre++;
+	}
+	free(maps);
+	r->fallback = true;
+	return STRAND_OK;
+}
+
+/* At the exit: every byte that changed in the copied mappings is a write. */
+static strand_status diff_pre(struct rec *r, strand_error *err)
+{
+	uint8_t *cur = NULL;
+	size_t cap = 0;
+	for (size_t i = 0; i < r->npre; i++) {
+		struct snap *s = &r->pre[i];
+		size_t len = (size_t)(s->end - s->start);
+		if (len > cap) {
+			void *t = realloc(cur, len);
+			if (!t) {
+				free(cur);
+				return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+			}
+			cur = t;
+			cap = len;
+		}
+		strand_ptrace_read(r->memfd, s->start, cur, len);
+		size_t k = 0;
+		while (k < len) {
+			if (cur[k] == s->data[k]) {
+				k++;
+				continue;
+			}
+			size_t b = k, last = k;
+			/* extend over gaps of up to 32 equal bytes */
+			while (k < len && k - last <= 32) {
+				if (cur[k] != s->data[k])
+					last = k;
+				k++;
+			}
+			if (!strand_ptrace_fx_write(&r->fx, s->start + b, cur + b,
+						    (uint32_t)(last - b + 1))) {
+				free(cur);
+				return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+			}
+			k = last + 1;
+		}
+	}
+	free(cur);
+	free_pre(r);
+	return STRAND_OK;
+}
+
+/* ===================================================================== */
+/* Syscalls                                                               */
+/* ===================================================================== */
+
+static bool is_err(uint64_t v)
+{
+	return v >= (uint64_t)-4095;
+}
+
+/* Path of the tracee's fd, "" if unknown. */
+static void fd_path(struct rec *r, uint64_t fd, char *out, size_t len)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/fd/%d", (int)r->pid, (int)fd);
+	ssize_t n = readlink(p, out, len - 1);
+	out[n > 0 ? n : 0] = 0;
+}
+
+/* Protection and name of the mapping containing addr (for mremap). */
+static void lookup_map(struct rec *r, uint64_t addr, uint32_t *prot, uint32_t *kind,
+		       char *name, size_t len)
+{
+	struct strand_ptrace_map *maps = NULL;
+	size_t n = 0;
+	strand_error e;
+	*prot = STRAND_PROT_READ | STRAND_PROT_WRITE;
+	*kind = STRAND_REGION_ANON;
+	name[0] = 0;
+	if (strand_ptrace_maps(r->pid, &maps, &n, &e) != STRAND_OK)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (addr >= maps[i].start && addr < maps[i].end) {
+			*prot = maps[i].prot;
+			*kind = region_kind(&maps[i], false);
+			snprintf(name, len, "%s", maps[i].path);
+			break;
+		}
+	free(maps);
+}
+
+/* Mapping changes of mmap, munmap, mprotect, mremap, brk; may emit
+ * MODULE / MODULE_UNLOAD records after the SYSCALL (*post_*). */
+static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
+				 uint64_t *unload_base, strand_error *err)
+{
+	const uint64_t *a = r->args;
+	bool ok = true;
+	char name[4096];
+	*new_module = false;
+	*unload_base = 0;
+	if (is_err((uint64_t)res))
+		return STRAND_OK;
+	switch (r->nr) {
+	case 9: { /* mmap(addr, len, prot, flags, fd, off) */
+		uint64_t addr = (uint64_t)res, len = PAGE_UP(a[1]);
+		uint32_t prot = (uint32_t)a[2] & 7;
+		if (a[3] & 0x20 /* MAP_ANONYMOUS */) {
+			ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, addr, len, prot,
+						  STRAND_REGION_ANON, "", false);
+			break;
+		}
+		fd_path(r, a[4], name, sizeof name);
+		if ((a[3] & 3) == 1 /* MAP_SHARED */ && (prot & STRAND_PROT_WRITE))
+			logf_(r, "warning: writable shared mapping of %s: changes made by other "
+			      "processes are not recorded", name);
+		uint8_t magic[4] = { 0 };
+		bool elf = a[5] == 0 && strand_ptrace_read_exact(r->memfd, addr, magic, 4) &&
+			   !memcmp(magic, "\x7f" "ELF", 4);
+		ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, addr, len, prot,
+					  elf ? STRAND_REGION_IMAGE : STRAND_REGION_FILE,
+					  elf ? base_name(name) : name, true);
+		*new_module = elf;
+		if (ok && r->cpuid_patch && (prot & STRAND_PROT_EXEC)) {
+			char fdp[64];
+			snprintf(fdp, sizeof fdp, "/proc/%d/fd/%d", (int)r->pid, (int)a[4]);
+			strand_status st = patch_cpuid(r, fdp, a[5], len, addr, err);
+			if (st != STRAND_OK)
+				return st;
+		}
+		break;
+	}
+	case 11: { /* munmap(addr, len) */
+		size_t idx;
+		ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_UNMAP, a[0], PAGE_UP(a[1]),
+					  0, 0, "", false);
+		if (is_module_base(r, a[0], &idx))
+			*unload_base = a[0];
+		break;
+	}
+	case 10: /* mprotect(addr, len, prot) */
+		ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_PROTECT, a[0], PAGE_UP(a[1]),
+					  (uint32_t)a[2] & 7, 0, "", false);
+		if (ok && r->cpuid_patch && (a[2] & STRAND_PROT_EXEC)) {
+			strand_status st = patch_range(r, a[0], a[0] + PAGE_UP(a[1]), err);
+			if (st != STRAND_OK)
+				return st;
+		}
+		break;
+	case 25: { /* mremap(old, old_size, new_size, flags, new_addr) */
+		uint32_t prot, kind;
+		lookup_map(r, (uint64_t)res, &prot, &kind, name, sizeof name);
+		if (a[1] != 0)
+			ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_UNMAP, a[0],
+						  PAGE_UP(a[1]), 0, 0, "", false);
+		ok = ok && strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, (uint64_t)res,
+						PAGE_UP(a[2]), prot, kind, name, true);
+		break;
+	}
+	case 12: { /* brk(addr): the result is the new break */
+		uint64_t old = PAGE_UP(r->brk_cur), now = PAGE_UP((uint64_t)res);
+		if (r->brk_cur && now > old)
+			ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, old, now - old,
+						  STRAND_PROT_READ | STRAND_PROT_WRITE,
+						  STRAND_REGION_HEAP, "[heap]", false);
+		else if (r->brk_cur && now < old)
+			ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_UNMAP, now, old - now,
+						  0, 0, "", false);
+		r->brk_cur = (uint64_t)res;
+		break;
+	}
+	}
+	if (!ok)
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	return STRAND_OK;
+}
+
+static strand_status refuse_threads(struct rec *r, strand_error *err)
+{
+	return strand_error_set(err, STRAND_ERR_UNSUPPORTED,
+				"the program creates a thread (%s with CLONE_THREAD at pc=0x%llx, "
+				"after %" PRIu64 " events): multi-threaded programs are not "
+				"supported by the ptrace recorder (see docs/linux-recorder.md)",
+				r->nr == 56 ? "clone" : "clone3",
+				(unsigned long long)(r->entry.rip - 2), r->ordinal);
+}
+
+static strand_status on_syscall_entry(struct rec *r, strand_error *err)
+{
+	strand_status st = get_regs(r, &r->entry, err);
+	if (st != STRAND_OK)
+		return st;
+	r->nr = r->entry.orig_rax;
+	uint64_t a[6] = { r->entry.rdi, r->entry.rsi, r->entry.rdx,
+			  r->entry.r10, r->entry.r8, r->entry.r9 };
+	memcpy(r->args, a, sizeof a);
+	r->klass = strand_ptrace_sys_class(r->nr, a);
+	r->skipped = false;
+	bool skip = false;
+	uint64_t skip_result = 0;
+
+	switch (r->nr) {
+	case 334: /* rseq: refused, so glibc never reads kernel-updated memory */
+		skip = true;
+		skip_result = (uint64_t)-ENOSYS;
+		break;
+	case 28: /* madvise: MADV_FREE frees pages at an unknown later time */
+		if (a[2] == 8) {
+			skip = true;
+			skip_result = 0;
+		}
+		break;
+	case 56: /* clone(flags, stack, ptid, ctid, tls) */
+		if (a[0] & CLONE_THREAD_)
+			return refuse_threads(r, err);
+		if (a[0] & (CLONE_VM_ | CLONE_VFORK_))
+			return take_pre(r, err); /* the child writes our memory */
+		break;
+	case 435: { /* clone3(args, size) */
+		uint64_t flags = 0;
+		strand_ptrace_read_exact(r->memfd, a[0], &flags, 8);
+		if (flags & CLONE_THREAD_)
+			return refuse_threads(r, err);
+		return take_pre(r, err);
+	}
+	case 58: /* vfork: the child runs on our stack until it execs */
+		return take_pre(r, err);
+	case 60:
+	case 231: { /* exit, exit_group: no exit stop follows */
+		struct strand_cpu cpu;
+		if ((st = get_cpu(r, &r->entry, &cpu, err)) != STRAND_OK)
+			return st;
+		cpu.gpr[STRAND_REG_RAX] = r->nr;
+		struct strand_regval rv[3] = {
+			{ STRAND_REG_RIP, r->entry.rip },
+			{ STRAND_REG_RCX, r->entry.rcx },
+			{ STRAND_REG_R8 + 3, r->entry.r11 },
+		};
+		struct strand_record rec = { .type = STRAND_REC_SYSCALL, .position = r->ordinal };
+		rec.u.syscall.pc = r->entry.rip - 2;
+		rec.u.syscall.number = (uint32_t)r->nr;
+		rec.u.syscall.nargs = 6;
+		memcpy(rec.u.syscall.args, a, sizeof a);
+		rec.u.syscall.result = 0;
+		rec.u.syscall.fx.nregs = 3;
+		rec.u.syscall.fx.regs = rv;
+		if ((st = put(r, &rec, err)) != STRAND_OK)
+			return st;
+		r->ordinal++;
+		r->res->syscalls++;
+		r->exiting = true;
+		return write_keyframe(r, &cpu, err);
+	}
+	default:
+		break;
+	}
+	if (skip) {
+		struct user_regs_struct regs = r->entry;
+		regs.orig_rax = (uint64_t)-1;
+		regs.rax = skip_result;
+		if ((st = set_regs(r, &regs, err)) != STRAND_OK)
+			return st;
+		r->skipped = true;
+		return STRAND_OK;
+	}
+	if (r->klass == STRAND_PTRACE_SYS_FALLBACK)
+		return take_pre(r, err);
+	return STRAND_OK;
+}
+
+static void warn_fallback(struct rec *r)
+{
+	uint64_t nr = r->nr;
+	if (nr < 512 && (r->warned[nr / 64] >> (nr % 64)) & 1)
+		return;
+	if (nr < 512)
+		r->warned[nr / 64] |= 1ull << (nr % 64);
+	const char *nm = strand_ptrace_sys_name(nr);
+	if (nr == 16)
+		logf_(r, "note: ioctl request 0x%llx is not in the syscall table; its memory "
+		      "effects are captured by snapshot-diff", (unsigned long long)r->args[1]);
+	else
+		logf_(r, "note: syscall %s (%llu) is not in the syscall table; its memory "
+		      "effects are captured by snapshot-diff", nm ? nm : "?", (unsigned long long)nr);
+}
+
+/* OUTPUT record for write/writev/pwrite64 to fd 1 or 2. */
+static strand_status write_output(struct rec *r, int64_t res, strand_error *err)
+{
+	uint64_t fd = r->args[0];
+	if (res <= 0 || (fd != 1 && fd != 2) || (r->nr != 1 && r->nr != 20 && r->nr != 18))
+		return STRAND_OK;
+	uint8_t *data = malloc((size_t)res);
+	if (!data)
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	if (r->nr == 20) {
+		uint64_t left = (uint64_t)res, off = 0;
+		for (uint64_t i = 0; i < r->args[2] && left; i++) {
+			uint64_t iov[2] = { 0, 0 };
+			if (!strand_ptrace_read_exact(r->memfd, r->args[1] + 16 * i, iov, 16))
+				break;
+			uint64_t take = iov[1] < left ? iov[1] : left;
+			strand_ptrace_read(r->memfd, iov[0], data + off, (size_t)take);
+			off += take;
+			left -= take;
+		}
+	} else {
+		strand_ptrace_read(r->memfd, r->args[1], data, (size_t)res);
+	}
+	struct strand_record rec = { .type = STRAND_REC_OUTPUT, .position = r->ordinal };
+	rec.u.output.stream = (uint32_t)fd;
+	rec.u.output.len = (uint32_t)res;
+	rec.u.output.data = data;
+	strand_status st = put(r, &rec, err);
+	free(data);
+	return st;
+}
+
+/* Register delta of a syscall: rax, rcx, r11, rip always (the syscall
+ * instruction writes them), plus any other register that changed. */
+static size_t syscall_regs(const struct strand_cpu *before, const struct strand_cpu *after,
+			   struct strand_regval *rv)
+{
+	size_t n = 0;
+	for (unsigned reg = 0; reg < STRAND_REG_COUNT; reg++) {
+		uint64_t b = 0, a = 0;
+		strand_cpu_get(before, reg, &b);
+		strand_cpu_get(after, reg, &a);
+		bool always = reg == STRAND_REG_RAX || reg == STRAND_REG_RCX || reg == STRAND_REG_R8 + 3 ||
+			      reg == STRAND_REG_RIP;
+		if (always || a != b) {
+			rv[n].reg = reg;
+			rv[n].value = a;
+			n++;
+		}
+	}
+	return n;
+}
+
+static strand_status on_syscall_exit(struct rec *r, strand_error *err)
+{
+	struct user_regs_struct regs;
+	strand_status st = get_regs(r, &regs, err);
+	if (st != STRAND_OK)
+		return st;
+	r->exit_raw = regs;
+	int64_t res = (int64_t)regs.rax;
+	strand_ptrace_fx_reset(&r->fx);
+
+	/* A syscall interrupted by a signal that no handler takes is
+	 * restarted by the kernel on the way out: rip back on the syscall
+	 * instruction, rax = the number again (or restart_syscall). */
+	uint64_t ures = (uint64_t)res;
+	if (ures == (uint64_t)-512 || ures == (uint64_t)-513 || ures == (uint64_t)-514) {
+		regs.rax = r->nr;
+		regs.rip -= 2;
+	} else if (ures == (uint64_t)-516) {
+		regs.rax = 219;
+		regs.rip -= 2;
+	}
+
+	struct strand_cpu before, after;
+	strand_ptrace_cpu_from(&r->entry, NULL, &before);
+	before.gpr[STRAND_REG_RAX] = r->nr;
+	before.rip = r->entry.rip - 2;
+	bool full = r->nr == 15; /* rt_sigreturn restores everything */
+	if ((st = get_cpu(r, &regs, &after, err)) != STRAND_OK)
+		return st;
+
+	bool new_module = false;
+	uint64_t unload_base = 0;
+	if (r->fallback) {
+		if (r->klass == STRAND_PTRACE_SYS_FALLBACK) {
+			warn_fallback(r);
+			r->res->fallback_syscalls++;
+		}
+		if ((st = diff_pre(r, err)) != STRAND_OK)
+			return st;
+	}
+	if (!r->skipped) {
+		if (r->klass == STRAND_PTRACE_SYS_TABLE) {
+			if (!strand_ptrace_sys_capture(&r->fx, r->memfd, r->nr, r->args, res))
+				return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		} else if (r->klass == STRAND_PTRACE_SYS_MAP) {
+			if ((st = map_effects(r, res, &new_module, &unload_base, err)) != STRAND_OK)
+				return st;
+		} else if (r->nr == 28 && !is_err(ures) && (r->args[2] == 4 || r->args[2] == 9)) {
+			/* MADV_DONTNEED / MADV_REMOVE: the range now reads as zero
+			 * (or the file's bytes) */
+			if (!strand_ptrace_fx_capture(&r->fx, r->memfd, r->args[0], PAGE_UP(r->args[1])))
+				return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		} else if (r->nr == 56 && !is_err(ures) && (r->args[0] & CLONE_PARENT_SETTID_)) {
+			if (!strand_ptrace_fx_capture(&r->fx, r->memfd, r->args[2], 4))
+				return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		}
+	}
+
+	struct strand_regval rv[STRAND_REG_COUNT];
+	struct strand_record rec = { .type = STRAND_REC_SYSCALL, .position = r->ordinal };
+	rec.u.syscall.pc = r->entry.rip - 2;
+	rec.u.syscall.number = (uint32_t)r->nr;
+	rec.u.syscall.nargs = 6;
+	memcpy(rec.u.syscall.args, r->args, sizeof r->args);
+	rec.u.syscall.result = ures;
+	if (!strand_ptrace_fx_view(&r->fx, &rec.u.syscall.fx))
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	if (full) {
+		rec.u.syscall.fx.cpu = &after;
+	} else {
+		rec.u.syscall.fx.nregs = (uint32_t)syscall_regs(&before, &after, rv);
+		rec.u.syscall.fx.regs = rv;
+	}
+	if ((st = put(r, &rec, err)) != STRAND_OK)
+		return st;
+	r->ordinal++;
+	r->res->syscalls++;
+	r->res->mem_bytes += r->fx.total_write_bytes;
+	r->fx.total_write_bytes = 0;
+	/* fpu state is unchanged by a syscall (but rt_sigreturn) */
+	if (!full)
+		memcpy(after.fxsave, r->after.fxsave, sizeof after.fxsave);
+	r->after = after;
+
+	if ((st = write_output(r, res, err)) != STRAND_OK)
+		return st;
+	if (new_module) {
+		char name[4096];
+		fd_path(r, r->args[4], name, sizeof name);
+		char open_path[64];
+		snprintf(open_path, sizeof open_path, "/proc/%d/fd/%d", (int)r->pid, (int)r->args[4]);
+		if ((st = add_module(r, name, open_path, ures, PAGE_UP(r->args[1]), false, err)) != STRAND_OK)
+			return st;
+	}
+	if (unload_base) {
+		size_t idx;
+		if (is_module_base(r, unload_base, &idx)) {
+			struct strand_record u = { .type = STRAND_REC_MODULE_UNLOAD, .position = r->ordinal };
+			u.u.module_id = r->mods[idx].id;
+			if ((st = put(r, &u, err)) != STRAND_OK)
+				return st;
+			r->mods[idx] = r->mods[--r->nmods];
+		}
+	}
+	uint32_t every = r->opt->keyframe_every ? r->opt->keyframe_every : 1000;
+	if (++r->since_keyframe >= every) {
+		/* the real fpu state, to compare it */
+		if ((st = get_cpu(r, &regs, &r->after, err)) != STRAND_OK)
+			return st;
+		if ((st = write_keyframe(r, &r->after, err)) != STRAND_OK)
+			return st;
+	}
+	r->have_exit = true;
+	r->nondet_at_exit = r->res->nondet;
+	return STRAND_OK;
+}
+
+/* ===================================================================== */
+/* Signals and nondeterministic instructions                              */
+/* ===================================================================== */
+
+/* rdtsc / rdtscp / cpuid at rip trapped (SIGSEGV, SI_KERNEL): answer it.
+ * Returns STRAND_NOT_FOUND if the instruction is none of them. */
+static strand_status emulate_nondet(struct rec *r, bool int3, strand_error *err)
+{
+	struct user_regs_struct regs;
+	strand_status st = get_regs(r, &regs, err);
+	if (st != STRAND_OK)
+		return st;
+	uint8_t insn[3] = { 0 };
+	if (int3) { /* a patched cpuid: the trap left rip after the int3 */
+		regs.rip -= 1;
+		insn[0] = 0x0f;
+		insn[1] = 0xa2;
+	} else {
+		strand_ptrace_read(r->memfd, regs.rip, insn, 3);
+	}
+	struct strand_regval rv[5];
+	size_t n = 0;
+	uint32_t kind, len;
+	if (insn[0] == 0x0f && insn[1] == 0x31) {
+		uint64_t t = __rdtsc();
+		kind = STRAND_NONDET_RDTSC;
+		len = 2;
+		regs.rax = (uint32_t)t;
+		regs.rdx = t >> 32;
+	} else if (insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9) {
+		unsigned aux = 0;
+		uint64_t t = __rdtscp(&aux);
+		kind = STRAND_NONDET_RDTSCP;
+		len = 3;
+		regs.rax = (uint32_t)t;
+		regs.rdx = t >> 32;
+		regs.rcx = aux;
+		rv[n++] = (struct strand_regval){ STRAND_REG_RCX, regs.rcx };
+	} else if (insn[0] == 0x0f && insn[1] == 0xa2) {
+		uint32_t out[4];
+		strand_ptrace_cpuid((uint32_t)regs.rax, (uint32_t)regs.rcx, out);
+		kind = STRAND_NONDET_CPUID;
+		len = 2;
+		regs.rax = out[0];
+		regs.rbx = out[1];
+		regs.rcx = out[2];
+		regs.rdx = out[3];
+		rv[n++] = (struct strand_regval){ STRAND_REG_RBX, regs.rbx };
+		rv[n++] = (struct strand_regval){ STRAND_REG_RCX, regs.rcx };
+	} else {
+		return STRAND_NOT_FOUND;
+	}
+	uint64_t pc = regs.rip;
+	regs.rip += len;
+	rv[n++] = (struct strand_regval){ STRAND_REG_RAX, regs.rax };
+	rv[n++] = (struct strand_regval){ STRAND_REG_RDX, regs.rdx };
+	rv[n++] = (struct strand_regval){ STRAND_REG_RIP, regs.rip };
+	if ((st = set_regs(r, &regs, err)) != STRAND_OK)
+		return st;
+	struct strand_record rec = { .type = STRAND_REC_NONDET, .position = r->ordinal };
+	rec.u.nondet.pc = pc;
+	rec.u.nondet.kind = kind;
+	rec.u.nondet.fx.nregs = (uint32_t)n;
+	rec.u.nondet.fx.regs = rv;
+	if ((st = put(r, &rec, err)) != STRAND_OK)
+		return st;
+	r->ordinal++;
+	r->res->nondet++;
+	return STRAND_OK;
+}
+
+/* Signal disposition from /proc/PID/status: 'c' caught, 'i' ignored,
+ * 'd' default. */
+static char disposition(pid_t pid, int sig)
+{
+	char path[64], line[256];
+	uint64_t cgt = 0, ign = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 'd';
+	while (fgets(line, sizeof line, f)) {
+		if (!strncmp(line, "SigCgt:", 7))
+			cgt = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "SigIgn:", 7))
+			ign = strtoull(line + 7, NULL, 16);
+	}
+	fclose(f);
+	uint64_t bit = 1ull << (sig - 1);
+	if (cgt & bit)
+		return 'c';
+	if (ign & bit)
+		return 'i';
+	return 'd';
+}
+
+static bool default_ignored(int sig)
+{
+	return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+}
+
+static bool default_stops(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* True if the tracee has not run a user instruction since the last
+ * syscall exit (it stopped for a signal on its way out of the kernel). */
+static bool at_boundary(struct rec *r, const struct user_regs_struct *regs)
+{
+	return r->have_exit && r->nondet_at_exit == r->res->nondet &&
+	       !memcmp(regs, &r->exit_raw, sizeof *regs);
+}
+
+/* Deliver `sig` now (the tracee is at a signal-delivery-stop) and record
+ * it.  *resume_sig is what to restart the tracee with. */
+static strand_status deliver(struct rec *r, int sig, const siginfo_t *si, bool boundary,
+			     int *resume_sig, strand_error *err)
+{
+	struct user_regs_struct regs;
+	strand_status st = get_regs(r, &regs, err);
+	if (st != STRAND_OK)
+		return st;
+	char disp = disposition(r->pid, sig);
+	bool sync = si->si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+					sig == SIGFPE || sig == SIGTRAP);
+	*resume_sig = 0;
+	if (sig == SIGKILL)
+		disp = 'd';
+	if (disp == 'i' || (disp == 'd' && default_ignored(sig)) ||
+	    (disp == 'd' && default_stops(sig) && !sync)) {
+		if (default_stops(sig))
+			logf_(r, "note: stop signal %d suppressed (job control is not recorded)", sig);
+		return STRAND_OK; /* no effect on the program */
+	}
+	struct strand_record rec = { .type = STRAND_REC_EXCEPTION, .position = r->ordinal };
+	rec.u.exception.kind = STRAND_EXC_SIGNAL;
+	rec.u.exception.code = (uint64_t)sig;
+	rec.u.exception.pc = regs.rip;
+	rec.u.exception.addr = sync ? (uint64_t)(uintptr_t)si->si_addr : 0;
+	if (disp == 'd') { /* fatal */
+		rec.u.exception.flags = STRAND_EXC_F_FATAL;
+		if ((st = put(r, &rec, err)) != STRAND_OK)
+			return st;
+		r->res->signals++;
+		if (boundary && (st = write_keyframe(r, &r->after, err)) != STRAND_OK)
+			return st;
+		*resume_sig = sig;
+		return STRAND_OK;
+	}
+	/* caught: single-step into the handler; the tracee stops before the
+	 * handler's first instruction, with the frame written */
+	if (ptrace(PTRACE_SINGLESTEP, r->pid, 0, (void *)(uintptr_t)sig) < 0)
+		return sys_err(err, "PTRACE_SINGLESTEP (signal delivery) failed", r->pid);
+	int status;
+	if ((st = wait_stop(r, &status, err)) != STRAND_OK)
+		return st;
+	if (WSTOPSIG(status) != SIGTRAP)
+		return strand_error_set(err, STRAND_ERR_RECORD,
+					"signal %d delivery: expected a trap at the handler, got signal %d",
+					sig, WSTOPSIG(status));
+	struct user_regs_struct hregs;
+	struct strand_cpu cpu;
+	if ((st = get_regs(r, &hregs, err)) != STRAND_OK ||
+	    (st = get_cpu(r, &hregs, &cpu, err)) != STRAND_OK)
+		return st;
+	/* the frame: from the new stack pointer up to the old one (or 16 KiB
+	 * on an alternate stack) */
+	uint64_t lo = hregs.rsp, hi = regs.rsp;
+	if (hi <= lo || hi - lo > 65536)
+		hi = lo + 16384;
+	strand_ptrace_fx_reset(&r->fx);
+	if (!strand_ptrace_fx_capture(&r->fx, r->memfd, lo, hi - lo) ||
+	    !strand_ptrace_fx_view(&r->fx, &rec.u.exception.fx))
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	rec.u.exception.fx.cpu = &cpu;
+	if ((st = put(r, &rec, err)) != STRAND_OK)
+		return st;
+	r->res->signals++;
+	r->after = cpu;
+	/* the handler runs from here; no user instruction ran since the trap */
+	r->exit_raw = hregs;
+	return STRAND_OK;
+}
+
+static strand_status on_signal(struct rec *r, int sig, int *resume_sig, strand_error *err)
+{
+	siginfo_t si;
+	*resume_sig = 0;
+	if (ptrace(PTRACE_GETSIGINFO, r->pid, 0, &si) < 0) {
+		if (errno == EINVAL)
+			return STRAND_OK; /* group-stop: let it go on */
+		return sys_err(err, "PTRACE_GETSIGINFO failed", r->pid);
+	}
+	if (sig == SIGSEGV && si.si_code == 0x80 /* SI_KERNEL: #GP */) {
+		strand_status st = emulate_nondet(r, false, err);
+		if (st != STRAND_NOT_FOUND)
+			return st;
+	}
+	if (sig == SIGTRAP && si.si_code == 0x80 /* int3 */ && r->cpuid_patch) {
+		struct user_regs_struct regs;
+		strand_status st = get_regs(r, &regs, err);
+		if (st != STRAND_OK)
+			return st;
+		for (size_t i = 0; i < r->npatched; i++)
+			if (r->patched[i] == regs.rip - 1)
+				return emulate_nondet(r, true, err);
+	}
+	struct user_regs_struct regs;
+	strand_status st = get_regs(r, &regs, err);
+	if (st != STRAND_OK)
+		return st;
+	bool sync = si.si_code > 0 && si.si_code != 0x80 &&
+		    (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+		     sig == SIGTRAP);
+	if (sig == SIGSEGV && si.si_code == 0x80)
+		sync = true; /* a real #GP (privileged instruction, ...) */
+	bool boundary = at_boundary(r, &regs);
+	if (!sync && !boundary) {
+		/* hold it back until the next syscall exit */
+		r->held_sigs |= 1ull << (sig - 1);
+		return STRAND_OK;
+	}
+	if (sync && !boundary)
+		logf_(r, "note: signal %d at pc=0x%llx in the middle of user code: "
+		      "its position is found by finalize", sig, (unsigned long long)regs.rip);
+	return deliver(r, sig, &si, boundary, resume_sig, err);
+}
+
+/* ===================================================================== */
+/* Start, loop, end                                                       */
+/* ===================================================================== */
+
+static void child_exec(char *const *argv, int errfd)
+{
+	if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) < 0) {
+		int e = errno;
+		(void)!write(errfd, &e, sizeof e);
+		_exit(127);
+	}
+	raise(SIGSTOP);
+	execvp(argv[0], argv);
+	int e = errno;
+	(void)!write(errfd, &e, sizeof e);
+	_exit(127);
+}
+
+/* Pin the recorder (and so the tracee it forks) to the CPU it runs on. */
+static void pin_cpu(void)
+{
+	int cpu = sched_getcpu();
+	if (cpu < 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof set, &set);
+}
+
+/* From fork to the exec's syscall-exit stop; then the snapshot. */
+static strand_status start(struct rec *r, strand_error *err)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return sys_err(err, "pipe failed", 0);
+	pin_cpu();
+	r->pid = fork();
+	if (r->pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return sys_err(err, "fork failed", 0);
+	}
+	if (r->pid == 0) {
+		close(pfd[0]);
+		child_exec(r->opt->argv, pfd[1]);
+	}
+	close(pfd[1]);
+	strand_status st;
+	int status;
+	bool seen_exec = false;
+	if ((st = wait_stop(r, &status, err)) != STRAND_OK)
+		goto child_failed;
+	if (ptrace(PTRACE_SETOPTIONS, r->pid, 0,
+		   (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
+			    PTRACE_O_EXITKILL)) < 0) {
+		st = sys_err(err, "PTRACE_SETOPTIONS failed", r->pid);
+		goto out;
+	}
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, r->pid, 0, 0) < 0) {
+			st = sys_err(err, "PTRACE_SYSCALL failed", r->pid);
+			goto out;
+		}
+		if ((st = wait_stop(r, &status, err)) != STRAND_OK)
+			goto child_failed;
+		int ev = status >> 16;
+		if (WSTOPSIG(status) == SIGTRAP && ev == PTRACE_EVENT_EXEC)
+			seen_exec = true;
+		else if (WSTOPSIG(status) == SYSTRAP && seen_exec)
+			break; /* the exec's syscall-exit stop */
+	}
+	close(pfd[0]);
+	pfd[0] = -1;
+
+	char mp[64];
+	snprintf(mp, sizeof mp, "/proc/%d/mem", (int)r->pid);
+	r->memfd = open(mp, O_RDWR | O_CLOEXEC);
+	if (r->memfd < 0) {
+		st = sys_err(err, "cannot open /proc/PID/mem", r->pid);
+		goto out;
+	}
+	struct user_regs_struct regs;
+	uint8_t *auxv = NULL;
+	size_t auxv_len = 0;
+	long cr = 0;
+	if ((st = get_regs(r, &regs, err)) != STRAND_OK ||
+	    (st = rewrite_auxv(r, &regs, &auxv, &auxv_len, err)) != STRAND_OK)
+		goto out;
+	if ((st = inject_cpuid_faulting(r, &regs, &cr, err)) != STRAND_OK) {
+		free(auxv);
+		goto out;
+	}
+	r->cpuid_patch = cr != 0; /* ENODEV: no cpuid faulting on this CPU */
+	st = write_snapshot(r, auxv, auxv_len, err);
+	free(auxv);
+	if (st == STRAND_OK && r->cpuid_patch)
+		st = patch_range(r, 0, UINT64_MAX, err);
+	r->exit_raw = regs;
+	r->have_exit = true;
+	goto out;
+
+child_failed:
+	if (pfd[0] >= 0) {
+		int e = 0;
+		if (read(pfd[0], &e, sizeof e) == (ssize_t)sizeof e)
+			st = strand_error_set(err, STRAND_ERR_RECORD, "cannot execute %s: %s",
+					      r->opt->argv[0], strerror(e));
+	}
+out:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	return st;
+}
+
+/* Exit code of a PROCESS_EXIT record from a wait status: the exit status,
+ * or 128 + the signal number for a death by signal (as a shell shows it). */
+static uint64_t exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return (uint64_t)WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128u + (uint64_t)WTERMSIG(status);
+	return 255;
+}
+
+static strand_status finish(struct rec *r, int status, strand_error *err)
+{
+	r->res->wait_status = status;
+	r->res->signaled = WIFSIGNALED(status);
+	r->res->exit_code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+	struct strand_record rec = { .type = STRAND_REC_PROCESS_EXIT, .position = r->ordinal };
+	rec.u.exit_code = exit_code_of(status);
+	return put(r, &rec, err);
+}
+
+/* Kill the tracee and reap it. */
+static int kill_tracee(struct rec *r)
+{
+	int status = 0;
+	kill(r->pid, SIGKILL);
+	while (waitpid(r->pid, &status, __WALL) >= 0) {
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			break;
+		ptrace(PTRACE_CONT, r->pid, 0, 0); /* PTRACE_EVENT_EXIT stop */
+	}
+	return status;
+}
+
+static strand_status loop(struct rec *r, strand_error *err)
+{
+	strand_status st = STRAND_OK;
+	int resume_sig = 0, status = 0;
+	for (;;) {
+		if (r->opt->interrupted && *r->opt->interrupted)
+			goto interrupted;
+		if (ptrace(PTRACE_SYSCALL, r->pid, 0, (void *)(uintptr_t)resume_sig) < 0 &&
+		    errno != ESRCH)
+			return sys_err(err, "PTRACE_SYSCALL failed", r->pid);
+		resume_sig = 0;
+		pid_t p = waitpid(r->pid, &status, __WALL);
+		if (p < 0 && errno == EINTR)
+			goto interrupted_or_retry;
+		if (p < 0)
+			return sys_err(err, "waitpid failed", r->pid);
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return finish(r, status, err);
+		if (r->opt->interrupted && *r->opt->interrupted)
+			goto interrupted;
+		int sig = WSTOPSIG(status), ev = status >> 16;
+		if (sig == SYSTRAP) {
+			if (!r->in_syscall) {
+				r->in_syscall = true;
+				st = on_syscall_entry(r, err);
+				if (r->exiting)
+					r->in_syscall = false;
+			} else {
+				r->in_syscall = false;
+				st = on_syscall_exit(r, err);
+				if (st == STRAND_OK && r->held_sigs) {
+					int s = __builtin_ctzll(r->held_sigs) + 1;
+					r->held_sigs &= ~(1ull << (s - 1));
+					resume_sig = s; /* re-sent: delivered on the way out */
+				}
+			}
+		} else if (sig == SIGTRAP && ev) {
+			if (ev == PTRACE_EVENT_EXEC)
+				return strand_error_set(err, STRAND_ERR_UNSUPPORTED,
+							"the program executed another program (execve "
+							"after %" PRIu64 " events): not supported by the "
+							"ptrace recorder", r->ordinal);
+			/* PTRACE_EVENT_EXIT: nothing to do, the exit status follows */
+		} else {
+			st = on_signal(r, sig, &resume_sig, err);
+		}
+		if (st != STRAND_OK)
+			return st;
+		continue;
+	interrupted_or_retry:
+		if (!(r->opt->interrupted && *r->opt->interrupted)) {
+			/* the tracee is still stopped: wait for it again */
+			for (;;) {
+				p = waitpid(r->pid, &status, __WALL);
+				if (p >= 0 || errno != EINTR)
+					break;
+			}
+			return strand_error_set(err, STRAND_ERR_RECORD, "waitpid interrupted");
+		}
+	interrupted:
+		r->res->interrupted = true;
+		logf_(r, "interrupted: stopping the program after %" PRIu64 " events", r->ordinal);
+		status = kill_tracee(r);
+		return finish(r, status, err);
+	}
+}
+
+strand_status strand_ptrace_record(const struct strand_ptrace_options *opt,
+				   struct strand_ptrace_result *res, strand_error *err)
+{
+	struct rec r;
+	memset(&r, 0, sizeof r);
+	memset(res, 0, sizeof *res);
+	r.opt = opt;
+	r.res = res;
+	r.memfd = -1;
+	r.pid = -1;
+	if (!opt->argv || !opt->argv[0] || !opt->out_path)
+		return strand_error_set(err, STRAND_ERR_INVALID, "no program to record");
+
+	struct strand_trace_info info;
+	memset(&info, 0, sizeof info);
+	info.format_major = STRAND_FORMAT_MAJOR;
+	info.format_minor = STRAND_FORMAT_MINOR;
+	info.arch = STRAND_ARCH_X86_64;
+	info.abi = STRAND_ABI_LINUX;
+	info.flags = STRAND_TRACE_F_ORDINAL_POSITIONS;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	info.created_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	snprintf(info.recorder, sizeof info.recorder, "strand-ptrace");
+	snprintf(info.recorder_version, sizeof info.recorder_version, "%s", STRAND_VERSION_STRING);
+
+	strand_status st = strand_writer_open(opt->out_path, &info, NULL, &r.w, err);
+	if (st != STRAND_OK)
+		return strand_error_wrap(err, "cannot create %s", opt->out_path);
+	st = start(&r, err);
+	if (st == STRAND_OK)
+		st = loop(&r, err);
+	if (st != STRAND_OK) {
+		if (r.pid > 0)
+			kill_tracee(&r);
+		strand_writer_abort(r.w);
+		unlink(opt->out_path);
+		goto out;
+	}
+	st = strand_writer_close(r.w, err);
+	if (st != STRAND_OK) {
+		strand_error_wrap(err, "cannot finish %s", opt->out_path);
+		unlink(opt->out_path);
+	}
+out:
+	if (r.memfd >= 0)
+		close(r.memfd);
+	free_pre(&r);
+	free(r.mods);
+	free(r.patched);
+	strand_ptrace_fx_free(&r.fx);
+	return st;
+}

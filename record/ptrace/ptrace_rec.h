@@ -1,0 +1,192 @@
+/*
+ * Private to record/ptrace/: the Linux x86-64 ptrace recorder.
+ *
+ * strand_ptrace_record() runs a program under ptrace and writes a trace
+ * with STRAND_TRACE_F_ORDINAL_POSITIONS (trace.h): every event's position
+ * is the number of consuming events (SYSCALL, NONDET) before it.  The
+ * caller turns it into a replayable trace with strand_finalize_positions().
+ * How the recorder works and what it cannot record: docs/linux-recorder.md.
+ *
+ * Module layout:
+ *   ptrace_rec.c  tracee control, the event loop, records
+ *   ptrace_sys.c  per-syscall table: memory the kernel writes
+ *   ptrace_mem.c  /proc/PID/maps, tracee memory reads, digests
+ *   ptrace_elf.c  ELF symbol tables (symtab + dynsym), read defensively
+ *   ptrace_cpu.c  register conversion, cpuid answers
+ *   ptrace_patch.c cpuid instructions patched with int3 (no cpuid faulting)
+ */
+#ifndef STRAND_RECORD_PTRACE_REC_H
+#define STRAND_RECORD_PTRACE_REC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "strand/trace.h"
+
+/* ===================================================================== */
+/* Public entry (used by cli/cmd_record.c)                                */
+/* ===================================================================== */
+
+struct strand_ptrace_options {
+	const char *out_path;      /* trace to write (ordinal positions) */
+	char *const *argv;         /* program and arguments; argv[0] looked up in PATH */
+	uint32_t keyframe_every;   /* syscalls between key frames; 0 = 1000 */
+	/* Set asynchronously (SIGINT handler) to stop recording: the tracee
+	 * is killed and the trace closed at the last syscall boundary.  May
+	 * be NULL. */
+	volatile sig_atomic_t *interrupted;
+	FILE *log;                 /* warnings ("unknown syscall ..."), or NULL */
+};
+
+/* What happened, for the CLI and the bench. */
+struct strand_ptrace_result {
+	int wait_status;           /* waitpid status of the tracee */
+	bool signaled;             /* the tracee died of a signal */
+	int exit_code;             /* exit status, or signal number if signaled */
+	bool interrupted;          /* recording stopped by opt->interrupted */
+	uint64_t syscalls;         /* SYSCALL records */
+	uint64_t nondet;           /* NONDET records (rdtsc, cpuid) */
+	uint64_t signals;          /* EXCEPTION records */
+	uint64_t keyframes;
+	uint64_t fallback_syscalls;/* captured by the snapshot-diff fallback */
+	uint64_t mem_bytes;        /* bytes of kernel writes recorded */
+};
+
+/* Record `opt->argv` into `opt->out_path`.  On success the trace is
+ * complete (ends with PROCESS_EXIT) whatever way the tracee ended.  On
+ * error the tracee is killed and the file removed. */
+strand_status strand_ptrace_record(const struct strand_ptrace_options *opt,
+				   struct strand_ptrace_result *res,
+				   strand_error *err);
+
+/* ===================================================================== */
+/* Memory (ptrace_mem.c)                                                  */
+/* ===================================================================== */
+
+/* One line of /proc/PID/maps. */
+struct strand_ptrace_map {
+	uint64_t start, end;       /* [start, end), page aligned */
+	uint32_t prot;             /* STRAND_PROT_* */
+	bool shared;               /* 's' in the flags column */
+	uint64_t offset;           /* file offset */
+	uint64_t inode;            /* 0 for anonymous */
+	char path[256];            /* "" for anonymous, "[stack]", "/usr/lib/..." */
+};
+
+/* Parse /proc/PID/maps into *out (owned, free()).  */
+strand_status strand_ptrace_maps(pid_t pid, struct strand_ptrace_map **out,
+				 size_t *n, strand_error *err);
+
+/* Read len bytes of tracee memory through /proc/PID/mem (fd memfd).
+ * Pages that cannot be read are zero-filled.  Returns the number of bytes
+ * that were really read. */
+size_t strand_ptrace_read(int memfd, uint64_t addr, void *buf, size_t len);
+
+/* Read exactly len bytes; false if any byte is unreadable. */
+bool strand_ptrace_read_exact(int memfd, uint64_t addr, void *buf, size_t len);
+
+/* ===================================================================== */
+/* Effects under construction (ptrace_sys.c)                              */
+/* ===================================================================== */
+
+/* Growable effects: kernel writes and map changes of one event.  Data is
+ * kept by offset into `bytes` until strand_ptrace_fx_view() resolves
+ * pointers; the view is valid until the next add or reset. */
+struct strand_ptrace_fx {
+	uint8_t *bytes;            /* payload of writes and maps */
+	size_t nbytes, capbytes;
+	struct { uint64_t addr; uint32_t len; size_t off; } *w;
+	size_t nw, capw;
+	struct { struct strand_mapchange mc; size_t off; bool has_data; char name[256]; } *m;
+	size_t nm, capm;
+	struct strand_memwrite *wview;   /* resolved views */
+	struct strand_mapchange *mview;
+	size_t capview_w, capview_m;
+	uint64_t total_write_bytes;      /* statistics */
+};
+
+void strand_ptrace_fx_reset(struct strand_ptrace_fx *fx);
+void strand_ptrace_fx_free(struct strand_ptrace_fx *fx);
+/* Record len bytes at addr as a kernel write, reading them from the
+ * tracee now.  Unreadable ranges are skipped (the kernel wrote nothing
+ * there: it would have failed with EFAULT).  Returns false on OOM. */
+bool strand_ptrace_fx_capture(struct strand_ptrace_fx *fx, int memfd,
+			      uint64_t addr, uint64_t len);
+/* Record given bytes as a write. */
+bool strand_ptrace_fx_write(struct strand_ptrace_fx *fx, uint64_t addr,
+			    const void *data, uint32_t len);
+/* Add a map change; with_data reads size bytes from the tracee. */
+bool strand_ptrace_fx_map(struct strand_ptrace_fx *fx, int memfd, uint32_t op,
+			  uint64_t addr, uint64_t size, uint32_t prot,
+			  uint32_t kind, const char *name, bool with_data);
+/* Fill eff->writes/maps from fx (borrowed from fx). */
+bool strand_ptrace_fx_view(struct strand_ptrace_fx *fx, struct strand_effects *eff);
+
+/* How a syscall's memory effects are captured. */
+typedef enum strand_ptrace_sysclass {
+	STRAND_PTRACE_SYS_TABLE = 0,    /* the table knows what it writes */
+	STRAND_PTRACE_SYS_FALLBACK = 1, /* unknown: snapshot-diff writable memory */
+	STRAND_PTRACE_SYS_MAP = 2,      /* mapping change, handled by the loop */
+	STRAND_PTRACE_SYS_SPECIAL = 3,  /* handled by the loop (clone, exec, ...) */
+} strand_ptrace_sysclass;
+
+/* Classify syscall `nr` with its arguments. */
+strand_ptrace_sysclass strand_ptrace_sys_class(uint64_t nr, const uint64_t args[6]);
+
+/* Name of syscall nr ("read"), or NULL if the table does not know it. */
+const char *strand_ptrace_sys_name(uint64_t nr);
+
+/* At syscall exit of a TABLE syscall: add to fx every byte the kernel
+ * wrote to user memory.  Returns false on OOM. */
+bool strand_ptrace_sys_capture(struct strand_ptrace_fx *fx, int memfd,
+			       uint64_t nr, const uint64_t args[6], int64_t result);
+
+/* ===================================================================== */
+/* ELF symbols (ptrace_elf.c)                                             */
+/* ===================================================================== */
+
+/* Symbols of an ELF file, owned (strand_ptrace_elf_free). */
+struct strand_ptrace_elf {
+	struct strand_symbol *syms;  /* sorted by addr, absolute */
+	uint32_t nsyms;
+	char *strings;               /* storage of names */
+	uint64_t span;               /* bytes from the lowest to the highest PT_LOAD end */
+	bool is_dyn;                 /* ET_DYN (addresses relative to base) */
+};
+
+/* Parse `path` (a file, usually /proc/PID/map_files/... or the path in
+ * maps) and relocate its symbols by `bias`.  A malformed file yields an
+ * error naming the offset. */
+strand_status strand_ptrace_elf_load(const char *path, uint64_t base,
+				     struct strand_ptrace_elf *out, strand_error *err);
+void strand_ptrace_elf_free(struct strand_ptrace_elf *e);
+
+/* ===================================================================== */
+/* CPU (ptrace_cpu.c)                                                     */
+/* ===================================================================== */
+
+/* Convert ptrace registers (+ FXSAVE area, may be NULL) to a strand_cpu. */
+void strand_ptrace_cpu_from(const struct user_regs_struct *r,
+			    const struct user_fpregs_struct *fp,
+			    struct strand_cpu *cpu);
+
+/* The cpuid answer the recorder gives for leaf/subleaf: the host's values
+ * with every feature the replay emulator cannot execute masked out. */
+void strand_ptrace_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+/* ===================================================================== */
+/* cpuid patching (ptrace_patch.c)                                        */
+/* ===================================================================== */
+
+/* Addresses of the cpuid instructions of ELF file `path` mapped at
+ * map_addr from file offset map_off for map_len bytes.  *out is owned
+ * (free()); a file that is not ELF yields none. */
+strand_status strand_ptrace_find_cpuid(const char *path, uint64_t map_off, uint64_t map_len,
+				       uint64_t map_addr, uint64_t **out, size_t *nout,
+				       strand_error *err);
+
+#endif
