@@ -1,9 +1,136 @@
-/* strand replay: placeholder until its issue lands. */
+/*
+ * strand replay [--json] [--show-output] [-q] TRACE: re-execute a whole
+ * trace on the replay core and check it against the recording.
+ *
+ * Prints instructions, events applied, key frames checked, wall time,
+ * instructions per second and the verdict: "exact" when the end was
+ * reached with every key frame matching, else the divergence message.
+ * --show-output writes the program's recorded output (OUTPUT records) to
+ * stdout/stderr as replay reaches it.  Exit status: 0 exact, 1 otherwise.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli/cli.h"
+#include "strand/json.h"
+#include "strand/replay.h"
+
+struct replay_args {
+	bool json, show_output, quiet;
+	const char *path;
+};
+
+static void on_output(struct strand_replay *r, void *ud, const struct strand_record *rec,
+		      bool after)
+{
+	(void)r;
+	(void)ud;
+	if (!after || rec->type != STRAND_REC_OUTPUT)
+		return;
+	FILE *f = rec->u.output.stream == 2 ? stderr : stdout;
+	fwrite(rec->u.output.data, 1, rec->u.output.len, f);
+	fflush(f);
+}
+
+static int parse(int argc, char **argv, struct replay_args *a)
+{
+	memset(a, 0, sizeof *a);
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		if (!strcmp(s, "--json"))
+			a->json = true;
+		else if (!strcmp(s, "--show-output") || !strcmp(s, "--output-show"))
+			a->show_output = true;
+		else if (!strcmp(s, "-q") || !strcmp(s, "--quiet"))
+			a->quiet = true;
+		else if (!strcmp(s, "-h") || !strcmp(s, "--help"))
+			return 3;
+		else if (s[0] == '-' && s[1])
+			return cli_failf("replay", a->json, true, "unknown option '%s'", s);
+		else if (a->path)
+			return cli_failf("replay", a->json, true, "more than one trace given");
+		else
+			a->path = s;
+	}
+	if (!a->path)
+		return cli_failf("replay", a->json, true, "no trace given");
+	return 0;
+}
 
 int cmd_replay(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_failf("replay", false, false, "not implemented yet");
+	struct replay_args a;
+	int rc = parse(argc, argv, &a);
+	if (rc == 3) {
+		cli_usage(cli_find("replay"), stdout);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	bool progress = !a.json && cli_progress_enabled(a.quiet) && !a.show_output;
+	struct strand_replay_options opt = { 0 };
+	if (progress) {
+		opt.progress = cli_progress;
+		opt.progress_ud = (void *)"replay";
+	}
+	strand_error err;
+	struct strand_replay *r = NULL;
+	strand_status st = strand_replay_open(a.path, &opt, &r, &err);
+	if (st != STRAND_OK)
+		return cli_fail("replay", a.json, &err);
+	if (a.show_output)
+		strand_replay_on_event(r, on_output, NULL);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	strand_error_clear(&err);
+	st = strand_replay_seek(r, strand_replay_end(r), &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (progress)
+		cli_progress_done();
+	double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+	struct strand_replay_stats s;
+	strand_replay_get_stats(r, &s);
+	bool exact = st == STRAND_OK;
+	double ips = wall > 0 ? (double)s.instructions / wall : 0.0;
+	if (a.json) {
+		struct strand_json *j = strand_json_new(stdout, false);
+		if (j) {
+			strand_json_start_object(j);
+			strand_json_string_field(j, "trace", a.path);
+			strand_json_uint_field(j, "position", strand_replay_position(r));
+			strand_json_uint_field(j, "end", strand_replay_end(r));
+			strand_json_uint_field(j, "instructions", s.instructions);
+			strand_json_uint_field(j, "events_applied", s.events_applied);
+			strand_json_uint_field(j, "keyframes_checked", s.keyframes_checked);
+			strand_json_uint_field(j, "checkpoints", s.checkpoints);
+			strand_json_uint_field(j, "checkpoint_bytes", s.checkpoint_bytes);
+			strand_json_double_field(j, "wall_seconds", wall);
+			strand_json_double_field(j, "instructions_per_second", ips);
+			strand_json_string_field(j, "verdict", exact ? "exact" : "divergence");
+			if (!exact) {
+				strand_json_string_field(j, "status", strand_status_str(st));
+				strand_json_string_field(j, "message", err.msg);
+			}
+			strand_json_end_object(j);
+			strand_json_free(j);
+			fputc('\n', stdout);
+		}
+	} else {
+		printf("trace:              %s\n", a.path);
+		printf("instructions:       %" PRIu64 "\n", s.instructions);
+		printf("events applied:     %" PRIu64 "\n", s.events_applied);
+		printf("key frames checked: %" PRIu64 "\n", s.keyframes_checked);
+		printf("wall time:          %.3f s\n", wall);
+		printf("instructions/s:     %.1f M\n", ips / 1e6);
+		if (exact)
+			printf("verdict:            exact\n");
+		else
+			printf("verdict:            %s: %s\n",
+			       st == STRAND_ERR_DIVERGENCE ? "divergence" : strand_status_str(st),
+			       err.msg);
+	}
+	strand_replay_close(r);
+	return exact ? 0 : 1;
 }

@@ -1091,11 +1091,37 @@ static uint64_t pos_in_block(struct strand_replay *r, uint64_t pc)
 	return j < 0 ? r->blk_pos : r->blk_pos + (uint64_t)j;
 }
 
+/* Exits: the event exit (pc of the next consuming event, so execution
+ * stops right there without a last stretch) plus an optional extra one. */
+static void set_exits(struct strand_replay *r, uint64_t extra)
+{
+	uint64_t ex[2];
+	size_t n = 0;
+	if (r->ev_exit)
+		ex[n++] = r->ev_exit;
+	if (extra && extra != r->ev_exit)
+		ex[n++] = extra;
+	uc_ctl_set_exits(r->uc, n ? ex : NULL, n);
+}
+
+void rp_set_event_exit(struct strand_replay *r, uint64_t pc)
+{
+	if (pc == r->ev_exit)
+		return;
+	uint64_t old = r->ev_exit;
+	r->ev_exit = pc;
+	set_exits(r, 0);
+	if (old)
+		uc_ctl_remove_cache(r->uc, old, old + 1);
+	if (pc)
+		uc_ctl_remove_cache(r->uc, pc, pc + 1);
+}
+
 /* Run the first k instructions of the straight-line code at pc. */
 static uc_err run_stretch(struct strand_replay *r, uint64_t pc, uint64_t k)
 {
 	uint64_t tgt = advance_insns(r, pc, k);
-	uc_ctl_set_exits(r->uc, &tgt, 1);
+	set_exits(r, tgt);
 	uc_ctl_remove_cache(r->uc, tgt, tgt + 1);
 	r->finishing = true;
 	r->fin_pos = r->pos;
@@ -1104,7 +1130,7 @@ static uc_err run_stretch(struct strand_replay *r, uint64_t pc, uint64_t k)
 	r->blk_addr = pc;
 	uc_err e = uc_emu_start(r->uc, pc, 0, 0, 0);
 	r->finishing = false;
-	uc_ctl_set_exits(r->uc, NULL, 0);
+	set_exits(r, 0);
 	uc_ctl_remove_cache(r->uc, tgt, tgt + 1);
 	if (e == UC_ERR_OK && !r->fault && r->watch_hit_pos == UINT64_MAX) {
 		uint64_t now = rp_pc(r);
@@ -1150,6 +1176,13 @@ strand_status rp_emu_run_to(struct strand_replay *r, uint64_t target, strand_err
 			return strand_error_set(err, STRAND_ERR_DIVERGENCE,
 						"divergence at position %" PRIu64 ": emulator error: %s at pc=0x%" PRIx64,
 						fp, uc_strerror(e), r->fault_pc);
+		}
+		if (!r->hook_stopped && r->ev_exit && rp_pc(r) == r->ev_exit) {
+			if (r->pos == target)
+				break; /* at the consuming event's instruction */
+			r->fault = RP_FAULT_SYSCALL;
+			r->fault_pc = r->ev_exit;
+			return fault_error(r, r->pos, err);
 		}
 		if (!r->hook_stopped) {
 			r->fault = RP_FAULT_EMU;
@@ -1199,10 +1232,10 @@ strand_status rp_emu_run_to_pc(struct strand_replay *r, uint64_t pc, strand_erro
 	r->blk_pos = r->pos;
 	r->blk_addr = cur;
 	r->blk_idx = 0;
-	uc_ctl_set_exits(r->uc, &pc, 1);
+	set_exits(r, pc);
 	uc_ctl_remove_cache(r->uc, pc, pc + 1);
 	uc_err e = uc_emu_start(r->uc, cur, 0, 0, 0);
-	uc_ctl_set_exits(r->uc, NULL, 0);
+	set_exits(r, 0);
 	uc_ctl_remove_cache(r->uc, pc, pc + 1);
 	r->stats.instructions += r->pos - start_pos;
 	if (r->fault) {

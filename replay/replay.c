@@ -1072,6 +1072,9 @@ static strand_status advance(struct strand_replay *r, uint64_t target, bool stop
 				    s->position > r->pos && s->position < t)
 					t = s->position;
 			}
+		if (strand_rec_is_consuming(r->next->type) && r->next->position == t)
+			rp_set_event_exit(r, r->next->type == STRAND_REC_SYSCALL ? r->next->u.syscall.pc
+										: r->next->u.nondet.pc);
 		r->run_start = hit_min ? hit_min - 1 : 0;
 		if (hit_min == 0)
 			r->run_start = 0;

@@ -165,6 +165,8 @@ struct strand_replay {
 	uint32_t blk_idx;       /* code-hook calls since it started */
 	uint64_t fin_pos;       /* position where the last stretch began */
 	uint64_t code_stop;     /* code-hook mode: stop before this position */
+	uint64_t ev_exit;       /* Unicorn exit at the next consuming event's
+				   pc, 0 if none */
 	bool fault_pending;     /* code-hook mode: code_stop is a fault */
 	uint64_t insn_pos;      /* position of the executing instruction
 				   (exact only while the code hook is on) */
@@ -251,6 +253,8 @@ strand_status rp_emu_run_to(struct strand_replay *r, uint64_t target,
 /* Run until execution reaches pc (exit there), counting positions;
  * used when positions are unknown (finalize). */
 strand_status rp_emu_run_to_pc(struct strand_replay *r, uint64_t pc, strand_error *err);
+/* Keep a Unicorn exit at pc (the next consuming event's instruction). */
+void rp_set_event_exit(struct strand_replay *r, uint64_t pc);
 /* Instruction count of [addr, addr+size) (cached). */
 uint32_t rp_block_count(struct strand_replay *r, uint64_t addr, uint32_t size);
 void rp_blockcache_clear(struct strand_replay *r);
