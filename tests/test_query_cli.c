@@ -291,7 +291,7 @@ Test(query_cli, report_runs_the_analyses)
 	const char *args[] = { "--json", "-c", "report", trace, NULL };
 	struct out o = run(NULL, args);
 	cr_assert_eq(o.status, 0, "%s", o.out);
-	cr_assert(strstr(o.out, "{\"command\":\"report\",\"ok\":true,\"result\":{\"report\":{"), "%s", o.out);
+	cr_assert(strstr(o.out, "{\"command\":\"report\",\"line\":1,\"ok\":true,\"result\":{\"report\":{"), "%s", o.out);
 	out_free(&o);
 }
 
