@@ -1,10 +1,13 @@
 /*
- * cpuid without cpuid faulting.  Where arch_prctl(ARCH_SET_CPUID, 0) is
- * not available (AMD hosts, most VMs: ENODEV), the recorder finds the
- * cpuid instructions of every executable ELF mapping by a linear sweep of
- * its executable sections (Zydis) and writes int3 over their first byte.
- * The trap (SIGTRAP at the int3) is answered like a faulting cpuid.  Trace
- * data is always read before patching, so traces hold the original bytes.
+ * Nondeterministic instructions without hardware traps.  cpuid faulting
+ * (arch_prctl(ARCH_SET_CPUID, 0)) is not available on AMD hosts and most
+ * VMs (ENODEV), and on some VMs rdtsc does not trap despite
+ * prctl(PR_SET_TSC, PR_TSC_SIGSEGV).  So the recorder finds the rdtsc and
+ * rdtscp (and, without cpuid faulting, cpuid) instructions of every
+ * executable ELF mapping by a linear sweep of its executable sections
+ * (Zydis) and writes int3 over their first byte (0f).  The trap (SIGTRAP
+ * at the int3) is answered like a faulting instruction.  Trace data is
+ * always read before patching, so traces hold the original bytes.
  *
  * The sweep starts at each section's start; GCC and Clang put no data in
  * executable sections on x86-64, so the sweep stays on instruction
@@ -39,9 +42,10 @@ static bool add_addr(uint64_t **v, size_t *n, uint64_t a)
 /* Linear sweep of code[0..len) at file offset `off`; cpuid instructions
  * whose file offset is in [lo, hi) are added as map_addr + (offset - map_off). */
 static bool sweep(const uint8_t *code, uint64_t len, uint64_t off, uint64_t lo, uint64_t hi,
-		  uint64_t map_addr, uint64_t map_off, uint64_t **v, size_t *n)
+		  uint64_t map_addr, uint64_t map_off, bool cpuid, uint64_t **v, size_t *n)
 {
-	if (!memmem(code, len, "\x0f\xa2", 2))
+	if (!(cpuid && memmem(code, len, "\x0f\xa2", 2)) && !memmem(code, len, "\x0f\x31", 2) &&
+	    !memmem(code, len, "\x0f\x01\xf9", 3))
 		return true;
 	ZydisDecoder dec;
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
@@ -54,7 +58,10 @@ static bool sweep(const uint8_t *code, uint64_t len, uint64_t off, uint64_t lo, 
 			continue;
 		}
 		uint64_t fo = off + i;
-		if (insn.mnemonic == ZYDIS_MNEMONIC_CPUID && fo >= lo && fo < hi &&
+		bool hit = (cpuid && insn.mnemonic == ZYDIS_MNEMONIC_CPUID) ||
+			   insn.mnemonic == ZYDIS_MNEMONIC_RDTSC || insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP;
+		if (hit && insn.length == (insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP ? 3 : 2) &&
+		    code[i] == 0x0f && fo >= lo && fo < hi &&
 		    !add_addr(v, n, map_addr + (fo - map_off)))
 			return false;
 		i += insn.length;
@@ -62,8 +69,8 @@ static bool sweep(const uint8_t *code, uint64_t len, uint64_t off, uint64_t lo, 
 	return true;
 }
 
-strand_status strand_ptrace_find_cpuid(const char *path, uint64_t map_off, uint64_t map_len,
-				       uint64_t map_addr, uint64_t **out, size_t *nout,
+strand_status strand_ptrace_find_nondet(const char *path, uint64_t map_off, uint64_t map_len,
+				       uint64_t map_addr, bool cpuid, uint64_t **out, size_t *nout,
 				       strand_error *err)
 {
 	strand_status st = STRAND_OK;
@@ -106,7 +113,7 @@ strand_status strand_ptrace_find_cpuid(const char *path, uint64_t map_off, uint6
 			if (sh[i].sh_offset + sh[i].sh_size <= lo || sh[i].sh_offset >= hi)
 				continue;
 			if (!sweep(f + sh[i].sh_offset, sh[i].sh_size, sh[i].sh_offset, lo, hi,
-				   map_addr, map_off, &v, &n))
+				   map_addr, map_off, cpuid, &v, &n))
 				goto oom;
 		}
 	}
@@ -121,7 +128,7 @@ strand_status strand_ptrace_find_cpuid(const char *path, uint64_t map_off, uint6
 			if (ph[i].p_offset + ph[i].p_filesz <= lo || ph[i].p_offset >= hi)
 				continue;
 			if (!sweep(f + ph[i].p_offset, ph[i].p_filesz, ph[i].p_offset, lo, hi,
-				   map_addr, map_off, &v, &n))
+				   map_addr, map_off, cpuid, &v, &n))
 				goto oom;
 		}
 	}

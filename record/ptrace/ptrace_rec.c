@@ -106,8 +106,8 @@ struct rec {
 	uint32_t next_mod_id;
 	uint64_t since_keyframe;        /* syscalls since the last key frame */
 	uint64_t warned[8];             /* fallback syscalls already warned about */
-	bool cpuid_patch;               /* no cpuid faulting: cpuid patched with int3 */
-	uint64_t *patched;              /* addresses of patched cpuid instructions */
+	bool cpuid_patch;               /* no cpuid faulting: cpuid patched with int3 too */
+	uint64_t *patched;              /* addresses of patched rdtsc/rdtscp/cpuid */
 	size_t npatched;
 };
 
@@ -284,25 +284,26 @@ static bool is_module_base(struct rec *r, uint64_t addr, size_t *idx)
 }
 
 /* ===================================================================== */
-/* cpuid patching (no cpuid faulting)                                     */
+/* int3 patching of rdtsc, rdtscp, cpuid (ptrace_patch.c)                */
 /* ===================================================================== */
 
-/* Write int3 over every cpuid of the ELF file `path` mapped at addr from
- * file offset off for len bytes.  Call only after the mapping's bytes were
- * captured for the trace. */
-static strand_status patch_cpuid(struct rec *r, const char *path, uint64_t off, uint64_t len,
-				 uint64_t addr, strand_error *err)
+/* Write int3 over every rdtsc/rdtscp (and cpuid without cpuid faulting) of
+ * the ELF file `path` mapped at addr from file offset off for len bytes.
+ * Call only after the mapping's bytes were captured for the trace. */
+static strand_status patch_nondet(struct rec *r, const char *path, uint64_t off, uint64_t len,
+				  uint64_t addr, strand_error *err)
 {
 	uint64_t *v = NULL;
 	size_t n = 0;
 	strand_error e2;
-	if (strand_ptrace_find_cpuid(path, off, len, addr, &v, &n, &e2) != STRAND_OK) {
-		logf_(r, "warning: cannot look for cpuid in %s: %s", path, e2.msg);
+	if (strand_ptrace_find_nondet(path, off, len, addr, r->cpuid_patch, &v, &n, &e2) != STRAND_OK) {
+		logf_(r, "warning: cannot look for rdtsc/cpuid in %s: %s", path, e2.msg);
 		return STRAND_OK;
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint8_t b[2];
-		if (!strand_ptrace_read_exact(r->memfd, v[i], b, 2) || b[0] != 0x0f || b[1] != 0xa2)
+		uint8_t b[3];
+		if (!strand_ptrace_read_exact(r->memfd, v[i], b, 3) || b[0] != 0x0f ||
+		    (b[1] != 0xa2 && b[1] != 0x31 && !(b[1] == 0x01 && b[2] == 0xf9)))
 			continue;
 		uint8_t cc = 0xcc;
 		if (pwrite(r->memfd, &cc, 1, (off_t)v[i]) != 1) {
@@ -336,7 +337,7 @@ static strand_status patch_range(struct rec *r, uint64_t lo, uint64_t hi, strand
 		char mf[128];
 		snprintf(mf, sizeof mf, "/proc/%d/map_files/%llx-%llx", (int)r->pid,
 			 (unsigned long long)m->start, (unsigned long long)m->end);
-		st = patch_cpuid(r, access(mf, R_OK) == 0 ? mf : m->path, m->offset,
+		st = patch_nondet(r, access(mf, R_OK) == 0 ? mf : m->path, m->offset,
 				 m->end - m->start, m->start, err);
 	}
 	free(maps);
@@ -790,10 +791,10 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 					  elf ? STRAND_REGION_IMAGE : STRAND_REGION_FILE,
 					  elf ? base_name(name) : name, true);
 		*new_module = elf;
-		if (ok && r->cpuid_patch && (prot & STRAND_PROT_EXEC)) {
+		if (ok && (prot & STRAND_PROT_EXEC)) {
 			char fdp[64];
 			snprintf(fdp, sizeof fdp, "/proc/%d/fd/%d", (int)r->pid, (int)a[4]);
-			strand_status st = patch_cpuid(r, fdp, a[5], len, addr, err);
+			strand_status st = patch_nondet(r, fdp, a[5], len, addr, err);
 			if (st != STRAND_OK)
 				return st;
 		}
@@ -810,7 +811,7 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 	case 10: /* mprotect(addr, len, prot) */
 		ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_PROTECT, a[0], PAGE_UP(a[1]),
 					  (uint32_t)a[2] & 7, 0, "", false);
-		if (ok && r->cpuid_patch && (a[2] & STRAND_PROT_EXEC)) {
+		if (ok && (a[2] & STRAND_PROT_EXEC)) {
 			strand_status st = patch_range(r, a[0], a[0] + PAGE_UP(a[1]), err);
 			if (st != STRAND_OK)
 				return st;
@@ -1136,10 +1137,10 @@ static strand_status emulate_nondet(struct rec *r, bool int3, strand_error *err)
 	if (st != STRAND_OK)
 		return st;
 	uint8_t insn[3] = { 0 };
-	if (int3) { /* a patched cpuid: the trap left rip after the int3 */
+	if (int3) { /* a patched instruction: the trap left rip after the int3 */
 		regs.rip -= 1;
+		strand_ptrace_read(r->memfd, regs.rip, insn, 3);
 		insn[0] = 0x0f;
-		insn[1] = 0xa2;
 	} else {
 		strand_ptrace_read(r->memfd, regs.rip, insn, 3);
 	}
@@ -1322,7 +1323,7 @@ static strand_status on_signal(struct rec *r, int sig, int *resume_sig, strand_e
 		if (st != STRAND_NOT_FOUND)
 			return st;
 	}
-	if (sig == SIGTRAP && si.si_code == 0x80 /* int3 */ && r->cpuid_patch) {
+	if (sig == SIGTRAP && si.si_code == 0x80 /* int3 */ && r->npatched) {
 		struct user_regs_struct regs;
 		strand_status st = get_regs(r, &regs, err);
 		if (st != STRAND_OK)
@@ -1449,7 +1450,7 @@ static strand_status start(struct rec *r, strand_error *err)
 	r->cpuid_patch = cr != 0; /* ENODEV: no cpuid faulting on this CPU */
 	st = write_snapshot(r, auxv, auxv_len, err);
 	free(auxv);
-	if (st == STRAND_OK && r->cpuid_patch)
+	if (st == STRAND_OK)
 		st = patch_range(r, 0, UINT64_MAX, err);
 	r->exit_raw = regs;
 	r->have_exit = true;

@@ -13,7 +13,7 @@
  *   ptrace_mem.c  /proc/PID/maps, tracee memory reads, digests
  *   ptrace_elf.c  ELF symbol tables (symtab + dynsym), read defensively
  *   ptrace_cpu.c  register conversion, cpuid answers
- *   ptrace_patch.c cpuid instructions patched with int3 (no cpuid faulting)
+ *   ptrace_patch.c rdtsc/rdtscp/cpuid instructions patched with int3
  */
 #ifndef STRAND_RECORD_PTRACE_REC_H
 #define STRAND_RECORD_PTRACE_REC_H
@@ -179,14 +179,15 @@ void strand_ptrace_cpu_from(const struct user_regs_struct *r,
 void strand_ptrace_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* ===================================================================== */
-/* cpuid patching (ptrace_patch.c)                                        */
+/* int3 patching (ptrace_patch.c)                                         */
 /* ===================================================================== */
 
-/* Addresses of the cpuid instructions of ELF file `path` mapped at
- * map_addr from file offset map_off for map_len bytes.  *out is owned
- * (free()); a file that is not ELF yields none. */
-strand_status strand_ptrace_find_cpuid(const char *path, uint64_t map_off, uint64_t map_len,
-				       uint64_t map_addr, uint64_t **out, size_t *nout,
+/* Addresses of the rdtsc, rdtscp (and with `cpuid` the cpuid)
+ * instructions of ELF file `path` mapped at map_addr from file offset
+ * map_off for map_len bytes.  *out is owned (free()); a file that is not
+ * ELF yields none. */
+strand_status strand_ptrace_find_nondet(const char *path, uint64_t map_off, uint64_t map_len,
+				       uint64_t map_addr, bool cpuid, uint64_t **out, size_t *nout,
 				       strand_error *err);
 
 #endif
