@@ -90,6 +90,7 @@ struct sysinfo {
 	uint64_t args[8];
 	uint32_t nargs;
 	uint64_t args_base; /* Windows x86-32: address of argument 0 on the stack */
+	uint64_t log_before;/* log entries before it */
 	char obj[200];
 };
 
@@ -505,6 +506,7 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 			struct sysinfo *si = &s->sys[s->nsys++];
 			memset(si, 0, sizeof *si);
 			si->entry = UINT32_MAX;
+			si->log_before = s->nent;
 			si->pos = rec->position;
 			si->tid = rec->tid;
 			si->number = sc->number;
@@ -594,17 +596,23 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 			k->value = rec->u.exit_code;
 			snprintf(k->text, sizeof k->text, "process exited with status %" PRId64
 				 " (0x%" PRIx64 ")", (int64_t)rec->u.exit_code, rec->u.exit_code);
+			/* the exit syscall's status argument; a recorder may end the
+			 * trace at the exit instruction without a SYSCALL record, then
+			 * the registers at the end hold the arguments */
 			struct sysinfo *sc = last_sys_of(s, rec->tid);
-			if (sc && sc->entry != UINT32_MAX) {
-				k->start = sc->entry;
-				if (s->abi == STRAND_ABI_WINDOWS_NT && sc->args_base) {
-					k->mem_addr = sc->args_base + 4; /* NtTerminateProcess(h, status) */
-					k->mem_len = 4;
-					k->have_flow = true;
-				} else if (s->abi == STRAND_ABI_LINUX) {
-					k->reg_mask = REG_BIT(STRAND_REG_RDI);
-					k->have_flow = true;
-				}
+			const char *nm = sc ? strand_syscall_name(s->abi, s->arch, sc->number) : NULL;
+			bool is_exit = nm && (!strcmp(nm, "NtTerminateProcess") || !strcmp(nm, "exit_group") ||
+					      !strcmp(nm, "exit"));
+			if (s->abi == STRAND_ABI_WINDOWS_NT && is_exit && sc->args_base) {
+				k->start = (uint32_t)sc->log_before;
+				k->mem_addr = sc->args_base + 4; /* NtTerminateProcess(h, status) */
+				k->mem_len = 4;
+				k->have_flow = true;
+			} else if (s->abi == STRAND_ABI_LINUX) {
+				k->start = (uint32_t)(is_exit ? sc->log_before : s->nent);
+				k->reg_mask = REG_BIT(s->arch == STRAND_ARCH_X86_64 ? STRAND_REG_RDI
+										    : STRAND_REG_RBX);
+				k->have_flow = true;
 			}
 		}
 		break;
@@ -897,6 +905,11 @@ static int32_t walk_back(struct walk *w, const struct sink *k)
 			x.reg = (uint8_t)r0;
 			if (e->kind == ENT_INSN && e->have_wval && r0 == s->sums[e->sum].first_wr) {
 				x.value = e->wval;
+				x.have_value = true;
+			} else if (e->kind == ENT_EVENT && e->sum != UINT32_MAX && r0 == STRAND_REG_RAX) {
+				x.value = s->sys[e->sum].result; /* the kernel's result register */
+				if (s->arch == STRAND_ARCH_X86_32)
+					x.value &= 0xffffffffu;
 				x.have_value = true;
 			}
 			rt->mask &= ~hitreg;
@@ -1329,9 +1342,10 @@ static strand_status emit_symptom(struct errorflow *s, const struct sink *k,
 	if (v)
 		v->flags |= STRAND_RF_ALERT;
 	char buf[512];
-	unsigned kind = k->kind == SINK_SERVICE ? STRAND_CODE_WIN32 : strand_code_guess(k->value);
-	if (k->kind == SINK_CRASH)
-		kind = s->abi == STRAND_ABI_WINDOWS_NT ? STRAND_CODE_NTSTATUS : 0;
+	unsigned kind = 0;
+	if (s->abi == STRAND_ABI_WINDOWS_NT)
+		kind = k->kind == SINK_CRASH ? STRAND_CODE_NTSTATUS
+		       : k->kind == SINK_SERVICE ? STRAND_CODE_WIN32 : strand_code_guess(k->value);
 	if (kind && k->value)
 		strand_r_string(o, "meaning", strand_code_describe(kind, k->value, buf, sizeof buf));
 	if (k->kind == SINK_CRASH && s->crash_stack)

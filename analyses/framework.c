@@ -393,6 +393,8 @@ strand_status strand_analysis_drive(struct strand_analysis *a, struct strand_rep
 	/* Drive in slices so that every pass reports progress, whatever the
 	 * handle was opened with. */
 	uint64_t slice = end / 50 + 1;
+	if (slice < 1000000)
+		slice = 1000000; /* each seek has a fixed cost; small traces go at once */
 	while (strand_replay_position(r) < pos) {
 		uint64_t cur = strand_replay_position(r);
 		uint64_t to = pos - cur > slice ? cur + slice : pos;

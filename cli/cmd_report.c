@@ -19,11 +19,33 @@ static void report_progress(void *ud, const char *label, uint64_t pos, uint64_t 
 		cli_progress((void *)label, pos, end);
 }
 
+/* --analysis: run the named analyses (and plugins) only and show their
+ * results as they are, instead of the report. */
+static strand_status run_analyses(const char *trace, const char *const *specs, int nspecs,
+				  const char *const *plugins, const char *const *plugin_opts,
+				  const struct strand_report_options *ro,
+				  struct strand_result *res, strand_error *err)
+{
+	struct strand_analysis *a = NULL;
+	struct strand_analysis_options ao = { .progress = ro->progress,
+					      .progress_ud = ro->progress_ud };
+	strand_status st = strand_analysis_new(trace, &ao, &a, err);
+	for (int i = 0; st >= 0 && i < nspecs; i++)
+		st = strand_analysis_add_spec(a, specs[i], err);
+	for (int i = 0; st >= 0 && plugins[i]; i++)
+		st = strand_analysis_load(a, plugins[i], plugin_opts[i], err);
+	if (st >= 0)
+		st = strand_analysis_run(a, res, err);
+	strand_analysis_free(a);
+	return st;
+}
+
 static void usage_hint(void)
 {
 	fprintf(stderr,
 		"usage: strand report [--format text|markdown|json|html] [-o FILE]\n"
-		"                     [--plugin SO[:k=v,...]]... [-q] TRACE\n");
+		"                     [--plugin SO[:k=v,...]]... [--analysis NAME[:k=v,...]]...\n"
+		"                     [--list] [-q] TRACE\n");
 }
 
 int cmd_report(int argc, char **argv)
@@ -33,7 +55,8 @@ int cmd_report(int argc, char **argv)
 	bool quiet = false, json_errors = false;
 	char *plugin_buf[MAX_PLUGINS] = { 0 };
 	const char *plugins[MAX_PLUGINS + 1] = { 0 }, *plugin_opts[MAX_PLUGINS + 1] = { 0 };
-	int np = 0, rc = 1;
+	const char *specs[MAX_PLUGINS];
+	int np = 0, nspecs = 0, rc = 1;
 	struct strand_result *res = NULL;
 	FILE *out = stdout;
 
@@ -70,6 +93,23 @@ int cmd_report(int argc, char **argv)
 			}
 			plugins[np] = plugin_buf[np];
 			np++;
+		} else if ((!strcmp(a, "--analysis") || !strcmp(a, "-a")) && i + 1 < argc) {
+			if (nspecs == MAX_PLUGINS) {
+				rc = cli_failf("report", false, true, "too many analyses (max %d)",
+					       MAX_PLUGINS);
+				goto out;
+			}
+			specs[nspecs++] = argv[++i];
+		} else if (!strcmp(a, "--list")) {
+			for (size_t k = 0; strand_analysis_builtins[k]; k++) {
+				const struct strand_plugin *p = strand_analysis_builtins[k];
+				printf("%-10s %s\n", p->name, p->description);
+				for (const struct strand_plugin_option *o = p->options; o && o->name; o++)
+					printf("  %s=%-8s %s%s%s\n", o->name, "", o->help,
+					       o->defval ? " (default " : "", o->defval ? o->defval : "");
+			}
+			rc = 0;
+			goto out;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			quiet = true;
 		} else if (a[0] == '-' && a[1]) {
@@ -100,7 +140,9 @@ int cmd_report(int argc, char **argv)
 		rc = cli_failf("report", json_errors, false, "out of memory");
 		goto out;
 	}
-	strand_status st = strand_report_build(trace, &opt, res, &err);
+	strand_status st = nspecs ? run_analyses(trace, specs, nspecs, plugins, plugin_opts, &opt,
+						   res, &err)
+				  : strand_report_build(trace, &opt, res, &err);
 	if (prog.on)
 		cli_progress_done();
 	if (st < 0) {

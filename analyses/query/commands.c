@@ -877,7 +877,11 @@ static strand_status bt_frames(struct strand_query *q, struct qargs *a,
 static strand_status cmd_bt(struct strand_query *q, struct qargs *a,
 			    struct qout *o, strand_error *err)
 {
-	if (q->ext && q->ext->bt)
+	bool fp = a->argc > 1;
+	if (fp && strcmp(a->argv[1], "fp"))
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"usage: bt [fp] (not '%s')", a->argv[1]);
+	if (!fp && q->ext && q->ext->bt)
 		return q->ext->bt(q, a, o, err);
 	return bt_frames(q, a, o, err);
 }
@@ -1233,7 +1237,12 @@ const struct qcmd qcmd_table[] = {
 	  1, 3, cmd_mem },
 	{ "disas", "u", "disas [ADDR] [N]", "disassemble N instructions (default: pc, 8)",
 	  NULL, 0, 2, cmd_disas },
-	{ "bt", "k", "bt", "call stack of the current thread", NULL, 0, 0, cmd_bt },
+	{ "bt", "k", "bt [fp]", "call stack of the current thread",
+	  "    bt       the shadow stack: every call and return replayed from the start\n"
+	  "             (exact, also through functions without a frame pointer)\n"
+	  "    bt fp    walk the frame-pointer chain in memory now (what a debugger\n"
+	  "             without the recording would see)\n",
+	  0, 1, cmd_bt },
 	{ "threads", NULL, "threads", "threads alive at the current position", NULL, 0,
 	  0, cmd_threads },
 	{ "thread", NULL, "thread [TID]",

@@ -1,0 +1,443 @@
+/* Analyses: code tables, result tree and renderers, plugin options,
+ * the built-in plugins and the report on a synthetic Linux x86-64 trace
+ * (tests/helpers/tracegen), and the external example plugin. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "strand/analysis.h"
+#include "tests/helpers/tracegen.h"
+
+/* ------------------------------------------------------------ fixture */
+
+/* A program that tries an optional file (fails, ignored), then its
+ * configuration file (fails), maps errno through a table to an exit code
+ * and exits with it: exit status 66 <- table[errno 2] <- -ENOENT. */
+static const char *app_src =
+	"BITS 64\n"
+	"ORG 0x401000\n"
+	"_start:\n"
+	"  call main\n"
+	"  mov edi, eax\n"
+	"  mov eax, 231\n"
+	"  syscall\n"
+	"  hlt\n"
+	"times 0x40-($-$$) db 0x90\n"
+	"main:\n"
+	"  push rbp\n"
+	"  mov rbp, rsp\n"
+	"  call try_optional\n"
+	"  call open_config\n"
+	"  test eax, eax\n"
+	"  js .fail\n"
+	"  xor eax, eax\n"
+	"  pop rbp\n"
+	"  ret\n"
+	".fail:\n"
+	"  neg eax\n"
+	"  mov [0x600000], eax\n"
+	"  call to_exit_code\n"
+	"  pop rbp\n"
+	"  ret\n"
+	"times 0x100-($-$$) db 0x90\n"
+	"open_config:\n"
+	"  push rbp\n"
+	"  mov rbp, rsp\n"
+	"  mov eax, 257\n"
+	"  mov edi, -100\n"
+	"  lea rsi, [rel path1]\n"
+	"  xor edx, edx\n"
+	"  syscall\n"
+	"  pop rbp\n"
+	"  ret\n"
+	"times 0x140-($-$$) db 0x90\n"
+	"try_optional:\n"
+	"  push rbp\n"
+	"  mov rbp, rsp\n"
+	"  mov eax, 257\n"
+	"  mov edi, -100\n"
+	"  lea rsi, [rel path2]\n"
+	"  xor edx, edx\n"
+	"  syscall\n"
+	"  pop rbp\n"
+	"  ret\n"
+	"times 0x180-($-$$) db 0x90\n"
+	"to_exit_code:\n"
+	"  push rbp\n"
+	"  mov rbp, rsp\n"
+	"  mov eax, [0x600000]\n"
+	"  lea rcx, [rel exit_codes]\n"
+	"  movzx eax, byte [rcx + rax]\n"
+	"  pop rbp\n"
+	"  ret\n"
+	"times 0x400-($-$$) db 0\n"
+	"exit_codes: db 1, 65, 66, 67, 68, 69, 70, 71\n"
+	"path1: db '/etc/app.conf', 0\n"
+	"path2: db '/etc/app.local', 0\n";
+
+/* healthy variant: the configuration opens */
+static bool app_config_exists;
+
+static void app_kernel(struct tg *g, void *ud, struct tg_syscall *s)
+{
+	(void)g;
+	(void)ud;
+	if (s->exit)
+		return;
+	if (s->number == 257) /* openat */
+		s->result = app_config_exists && s->args[1] == 0x40140eull ? 3 : (uint64_t)-2;
+}
+
+/* Copy `in` to `out` with the PROCESS_EXIT exit code set (tracegen writes
+ * 0; a recorder writes the exit_group argument). */
+static void set_exit_code(const char *in, const char *out, uint64_t code)
+{
+	struct strand_reader *r;
+	struct strand_writer *w;
+	strand_error err;
+	cr_assert_eq(strand_reader_open(in, &r, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_writer_open(out, strand_reader_info(r), NULL, &w, &err), STRAND_OK,
+		     "%s", err.msg);
+	const struct strand_record *rec;
+	while (strand_reader_next(r, &rec, &err) == STRAND_OK) {
+		struct strand_record copy = *rec;
+		if (copy.type == STRAND_REC_PROCESS_EXIT)
+			copy.u.exit_code = code;
+		cr_assert_eq(strand_writer_put(w, &copy, &err), STRAND_OK, "%s", err.msg);
+	}
+	cr_assert_eq(strand_writer_close(w, &err), STRAND_OK, "%s", err.msg);
+	strand_reader_close(r);
+}
+
+static char *make_app_trace(const char *tag, bool healthy)
+{
+	char *raw = NULL, *path = NULL;
+	cr_assert(asprintf(&raw, "/tmp/strand-test-analysis-%s-%d.raw", tag, (int)getpid()) > 0);
+	cr_assert(asprintf(&path, "/tmp/strand-test-analysis-%s-%d.strand", tag, (int)getpid()) > 0);
+	strand_error err;
+	uint8_t *code;
+	size_t len;
+	cr_assert_eq(tg_asm(app_src, &code, &len, &err), STRAND_OK, "%s", err.msg);
+	struct tg_opts o = { .arch = STRAND_ARCH_X86_64, .abi = STRAND_ABI_LINUX,
+			     .keyframe_every = 0 };
+	struct tg *g;
+	cr_assert_eq(tg_open(raw, &o, &g, &err), STRAND_OK, "%s", err.msg);
+	static const struct strand_symbol syms[] = {
+		{ 0x401000, 0x40, STRAND_SYM_FUNC, "_start", "" },
+		{ 0x401040, 0xc0, STRAND_SYM_FUNC, "main", "" },
+		{ 0x401100, 0x40, STRAND_SYM_FUNC, "open_config", "" },
+		{ 0x401140, 0x40, STRAND_SYM_FUNC, "try_optional", "" },
+		{ 0x401180, 0x80, STRAND_SYM_FUNC, "to_exit_code", "" },
+		{ 0x401400, 8, STRAND_SYM_OBJECT, "exit_codes", "" },
+	};
+	struct strand_module m = { .id = 1, .flags = STRAND_MODULE_F_MAIN, .base = 0x401000,
+				   .size = 0x1000, .name = "app", .path = "/usr/bin/app",
+				   .nsyms = 6, .syms = syms };
+	cr_assert_eq(tg_module(g, &m, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_map(g, 0x401000, 0x1000, STRAND_PROT_READ | STRAND_PROT_EXEC,
+			    STRAND_REGION_IMAGE, "app", code, len, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_map(g, 0x600000, 0x1000, STRAND_PROT_READ | STRAND_PROT_WRITE,
+			    STRAND_REGION_ANON, "data", NULL, 0, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_map(g, 0x7ff000, 0x1000, STRAND_PROT_READ | STRAND_PROT_WRITE,
+			    STRAND_REGION_STACK, "stack", NULL, 0, &err), STRAND_OK, "%s", err.msg);
+	struct strand_cpu c;
+	tg_cpu_init(&c, 0x401000, 0x7ff800);
+	cr_assert_eq(tg_thread(g, 42, &c, &err), STRAND_OK, "%s", err.msg);
+	app_config_exists = healthy;
+	tg_on_syscall(g, app_kernel, NULL);
+	cr_assert_eq(tg_run(g, 100000, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_close(g, &err), STRAND_OK, "%s", err.msg);
+	free(code);
+	set_exit_code(raw, path, healthy ? 0 : 66);
+	unlink(raw);
+	free(raw);
+	return path;
+}
+
+/* Remove a test trace (kept with STRAND_TEST_KEEP=1 for debugging). */
+static void drop(char *trace)
+{
+	if (!getenv("STRAND_TEST_KEEP"))
+		unlink(trace);
+	free(trace);
+}
+
+/* Run one analysis spec on a trace; returns its result (owned). */
+static struct strand_result *run1(const char *trace, const char *spec,
+				  const struct strand_rnode **out)
+{
+	struct strand_analysis *a;
+	strand_error err;
+	cr_assert_eq(strand_analysis_new(trace, NULL, &a, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_analysis_add_spec(a, spec, &err), STRAND_OK, "%s", err.msg);
+	struct strand_result *res = strand_result_new();
+	cr_assert_eq(strand_analysis_run(a, res, &err), STRAND_OK, "%s", err.msg);
+	strand_analysis_free(a);
+	const char *colon = strchr(spec, ':');
+	char name[64];
+	snprintf(name, sizeof name, "%.*s", (int)(colon ? colon - spec : (long)strlen(spec)), spec);
+	*out = strand_rnode_get(strand_result_root(res), name);
+	cr_assert_not_null(*out);
+	return res;
+}
+
+/* ------------------------------------------------------------- tables */
+
+Test(analysis, ntstatus_table_names_and_messages)
+{
+	const struct strand_code *c = strand_ntstatus_lookup(0xC000000E);
+	cr_assert_not_null(c);
+	cr_assert_str_eq(c->name, "STATUS_NO_SUCH_DEVICE");
+	cr_assert_str_eq(c->message, "A device which does not exist was specified.");
+	cr_assert_str_eq(strand_ntstatus_lookup(0xC0000022)->name, "STATUS_ACCESS_DENIED");
+	cr_assert_str_eq(strand_ntstatus_lookup(0x8000001A)->name, "STATUS_NO_MORE_ENTRIES");
+	cr_assert_str_eq(strand_ntstatus_lookup(0)->name, "STATUS_SUCCESS");
+	cr_assert_eq(strand_ntstatus_by_name("STATUS_OBJECT_NAME_NOT_FOUND")->value, 0xC0000034u);
+	/* every status ntstatus.h defines in 0xC0000001..0xC00000FF is there */
+	unsigned n = 0;
+	for (uint32_t v = 0xC0000001; v <= 0xC00000FF; v++)
+		n += strand_ntstatus_lookup(v) != NULL;
+	cr_assert_geq(n, 250);
+}
+
+Test(analysis, hresult_from_win32_is_decoded)
+{
+	char buf[512];
+	strand_code_describe(STRAND_CODE_HRESULT, 0x80070002, buf, sizeof buf);
+	cr_assert(strstr(buf, "HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND (2))"), "%s", buf);
+	cr_assert(strstr(buf, "The system cannot find the file specified."), "%s", buf);
+	cr_assert_eq(strand_code_guess(0x80070005), STRAND_CODE_HRESULT);
+	cr_assert_eq(strand_code_guess(0xC000000E), STRAND_CODE_NTSTATUS);
+	cr_assert_eq(strand_code_guess(1066), STRAND_CODE_WIN32);
+	strand_code_describe(STRAND_CODE_WIN32, 1066, buf, sizeof buf);
+	cr_assert(strstr(buf, "ERROR_SERVICE_SPECIFIC_ERROR"), "%s", buf);
+}
+
+Test(analysis, syscall_names_for_both_abis)
+{
+	cr_assert_str_eq(strand_syscall_name(STRAND_ABI_WINDOWS_NT, STRAND_ARCH_X86_32, 0x27),
+			 "NtCreateFile");
+	cr_assert_str_eq(strand_syscall_name(STRAND_ABI_LINUX, STRAND_ARCH_X86_64, 257), "openat");
+	cr_assert_null(strand_syscall_name(STRAND_ABI_LINUX, STRAND_ARCH_X86_64, 100000));
+	uint32_t n;
+	cr_assert(strand_syscall_number(STRAND_ABI_WINDOWS_NT, STRAND_ARCH_X86_32, "NtWriteFile", &n));
+	cr_assert_eq(n, 0x11C);
+	cr_assert(strand_syscall_failed(STRAND_ABI_LINUX, STRAND_ARCH_X86_64, (uint64_t)-2));
+	cr_assert(!strand_syscall_failed(STRAND_ABI_LINUX, STRAND_ARCH_X86_64, 3));
+	cr_assert(strand_syscall_failed(STRAND_ABI_WINDOWS_NT, STRAND_ARCH_X86_32, 0xC000000E));
+	cr_assert(!strand_syscall_failed(STRAND_ABI_WINDOWS_NT, STRAND_ARCH_X86_32, 0x8000001A));
+	char buf[256];
+	strand_syscall_result_str(STRAND_ABI_LINUX, STRAND_ARCH_X86_64, (uint64_t)-2, buf, sizeof buf);
+	cr_assert_str_eq(buf, "ENOENT (-2): No such file or directory");
+}
+
+/* ------------------------------------------------------ tree, renderers */
+
+static struct strand_result *sample_tree(void)
+{
+	struct strand_result *res = strand_result_new();
+	struct strand_rnode *root = strand_result_root(res);
+	strand_r_string(root, "verdict", "failure");
+	struct strand_rnode *rc = strand_r_object(root, "root_cause");
+	strand_r_string(rc, "syscall", "NtCreateFile");
+	struct strand_rnode *st = strand_r_hex(rc, "status", 0xC000000E);
+	st->flags |= STRAND_RF_ALERT;
+	strand_r_position(rc, "position", 1234);
+	struct strand_stack s = { .tid = 7, .nframes = 2, .fp_disagree_at = -1 };
+	struct strand_frame fr[2] = { { .pc = 0x7c801000, .symbol = "ntdll!KiFastSystemCall+0x2" },
+				      { .pc = 0x5a321234, .symbol = "httpapi!HttpInitialize+0x34" } };
+	s.frames = fr;
+	strand_r_stack(rc, "stack", &s);
+	struct strand_rnode *l = strand_r_list(root, "other_failures");
+	l->flags |= STRAND_RF_TABLE;
+	struct strand_rnode *o = strand_r_object(l, NULL);
+	strand_r_string(o, "syscall", "NtQueryValueKey");
+	strand_r_string(o, "reason", "handled <&>");
+	return res;
+}
+
+static char *render_str(struct strand_result *res, strand_render_format f)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	strand_error err;
+	cr_assert_eq(strand_render(strand_result_root(res), f, "T", m, &err), STRAND_OK);
+	fclose(m);
+	return buf;
+}
+
+Test(analysis, renderers_draw_the_same_tree)
+{
+	struct strand_result *res = sample_tree();
+	char *t = render_str(res, STRAND_RENDER_TEXT);
+	cr_assert(strstr(t, "verdict: failure\n"), "%s", t);
+	cr_assert(strstr(t, "status: 0xc000000e  <-- FAILED"), "%s", t);
+	cr_assert(strstr(t, "#1  0x5a321234  httpapi!HttpInitialize+0x34"), "%s", t);
+	char *md = render_str(res, STRAND_RENDER_MARKDOWN);
+	cr_assert(strstr(md, "## Root cause"), "%s", md);
+	cr_assert(strstr(md, "| syscall | reason |"), "%s", md);
+	char *js = render_str(res, STRAND_RENDER_JSON);
+	cr_assert(strstr(js, "\"status\": \"0xc000000e\""), "%s", js);
+	cr_assert(strstr(js, "\"position\": 1234"), "%s", js);
+	char *h = render_str(res, STRAND_RENDER_HTML);
+	cr_assert(strstr(h, "<!DOCTYPE html>"));
+	cr_assert(strstr(h, "handled &lt;&amp;&gt;"), "%s", h);
+	free(t);
+	free(md);
+	free(js);
+	free(h);
+	strand_result_free(res);
+}
+
+Test(analysis, rnode_paths_find_fields)
+{
+	struct strand_result *res = sample_tree();
+	const struct strand_rnode *root = strand_result_root(res);
+	cr_assert_eq(strand_rnode_u64(root, "root_cause.status", 0), 0xC000000E);
+	cr_assert_str_eq(strand_rnode_str(root, "root_cause.syscall", "?"), "NtCreateFile");
+	cr_assert_null(strand_rnode_get(root, "root_cause.nope"));
+	strand_result_free(res);
+}
+
+/* -------------------------------------------------------------- plugins */
+
+Test(analysis, bad_option_fails_the_load)
+{
+	char *trace = make_app_trace("opt", false);
+	struct strand_analysis *a;
+	strand_error err;
+	cr_assert_eq(strand_analysis_new(trace, NULL, &a, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_analysis_add_spec(a, "syscalls:bogus=1", &err), STRAND_ERR_INVALID);
+	cr_assert(strstr(err.msg, "unknown option 'bogus'"), "%s", err.msg);
+	cr_assert_eq(strand_analysis_add_spec(a, "calls", &err), STRAND_ERR_INVALID);
+	cr_assert(strstr(err.msg, "func is required"), "%s", err.msg);
+	cr_assert_eq(strand_analysis_add_spec(a, "calls:func=main,conv=stdcall", &err),
+		     STRAND_ERR_INVALID);
+	cr_assert_eq(strand_analysis_add_spec(a, "memhist:addr=zz", &err), STRAND_ERR_INVALID);
+	cr_assert_eq(strand_analysis_add_spec(a, "nosuch", &err), STRAND_ERR_INVALID);
+	strand_analysis_free(a);
+	drop(trace);
+}
+
+Test(analysis, syscalls_decode_paths_and_errno)
+{
+	char *trace = make_app_trace("sys", false);
+	const struct strand_rnode *sc;
+	struct strand_result *res = run1(trace, "syscalls", &sc);
+	cr_assert_eq(strand_rnode_u64(sc, "failed", 0), 2);
+	const struct strand_rnode *first = strand_rnode_get(sc, "calls")->first;
+	cr_assert_str_eq(strand_rnode_str(first, "name", ""), "openat");
+	cr_assert_str_eq(strand_rnode_str(first, "object", ""), "/etc/app.local");
+	cr_assert_str_eq(strand_rnode_str(first, "status", ""), "ENOENT (-2): No such file or directory");
+	const struct strand_rnode *stack = strand_rnode_get(first, "stack");
+	cr_assert_not_null(stack);
+	cr_assert_str_eq(strand_rnode_str(stack->first, "symbol", ""), "app!try_optional+0x17");
+	cr_assert_str_eq(strand_rnode_str(stack->first->next, "symbol", ""), "app!main+0x9");
+	cr_assert_str_eq(strand_rnode_str(stack->first->next->next, "symbol", ""), "app!_start+0x5");
+	strand_result_free(res);
+	drop(trace);
+}
+
+Test(analysis, calls_lists_arguments_and_return_value)
+{
+	char *trace = make_app_trace("calls", false);
+	const struct strand_rnode *c;
+	struct strand_result *res = run1(trace, "calls:func=app!to_exit_code,nargs=1", &c);
+	cr_assert_eq(strand_rnode_u64(c, "count", 0), 1);
+	const struct strand_rnode *e = strand_rnode_get(c, "calls")->first;
+	cr_assert_eq(strand_rnode_u64(e, "tid", 0), 42);
+	cr_assert_eq(strand_rnode_u64(e, "return_value", 0), 66);
+	cr_assert_gt(strand_rnode_u64(e, "return_position", 0), strand_rnode_u64(e, "call_position", ~0ull));
+	cr_assert_str_eq(strand_rnode_str(e, "caller_symbol", ""), "app!main+0x1f");
+	strand_result_free(res);
+	drop(trace);
+}
+
+Test(analysis, callstack_at_a_position)
+{
+	char *trace = make_app_trace("cs", false);
+	struct strand_stack *s = NULL;
+	strand_error err;
+	/* find where open_config's syscall is, through the syscalls plugin */
+	const struct strand_rnode *sc;
+	struct strand_result *res = run1(trace, "syscalls", &sc);
+	uint64_t pos = strand_rnode_u64(strand_rnode_get(sc, "calls")->first->next, "position", 0);
+	cr_assert_eq(strand_callstack_at(trace, pos, 0, &s, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(s->nframes, 3);
+	cr_assert_str_eq(s->frames[0].symbol, "app!open_config+0x17");
+	cr_assert_str_eq(s->frames[1].symbol, "app!main+0xe");
+	cr_assert_eq(s->fp_disagree_at, -1, "%s", s->fp_note);
+	strand_stack_free(s);
+	strand_result_free(res);
+	drop(trace);
+}
+
+Test(analysis, memhist_finds_last_write)
+{
+	char *trace = make_app_trace("mh", false);
+	const struct strand_rnode *m;
+	struct strand_result *res = run1(trace, "memhist:addr=0x600000,len=4", &m);
+	cr_assert_eq(strand_rnode_u64(m, "writes", 0), 1);
+	cr_assert_eq(strand_rnode_u64(m, "reads", 0), 1);
+	cr_assert_eq(strand_rnode_u64(m, "last_write.value", 0), 2);
+	strand_result_free(res);
+	drop(trace);
+}
+
+Test(analysis, errorflow_follows_exit_status_to_the_failing_syscall)
+{
+	char *trace = make_app_trace("ef", false);
+	const struct strand_rnode *ef;
+	struct strand_result *res = run1(trace, "errorflow", &ef);
+	const struct strand_rnode *sy = strand_rnode_get(ef, "symptoms")->first;
+	cr_assert_not_null(sy);
+	cr_assert_str_eq(strand_rnode_str(sy, "kind", ""), "exit_status");
+	cr_assert_eq(strand_rnode_u64(sy, "value", 0), 66);
+	const struct strand_rnode *o = strand_rnode_get(sy, "chain.origin");
+	cr_assert_not_null(o);
+	cr_assert_str_eq(strand_rnode_str(o, "syscall", ""), "openat");
+	/* the configuration file, not the optional one that failed first */
+	cr_assert_str_eq(strand_rnode_str(o, "object", ""), "/etc/app.conf");
+	/* the table lookup is in the chain */
+	bool table = false;
+	for (const struct strand_rnode *s = strand_rnode_get(sy, "chain.steps")->first; s; s = s->next)
+		table = table || strstr(strand_rnode_str(s, "what", ""), "constant table");
+	cr_assert(table);
+	strand_result_free(res);
+	drop(trace);
+}
+
+Test(analysis, report_names_root_cause_and_benign_failure)
+{
+	char *trace = make_app_trace("rep", false);
+	struct strand_result *res = strand_result_new();
+	strand_error err;
+	cr_assert_eq(strand_report_build(trace, NULL, res, &err), STRAND_OK, "%s", err.msg);
+	const struct strand_rnode *root = strand_result_root(res);
+	cr_assert_str_eq(strand_rnode_str(root, "verdict", ""), "failure");
+	cr_assert_str_eq(strand_rnode_str(root, "root_cause.status_name", ""), "ENOENT");
+	cr_assert_str_eq(strand_rnode_str(root, "root_cause.object", ""), "/etc/app.conf");
+	const struct strand_rnode *of = strand_rnode_get(root, "other_failures")->first;
+	cr_assert_str_eq(strand_rnode_str(of, "object", ""), "/etc/app.local");
+	cr_assert_str_eq(strand_rnode_str(of, "reason", ""), "handled");
+	strand_result_free(res);
+	drop(trace);
+}
+
+Test(analysis, report_on_healthy_trace_says_healthy)
+{
+	char *trace = make_app_trace("ok", true);
+	struct strand_result *res = strand_result_new();
+	strand_error err;
+	cr_assert_eq(strand_report_build(trace, NULL, res, &err), STRAND_OK, "%s", err.msg);
+	const struct strand_rnode *root = strand_result_root(res);
+	cr_assert_str_eq(strand_rnode_str(root, "verdict", ""), "healthy");
+	cr_assert_null(strand_rnode_get(root, "root_cause"));
+	strand_result_free(res);
+	drop(trace);
+}
