@@ -474,6 +474,7 @@ static struct bad_cmd bad_cmds[] = {
 	{ "thread 7", "thread 7 does not run after position 0" },
 	{ "disas 0x10", "cannot disassemble at 0x10" },
 	{ "events nope", "unknown event type 'nope'" },
+	{ "bt xyz", "usage: bt [fp]" },
 	{ "mem [esp", "unclosed bracket" },
 };
 
