@@ -660,9 +660,40 @@ static int page_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+static const uint8_t *page_at(struct strand_replay *r, uint32_t k, uint64_t addr);
+
+static bool layout_has(const struct rp_ckpt *c, uint64_t addr, uint64_t size, uint64_t gen)
+{
+	for (uint32_t j = 0; j < c->nlayout; j++)
+		if (c->layout[j].addr == addr && c->layout[j].size == size && c->layout[j].gen == gen)
+			return true;
+	return false;
+}
+
+static void fine_clear(struct strand_replay *r)
+{
+	for (uint32_t i = 0; i < r->nfine; i++)
+		ckpt_free(&r->fine[i]);
+	r->nfine = 0;
+	r->fine_bytes = 0;
+}
+
+/* Take a checkpoint at the current position.  fine < 0: a chain
+ * checkpoint at the frontier (pages changed since the previous one, by
+ * hash).  fine = k >= 0: a temporary "fine" checkpoint between chain
+ * checkpoint k and the next one, taken while re-executing for backward
+ * motion; it holds every page that differs from the state at k, so it
+ * does not disturb the chain. */
+static strand_status ckpt_take_any(struct strand_replay *r, int fine, strand_error *err);
+
 static strand_status ckpt_take(struct strand_replay *r, strand_error *err)
 {
-	if (r->nckpts == r->cap_ckpts) {
+	return ckpt_take_any(r, -1, err);
+}
+
+static strand_status ckpt_take_any(struct strand_replay *r, int fine, strand_error *err)
+{
+	if (fine < 0 && r->nckpts == r->cap_ckpts) {
 		uint32_t cap = r->cap_ckpts ? r->cap_ckpts * 2 : 64;
 		struct rp_ckpt *p = realloc(r->ckpts, cap * sizeof *p);
 		if (!p)
@@ -712,6 +743,32 @@ static strand_status ckpt_take(struct strand_replay *r, strand_error *err)
 		c.layout[i].name = strdup(g->name);
 		if (!c.layout[i].name)
 			goto nomem;
+		if (fine >= 0) {
+			const struct rp_ckpt *b = &r->ckpts[fine];
+			bool same_region = layout_has(b, g->addr, g->size, g->gen);
+			if (!g->tracked && same_region)
+				continue;
+			for (uint64_t off = 0; off < g->size; off += RP_PAGE) {
+				const uint8_t *want = same_region ? page_at(r, (uint32_t)fine, g->addr + off) : NULL;
+				if (want && memcmp(want, g->host + off, RP_PAGE) == 0)
+					continue;
+				if (c.npages == cap_pages) {
+					cap_pages = cap_pages ? cap_pages * 2 : 64;
+					struct rp_page *p = realloc(c.pages, cap_pages * sizeof *p);
+					if (!p)
+						goto nomem;
+					c.pages = p;
+				}
+				uint8_t *d = malloc(RP_PAGE);
+				if (!d)
+					goto nomem;
+				memcpy(d, g->host + off, RP_PAGE);
+				c.pages[c.npages].addr = g->addr + off;
+				c.pages[c.npages].data = d;
+				c.npages++;
+			}
+			continue;
+		}
 		if (!g->tracked && g->gen <= r->ckpt_gen && r->nckpts)
 			continue; /* unchanged read-only mapping */
 		for (uint64_t off = 0; off < g->size; off += RP_PAGE) {
@@ -746,6 +803,22 @@ static strand_status ckpt_take(struct strand_replay *r, strand_error *err)
 		  (uint64_t)c.nthreads * (sizeof(struct rp_thread) + uc_context_size(r->uc)) +
 		  c.nlayout * sizeof(struct rp_layout_ent);
 	uc_context_free(cur_saved);
+	if (fine >= 0) {
+		c.base = fine;
+		if (r->nfine == RP_FINE_MAX || r->fine_bytes + c.bytes > r->ckpt_limit / 8) {
+			/* drop the oldest */
+			if (r->nfine) {
+				r->fine_bytes -= r->fine[0].bytes;
+				ckpt_free(&r->fine[0]);
+				memmove(&r->fine[0], &r->fine[1], (r->nfine - 1) * sizeof *r->fine);
+				r->nfine--;
+			}
+		}
+		r->fine[r->nfine++] = c;
+		r->fine_bytes += c.bytes;
+		return STRAND_OK;
+	}
+	c.base = -1;
 	r->ckpt_gen = r->map_gen;
 	r->ckpts[r->nckpts++] = c;
 	r->ckpt_bytes += c.bytes;
@@ -796,6 +869,7 @@ static void ckpt_merge_into_next(struct strand_replay *r, uint32_t k)
 
 static void ckpt_thin(struct strand_replay *r)
 {
+	fine_clear(r);
 	/* keep checkpoint 0 (full snapshot) and the newest */
 	for (uint32_t k = 1; k + 1 < r->nckpts; k++)
 		ckpt_merge_into_next(r, k);
@@ -822,9 +896,39 @@ static const uint8_t *page_at(struct strand_replay *r, uint32_t k, uint64_t addr
 	return NULL;
 }
 
+/* Page of a fine checkpoint: its own copy, else the base's version. */
+static const uint8_t *page_in(struct strand_replay *r, const struct rp_ckpt *c, uint32_t k,
+			      uint64_t addr)
+{
+	if (c->base >= 0) {
+		uint32_t lo = 0, hi = c->npages;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (c->pages[mid].addr < addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < c->npages && c->pages[lo].addr == addr)
+			return c->pages[lo].data;
+		return page_at(r, (uint32_t)c->base, addr);
+	}
+	return page_at(r, k, addr);
+}
+
+/* Restore chain checkpoint k, or fine checkpoint `fine` if not NULL. */
+static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
+				    const struct rp_ckpt *fine, strand_error *err);
+
 static strand_status ckpt_restore(struct strand_replay *r, uint32_t k, strand_error *err)
 {
-	struct rp_ckpt *c = &r->ckpts[k];
+	return ckpt_restore_c(r, k, NULL, err);
+}
+
+static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
+				    const struct rp_ckpt *fine, strand_error *err)
+{
+	const struct rp_ckpt *c = fine ? fine : &r->ckpts[k];
 	strand_status st = STRAND_OK;
 	/* 1. layout: drop regions that are not in the checkpoint as they are */
 	for (uint32_t i = 0; i < r->nregions;) {
@@ -866,7 +970,7 @@ static strand_status ckpt_restore(struct strand_replay *r, uint32_t k, strand_er
 		if (!fresh && !g->tracked)
 			continue;
 		for (uint64_t off = 0; off < g->size; off += RP_PAGE) {
-			const uint8_t *want = page_at(r, k, g->addr + off);
+			const uint8_t *want = page_in(r, c, k, g->addr + off);
 			if (!want)
 				continue; /* never saved: zero page since mapping */
 			if (!fresh && memcmp(g->host + off, want, RP_PAGE) == 0)
@@ -964,6 +1068,14 @@ static bool event_stop_matches(const struct strand_replay *r, const struct stran
 	return false;
 }
 
+static bool fine_exists(const struct strand_replay *r, uint64_t pos)
+{
+	for (uint32_t i = 0; i < r->nfine; i++)
+		if (r->fine[i].pos == pos)
+			return true;
+	return false;
+}
+
 /* Move forward to `target` (> or == r->pos), applying events.  With
  * `stops`, returns STRAND_STOPPED at the first stop hit whose position is
  * >= hit_min (hit filled).  STRAND_END if the trace ends before target. */
@@ -1038,6 +1150,14 @@ static strand_status advance(struct strand_replay *r, uint64_t target, bool stop
 			if (r->ckpt_bytes > r->ckpt_limit)
 				ckpt_thin(r);
 		}
+		if (r->fine_mode_base >= 0 && r->pos >= r->fine_next) {
+			if (r->pos < target && !fine_exists(r, r->pos)) {
+				st = ckpt_take_any(r, (int)r->fine_mode_base, err);
+				if (st != STRAND_OK)
+					goto out;
+			}
+			r->fine_next += r->fine_step * ((r->pos - r->fine_next) / r->fine_step + 1);
+		}
 		if (any_pos_stop && r->pos >= hit_min) {
 			for (uint32_t i = 0; i < r->nstops; i++) {
 				const struct strand_stop *s = &r->stops[i];
@@ -1065,6 +1185,8 @@ static strand_status advance(struct strand_replay *r, uint64_t target, bool stop
 		uint64_t ck = r->ckpts[r->nckpts - 1].pos + r->ckpt_interval;
 		if (ck > r->pos && ck < t)
 			t = ck;
+		if (r->fine_mode_base >= 0 && r->fine_next > r->pos && r->fine_next < t)
+			t = r->fine_next;
 		if (any_pos_stop)
 			for (uint32_t i = 0; i < r->nstops; i++) {
 				const struct strand_stop *s = &r->stops[i];
@@ -1153,6 +1275,8 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 		r->opt = *opt;
 	r->ckpt_interval = r->opt.checkpoint_interval ? r->opt.checkpoint_interval : DEFAULT_INTERVAL;
 	r->ckpt_limit = r->opt.checkpoint_memory_limit ? r->opt.checkpoint_memory_limit : DEFAULT_LIMIT;
+	r->fine_step = r->ckpt_interval / 16 > 4096 ? r->ckpt_interval / 16 : 4096;
+	r->fine_mode_base = -1;
 	if (r->info.arch != STRAND_ARCH_X86_32 && r->info.arch != STRAND_ARCH_X86_64) {
 		st = strand_error_set(err, STRAND_ERR_UNSUPPORTED, "cannot replay %s: architecture %s",
 				      path, strand_arch_str(r->info.arch));
@@ -1251,6 +1375,7 @@ void strand_replay_close(struct strand_replay *r)
 	for (uint32_t i = 0; i < r->nckpts; i++)
 		ckpt_free(&r->ckpts[i]);
 	free(r->ckpts);
+	fine_clear(r);
 	free(r->ph);
 	for (uint32_t i = 0; i < r->nthreads; i++)
 		if (r->threads[i].ctx)
@@ -1314,6 +1439,31 @@ uint64_t strand_replay_end(const struct strand_replay *r)
 /* ===================================================================== */
 
 /* Go to pos; backward (or far forward) through a checkpoint. */
+/* Restore the closest checkpoint at or before pos (chain or fine) and
+ * arrange fine checkpoints on the way to pos, so that further backward
+ * steps near pos re-execute little. */
+static strand_status restore_before(struct strand_replay *r, uint64_t pos, strand_error *err)
+{
+	uint32_t k = ckpt_find(r, pos);
+	const struct rp_ckpt *best = NULL;
+	for (uint32_t i = 0; i < r->nfine; i++) {
+		const struct rp_ckpt *f = &r->fine[i];
+		if (f->base == (int32_t)k && f->pos <= pos && (!best || f->pos > best->pos))
+			best = f;
+	}
+	strand_status st = ckpt_restore_c(r, k, best, err);
+	if (st != STRAND_OK)
+		return st;
+	uint64_t from = best ? best->pos : r->ckpts[k].pos;
+	if (pos - from > r->fine_step) {
+		uint64_t base = r->ckpts[k].pos;
+		r->fine_mode_base = k;
+		r->fine_next = base + ((from - base) / r->fine_step + 1) * r->fine_step;
+	}
+	return STRAND_OK;
+}
+
+/* Go to pos; backward (or far forward) through a checkpoint. */
 static strand_status goto_pos(struct strand_replay *r, uint64_t pos, strand_error *err)
 {
 	if (pos < r->pos || r->diverged) {
@@ -1322,13 +1472,12 @@ static strand_status goto_pos(struct strand_replay *r, uint64_t pos, strand_erro
 				*err = r->div_err;
 			return r->div_err.status;
 		}
-		uint32_t k = ckpt_find(r, pos);
 		bool was_div = r->diverged;
 		r->diverged = false;
-		strand_status st = ckpt_restore(r, k, err);
-		if (st != STRAND_OK)
-			return st;
-		st = advance(r, pos, false, 0, NULL, err);
+		strand_status st = restore_before(r, pos, err);
+		if (st == STRAND_OK)
+			st = advance(r, pos, false, 0, NULL, err);
+		r->fine_mode_base = -1;
 		if (st != STRAND_OK && was_div)
 			r->diverged = true;
 		return st;

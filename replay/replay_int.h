@@ -88,6 +88,9 @@ struct rp_layout_ent {
 
 struct rp_ckpt {
 	uint64_t pos;
+	int32_t base;                   /* -1: chain checkpoint; else a fine
+					   checkpoint relative to chain
+					   checkpoint `base` */
 	struct strand_cursor cursor;    /* next record to read */
 	bool have_last_event;
 	struct strand_cursor last_event;/* cursor of the last applied event */
@@ -119,6 +122,7 @@ struct rp_blockcache_ent {
 };
 
 #define RP_BLOCKCACHE 8192
+#define RP_FINE_MAX 64
 
 enum rp_obs_kind { RP_OBS_INSN = 1, RP_OBS_BLOCK, RP_OBS_CALL, RP_OBS_RET,
 		   RP_OBS_MEM, RP_OBS_EVENT };
@@ -211,6 +215,13 @@ struct strand_replay {
 	uint64_t ckpt_interval;
 	uint64_t ckpt_limit;
 	uint64_t ckpt_bytes;
+	struct rp_ckpt fine[RP_FINE_MAX]; /* fine checkpoints, oldest first */
+	uint32_t nfine;
+	uint64_t fine_bytes;
+	int64_t fine_mode_base;   /* >= 0 while re-executing for backward
+				     motion: take fine checkpoints */
+	uint64_t fine_next;       /* next fine checkpoint position */
+	uint64_t fine_step;       /* instructions between fine checkpoints */
 	uint64_t map_gen;       /* last mapping generation handed out */
 	uint64_t ckpt_gen;      /* map_gen at the newest checkpoint */
 	struct rp_hashent *ph;  /* open addressing, power of two */

@@ -208,17 +208,30 @@ static void same(const struct snap *a, const struct snap *b, const char *how)
 	cr_assert_eq(memcmp(a->data, b->data, sizeof a->data), 0, "%s: memory at %" PRIu64, how, a->pos);
 }
 
+static void check_consistency(uint64_t interval, const char *tag);
+
 Test(replay, state_is_identical_when_reached_by_forward_seek_and_reverse)
+{
+	check_consistency(2048, "consist");
+}
+
+Test(replay, state_is_identical_when_fine_checkpoints_are_used)
+{
+	/* interval 64k: backward motion creates fine checkpoints every 4k */
+	check_consistency(65536, "consist-fine");
+}
+
+static void check_consistency(uint64_t interval, const char *tag)
 {
 	struct gen_opts go = { .keyframe_every = 3000, .switches = true };
 	uint64_t n;
-	char *path = make_trace64("consist", &go, &n);
+	char *path = make_trace64(tag, &go, &n);
 	/* reference: single steps forward over a prefix, snapshots at probes */
 	static const uint64_t probes[] = { 0, 1, 2, 299, 300, 301, 999, 1000, 1001, 1776, 1777,
 					   4000, 4001, 5000, 12344, 12345, 12346, 19999, 20000 };
 	enum { NP = sizeof probes / sizeof *probes };
 	static struct snap ref[NP], got;
-	struct strand_replay *r = open_ok(path, 2048);
+	struct strand_replay *r = open_ok(path, interval);
 	strand_error err;
 	size_t k = 0;
 	while (k < NP) {
