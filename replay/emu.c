@@ -885,8 +885,13 @@ strand_status rp_apply_seg_bases(struct strand_replay *r, uint32_t ti,
 	const uint64_t base[2] = { t->fs_base, t->gs_base };
 	for (int k = 0; k < 2; k++) {
 		uint16_t sel = t->sel[which[k]];
-		if ((sel & ~3u) == 0 || (sel & 4))
+		if ((sel & ~3u) == 0 || (sel & 4)) {
+			if (ti == r->cur) {
+				uint32_t v = sel;
+				uc_reg_write(r->uc, segregs[which[k]], &v);
+			}
 			continue; /* null selector or LDT */
+		}
 		uint64_t da = t->init.gdt_base + (uint64_t)(sel >> 3) * 8;
 		if ((uint64_t)(sel >> 3) * 8 + 7 > t->init.gdt_limit)
 			return strand_error_set(err, STRAND_ERR_CORRUPT,
@@ -960,13 +965,13 @@ strand_status rp_cpu_write(struct strand_replay *r, uint32_t ti,
 		if (!e && c->gdt_base) {
 			uc_x86_mmr gdtr = { .base = c->gdt_base, .limit = c->gdt_limit };
 			e = uc_reg_write(r->uc, UC_X86_REG_GDTR, &gdtr);
-			/* CS first: it sets the privilege level SS is checked against */
-			static const int order[] = { STRAND_SEG_CS, STRAND_SEG_SS, STRAND_SEG_DS,
-						     STRAND_SEG_ES };
+			/* the order and the tolerance of the Windows recorder
+			 * (record/winemu): ES CS SS DS, a selector Unicorn refuses
+			 * is left as it was; FS and GS follow in
+			 * rp_apply_seg_bases().  Key frames compare selectors. */
 			for (int i = 0; i < 4 && !e; i++) {
-				uint32_t s = c->sel[order[i]];
-				if (s & ~3u)
-					e = uc_reg_write(r->uc, segregs[order[i]], &s);
+				uint32_t s = c->sel[i];
+				uc_reg_write(r->uc, segregs[i], &s);
 			}
 		}
 	}

@@ -679,3 +679,149 @@ Test(replay, state_queries_report_names_symbols_and_unmapped_bytes)
 	unlink(path);
 	free(path);
 }
+
+/* ---- x86-32: int 0x80, sysenter, rdtsc, a GDT and two threads whose FS
+ * selects their own TEB ---- */
+
+#define GDT32 0x80000000u
+#define TEB1 0x7ffde000u
+#define TEB2 0x7ffdd000u
+
+static const char *prog32 =
+	"BITS 32\n"
+	"ORG 0x400000\n"
+	"  mov ebx, 0x600000\n"
+	"  mov ecx, 3000\n"
+	"l1:\n"
+	"  mov eax, [ebx]\n"
+	"  add eax, ecx\n"
+	"  mov [ebx+4], eax\n"
+	"  dec ecx\n"
+	"  jnz l1\n"
+	"  mov eax, 20\n"
+	"  int 0x80\n"
+	"  mov [ebx+8], eax\n"
+	"  mov eax, 5\n"
+	"  mov edx, esp\n"
+	"  sysenter\n"
+	"  mov [ebx+12], eax\n"
+	"  mov eax, [fs:0x18]\n"
+	"  add [ebx+16], eax\n"
+	"  rdtsc\n"
+	"  mov [ebx+20], eax\n"
+	"  mov ecx, 2000\n"
+	"l2:\n"
+	"  add [ebx+24], ecx\n"
+	"  mov eax, [fs:0x18]\n"
+	"  dec ecx\n"
+	"  jnz l2\n"
+	"  mov eax, 1\n"
+	"  xor ebx, ebx\n"
+	"  int 0x80\n";
+
+static void gdt_put(uint8_t *d, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
+{
+	d[0] = limit & 0xff;
+	d[1] = (limit >> 8) & 0xff;
+	d[2] = base & 0xff;
+	d[3] = (base >> 8) & 0xff;
+	d[4] = (base >> 16) & 0xff;
+	d[5] = access;
+	d[6] = (uint8_t)(((limit >> 16) & 0x0f) | (flags << 4));
+	d[7] = base >> 24;
+}
+
+static void cpu32(struct strand_cpu *c, uint32_t esp, uint32_t teb)
+{
+	tg_cpu_init(c, 0x400000, esp);
+	c->sel[STRAND_SEG_CS] = 0x1b;
+	c->sel[STRAND_SEG_SS] = 0x23;
+	c->sel[STRAND_SEG_DS] = 0x23;
+	c->sel[STRAND_SEG_ES] = 0x23;
+	c->sel[STRAND_SEG_FS] = 0x3b;
+	c->fs_base = teb;
+	c->gdt_base = GDT32;
+	c->gdt_limit = 0x7f;
+}
+
+static char *make_trace32(const char *tag, uint64_t *npos)
+{
+	char *path = tmp_path(tag);
+	strand_error err;
+	uint8_t *code;
+	size_t len;
+	cr_assert_eq(tg_asm(prog32, &code, &len, &err), STRAND_OK, "%s", err.msg);
+	struct tg_opts o = { .arch = STRAND_ARCH_X86_32, .abi = STRAND_ABI_WINDOWS_NT,
+			     .keyframe_every = 2500 };
+	struct tg *g;
+	cr_assert_eq(tg_open(path, &o, &g, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_map(g, 0x400000, 0x1000, STRAND_PROT_READ | STRAND_PROT_EXEC,
+			    STRAND_REGION_IMAGE, "prog32", code, len, &err), STRAND_OK);
+	cr_assert_eq(tg_map(g, 0x600000, 0x1000, STRAND_PROT_READ | STRAND_PROT_WRITE,
+			    STRAND_REGION_HEAP, "data", NULL, 0, &err), STRAND_OK);
+	cr_assert_eq(tg_map(g, 0x700000, 0x2000, STRAND_PROT_READ | STRAND_PROT_WRITE,
+			    STRAND_REGION_STACK, "stack", NULL, 0, &err), STRAND_OK);
+	uint8_t teb[0x1000] = { 0 };
+	uint32_t self = TEB2;
+	memcpy(teb + 0x18, &self, 4);
+	cr_assert_eq(tg_map(g, TEB2, 0x1000, STRAND_PROT_READ | STRAND_PROT_WRITE,
+			    STRAND_REGION_TEB, "teb2", teb, sizeof teb, &err), STRAND_OK);
+	self = TEB1;
+	memcpy(teb + 0x18, &self, 4);
+	cr_assert_eq(tg_map(g, TEB1, 0x1000, STRAND_PROT_READ | STRAND_PROT_WRITE,
+			    STRAND_REGION_TEB, "teb1", teb, sizeof teb, &err), STRAND_OK);
+	uint8_t gdt[0x1000] = { 0 };
+	gdt_put(gdt + 0x08, 0, 0xfffff, 0x9b, 0xc);
+	gdt_put(gdt + 0x10, 0, 0xfffff, 0x93, 0xc);
+	gdt_put(gdt + 0x18, 0, 0xfffff, 0xfb, 0xc);
+	gdt_put(gdt + 0x20, 0, 0xfffff, 0xf3, 0xc);
+	gdt_put(gdt + 0x38, TEB1, 0xfff, 0xf3, 0x4);
+	cr_assert_eq(tg_map(g, GDT32, 0x1000, STRAND_PROT_READ, STRAND_REGION_GDT, "gdt", gdt,
+			    sizeof gdt, &err), STRAND_OK);
+	struct strand_cpu c1, c2;
+	cpu32(&c1, 0x700800, TEB1);
+	cpu32(&c2, 0x701800, TEB2);
+	cr_assert_eq(tg_thread(g, 1, &c1, &err), STRAND_OK);
+	cr_assert_eq(tg_at_thread(g, 100, 2, &c2, &err), STRAND_OK);
+	cr_assert_eq(tg_at_switch(g, 700, 2, &err), STRAND_OK);
+	cr_assert_eq(tg_at_switch(g, 16000, 1, &err), STRAND_OK);
+	tg_on_syscall(g, sys_handler, NULL);
+	cr_assert_eq(tg_run(g, 10000000, &err), STRAND_OK, "%s", err.msg);
+	if (npos)
+		*npos = tg_position(g);
+	cr_assert_eq(tg_close(g, &err), STRAND_OK, "%s", err.msg);
+	free(code);
+	return path;
+}
+
+Test(replay, x86_32_trace_with_gdt_threads_replays_exactly)
+{
+	uint64_t n;
+	char *path = make_trace32("x32", &n);
+	struct strand_replay *r = open_ok(path, 4096);
+	strand_error err;
+	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_position(r), n);
+	struct strand_replay_stats s;
+	strand_replay_get_stats(r, &s);
+	cr_assert_geq(s.keyframes_checked, 5);
+	/* each thread read its own TEB through FS */
+	uint32_t v;
+	strand_replay_read(r, 0x600000 + 16, &v, 4, NULL);
+	cr_assert_eq(v, TEB1 + TEB2, "fs:[0x18] sum 0x%x", v);
+	/* back into thread 2's stretch: FS base and eax from fs:[0x18] */
+	cr_assert_eq(strand_replay_seek(r, 15900, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_thread(r), 2);
+	uint64_t fsb, fs;
+	cr_assert_eq(strand_replay_reg(r, "fs_base", &fsb), STRAND_OK);
+	cr_assert_eq(fsb, TEB2);
+	cr_assert_eq(strand_replay_reg(r, "fs", &fs), STRAND_OK);
+	cr_assert_eq(fs, 0x3b);
+	cr_assert_eq(strand_replay_step(r, -15300, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_thread(r), 1);
+	cr_assert_eq(strand_replay_reg(r, "fs_base", &fsb), STRAND_OK);
+	cr_assert_eq(fsb, TEB1);
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}

@@ -330,6 +330,39 @@ static void cpu_load(struct tg *g, const struct strand_cpu *c)
 	int nx = g->is64 ? 16 : 8;
 	for (int i = 0; i < nx; i++)
 		uc_reg_write(g->uc, UC_X86_REG_XMM0 + i, c->fxsave + 160 + 16 * i);
+	if (!g->is64 && c->gdt_base) {
+		uc_x86_mmr gdtr = { .base = c->gdt_base, .limit = c->gdt_limit };
+		uc_reg_write(g->uc, UC_X86_REG_GDTR, &gdtr);
+		static const int seg[6] = { UC_X86_REG_ES, UC_X86_REG_CS, UC_X86_REG_SS,
+					    UC_X86_REG_DS, UC_X86_REG_FS, UC_X86_REG_GS };
+		for (int i = 0; i < 6; i++) {
+			uint32_t v = c->sel[i];
+			uc_reg_write(g->uc, seg[i], &v);
+		}
+	}
+}
+
+/* x86-32 with a GDT: the thread's fs_base goes into the descriptor FS
+ * selects, then FS is reloaded (what Windows does on a switch). */
+static void gdt_fs(struct tg *g, uint32_t ti)
+{
+	const struct strand_cpu *c = &g->thr[ti].init;
+	if (g->is64 || !c->gdt_base)
+		return;
+	uint16_t sel = c->sel[STRAND_SEG_FS];
+	if ((sel & ~3u) == 0)
+		return;
+	uint64_t da = c->gdt_base + (sel >> 3) * 8u;
+	uint8_t d[8];
+	uc_mem_read(g->uc, da, d, 8);
+	uint32_t b = (uint32_t)c->fs_base;
+	d[2] = (uint8_t)b;
+	d[3] = (uint8_t)(b >> 8);
+	d[4] = (uint8_t)(b >> 16);
+	d[7] = (uint8_t)(b >> 24);
+	uc_mem_write(g->uc, da, d, 8);
+	uint32_t v = sel;
+	uc_reg_write(g->uc, UC_X86_REG_FS, &v);
 }
 
 static void cpu_save(struct tg *g, struct strand_cpu *c, uint32_t ti)
@@ -347,6 +380,15 @@ static void cpu_save(struct tg *g, struct strand_cpu *c, uint32_t ti)
 		uint32_t f = 0;
 		uc_reg_read(g->uc, UC_X86_REG_EFLAGS, &f);
 		c->rflags = f;
+		if (c->gdt_base) {
+			static const int seg[6] = { UC_X86_REG_ES, UC_X86_REG_CS, UC_X86_REG_SS,
+						    UC_X86_REG_DS, UC_X86_REG_FS, UC_X86_REG_GS };
+			for (int i = 0; i < 6; i++) {
+				uint32_t v = 0;
+				uc_reg_read(g->uc, seg[i], &v);
+				c->sel[i] = (uint16_t)v;
+			}
+		}
 	}
 	int nx = g->is64 ? 16 : 8;
 	for (int i = 0; i < nx; i++)
@@ -387,6 +429,7 @@ static strand_status switch_to(struct tg *g, uint32_t ti)
 		cpu_load(g, &t->init);
 		t->started = true;
 	}
+	gdt_fs(g, ti);
 	return STRAND_OK;
 }
 
@@ -662,6 +705,7 @@ strand_status tg_run(struct tg *g, uint64_t max_insns, strand_error *err)
 		return st;
 	g->cur = 0;
 	cpu_load(g, &g->thr[0].init);
+	gdt_fs(g, 0);
 	g->thr[0].started = true;
 	uc_hook h;
 	uc_hook_add(g->uc, &h, UC_HOOK_CODE, (void *)hook_code, g, 1, 0);
