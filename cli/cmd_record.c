@@ -22,11 +22,6 @@
 #include "record/ptrace/ptrace_rec.h"
 #include "strand/replay.h"
 
-/* Weak until the replay core provides it: without it the ordinal trace is
- * kept as it is. */
-extern strand_status strand_finalize_positions(const char *in, const char *out,
-					       strand_error *err) __attribute__((weak));
-
 static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig)
@@ -111,9 +106,7 @@ int cmd_record(int argc, char **argv)
 		cli_fail("record", false, &err);
 		goto out;
 	}
-	if (raw || !strand_finalize_positions) {
-		if (!raw && !quiet)
-			fprintf(stderr, "strand record: finalize not available: keeping ordinal positions\n");
+	if (raw) {
 		if (rename(rawpath, out) < 0) {
 			cli_failf("record", false, false, "cannot rename %s to %s: %s", rawpath, out,
 				  strerror(errno));

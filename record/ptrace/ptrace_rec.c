@@ -1347,9 +1347,16 @@ static strand_status on_signal(struct rec *r, int sig, int *resume_sig, strand_e
 		r->held_sigs |= 1ull << (sig - 1);
 		return STRAND_OK;
 	}
-	if (sync && !boundary)
-		logf_(r, "note: signal %d at pc=0x%llx in the middle of user code: "
-		      "its position is found by finalize", sig, (unsigned long long)regs.rip);
+	if (sync && !boundary) {
+		/* A fault in the middle of user code: a key frame of the
+		 * faulting state first, so that finalize runs to the faulting
+		 * instruction (its first arrival there since the last event)
+		 * and checks the state; then the EXCEPTION. */
+		struct strand_cpu cpu;
+		if ((st = get_cpu(r, &regs, &cpu, err)) != STRAND_OK ||
+		    (st = write_keyframe(r, &cpu, err)) != STRAND_OK)
+			return st;
+	}
 	return deliver(r, sig, &si, boundary, resume_sig, err);
 }
 
@@ -1365,6 +1372,10 @@ static void child_exec(char *const *argv, int errfd)
 		(void)!write(errfd, &e, sizeof e);
 		_exit(127);
 	}
+	/* No lazy binding: glibc's _dl_runtime_resolve saves the SSE state
+	 * with fxsave, whose reserved bytes and MXCSR_MASK Unicorn writes
+	 * differently from the CPU (docs/linux-recorder.md, "Fidelity"). */
+	setenv("LD_BIND_NOW", "1", 1);
 	raise(SIGSTOP);
 	execvp(argv[0], argv);
 	int e = errno;
