@@ -867,6 +867,30 @@ static bool is_reg(struct strand_replay *r, const char *s)
 	return s && !strchr(s, '[') && strand_replay_reg(r, s, &v) == STRAND_OK;
 }
 
+/* The register an address like "[eax + eax + 0x7c803100]" is indexed by:
+ * the first register in the brackets that is not the stack or frame
+ * pointer (those address locals, not tables), into buf; false if none. */
+static bool index_reg(struct strand_replay *r, const char *operand, char *buf,
+		      size_t len)
+{
+	const char *lb = operand ? strchr(operand, '[') : NULL;
+	if (!lb)
+		return false;
+	char tmp[96];
+	snprintf(tmp, sizeof tmp, "%s", lb + 1);
+	for (char *save = NULL, *t = strtok_r(tmp, " +-*]", &save); t;
+	     t = strtok_r(NULL, " +-*]", &save)) {
+		if (!strcmp(t, "esp") || !strcmp(t, "ebp") || !strcmp(t, "rsp") ||
+		    !strcmp(t, "rbp"))
+			continue;
+		if (is_reg(r, t)) {
+			snprintf(buf, len, "%s", t);
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool is_mnemonic(const char *mn, const char *const *list)
 {
 	for (; *list; list++)
@@ -909,9 +933,10 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 						"length must be 1..8, not %" PRIu64, len);
 		op.len = len;
 	}
+	char prev_src[96] = ""; /* memory operand of the previous step's load */
 	strand_json_name(o->j, "chain");
 	strand_json_start_array(o->j);
-	for (int step = 0; step < 16; step++) {
+	for (int step = 0; step < 32; step++) {
 		struct strand_replay *p = NULL;
 		char where[64];
 		if (op.reg)
@@ -930,6 +955,22 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 			kind = "initial";
 			qtext(o, "#%-2d %-14s holds its value since the initial snapshot\n",
 			      step, where);
+			/* a load from a table nobody wrote: the index is the news */
+			char idx[32];
+			if (!op.reg && index_reg(p, prev_src, idx, sizeof idx)) {
+				strand_json_start_object(o->j);
+				strand_json_string_field(o->j, "location", where);
+				strand_json_string_field(o->j, "kind", kind);
+				strand_json_string_field(o->j, "next", "index");
+				strand_json_string_field(o->j, "index", idx);
+				strand_json_end_object(o->j);
+				qtext(o, "    (a table lookup: following its index %s)\n", idx);
+				snprintf(regname, sizeof regname, "%s", idx);
+				op.reg = regname;
+				prev_src[0] = '\0';
+				strand_replay_close(p);
+				continue; /* same position: the index before the load */
+			}
 		} else {
 			strand_replay_symbolize(p, op.w_pc, sym, sizeof sym);
 			if (op.w_kernel)
@@ -980,7 +1021,9 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 		int nops = split_insn(rep, &mn, ops, 3);
 		const char *next = "end";
 		uint64_t next_until = op.w_pos; /* state before the writer ran */
-		if (is_mnemonic(mn, copies)) {
+		const char *other = NULL;       /* a second input we do not follow */
+		prev_src[0] = '\0';
+		if (is_mnemonic(mn, copies) || !strncmp(mn, "cmov", 4)) {
 			/* memory source: the instruction's read, if it made one */
 			const char *src = nops >= 2 ? ops[1] : NULL;
 			if (!strcmp(mn, "push") && nops >= 1)
@@ -991,6 +1034,7 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 				op.addr = op.wreads[0].addr;
 				op.len = op.wreads[0].size;
 				next = "memory";
+				snprintf(prev_src, sizeof prev_src, "%s", src ? src : "");
 			} else if (src && is_reg(p, src)) {
 				snprintf(regname, sizeof regname, "%s", src);
 				op.reg = regname;
@@ -998,15 +1042,28 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 			} else {
 				next = "constant";
 			}
-		} else if (op.reg && is_mnemonic(mn, self_imm) && nops >= 1 &&
-			   !strcmp(ops[0], op.reg) && (nops == 1 || !is_reg(p, ops[1]))) {
-			next = "computed-from-itself";
 		} else if (!strcmp(mn, "xor") && nops == 2 && !strcmp(ops[0], ops[1])) {
 			next = "constant";
+		} else if (op.reg && is_mnemonic(mn, self_imm) && nops >= 1 &&
+			   !strcmp(ops[0], op.reg)) {
+			/* follow the destination, the value being transformed;
+			 * a register second operand is named, not followed */
+			next = "computed-from-itself";
+			if (nops >= 2 && is_reg(p, ops[1]))
+				other = ops[1];
+		} else if (op.reg && !strcmp(mn, "lea") && nops == 2 &&
+			   index_reg(p, ops[1], regname, sizeof regname)) {
+			op.reg = regname;
+			next = "computed-from-address";
 		} else {
 			next = "computed";
 		}
 		strand_json_string_field(o->j, "next", next);
+		if (other) {
+			strand_json_string_field(o->j, "other_input", other);
+			qtext(o, "    (also uses %s: 'seek %" PRIu64 "; origin %s' follows it)\n",
+			      other, op.w_pos, other);
+		}
 		strand_json_end_object(o->j);
 		strand_replay_close(p);
 		if (!strcmp(next, "constant") || !strcmp(next, "computed") || !strcmp(next, "end")) {
