@@ -106,19 +106,19 @@ if [ -f advapi32/advapi32.def ]; then
 fi
 if [ -f httpapi/httpapi.def ]; then
 	compile httpapi httpapi/*.c
-	link_dll httpapi 0x5a320000 _HttpApiDllMain@12 httpapi/httpapi.def $L -ladvapi32 -lkernel32 -lntdll
+	link_dll httpapi 0x5a320000 _DllMain@12 httpapi/httpapi.def $L -ladvapi32 -lkernel32 -lntdll
 fi
 if [ -f strmfilt/strmfilt.def ]; then
 	compile strmfilt strmfilt/*.c
-	link_dll strmfilt 0x5a2b0000 _StrmFiltDllMain@12 strmfilt/strmfilt.def $L -lhttpapi -ladvapi32 -lkernel32 -lntdll
+	link_dll strmfilt 0x5a2b0000 _DllMain@12 strmfilt/strmfilt.def $L -lhttpapi -ladvapi32 -lkernel32 -lntdll
 fi
 if [ -f w3ssl/w3ssl.def ]; then
 	compile w3ssl w3ssl/*.c
-	link_dll w3ssl 0x5a2a0000 _W3SslDllMain@12 w3ssl/w3ssl.def $L -lstrmfilt -ladvapi32 -lkernel32 -lntdll
+	link_dll w3ssl 0x5a2a0000 _DllMain@12 w3ssl/w3ssl.def $L -lstrmfilt -ladvapi32 -lkernel32 -lntdll
 fi
 if [ -f iisw3adm/iisw3adm.def ]; then
 	compile iisw3adm iisw3adm/*.c
-	link_dll iisw3adm 0x5a600000 _W3AdmDllMain@12 iisw3adm/iisw3adm.def $L -lhttpapi -ladvapi32 -lkernel32 -lntdll
+	link_dll iisw3adm 0x5a600000 _DllMain@12 iisw3adm/iisw3adm.def $L -lhttpapi -ladvapi32 -lkernel32 -lntdll
 fi
 if [ -f svchost/svchost.c ]; then
 	compile svchost svchost/*.c

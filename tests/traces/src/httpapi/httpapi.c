@@ -342,7 +342,7 @@ ULONG WINAPI HttpCloseFilter(HANDLE FilterHandle)
 /* ===================== DLL entry ===================== */
 
 #define DLL_PROCESS_ATTACH 1
-BOOL WINAPI HttpApiDllMain(HINSTANCE hInstance, DWORD Reason, LPVOID Reserved)
+BOOL WINAPI DllMain(HINSTANCE hInstance, DWORD Reason, LPVOID Reserved)
 {
 	if (Reason == DLL_PROCESS_ATTACH)
 		InitializeCriticalSection(&g_InitLock);

@@ -251,4 +251,4 @@ void WINAPI ServiceMain(DWORD dwArgc, LPWSTR *lpszArgv)
 	WEB_ADMIN_SERVICE_UpdateStatus(This, SERVICE_STOPPED, ExitCode);
 }
 
-BOOL WINAPI W3AdmDllMain(HINSTANCE hInstance, DWORD Reason, LPVOID Reserved) { return TRUE; }
+BOOL WINAPI DllMain(HINSTANCE hInstance, DWORD Reason, LPVOID Reserved) { return TRUE; }

@@ -367,4 +367,4 @@ void WINAPI StreamFilterTerminate(void)
 	}
 }
 
-BOOL WINAPI StrmFiltDllMain(HINSTANCE hInstance, DWORD Reason, LPVOID Reserved) { return TRUE; }
+BOOL WINAPI DllMain(HINSTANCE hInstance, DWORD Reason, LPVOID Reserved) { return TRUE; }

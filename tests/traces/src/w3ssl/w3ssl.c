@@ -113,4 +113,4 @@ Stopped:
 	W3SslReportStatus(SERVICE_STOPPED, hr, 0);
 }
 
-BOOL WINAPI W3SslDllMain(HINSTANCE hInstance, DWORD Reason, LPVOID Reserved) { return TRUE; }
+BOOL WINAPI DllMain(HINSTANCE hInstance, DWORD Reason, LPVOID Reserved) { return TRUE; }
