@@ -105,6 +105,7 @@ struct sink {
 	uint64_t reg_mask;   /* tainted registers of tid at the start */
 	uint64_t mem_addr;   /* tainted bytes at the start, mem_len 0 if none */
 	uint32_t mem_len;
+	bool specific;       /* service: the value is dwServiceSpecificExitCode */
 	char text[512];      /* log line, description */
 	char detail[256];
 	bool have_flow;      /* locations known */
@@ -654,6 +655,7 @@ static void on_call(struct strand_replay *r, void *ud, const struct strand_call_
 	k->start = (uint32_t)s->nent;
 	bool specific = w32 == 1066; /* ERROR_SERVICE_SPECIFIC_ERROR */
 	k->value = specific ? spec : w32;
+	k->specific = specific;
 	k->mem_addr = args[1] + (specific ? 16 : 12);
 	k->mem_len = 4;
 	k->have_flow = true;
@@ -1062,6 +1064,14 @@ static strand_status take_stacks(struct errorflow *s, struct chain_pos *cp, uint
 	return st;
 }
 
+static bool is_push_pop(struct errorflow *s, uint64_t pc)
+{
+	char buf[64];
+	if (strand_replay_disas(s->r, pc, buf, sizeof buf, NULL) != STRAND_OK)
+		return false;
+	return !strncmp(buf, "push ", 5) || !strncmp(buf, "pop ", 4);
+}
+
 static void func_of(struct errorflow *s, uint64_t pc, char *buf, size_t len)
 {
 	const struct strand_module *m;
@@ -1167,9 +1177,16 @@ static strand_status emit_chain(struct errorflow *s, const struct sink *k, struc
 			func_of(s, s->sums[e->sum].pc, fn, sizeof fn);
 		uint64_t v = x->have_value ? x->value : prev_val;
 		bool interesting = x->flags || strcmp(fn, prev_fn) || v != prev_val || i == 0;
+		/* a value only saved and restored (push/pop of a callee-saved
+		 * register, a spill) is not a step worth showing */
+		if (interesting && !x->flags && v == prev_val && e->kind == ENT_INSN &&
+		    is_push_pop(s, s->sums[e->sum].pc))
+			interesting = false;
 		snprintf(prev_fn, sizeof prev_fn, "%s", fn);
 		prev_val = v;
-		if (!interesting || nkeep >= 60)
+		/* the step that wrote the symptom's location is always shown */
+		bool last = i + 1 < np && w.st[path[i + 1]].kind == STEP_SINK;
+		if ((!interesting && !last) || nkeep >= 60)
 			continue;
 		keep[nkeep] = path[i];
 		cp[nkeep].pos = e->pos;
@@ -1238,7 +1255,7 @@ out:
 static bool looks_like_error(const char *t, uint32_t len)
 {
 	static const char *const words[] = { "error", "fail", "cannot", "can't", "denied",
-					     "not found", "no such", "hr =", "hr=", "status",
+					     "not found", "no such", "hr =", "hr=",
 					     "fatal", "abort", "unable" };
 	char low[512];
 	uint32_t n = len < sizeof low - 1 ? len : (uint32_t)sizeof low - 1;
@@ -1299,7 +1316,9 @@ static void build_log_sink(struct errorflow *s)
 		struct outrec *o = &s->out[i];
 		if (!(o->stream == 3 || o->stream == 2 || looks_like_error(o->data, o->len)))
 			continue;
-		if (!looks_like_error(o->data, o->len))
+		/* only text the process wrote (found in its memory): lines a
+		 * recorder adds about the environment are not the program's */
+		if (!looks_like_error(o->data, o->len) || !o->located || o->sys_entry == UINT32_MAX)
 			continue;
 		struct sink *k = &s->sinks[s->nsinks++];
 		memset(k, 0, sizeof *k);
@@ -1345,7 +1364,8 @@ static strand_status emit_symptom(struct errorflow *s, const struct sink *k,
 	unsigned kind = 0;
 	if (s->abi == STRAND_ABI_WINDOWS_NT)
 		kind = k->kind == SINK_CRASH ? STRAND_CODE_NTSTATUS
-		       : k->kind == SINK_SERVICE ? STRAND_CODE_WIN32 : strand_code_guess(k->value);
+		       : k->kind == SINK_SERVICE && !k->specific ? STRAND_CODE_WIN32
+		       : strand_code_guess(k->value);
 	if (kind && k->value)
 		strand_r_string(o, "meaning", strand_code_describe(kind, k->value, buf, sizeof buf));
 	if (k->kind == SINK_CRASH && s->crash_stack)

@@ -50,9 +50,15 @@ static void add_module(struct httpapi *s, const struct strand_module *m)
 	if (strcasecmp(m->name, s->module))
 		return;
 	size_t plen = strlen(s->prefix);
+	bool has_exports = false;
+	for (uint32_t i = 0; i < m->nsyms; i++)
+		has_exports = has_exports || m->syms[i].kind == STRAND_SYM_EXPORT;
 	for (uint32_t i = 0; i < m->nsyms; i++) {
 		const struct strand_symbol *sym = &m->syms[i];
-		if (sym->kind == STRAND_SYM_OBJECT || strncmp(sym->name, s->prefix, plen))
+		/* the API is what the DLL exports (internal helpers may share
+		 * the prefix) */
+		if (sym->kind == STRAND_SYM_OBJECT || (has_exports && sym->kind != STRAND_SYM_EXPORT) ||
+		    strncmp(sym->name, s->prefix, plen))
 			continue;
 		if (s->nfn == s->capfn) {
 			uint32_t cap = s->capfn ? s->capfn * 2 : 32;
@@ -79,6 +85,15 @@ static void on_call(struct strand_replay *r, void *ud, const struct strand_call_
 	struct httpapi *s = ud;
 	const char *name = api_at(s, c->to);
 	if (!name)
+		return;
+	/* the loader calling the DLL's entry point is not an API call: API
+	 * calls come from code of some module */
+	const struct strand_module *cm;
+	const struct strand_symbol *csym;
+	size_t nl = strlen(name);
+	if (nl >= 7 && !strcmp(name + nl - 7, "DllMain"))
+		return;
+	if (strand_replay_find_symbol(r, c->from, &cm, &csym) != STRAND_OK)
 		return;
 	/* an API that calls another export of the same API: only the outer
 	 * one is the application's call */

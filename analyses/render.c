@@ -38,6 +38,14 @@ static bool is_scalar(const struct strand_rnode *n)
 	       n->kind != STRAND_R_STACK;
 }
 
+static bool scalar_list(const struct strand_rnode *n)
+{
+	for (const struct strand_rnode *c = n->first; c; c = c->next)
+		if (!is_scalar(c))
+			return false;
+	return true;
+}
+
 /* Scalar value as text. */
 static void scalar_str(const struct strand_rnode *n, char *buf, size_t len)
 {
@@ -132,6 +140,14 @@ static void text_node(const struct strand_rnode *n, int depth, bool in_list, FIL
 		}
 		if (first)
 			fputs("{}\n", out);
+		return;
+	}
+	if (!in_list && n->kind == STRAND_R_LIST && n->nchildren && scalar_list(n)) {
+		fprintf(out, "%s: ", lab);
+		for (const struct strand_rnode *c = n->first; c; c = c->next) {
+			scalar_str(c, val, sizeof val);
+			fprintf(out, "%s%s", val, c->next ? ", " : "\n");
+		}
 		return;
 	}
 	if (in_list)
@@ -257,6 +273,11 @@ static void md_item(const struct strand_rnode *c, int depth, bool in_list, FILE 
 		md_stack(c, depth + 1, out);
 	} else if (c->nchildren == 0) {
 		fputs(c->kind == STRAND_R_LIST ? "(none)\n" : "-\n", out);
+	} else if (c->kind == STRAND_R_LIST && scalar_list(c)) {
+		for (const struct strand_rnode *x = c->first; x; x = x->next) {
+			md_scalar(x, out);
+			fputs(x->next ? ", " : "\n", out);
+		}
 	} else {
 		fputc('\n', out);
 		md_bullets(c, depth + 1, out);

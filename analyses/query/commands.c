@@ -1265,9 +1265,13 @@ const struct qcmd qcmd_table[] = {
 	{ "origin", NULL, "origin REG|ADDR",
 	  "where the current value of a register or memory came from", NULL, 1, 2,
 	  cmd_origin },
-	{ "find", NULL, "find VALUE [SIZE]",
-	  "positions where a register or memory took a value, over time", NULL, 1, 2,
-	  cmd_find },
+	{ "find", NULL, "find VALUE [SIZE [MAX]]",
+	  "positions where a register or memory took a value, over time",
+	  "    VALUE is compared on SIZE bytes (1, 2, 4, 8; default pointer size);\n"
+	  "    MAX rows are shown (default 1000), 'count' says how many there are.\n"
+	  "    Registers are per thread: a row is a register of that thread taking\n"
+	  "    the value (written by the instruction shown) or a memory write.\n",
+	  1, 3, cmd_find },
 	{ "report", NULL, "report", "the root-cause report of the trace", NULL, 0, 0,
 	  cmd_report },
 	/* session */

@@ -556,20 +556,46 @@ static const char *const gpr64[] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp",
 				     "rsi", "rdi", "r8", "r9", "r10", "r11",
 				     "r12", "r13", "r14", "r15", NULL };
 
+/* Per thread: which registers held the value at the last check, and the
+ * thread's last instruction (registers are per thread: another thread's
+ * eax holding the value is not a change of this one's). */
+struct find_thread {
+	uint32_t tid;
+	bool seen;                   /* had[] is valid */
+	bool had[16];
+	uint64_t last_pos, last_pc;
+};
+
+#define FIND_MAX_THREADS 256
+
 struct find_state {
 	struct strand_query *q;
 	struct qout *o;
 	uint64_t value, mask;
-	bool had[16];           /* register held the value at the last check */
-	uint64_t last_pos, last_pc;  /* the last instruction executed */
+	struct find_thread th[FIND_MAX_THREADS];
+	uint32_t nth;
 	uint64_t count, rows;
+	uint64_t max;            /* rows to show */
 };
+
+static struct find_thread *find_thread(struct find_state *fs, uint32_t tid)
+{
+	for (uint32_t i = 0; i < fs->nth; i++)
+		if (fs->th[i].tid == tid)
+			return &fs->th[i];
+	if (fs->nth == FIND_MAX_THREADS)
+		return NULL;
+	struct find_thread *t = &fs->th[fs->nth++];
+	memset(t, 0, sizeof *t);
+	t->tid = tid;
+	return t;
+}
 
 static void find_emit(struct find_state *fs, struct strand_replay *r, uint64_t pos,
 		      uint64_t pc, const char *where, uint64_t addr)
 {
 	fs->count++;
-	if (fs->rows >= fs->q->max_rows)
+	if (fs->rows >= fs->max)
 		return;
 	fs->rows++;
 	char sym[160], insn[96] = "";
@@ -596,26 +622,32 @@ static void find_emit(struct find_state *fs, struct strand_replay *r, uint64_t p
 	strand_json_end_object(j);
 }
 
-static void find_regs(struct find_state *fs, struct strand_replay *r)
+static void find_regs(struct find_state *fs, struct find_thread *t,
+		      struct strand_replay *r)
 {
 	const char *const *names = fs->q->ptr_size == 4 ? gpr32 : gpr64;
 	for (int i = 0; names[i]; i++) {
 		uint64_t v = 0;
 		strand_replay_reg(r, names[i], &v);
 		bool has = (v & fs->mask) == fs->value;
-		if (has && !fs->had[i])
-			find_emit(fs, r, fs->last_pos, fs->last_pc, names[i], 0);
-		fs->had[i] = has;
+		/* a thread's start values are not news either */
+		if (has && !t->had[i] && t->seen)
+			find_emit(fs, r, t->last_pos, t->last_pc, names[i], 0);
+		t->had[i] = has;
 	}
+	t->seen = true;
 }
 
 static void find_insn(struct strand_replay *r, void *ud, uint64_t position,
 		      uint64_t pc, uint32_t size)
 {
 	struct find_state *fs = ud;
-	find_regs(fs, r);
-	fs->last_pos = position;
-	fs->last_pc = pc;
+	struct find_thread *t = find_thread(fs, strand_replay_thread(r));
+	if (!t)
+		return;
+	find_regs(fs, t, r);
+	t->last_pos = position;
+	t->last_pc = pc;
 }
 
 static void find_event(struct strand_replay *r, void *ud,
@@ -624,10 +656,13 @@ static void find_event(struct strand_replay *r, void *ud,
 	struct find_state *fs = ud;
 	if (!after || !strand_rec_is_consuming(rec->type))
 		return;
-	fs->last_pos = rec->position;
-	fs->last_pc = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.pc
-						      : rec->u.nondet.pc;
-	find_regs(fs, r);
+	struct find_thread *t = find_thread(fs, strand_replay_thread(r));
+	if (!t)
+		return;
+	t->last_pos = rec->position;
+	t->last_pc = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.pc
+						     : rec->u.nondet.pc;
+	find_regs(fs, t, r);
 }
 
 static void find_mem(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
@@ -652,18 +687,19 @@ static strand_status ext_find(struct strand_query *q, struct qargs *a, struct qo
 	if (size != 1 && size != 2 && size != 4 && size != 8)
 		return strand_error_set(err, STRAND_ERR_INVALID,
 					"size must be 1, 2, 4 or 8, not %" PRIu64, size);
+	uint64_t max = q->max_rows;
+	if (a->argc > 3 && (st = qeval(q, a->argv[3], &max, err)) < 0)
+		return st;
+	if (max == 0 || max > q->max_rows)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"row limit %" PRIu64 " out of range (1..%" PRIu32 ")",
+					max, q->max_rows);
+	fs.max = max;
 	fs.mask = size == 8 ? UINT64_MAX : (1ull << (8 * size)) - 1;
 	fs.value &= fs.mask;
 	struct strand_replay *p = NULL;
 	if ((st = open_pass(q, &p, err)) < 0)
 		return st;
-	/* registers that hold the value in the initial state are not news */
-	const char *const *names = q->ptr_size == 4 ? gpr32 : gpr64;
-	for (int i = 0; names[i]; i++) {
-		uint64_t v = 0;
-		strand_replay_reg(p, names[i], &v);
-		fs.had[i] = (v & fs.mask) == fs.value;
-	}
 	qtext(o, "%-10s %-6s %-18s %s\n", "position", "tid", "where", "written by");
 	strand_json_hex_field(o->j, "value", fs.value);
 	strand_json_uint_field(o->j, "size", size);
@@ -692,9 +728,11 @@ struct origin_pass {
 	struct strand_query *q;
 	uint64_t until;
 	const char *reg;            /* register name, or NULL for memory */
+	uint32_t tid;               /* thread whose register `reg` is */
 	uint64_t addr, len;         /* memory range */
 	/* running state */
 	uint64_t prev;              /* register value at the last check */
+	bool prev_valid;            /* prev was read in thread `tid` */
 	uint64_t exec_pos, exec_pc; /* the last instruction (or event) run */
 	bool exec_is_syscall;
 	uint64_t exec_sysno;
@@ -703,9 +741,11 @@ struct origin_pass {
 	/* the answer */
 	bool found;
 	uint64_t w_pos, w_pc, w_value;
+	uint32_t w_tid;             /* thread of the writer */
 	bool w_kernel;              /* a syscall or memory event did it */
 	uint64_t w_sysno;
 };
+
 
 static void origin_change(struct origin_pass *op, uint64_t value)
 {
@@ -714,9 +754,27 @@ static void origin_change(struct origin_pass *op, uint64_t value)
 	op->w_pc = op->exec_pc;
 	op->w_value = value;
 	op->w_kernel = op->exec_is_syscall;
+	op->w_tid = op->tid;
 	op->w_sysno = op->exec_sysno;
 	memcpy(op->wreads, op->reads, sizeof op->reads);
 	op->nwreads = op->nreads;
+}
+
+/* Compare the tracked register with its last value, in its own thread
+ * only (another thread's registers are not a change). */
+static void origin_check_reg(struct origin_pass *op, struct strand_replay *r)
+{
+	uint64_t v = 0;
+	strand_replay_reg(r, op->reg, &v);
+	if (!op->prev_valid) { /* the thread's first instruction: its start value */
+		op->prev = v;
+		op->prev_valid = true;
+		return;
+	}
+	if (v != op->prev) {
+		origin_change(op, v);
+		op->prev = v;
+	}
 }
 
 static void origin_insn(struct strand_replay *r, void *ud, uint64_t position,
@@ -726,12 +784,9 @@ static void origin_insn(struct strand_replay *r, void *ud, uint64_t position,
 	if (position > op->until)
 		return;
 	if (op->reg) {
-		uint64_t v = 0;
-		strand_replay_reg(r, op->reg, &v);
-		if (v != op->prev) {
-			origin_change(op, v);
-			op->prev = v;
-		}
+		if (strand_replay_thread(r) != op->tid)
+			return; /* the other threads' instructions are not ours */
+		origin_check_reg(op, r);
 	}
 	op->exec_pos = position;
 	op->exec_pc = pc;
@@ -759,6 +814,7 @@ static void origin_event(struct strand_replay *r, void *ud,
 				op->w_pos = rec->position;
 				op->w_pc = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.pc : 0;
 				op->w_kernel = true;
+				op->w_tid = rec->tid;
 				op->w_sysno = rec->type == STRAND_REC_SYSCALL
 						      ? rec->u.syscall.number : UINT64_MAX;
 				op->w_value = 0;
@@ -769,19 +825,15 @@ static void origin_event(struct strand_replay *r, void *ud,
 	}
 	if (!strand_rec_is_consuming(rec->type))
 		return;
+	if (op->reg && rec->tid != op->tid)
+		return;
 	op->exec_pos = rec->position;
 	op->exec_pc = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.pc : rec->u.nondet.pc;
 	op->exec_is_syscall = rec->type == STRAND_REC_SYSCALL;
 	op->exec_sysno = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.number : UINT64_MAX;
 	op->nreads = 0;
-	if (op->reg) {
-		uint64_t v = 0;
-		strand_replay_reg(r, op->reg, &v);
-		if (v != op->prev) {
-			origin_change(op, v);
-			op->prev = v;
-		}
-	}
+	if (op->reg && strand_replay_thread(r) == op->tid)
+		origin_check_reg(op, r);
 }
 
 static void origin_mem(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
@@ -789,6 +841,8 @@ static void origin_mem(struct strand_replay *r, void *ud, uint64_t position, uin
 {
 	struct origin_pass *op = ud;
 	if (position >= op->until)
+		return;
+	if (op->reg && strand_replay_thread(r) != op->tid)
 		return;
 	if (!is_write) {
 		if (op->nreads < 4) {
@@ -805,6 +859,7 @@ static void origin_mem(struct strand_replay *r, void *ud, uint64_t position, uin
 	op->w_pos = position;
 	op->w_pc = pc;
 	op->w_value = value;
+	op->w_tid = strand_replay_thread(r);
 	op->w_kernel = false;
 	/* reads of this instruction so far (a read-modify-write or movs) */
 	memcpy(op->wreads, op->reads, sizeof op->reads);
@@ -819,18 +874,20 @@ static strand_status origin_run(struct strand_query *q, struct origin_pass *op,
 	strand_status st = open_pass(q, pass, err);
 	if (st < 0)
 		return st;
-	if (op->reg && strand_replay_reg(*pass, op->reg, &op->prev) != STRAND_OK)
+	uint64_t v;
+	if (op->reg && strand_replay_reg(*pass, op->reg, &v) != STRAND_OK)
 		return strand_error_set(err, STRAND_ERR_INVALID,
 					"unknown register '%s'", op->reg);
+	op->prev_valid = false;
 	strand_replay_on_insn(*pass, origin_insn, op);
 	strand_replay_on_event(*pass, origin_event, op);
 	strand_replay_on_mem(*pass, origin_mem, STRAND_WATCH_READ | STRAND_WATCH_WRITE, op);
 	if ((st = strand_replay_seek(*pass, op->until, err)) < 0)
 		return st;
-	if (op->reg) { /* a change by the instruction just before `until` */
-		uint64_t v = 0;
+	if (op->reg && strand_replay_thread(*pass) == op->tid) {
+		/* a change by the instruction just before `until` */
 		strand_replay_reg(*pass, op->reg, &v);
-		if (v != op->prev)
+		if (op->prev_valid && v != op->prev)
 			origin_change(op, v);
 	}
 	return STRAND_OK;
@@ -919,6 +976,7 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 	memset(&op, 0, sizeof op);
 	op.q = q;
 	op.until = strand_replay_position(cur);
+	op.tid = strand_replay_thread(cur);
 	const char *what = a->argv[1];
 	if (is_reg(cur, what[0] == '@' ? what + 1 : what)) {
 		snprintf(regname, sizeof regname, "%s", what[0] == '@' ? what + 1 : what);
@@ -986,6 +1044,7 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 		strand_json_string_field(o->j, "kind", kind);
 		if (op.found) {
 			strand_json_uint_field(o->j, "position", op.w_pos);
+			strand_json_uint_field(o->j, "tid", op.w_tid);
 			strand_json_hex_field(o->j, "pc", op.w_pc);
 			strand_json_string_field(o->j, "symbol", sym);
 			strand_json_string_field(o->j, "instruction", insn);
@@ -1021,6 +1080,7 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 		int nops = split_insn(rep, &mn, ops, 3);
 		const char *next = "end";
 		uint64_t next_until = op.w_pos; /* state before the writer ran */
+		op.tid = op.w_tid;              /* its inputs are its thread's */
 		const char *other = NULL;       /* a second input we do not follow */
 		prev_src[0] = '\0';
 		if (is_mnemonic(mn, copies) || !strncmp(mn, "cmov", 4)) {
