@@ -825,3 +825,124 @@ Test(replay, x86_32_trace_with_gdt_threads_replays_exactly)
 	unlink(path);
 	free(path);
 }
+
+/* ---- every other event kind: exception, output, module load/unload,
+ * thread create/exit ---- */
+
+static const char *prog_ev =
+	"BITS 64\n"
+	"ORG 0x400000\n"
+	"  mov rbx, 0x600000\n"
+	"  mov rcx, 100\n"
+	"a:\n"
+	"  inc qword [rbx]\n"
+	"  dec rcx\n"
+	"  jnz a\n"
+	"  ud2\n"                /* position 302: an exception moves to handler */
+	"handler:\n"
+	"  mov rcx, 100\n"
+	"b:\n"
+	"  inc qword [rbx+8]\n"
+	"  dec rcx\n"
+	"  jnz b\n"
+	"  mov eax, 60\n"
+	"  syscall\n";
+
+static uint64_t out_bytes;
+static int n_exc, n_mod;
+static void ev_cb(struct strand_replay *r, void *ud, const struct strand_record *rec, bool after)
+{
+	if (!after)
+		return;
+	if (rec->type == STRAND_REC_OUTPUT)
+		out_bytes += rec->u.output.len;
+	if (rec->type == STRAND_REC_EXCEPTION)
+		n_exc++;
+	if (rec->type == STRAND_REC_MODULE)
+		n_mod++;
+}
+
+Test(replay, exception_output_module_and_thread_events_apply_at_positions)
+{
+	char *path = tmp_path("events");
+	strand_error err;
+	uint8_t *code;
+	size_t len;
+	cr_assert_eq(tg_asm(prog_ev, &code, &len, &err), STRAND_OK, "%s", err.msg);
+	struct tg_opts o = { .arch = STRAND_ARCH_X86_64, .keyframe_every = 100 };
+	struct tg *g;
+	cr_assert_eq(tg_open(path, &o, &g, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_map(g, CODE64, 0x1000, STRAND_PROT_READ | STRAND_PROT_EXEC,
+			    STRAND_REGION_IMAGE, "prog", code, len, &err), STRAND_OK);
+	cr_assert_eq(tg_map(g, DATA64, 0x1000, STRAND_PROT_READ | STRAND_PROT_WRITE,
+			    STRAND_REGION_HEAP, "data", NULL, 0, &err), STRAND_OK);
+	cr_assert_eq(tg_map(g, 0x900000, 0x1000, STRAND_PROT_READ, STRAND_REGION_IMAGE, "lib",
+			    NULL, 0, &err), STRAND_OK);
+	struct strand_cpu c;
+	tg_cpu_init(&c, CODE64, 0);
+	cr_assert_eq(tg_thread(g, 7, &c, &err), STRAND_OK);
+	uint64_t handler = CODE64 + len - 25;
+	/* find handler: the instruction after ud2 (0f 0b) */
+	for (size_t i = 0; i + 1 < len; i++)
+		if (code[i] == 0x0f && code[i + 1] == 0x0b)
+			handler = CODE64 + i + 2;
+	cr_assert_eq(tg_at_exception(g, 302, 0xC000001D, handler, &err), STRAND_OK);
+	static struct strand_symbol lsyms[] = {
+		{ .addr = 0x900100, .size = 0x20, .kind = STRAND_SYM_FUNC, .name = "lib_func", .demangled = "" },
+	};
+	static struct strand_record mod = { .type = STRAND_REC_MODULE,
+		.u.module = { .id = 9, .base = 0x900000, .size = 0x1000, .name = "lib.so",
+			      .path = "/lib.so", .nsyms = 1, .syms = lsyms } };
+	static struct strand_record unload = { .type = STRAND_REC_MODULE_UNLOAD, .u.module_id = 9 };
+	static struct strand_record out = { .type = STRAND_REC_OUTPUT,
+		.u.output = { .stream = 1, .len = 6, .data = (const uint8_t *)"hello\n" } };
+	static struct strand_record texit = { .type = STRAND_REC_THREAD_EXIT, .tid = 8 };
+	struct strand_cpu c8;
+	tg_cpu_init(&c8, CODE64, 0);
+	cr_assert_eq(tg_at_record(g, 50, &mod, &err), STRAND_OK);
+	cr_assert_eq(tg_at_record(g, 60, &out, &err), STRAND_OK);
+	cr_assert_eq(tg_at_thread(g, 70, 8, &c8, &err), STRAND_OK);
+	cr_assert_eq(tg_at_record(g, 80, &texit, &err), STRAND_OK);
+	cr_assert_eq(tg_at_record(g, 400, &unload, &err), STRAND_OK);
+	cr_assert_eq(tg_run(g, 100000, &err), STRAND_OK, "%s", err.msg);
+	uint64_t n = tg_position(g);
+	cr_assert_eq(tg_close(g, &err), STRAND_OK);
+	free(code);
+
+	struct strand_replay *r = open_ok(path, 128);
+	strand_replay_on_event(r, ev_cb, NULL);
+	char buf[128];
+	cr_assert_eq(strand_replay_symbolize(r, 0x900104, buf, sizeof buf), STRAND_NOT_FOUND);
+	cr_assert_eq(strand_replay_seek(r, 50, &err), STRAND_OK);
+	cr_assert_eq(strand_replay_symbolize(r, 0x900104, buf, sizeof buf), STRAND_OK);
+	cr_assert_str_eq(buf, "lib.so!lib_func+0x4");
+	cr_assert_eq(strand_replay_seek(r, 75, &err), STRAND_OK);
+	uint32_t tids[4], nt;
+	strand_replay_threads(r, tids, 4, &nt);
+	cr_assert_eq(nt, 2);
+	cr_assert_eq(strand_replay_seek(r, 80, &err), STRAND_OK);
+	strand_replay_threads(r, tids, 4, &nt);
+	cr_assert_eq(nt, 1);
+	cr_assert_eq(strand_replay_seek(r, 302, &err), STRAND_OK, "%s", err.msg);
+	const struct strand_record *ev = strand_replay_last_event(r);
+	cr_assert_not_null(ev);
+	cr_assert_eq(ev->type, STRAND_REC_EXCEPTION);
+	uint64_t rip;
+	strand_replay_reg(r, "rip", &rip);
+	cr_assert_eq(rip, handler);
+	cr_assert_eq(strand_replay_seek(r, n, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_symbolize(r, 0x900104, buf, sizeof buf), STRAND_NOT_FOUND);
+	cr_assert_eq(out_bytes, 6);
+	cr_assert_eq(n_exc, 1);
+	cr_assert_eq(n_mod, 1);
+	/* back before the unload: the module is there again */
+	cr_assert_eq(strand_replay_seek(r, 350, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_symbolize(r, 0x900104, buf, sizeof buf), STRAND_OK);
+	cr_assert_eq(out_bytes, 6, "observers do not see re-execution");
+	uint64_t v;
+	strand_replay_read(r, DATA64, &v, 8, NULL);
+	cr_assert_eq(v, 100);
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}

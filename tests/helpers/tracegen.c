@@ -11,7 +11,7 @@
 
 #include "tests/helpers/tracegen.h"
 
-enum { TGE_SWITCH = 1, TGE_THREAD, TGE_WRITE, TGE_KEYFRAME, TGE_MAP };
+enum { TGE_SWITCH = 1, TGE_THREAD, TGE_WRITE, TGE_KEYFRAME, TGE_MAP, TGE_EXC, TGE_RAW };
 
 struct tg_event {
 	uint64_t pos;
@@ -22,6 +22,7 @@ struct tg_event {
 	uint32_t prot;
 	uint8_t *data;
 	uint32_t len;
+	const struct strand_record *raw;
 };
 
 struct tg_region {
@@ -232,6 +233,20 @@ strand_status tg_at_map(struct tg *g, uint64_t pos, uint64_t addr, uint64_t size
 			strand_error *err)
 {
 	struct tg_event e = { .pos = pos, .kind = TGE_MAP, .addr = addr, .size = size, .prot = prot };
+	return add_ev(g, &e, err);
+}
+
+strand_status tg_at_exception(struct tg *g, uint64_t pos, uint64_t code, uint64_t handler,
+			      strand_error *err)
+{
+	struct tg_event e = { .pos = pos, .kind = TGE_EXC, .addr = handler, .size = code };
+	return add_ev(g, &e, err);
+}
+
+strand_status tg_at_record(struct tg *g, uint64_t pos, const struct strand_record *rec,
+			   strand_error *err)
+{
+	struct tg_event e = { .pos = pos, .kind = TGE_RAW, .raw = rec };
 	return add_ev(g, &e, err);
 }
 
@@ -566,6 +581,29 @@ static strand_status apply_scheduled(struct tg *g, struct tg_event *e, strand_er
 	}
 	case TGE_KEYFRAME:
 		return write_keyframe(g, err);
+	case TGE_EXC: {
+		struct strand_regval rv = { .reg = STRAND_REG_RIP, .value = e->addr };
+		rec.type = STRAND_REC_EXCEPTION;
+		rec.u.exception.kind = STRAND_EXC_EXCEPTION;
+		rec.u.exception.code = e->size;
+		rec.u.exception.pc = pc_get(g);
+		rec.u.exception.fx.nregs = 1;
+		rec.u.exception.fx.regs = &rv;
+		pc_set(g, e->addr);
+		return put(g, &rec, err);
+	}
+	case TGE_RAW: {
+		struct strand_record c = *e->raw;
+		c.position = rec.position;
+		if (!c.tid)
+			c.tid = rec.tid;
+		if (c.type == STRAND_REC_THREAD_EXIT) {
+			int ti = thr_index(g, c.tid);
+			if (ti >= 0)
+				g->thr[ti].alive = false;
+		}
+		return put(g, &c, err);
+	}
 	case TGE_MAP: {
 		if (g->nregs == 64)
 			return strand_error_set(err, STRAND_ERR_INVALID, "tracegen: too many regions");

@@ -61,6 +61,17 @@ strand_status tg_at_keyframe(struct tg *g, uint64_t pos, strand_error *err);
 strand_status tg_at_map(struct tg *g, uint64_t pos, uint64_t addr, uint64_t size,
 			uint32_t prot, strand_error *err);
 
+/* An exception delivered at pos: EXCEPTION record with the current pc,
+ * effects: rip = handler (and the same change in tracegen's machine). */
+strand_status tg_at_exception(struct tg *g, uint64_t pos, uint64_t code, uint64_t handler,
+			      strand_error *err);
+/* Any record without machine effects (OUTPUT, MODULE, MODULE_UNLOAD,
+ * THREAD_EXIT, NOTE) written at pos; `rec` and what it points to must
+ * stay valid until tg_run returns.  The position and (if 0) tid are
+ * filled in. */
+strand_status tg_at_record(struct tg *g, uint64_t pos, const struct strand_record *rec,
+			   strand_error *err);
+
 /* The "kernel": called at each kernel transition. */
 struct tg_syscall {
 	uint64_t pc;
