@@ -245,6 +245,19 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 			r->run_target = hp;
 		}
 	}
+	/* step out: a block ending in ret (call) stops before the ret (call) */
+	if ((r->ret_check && BC_LAST(v) == 2) || (r->call_check && BC_LAST(v) == 1)) {
+		uint64_t hp = r->pos + n - 1;
+		if (hp > r->run_start && hp <= target) {
+			if (r->bp_hit_pos == UINT64_MAX || hp < r->bp_hit_pos) {
+				r->bp_hit_pos = hp;
+				r->bp_hit_addr = 0;
+				r->bp_hit_id = 0;
+			}
+			target = hp;
+			r->run_target = hp;
+		}
+	}
 	bool crosses = r->pos + n > target || r->pos >= target;
 	uint32_t sens = BC_SENS(v);
 	if (crosses && !r->code_hook_on) {

@@ -1823,37 +1823,111 @@ strand_status strand_replay_step_out(struct strand_replay *r, strand_dir dir, st
 {
 	uint64_t ps = r->mode == UC_MODE_64 ? 8 : 4;
 	if (dir == STRAND_FORWARD) {
-		/* run until a ret executes with sp >= the current sp, then one
-		 * more step lands in the caller */
+		/* run to each ret (blocks ending in ret stop before it); the
+		 * first one executing with sp >= the current sp returns from
+		 * this frame: one more step lands in the caller */
 		uint64_t sp0 = cur_sp(r);
+		struct strand_stop *saved = r->stops;
+		uint32_t nsaved = r->nstops, capsaved = r->cap_stops;
+		r->stops = NULL;
+		r->nstops = r->cap_stops = 0;
+		rp_emu_update_hooks(r, NULL);
+		strand_status st;
 		for (;;) {
 			ZydisDecodedInstruction ins;
 			if (rp_decode(r, rp_pc(r), &ins, NULL) && ins.mnemonic == ZYDIS_MNEMONIC_RET &&
-			    cur_sp(r) >= sp0)
-				return strand_replay_step(r, 1, err);
-			/* next ret-ending block: step block-wise via the
-			 * block cache is future work; step by instruction
-			 * with calls stepped over */
-			strand_status st = strand_replay_step_over(r, STRAND_FORWARD, err);
-			if (st != STRAND_OK)
-				return st;
-			if (r->pos >= r->end)
-				return STRAND_END;
+			    cur_sp(r) >= sp0) {
+				st = strand_replay_step(r, 1, err);
+				break;
+			}
+			struct strand_stop_hit h;
+			r->ret_check = true;
+			st = advance(r, r->end, true, r->pos + 1, &h, err);
+			r->ret_check = false;
+			if (st == STRAND_STOPPED)
+				continue;
+			if (st == STRAND_OK)
+				st = STRAND_END;
+			break;
 		}
+		r->stops = saved;
+		r->nstops = nsaved;
+		r->cap_stops = capsaved;
+		rp_emu_update_hooks(r, NULL);
+		return st;
 	}
-	/* backward: the call that entered this frame: the last call whose
-	 * return address is still on the stack at or above sp */
+	/* backward: the call that entered this frame: the last call Q before
+	 * here whose return address slot (sp after the call) is at or above
+	 * the current sp and still holds its return address here.  Calls
+	 * are found by re-executing checkpoint intervals, newest first, with
+	 * a stop before every call (blocks ending in call).  Heuristic limit:
+	 * a callee that returned, followed by stack growth without writes
+	 * (sub rsp) over its stale slot, could be taken for the entry. */
 	uint64_t here = r->pos, sp = cur_sp(r);
-	for (;;) {
-		if (r->pos == 0)
-			return STRAND_END;
-		strand_status st = strand_replay_step_over(r, STRAND_BACKWARD, err);
-		if (st != STRAND_OK)
-			return st;
-		ZydisDecodedInstruction ins;
-		if (rp_decode(r, rp_pc(r), &ins, NULL) && ins.mnemonic == ZYDIS_MNEMONIC_CALL &&
-		    cur_sp(r) - ps >= sp - (sp - cur_sp(r) > 0 ? 0 : 0) && cur_sp(r) > sp)
-			return STRAND_OK;
-		(void)here;
+	if (here == 0)
+		return STRAND_END;
+	enum { STK = 1 << 16 };
+	uint8_t *stk = malloc(STK), *valid = malloc(STK);
+	if (!stk || !valid) {
+		free(stk);
+		free(valid);
+		return strand_error_set(err, STRAND_ERR_NOMEM, "step out: no memory");
 	}
+	strand_replay_read(r, sp, stk, STK, valid);
+	struct strand_stop *saved = r->stops;
+	uint32_t nsaved = r->nstops, capsaved = r->cap_stops;
+	r->stops = NULL;
+	r->nstops = r->cap_stops = 0;
+	rp_emu_update_hooks(r, NULL);
+	uint64_t limit = here, found = UINT64_MAX;
+	uint32_t k = ckpt_find(r, limit - 1);
+	strand_status st = STRAND_OK;
+	for (;;) {
+		st = ckpt_restore(r, k, err);
+		if (st != STRAND_OK)
+			break;
+		uint64_t min = r->pos;
+		for (;;) {
+			struct strand_stop_hit h;
+			r->call_check = true;
+			st = advance(r, limit - 1, true, min, &h, err);
+			r->call_check = false;
+			if (st != STRAND_STOPPED) {
+				if (st == STRAND_END)
+					st = STRAND_OK;
+				break;
+			}
+			if (r->pos >= limit)
+				break;
+			ZydisDecodedInstruction ins;
+			uint64_t pc = rp_pc(r);
+			if (rp_decode(r, pc, &ins, NULL) && ins.mnemonic == ZYDIS_MNEMONIC_CALL) {
+				uint64_t slot = cur_sp(r) - ps;
+				uint64_t ret = pc + ins.length, have = 0;
+				if (slot >= sp && slot - sp + ps <= STK && valid[slot - sp]) {
+					memcpy(&have, stk + (slot - sp), ps);
+					if (have == ret)
+						found = r->pos;
+				}
+			}
+			min = r->pos + 1;
+		}
+		if (st != STRAND_OK || found != UINT64_MAX || k == 0)
+			break;
+		limit = r->ckpts[k].pos + 1;
+		k--;
+	}
+	r->stops = saved;
+	r->nstops = nsaved;
+	r->cap_stops = capsaved;
+	rp_emu_update_hooks(r, NULL);
+	free(stk);
+	free(valid);
+	if (st != STRAND_OK)
+		return st;
+	if (found == UINT64_MAX) {
+		st = goto_pos(r, here, err);
+		return st == STRAND_OK ? STRAND_NOT_FOUND : st;
+	}
+	return goto_pos(r, found, err);
 }

@@ -176,6 +176,8 @@ struct strand_replay {
 				   (exact only while the code hook is on) */
 	bool observing;         /* first-time forward run: observers fire */
 	bool bp_check;          /* breakpoints present */
+	bool ret_check;         /* stop before every ret (step out) */
+	bool call_check;        /* stop before every call (step out back) */
 	bool watch_check;
 	uint64_t bp_hit_pos;    /* UINT64_MAX if none */
 	uint64_t bp_hit_addr;
