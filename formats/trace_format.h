@@ -38,6 +38,7 @@
 /* Largest encoded record the writer accepts (header + payload). */
 #define TF_RECORD_MAX (TF_CHUNK_MAX_UNCOMPRESSED - 4096u)
 #define TF_CPU_SIZE 704u         /* encoded struct strand_cpu */
+#define TF_REGION_SPLIT (64ull << 20) /* writer splits larger REGIONs */
 
 /* ---- index + trailer -------------------------------------------------- */
 #define TF_INDEX_MAGIC "INDX"

@@ -184,6 +184,28 @@ static strand_status flush_chunk(struct strand_writer *w, strand_error *err)
 	return STRAND_OK;
 }
 
+static strand_status put_one(struct strand_writer *w, const struct strand_record *rec,
+			     strand_error *err);
+
+/* A REGION larger than TF_REGION_SPLIT is written as consecutive REGION
+ * records of at most that size (docs/trace-format.md section 9), so a
+ * recorder may hand over a mapping of any size. */
+static strand_status put_split_region(struct strand_writer *w, const struct strand_record *rec,
+				      strand_error *err)
+{
+	const struct strand_mapchange *m = &rec->u.region;
+	struct strand_record part = *rec;
+	for (uint64_t off = 0; off < m->size; off += TF_REGION_SPLIT) {
+		part.u.region.addr = m->addr + off;
+		part.u.region.size = m->size - off < TF_REGION_SPLIT ? m->size - off : TF_REGION_SPLIT;
+		part.u.region.data = m->data ? m->data + off : NULL;
+		strand_status st = put_one(w, &part, err);
+		if (st != STRAND_OK)
+			return st;
+	}
+	return STRAND_OK;
+}
+
 strand_status strand_writer_put(struct strand_writer *w, const struct strand_record *rec,
 				strand_error *err)
 {
@@ -192,6 +214,16 @@ strand_status strand_writer_put(struct strand_writer *w, const struct strand_rec
 		err = &scratch;
 	if (!w || !rec)
 		return strand_error_set(err, STRAND_ERR_INVALID, "writer: NULL argument");
+	if (rec->type == STRAND_REC_REGION && rec->u.region.size > TF_REGION_SPLIT &&
+	    rec->u.region.addr % 4096 == 0 && rec->u.region.size % 4096 == 0 &&
+	    rec->u.region.addr + rec->u.region.size > rec->u.region.addr)
+		return put_split_region(w, rec, err);
+	return put_one(w, rec, err);
+}
+
+static strand_status put_one(struct strand_writer *w, const struct strand_record *rec,
+			     strand_error *err)
+{
 	if (w->failure.status != STRAND_OK) {
 		*err = w->failure;
 		return w->failure.status;

@@ -1069,3 +1069,48 @@ Test(trace, tiny_trace_matches_the_documented_bytes)
 	free(b);
 	unlink(path);
 }
+
+Test(trace, writer_splits_regions_larger_than_64_mib)
+{
+	struct sample s;
+	sample_build(&s, STRAND_ARCH_X86_64);
+	size_t big = (64u << 20) + 8192;
+	uint8_t *data = malloc(big);
+	for (size_t i = 0; i < big; i += 4096)
+		memset(data + i, (int)(i >> 12), 4096);
+	s.recs[2].u.region.data = data;
+	s.recs[2].u.region.size = big;
+	s.recs[3].u.region.size = 150u << 20; /* zero-filled: 3 pieces */
+	s.recs[3].u.region.addr = 0x7f0000000000ull;
+	strand_error err;
+	const char *path = tmp_path("split");
+	cr_assert_eq(sample_write(&s, path, 0, &err), STRAND_OK, "%s", err.msg);
+	struct strand_reader *r;
+	cr_assert_eq(strand_reader_open(path, &r, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_reader_summary(r)->count_by_type[STRAND_REC_REGION], 5);
+	const struct strand_record *rec;
+	uint64_t want_addr[5] = { s.recs[2].u.region.addr,
+				  s.recs[2].u.region.addr + (64u << 20), 0x7f0000000000ull,
+				  0x7f0000000000ull + (64u << 20), 0x7f0000000000ull + (128u << 20) };
+	uint64_t want_size[5] = { 64u << 20, 8192, 64u << 20, 64u << 20, 22u << 20 };
+	int k = 0;
+	while (strand_reader_next(r, &rec, &err) == STRAND_OK) {
+		if (rec->type != STRAND_REC_REGION)
+			continue;
+		cr_assert_lt(k, 5);
+		cr_assert_eq(rec->u.region.addr, want_addr[k], "piece %d", k);
+		cr_assert_eq(rec->u.region.size, want_size[k], "piece %d", k);
+		cr_assert_str_eq(rec->u.region.name, k < 2 ? "app" : "stack");
+		if (k < 2)
+			cr_assert(memcmp(rec->u.region.data, data + (k ? 64u << 20 : 0),
+					 (size_t)want_size[k]) == 0, "piece %d bytes", k);
+		else
+			cr_assert_null(rec->u.region.data);
+		k++;
+	}
+	cr_assert_eq(k, 5);
+	cr_assert_eq(strand_reader_verify(r, &err), STRAND_OK, "%s", err.msg);
+	strand_reader_close(r);
+	free(data);
+	unlink(path);
+}
