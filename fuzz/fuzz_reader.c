@@ -9,11 +9,14 @@
  *   1  the bytes are a trace file whose checksums the harness recomputes
  *      first (header, each chunk header and payload, index), so mutations
  *      of sizes, counts and offsets reach the container parsers;
- *   2  the bytes are a record stream (uncompressed chunk payload): the
- *      harness wraps it in a valid file (header, one zstd chunk, index,
- *      trailer), so mutations reach the record decoder and the checker.
- *      The byte after the selector gives header flags (bit 0) and chunk
- *      flags (bits 1-2).
+ *   2  the bytes are a record stream (uncompressed chunk payloads): the
+ *      harness wraps it in a valid file (header, zstd chunks cut where the
+ *      writer would cut them, index with the right counts, trailer), so
+ *      mutations reach the record decoder and the checker.  The byte after
+ *      the selector gives header flags (bit 0), bits to flip in the first
+ *      chunk's flags (bits 1-2) and, in mode 3, records per chunk (bits
+ *      3-5, plus 1);
+ *   3  as 2, with at most 1..8 records per chunk (cross-chunk order, seeks).
  * Seeds: fuzz/corpus/ (written by tests/test_trace.c, see fuzz/run.sh).
  */
 #include <stdint.h>
@@ -129,32 +132,29 @@ static void fix_checksums(uint8_t *b, size_t len)
 	}
 }
 
-/* Mode 2: wrap a record stream into a file; returns malloc'd bytes. */
-static uint8_t *wrap_records(const uint8_t *p, size_t n, size_t *outlen)
+/* Modes 2 and 3: wrap a record stream into a file, cutting chunks where
+ * the writer would (after SNAPSHOT_END, before a KEYFRAME) and, in mode 3,
+ * every `per_chunk` records; chunk flags, index counts and totals are
+ * computed from the records so that a valid stream makes a valid file.
+ * Returns malloc'd bytes. */
+static uint8_t *wrap_records(const uint8_t *p, size_t n, uint32_t per_chunk, size_t *outlen)
 {
 	if (n < 1)
 		return NULL;
 	uint8_t sel = p[0];
 	p++, n--;
-	uint32_t nrec = 0;
-	uint64_t first = 0, last = 0;
-	for (size_t off = 0; n - off >= TF_RECORD_HEADER_SIZE;) {
-		uint32_t pl = tf_get32(p + off + 16);
-		uint64_t pos = tf_get64(p + off + 8);
-		if (nrec == 0)
-			first = pos;
-		last = pos;
-		nrec++;
-		if (pl > n - off - TF_RECORD_HEADER_SIZE)
-			break;
-		off += TF_RECORD_HEADER_SIZE + pl;
-	}
-	size_t bound = ZSTD_compressBound(n);
-	size_t total = TF_HEADER_SIZE + TF_CHUNK_HEADER_SIZE + bound + TF_INDEX_HEADER_SIZE +
-		       TF_INDEX_ENTRY_SIZE + 8 * STRAND_REC_TYPE_MAX + TF_TRAILER_SIZE;
-	uint8_t *b = calloc(1, total);
-	if (!b)
+	size_t maxchunks = n / TF_RECORD_HEADER_SIZE + 1;
+	size_t tail = TF_INDEX_HEADER_SIZE + maxchunks * TF_INDEX_ENTRY_SIZE +
+		      8 * STRAND_REC_TYPE_MAX + TF_TRAILER_SIZE;
+	size_t cap = TF_HEADER_SIZE + maxchunks * TF_CHUNK_HEADER_SIZE +
+		     ZSTD_compressBound(n) + maxchunks * 64 + tail;
+	uint8_t *b = calloc(1, cap);
+	uint8_t *entries = calloc(maxchunks, TF_INDEX_ENTRY_SIZE);
+	if (!b || !entries) {
+		free(b);
+		free(entries);
 		return NULL;
+	}
 	memcpy(b, TF_MAGIC, 8);
 	tf_put16(b + 8, STRAND_FORMAT_MAJOR);
 	tf_put16(b + 10, STRAND_FORMAT_MINOR);
@@ -163,39 +163,91 @@ static uint8_t *wrap_records(const uint8_t *p, size_t n, size_t *outlen)
 	tf_put32(b + 16, sel & 1);
 	tf_put32(b + 20, TF_HEADER_SIZE);
 	tf_put64(b + TF_HEADER_SIZE - 8, XXH3_64bits(b, TF_HEADER_SIZE - 8));
-	uint8_t *ch = b + TF_HEADER_SIZE;
-	size_t comp = ZSTD_compress(ch + TF_CHUNK_HEADER_SIZE, bound, p, n, 1);
-	if (ZSTD_isError(comp)) {
-		free(b);
-		return NULL;
+	uint64_t counts[STRAND_REC_TYPE_MAX] = { 0 };
+	size_t off = TF_HEADER_SIZE, in = 0;
+	uint32_t nchunks = 0;
+	uint64_t nrec_total = 0, last = 0;
+	bool snapshot = true;
+	uint32_t lasttype = 0;
+	while (in < n || nchunks == 0) {
+		size_t start = in;
+		uint32_t nrec = 0, flags = 0;
+		uint64_t first = 0;
+		while (nrec < per_chunk && n - in >= TF_RECORD_HEADER_SIZE) {
+			uint32_t type = tf_get16(p + in), pl = tf_get32(p + in + 16);
+			uint64_t pos = tf_get64(p + in + 8);
+			if (type == STRAND_REC_KEYFRAME && nrec)
+				break; /* a key frame starts its chunk */
+			if (nrec == 0) {
+				first = pos;
+				flags = (snapshot ? STRAND_CHUNK_F_SNAPSHOT : 0) |
+					(type == STRAND_REC_KEYFRAME ? STRAND_CHUNK_F_KEYFRAME : 0);
+			}
+			last = pos;
+			lasttype = type;
+			nrec++;
+			if (type < STRAND_REC_TYPE_MAX)
+				counts[type]++;
+			if (pl > n - in - TF_RECORD_HEADER_SIZE) {
+				in = n;
+				break;
+			}
+			in += TF_RECORD_HEADER_SIZE + pl;
+			if (type == STRAND_REC_SNAPSHOT_END) {
+				snapshot = false;
+				break; /* the snapshot has chunks of its own */
+			}
+		}
+		if (nrec == 0 || n - in < TF_RECORD_HEADER_SIZE)
+			in = n; /* trailing bytes go with this chunk */
+		if (nchunks == 0)
+			flags ^= (uint32_t)(sel >> 1) & 3; /* explore lying flags too */
+		uint8_t *ch = b + off;
+		size_t comp = ZSTD_compress(ch + TF_CHUNK_HEADER_SIZE,
+					    cap - off - TF_CHUNK_HEADER_SIZE - tail,
+					    p + start, in - start, 1);
+		if (ZSTD_isError(comp)) {
+			free(b);
+			free(entries);
+			return NULL;
+		}
+		struct tf_chunk_header h = { flags, (uint32_t)comp, (uint32_t)(in - start), nrec,
+					     TF_CODEC_ZSTD, first, last,
+					     XXH3_64bits(ch + TF_CHUNK_HEADER_SIZE, comp) };
+		tf_chunk_header_encode(ch, &h);
+		uint8_t *e = entries + (size_t)nchunks * TF_INDEX_ENTRY_SIZE;
+		tf_put64(e, off);
+		tf_put32(e + 8, (uint32_t)comp);
+		tf_put32(e + 12, (uint32_t)(in - start));
+		tf_put32(e + 16, nrec);
+		tf_put32(e + 20, flags);
+		tf_put64(e + 24, first);
+		tf_put64(e + 32, last);
+		nchunks++;
+		nrec_total += nrec;
+		off += TF_CHUNK_HEADER_SIZE + comp;
+		if (in >= n)
+			break;
 	}
-	struct tf_chunk_header h = { (uint32_t)(sel >> 1) & 3, (uint32_t)comp, (uint32_t)n, nrec,
-				     TF_CODEC_ZSTD, first, last,
-				     XXH3_64bits(ch + TF_CHUNK_HEADER_SIZE, comp) };
-	tf_chunk_header_encode(ch, &h);
-	size_t ioff = TF_HEADER_SIZE + TF_CHUNK_HEADER_SIZE + comp;
-	uint8_t *ix = b + ioff;
+	uint8_t *ix = b + off;
 	memcpy(ix, TF_INDEX_MAGIC, 4);
-	tf_put32(ix + 4, 1);
+	tf_put32(ix + 4, nchunks);
 	tf_put32(ix + 8, STRAND_REC_TYPE_MAX);
-	tf_put64(ix + 16, nrec);
+	tf_put32(ix + 12, lasttype == STRAND_REC_PROCESS_EXIT ? TF_INDEX_F_COMPLETE : 0);
+	tf_put64(ix + 16, nrec_total);
 	tf_put64(ix + 24, last);
 	tf_put64(ix + 32, n);
-	uint8_t *e = ix + TF_INDEX_HEADER_SIZE;
-	tf_put64(e, TF_HEADER_SIZE);
-	tf_put32(e + 8, (uint32_t)comp);
-	tf_put32(e + 12, (uint32_t)n);
-	tf_put32(e + 16, nrec);
-	tf_put32(e + 20, h.flags);
-	tf_put64(e + 24, first);
-	tf_put64(e + 32, last);
-	size_t isz = TF_INDEX_HEADER_SIZE + TF_INDEX_ENTRY_SIZE + 8 * STRAND_REC_TYPE_MAX;
+	memcpy(ix + TF_INDEX_HEADER_SIZE, entries, (size_t)nchunks * TF_INDEX_ENTRY_SIZE);
+	free(entries);
+	size_t isz = TF_INDEX_HEADER_SIZE + (size_t)nchunks * TF_INDEX_ENTRY_SIZE;
+	for (int t = 0; t < STRAND_REC_TYPE_MAX; t++, isz += 8)
+		tf_put64(ix + isz, counts[t]);
 	uint8_t *tr = ix + isz;
-	tf_put64(tr, ioff);
+	tf_put64(tr, off);
 	tf_put64(tr + 8, isz);
 	tf_put64(tr + 16, XXH3_64bits(ix, isz));
 	memcpy(tr + 24, TF_TRAILER_MAGIC, 8);
-	*outlen = ioff + isz + TF_TRAILER_SIZE;
+	*outlen = off + isz + TF_TRAILER_SIZE;
 	return b;
 }
 
@@ -228,7 +280,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	uint8_t mode = data[0] % 3;
+	uint8_t mode = data[0] % 4;
 	data++, size--;
 	if (mode == 0) {
 		exercise(data, size);
@@ -241,8 +293,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		exercise(copy, size);
 		free(copy);
 	} else {
+		/* mode 2: writer-like chunks; mode 3: also a chunk every 1..8 records */
+		uint32_t per = mode == 2 ? UINT32_MAX : 1u + (size ? (data[0] >> 3) % 8 : 0);
 		size_t len;
-		uint8_t *b = wrap_records(data, size, &len);
+		uint8_t *b = wrap_records(data, size, per, &len);
 		if (b)
 			exercise(b, len);
 		free(b);

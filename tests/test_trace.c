@@ -954,7 +954,7 @@ static void corpus_put(const char *dir, const char *name, uint8_t mode, uint8_t 
 {
 	char path[1024];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	size_t hl = mode == 2 ? 2 : 1;
+	size_t hl = mode >= 2 ? 2 : 1;
 	uint8_t *o = malloc(len + hl);
 	o[0] = mode;
 	o[1] = sel;
@@ -986,6 +986,7 @@ Test(trace, fuzz_seed_corpus_is_written_on_request)
 		cr_assert_eq(strand_reader_open_mem(b, len, &r, &err), STRAND_OK);
 		uint32_t n;
 		const struct strand_chunk_info *c = strand_reader_chunks(r, &n);
+		struct tf_buf all = { 0 };
 		for (uint32_t i = 0; i < n; i++) {
 			uint8_t *u = malloc(c[i].uncompressed);
 			size_t got = ZSTD_decompress(u, c[i].uncompressed,
@@ -993,9 +994,18 @@ Test(trace, fuzz_seed_corpus_is_written_on_request)
 						     c[i].compressed);
 			cr_assert_eq(got, c[i].uncompressed);
 			snprintf(name, sizeof name, "records-%s-%u", a ? "x86" : "x64", i);
-			corpus_put(dir, name, 2, (uint8_t)(c[i].flags << 1), u, got);
+			corpus_put(dir, name, 2, 0, u, got);
+			cr_assert(tf_buf_reserve(&all, got));
+			memcpy(all.p + all.len, u, got);
+			all.len += got;
 			free(u);
 		}
+		/* the whole record stream: harness modes 2 and 3 rebuild a valid file */
+		snprintf(name, sizeof name, "stream-%s", a ? "x86" : "x64");
+		corpus_put(dir, name, 2, 0, all.p, all.len);
+		snprintf(name, sizeof name, "multi-%s", a ? "x86" : "x64");
+		corpus_put(dir, name, 3, 2 << 3, all.p, all.len);
+		tf_buf_free(&all);
 		strand_reader_close(r);
 		free(b);
 	}
