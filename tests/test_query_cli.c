@@ -286,6 +286,20 @@ Test(query_cli, watchpoint_stops_after_the_writing_instruction)
 	out_free(&o);
 }
 
+Test(query_cli, origin_log_and_passes_agree)
+{
+	const char *a1[] = { "--json", "-c", "seek 17; origin ebx; origin 0x402000", trace, NULL };
+	const char *a2[] = { "--json", "-c", "seek 17; origin ebx --passes; origin 0x402000 4 --passes",
+			     trace, NULL };
+	struct out o1 = run(NULL, a1), o2 = run(NULL, a2);
+	cr_assert_eq(o1.status, 0, "%s", o1.out);
+	cr_assert_eq(o2.status, 0, "%s", o2.out);
+	cr_assert(strstr(o1.out, "\"next\":\"constant\""), "%s", o1.out);
+	cr_assert_str_eq(o1.out, o2.out);
+	out_free(&o1);
+	out_free(&o2);
+}
+
 Test(query_cli, report_runs_the_analyses)
 {
 	const char *args[] = { "--json", "-c", "report", trace, NULL };

@@ -1262,9 +1262,16 @@ const struct qcmd qcmd_table[] = {
 	  1, 2, cmd_calls },
 	{ "memory", NULL, "memory ADDR LEN [r|w|rw]",
 	  "every access to a memory range over the whole trace", NULL, 2, 3, cmd_memory },
-	{ "origin", NULL, "origin REG|ADDR",
-	  "where the current value of a register or memory came from", NULL, 1, 2,
-	  cmd_origin },
+	{ "origin", NULL, "origin REG|ADDR [LEN] [--passes]",
+	  "where the current value of a register or memory came from",
+	  "    Follows the value back: the instruction that last changed it, then\n"
+	  "    for copies where that came from, through memory and registers,\n"
+	  "    table lookups (by their index) and transformations of the same\n"
+	  "    register, until a constant, a computation or the kernel.\n"
+	  "    ADDR reads LEN bytes (default pointer size).  --passes replays once\n"
+	  "    per step instead of recording a history log (automatic for\n"
+	  "    positions past 2000000 instructions).\n",
+	  1, 3, cmd_origin },
 	{ "find", NULL, "find VALUE [SIZE [MAX]]",
 	  "positions where a register or memory took a value, over time",
 	  "    VALUE is compared on SIZE bytes (1, 2, 4, 8; default pointer size);\n"

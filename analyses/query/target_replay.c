@@ -893,6 +893,325 @@ static strand_status origin_run(struct strand_query *q, struct origin_pass *op,
 	return STRAND_OK;
 }
 
+/* --- origin over a history log: one pass for the whole chain ---------- */
+
+/* A pass to the session's position records, per instruction executed,
+ * which general registers of its thread it changed (and their values),
+ * what memory it read and wrote; and every range the kernel wrote.  Each
+ * step of the chain is then a backward scan of the log instead of a
+ * replay pass.  Used when the position is at most ORIGIN_LOG_MAX (the log
+ * costs about 200 bytes per instruction); beyond, one pass per step. */
+#define ORIGIN_LOG_MAX 2000000u
+
+struct omem {
+	uint64_t addr;
+	uint32_t size;
+	uint64_t value;
+};
+
+struct olog_ent {
+	uint64_t pos, pc;
+	uint64_t sysno;        /* syscall entries: the number */
+	uint32_t tid;
+	uint32_t vals;         /* index of 16 register values after, if changed */
+	uint16_t changed;      /* GPRs of thread tid this entry changed */
+	uint8_t syscall;       /* a kernel call (consuming event) */
+	uint8_t nreads, nwrites;
+	struct omem rd[2], wr[2];
+};
+
+struct okwrite {           /* memory written by the kernel */
+	uint64_t pos, pc, sysno;
+	uint32_t tid;
+	uint64_t addr, len;
+};
+
+struct olog_thread {
+	uint32_t tid;
+	bool valid;            /* regs[] read in this thread */
+	uint64_t regs[16];
+	uint64_t last;         /* its last entry + 1; 0 = none */
+};
+
+struct olog {
+	struct strand_query *q;
+	struct olog_ent *e;
+	uint64_t n, cap;
+	uint64_t *vals;        /* 16 per used slot */
+	uint64_t nvals, capvals;
+	struct okwrite *kw;
+	uint64_t nkw, capkw;
+	struct olog_thread th[FIND_MAX_THREADS];
+	uint32_t nth;
+	bool nomem;
+};
+
+static bool grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	uint64_t ncap = *cap ? *cap * 2 : 4096;
+	while (ncap < need)
+		ncap *= 2;
+	void *np = realloc(*p, ncap * elem);
+	if (!np)
+		return false;
+	*p = np;
+	*cap = ncap;
+	return true;
+}
+
+static struct olog_thread *olog_thread(struct olog *lg, uint32_t tid)
+{
+	for (uint32_t i = 0; i < lg->nth; i++)
+		if (lg->th[i].tid == tid)
+			return &lg->th[i];
+	if (lg->nth == FIND_MAX_THREADS)
+		return NULL;
+	struct olog_thread *t = &lg->th[lg->nth++];
+	memset(t, 0, sizeof *t);
+	t->tid = tid;
+	return t;
+}
+
+/* Compare thread t's registers now with the last read; charge changes to
+ * its last entry. */
+static void olog_diff(struct olog *lg, struct olog_thread *t, struct strand_replay *r)
+{
+	struct strand_cpu cpu;
+	if (strand_replay_cpu(r, &cpu, NULL) < 0)
+		return;
+	unsigned n = lg->q->ptr_size == 4 ? 8 : 16;
+	uint64_t mask = n == 8 ? 0xffffffffu : UINT64_MAX;
+	uint16_t changed = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (t->valid && (cpu.gpr[i] & mask) != t->regs[i])
+			changed |= (uint16_t)(1u << i);
+	if (changed && t->last) {
+		struct olog_ent *e = &lg->e[t->last - 1];
+		if (!e->changed) {
+			if (!grow((void **)&lg->vals, &lg->capvals, (lg->nvals + 1) * 16,
+				  sizeof *lg->vals)) {
+				lg->nomem = true;
+				return;
+			}
+			e->vals = (uint32_t)(lg->nvals / 16);
+			lg->nvals += 16;
+		}
+		e->changed |= changed;
+		for (unsigned i = 0; i < n; i++)
+			lg->vals[(uint64_t)e->vals * 16 + i] = cpu.gpr[i] & mask;
+	}
+	for (unsigned i = 0; i < n; i++)
+		t->regs[i] = cpu.gpr[i] & mask;
+	t->valid = true;
+}
+
+static struct olog_ent *olog_add(struct olog *lg, struct olog_thread *t, uint64_t pos,
+				 uint64_t pc)
+{
+	if (!grow((void **)&lg->e, &lg->cap, lg->n + 1, sizeof *lg->e)) {
+		lg->nomem = true;
+		return NULL;
+	}
+	struct olog_ent *e = &lg->e[lg->n++];
+	memset(e, 0, sizeof *e);
+	e->pos = pos;
+	e->pc = pc;
+	e->tid = t->tid;
+	t->last = lg->n;
+	return e;
+}
+
+static void olog_insn(struct strand_replay *r, void *ud, uint64_t position,
+		      uint64_t pc, uint32_t size)
+{
+	struct olog *lg = ud;
+	struct olog_thread *t = olog_thread(lg, strand_replay_thread(r));
+	if (!t || lg->nomem)
+		return;
+	olog_diff(lg, t, r);
+	olog_add(lg, t, position, pc);
+}
+
+static void olog_mem(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
+		     uint64_t addr, uint32_t size, bool is_write, uint64_t value)
+{
+	struct olog *lg = ud;
+	if (!lg->n || lg->nomem)
+		return;
+	struct olog_ent *e = &lg->e[lg->n - 1]; /* the instruction running */
+	if (e->pos != position)
+		return;
+	struct omem m = { addr, size, value };
+	if (is_write && e->nwrites < 2)
+		e->wr[e->nwrites++] = m;
+	else if (!is_write && e->nreads < 2)
+		e->rd[e->nreads++] = m;
+}
+
+static void olog_event(struct strand_replay *r, void *ud,
+		       const struct strand_record *rec, bool after)
+{
+	struct olog *lg = ud;
+	if (lg->nomem)
+		return;
+	const struct strand_effects *fx = rec->type == STRAND_REC_SYSCALL ? &rec->u.syscall.fx
+					  : rec->type == STRAND_REC_MEMORY ? &rec->u.memory
+									   : NULL;
+	uint64_t pc = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.pc : 0;
+	uint64_t sysno = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.number : UINT64_MAX;
+	if (!after) {
+		for (uint32_t i = 0; fx && i < fx->nwrites; i++) {
+			if (!grow((void **)&lg->kw, &lg->capkw, lg->nkw + 1, sizeof *lg->kw)) {
+				lg->nomem = true;
+				return;
+			}
+			lg->kw[lg->nkw++] = (struct okwrite){ rec->position, pc, sysno, rec->tid,
+							      fx->writes[i].addr, fx->writes[i].len };
+		}
+		if (strand_rec_is_consuming(rec->type)) {
+			/* the previous instruction's changes are its own */
+			struct olog_thread *t = olog_thread(lg, rec->tid);
+			if (t)
+				olog_diff(lg, t, r);
+		}
+		return;
+	}
+	if (!strand_rec_is_consuming(rec->type))
+		return;
+	struct olog_thread *t = olog_thread(lg, rec->tid);
+	if (!t)
+		return;
+	struct olog_ent *e = olog_add(lg, t, rec->position,
+				      rec->type == STRAND_REC_SYSCALL ? pc : rec->u.nondet.pc);
+	if (!e)
+		return;
+	e->syscall = rec->type == STRAND_REC_SYSCALL;
+	e->sysno = sysno;
+	olog_diff(lg, t, r);
+}
+
+static void olog_free(struct olog *lg)
+{
+	free(lg->e);
+	free(lg->vals);
+	free(lg->kw);
+}
+
+/* GPR index of a register name of any width ("al", "ax", "eax", "r8d"),
+ * or -1. */
+static int gpr_index(const char *name)
+{
+	static const char *const n32[8][4] = {
+		{ "eax", "ax", "al", "ah" }, { "ecx", "cx", "cl", "ch" },
+		{ "edx", "dx", "dl", "dh" }, { "ebx", "bx", "bl", "bh" },
+		{ "esp", "sp", "spl", NULL }, { "ebp", "bp", "bpl", NULL },
+		{ "esi", "si", "sil", NULL }, { "edi", "di", "dil", NULL },
+	};
+	static const char *const n64[8] = { "rax", "rcx", "rdx", "rbx",
+					    "rsp", "rbp", "rsi", "rdi" };
+	for (int i = 0; i < 8; i++) {
+		if (!strcmp(name, n64[i]))
+			return i;
+		for (int k = 0; k < 4; k++)
+			if (n32[i][k] && !strcmp(name, n32[i][k]))
+				return i;
+	}
+	if (name[0] == 'r' && name[1] >= '0' && name[1] <= '9') {
+		int v = atoi(name + 1);
+		if (v >= 8 && v <= 15)
+			return v;
+	}
+	return -1;
+}
+
+/* One step over the log: the same answer origin_run gives with a pass. */
+static bool olog_lookup(const struct olog *lg, struct origin_pass *op)
+{
+	op->found = false;
+	int gi = op->reg ? gpr_index(op->reg) : -1;
+	if (op->reg && gi < 0)
+		return false; /* not a GPR: the caller falls back to passes */
+	for (uint64_t i = lg->n; i-- > 0;) {
+		const struct olog_ent *e = &lg->e[i];
+		if (e->pos >= op->until)
+			continue;
+		if (op->reg) {
+			if (e->tid != op->tid || !(e->changed & (1u << gi)))
+				continue;
+			op->w_value = lg->vals[(uint64_t)e->vals * 16 + (unsigned)gi];
+		} else {
+			int hit = -1;
+			for (int k = 0; k < e->nwrites; k++)
+				if (e->wr[k].addr < op->addr + op->len &&
+				    e->wr[k].addr + e->wr[k].size > op->addr)
+					hit = k;
+			if (hit < 0)
+				continue;
+			op->w_value = e->wr[hit].value;
+		}
+		op->found = true;
+		op->w_pos = e->pos;
+		op->w_pc = e->pc;
+		op->w_tid = e->tid;
+		op->w_kernel = e->syscall;
+		op->w_sysno = e->sysno;
+		op->nwreads = e->nreads;
+		memset(op->wreads, 0, sizeof op->wreads);
+		for (int k = 0; k < e->nreads; k++) {
+			op->wreads[k].addr = e->rd[k].addr;
+			op->wreads[k].size = e->rd[k].size;
+			op->wreads[k].value = e->rd[k].value;
+		}
+		break;
+	}
+	if (!op->reg) { /* a later kernel write wins */
+		for (uint64_t i = lg->nkw; i-- > 0;) {
+			const struct okwrite *k = &lg->kw[i];
+			if (k->pos >= op->until || k->addr >= op->addr + op->len ||
+			    k->addr + k->len <= op->addr)
+				continue;
+			if (!op->found || k->pos >= op->w_pos) {
+				op->found = true;
+				op->w_pos = k->pos;
+				op->w_pc = k->pc;
+				op->w_tid = k->tid;
+				op->w_kernel = true;
+				op->w_sysno = k->sysno;
+				op->w_value = 0;
+				op->nwreads = 0;
+			}
+			break;
+		}
+	}
+	return true;
+}
+
+/* Record the log on a fresh pass driven to `until`; the pass stays open
+ * (for disassembly) in *pass. */
+static strand_status olog_record(struct strand_query *q, struct olog *lg, uint64_t until,
+				 struct strand_replay **pass, strand_error *err)
+{
+	memset(lg, 0, sizeof *lg);
+	lg->q = q;
+	strand_status st = open_pass(q, pass, err);
+	if (st < 0)
+		return st;
+	strand_replay_on_insn(*pass, olog_insn, lg);
+	strand_replay_on_event(*pass, olog_event, lg);
+	strand_replay_on_mem(*pass, olog_mem, STRAND_WATCH_READ | STRAND_WATCH_WRITE, lg);
+	if ((st = strand_replay_seek(*pass, until, err)) < 0)
+		return st;
+	struct olog_thread *t = olog_thread(lg, strand_replay_thread(*pass));
+	if (t) /* the last instruction's changes */
+		olog_diff(lg, t, *pass);
+	if (lg->nomem)
+		return strand_error_set(err, STRAND_ERR_NOMEM,
+					"cannot hold the history of %" PRIu64 " instructions", lg->n);
+	return STRAND_OK;
+}
+
 /* Split "mov eax, dword ptr [ebp - 8]" into mnemonic and operands. */
 static int split_insn(char *text, char **mn, char **ops, int max)
 {
@@ -977,6 +1296,14 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 	op.q = q;
 	op.until = strand_replay_position(cur);
 	op.tid = strand_replay_thread(cur);
+	bool passes = false; /* --passes: one replay pass per step, no log */
+	if (a->argc > 1 && !strcmp(a->argv[a->argc - 1], "--passes")) {
+		passes = true;
+		a->argc--;
+	}
+	if (a->argc < 2)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"usage: origin REG|ADDR [LEN] [--passes]");
 	const char *what = a->argv[1];
 	if (is_reg(cur, what[0] == '@' ? what + 1 : what)) {
 		snprintf(regname, sizeof regname, "%s", what[0] == '@' ? what + 1 : what);
@@ -992,6 +1319,16 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 		op.len = len;
 	}
 	char prev_src[96] = ""; /* memory operand of the previous step's load */
+	/* one pass and a log when the history fits, else a pass per step */
+	struct olog lg;
+	struct strand_replay *lp = NULL;
+	bool use_log = op.until <= ORIGIN_LOG_MAX && !passes;
+	memset(&lg, 0, sizeof lg);
+	if (use_log && (st = olog_record(q, &lg, op.until, &lp, err)) < 0) {
+		strand_replay_close(lp);
+		olog_free(&lg);
+		return st;
+	}
 	strand_json_name(o->j, "chain");
 	strand_json_start_array(o->j);
 	for (int step = 0; step < 32; step++) {
@@ -1002,10 +1339,15 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 		else
 			snprintf(where, sizeof where, "[0x%" PRIx64 "]", op.addr);
 		op.found = false;
-		st = origin_run(q, &op, &p, err);
-		if (st < 0) {
-			strand_replay_close(p);
-			break;
+		if (use_log && olog_lookup(&lg, &op)) {
+			p = lp; /* borrowed: closed after the loop */
+		} else {
+			st = origin_run(q, &op, &p, err);
+			if (st < 0) {
+				if (p != lp)
+				strand_replay_close(p);
+				break;
+			}
 		}
 		char sym[160] = "", insn[96] = "", desc[256] = "";
 		const char *kind;
@@ -1026,6 +1368,7 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 				snprintf(regname, sizeof regname, "%s", idx);
 				op.reg = regname;
 				prev_src[0] = '\0';
+				if (p != lp)
 				strand_replay_close(p);
 				continue; /* same position: the index before the load */
 			}
@@ -1060,14 +1403,15 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 		}
 		if (!op.found || op.w_kernel) {
 			if (op.found)
-				qtext(o, "#%-2d %-14s position %-8" PRIu64 " %s: written by the kernel (syscall %s)\n",
-				      step, where, op.w_pos, sym,
+				qtext(o, "#%-2d %-14s position %-8" PRIu64 " %s: %s by the kernel (syscall %s)\n",
+				      step, where, op.w_pos, sym, op.reg ? "returned" : "written",
 				      op.w_sysno != UINT64_MAX && strand_syscall_name(q->abi, q->arch, (uint32_t)op.w_sysno)
 					      ? strand_syscall_name(q->abi, q->arch, (uint32_t)op.w_sysno)
 					      : "event");
 			strand_json_string_field(o->j, "next", "end");
 			strand_json_end_object(o->j);
-			strand_replay_close(p);
+			if (p != lp)
+				strand_replay_close(p);
 			break;
 		}
 		qtext(o, "#%-2d %-14s position %-8" PRIu64 " 0x%08" PRIx64 " %s: %s   -> 0x%" PRIx64 "%s%s\n",
@@ -1125,7 +1469,8 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 			      other, op.w_pos, other);
 		}
 		strand_json_end_object(o->j);
-		strand_replay_close(p);
+		if (p != lp)
+				strand_replay_close(p);
 		if (!strcmp(next, "constant") || !strcmp(next, "computed") || !strcmp(next, "end")) {
 			qtext(o, "    (%s here)\n", next);
 			break;
@@ -1133,6 +1478,8 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 		op.until = next_until;
 	}
 	strand_json_end_array(o->j);
+	strand_replay_close(lp);
+	olog_free(&lg);
 	return st;
 }
 
