@@ -213,6 +213,9 @@ static void decode(struct errorflow *s, uint64_t pc, struct summary *out)
 				out->rd |= REG_BIT(idx);
 			if (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) {
 				out->wr |= REG_BIT(idx);
+				/* cmovcc: when the condition fails the old value stays */
+				if (op->actions & ZYDIS_OPERAND_ACTION_CONDWRITE)
+					out->rd |= REG_BIT(idx);
 				if (out->first_wr == 0xff || (idx != STRAND_REG_RSP &&
 							      out->first_wr == STRAND_REG_RSP))
 					out->first_wr = (uint8_t)idx;

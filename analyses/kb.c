@@ -42,6 +42,12 @@ const struct kb_entry strand_kb[] = {
 	  "Access denied",
 	  "The caller's token lacks the requested access to the object: check the object's "
 	  "ACL, the account, and the desired access mask." },
+	{ "STATUS_INSUFFICIENT_RESOURCES", NULL, NULL, 0,
+	  "The kernel ran out of a resource for this request",
+	  "The driver could not allocate memory (nonpaged or paged pool) or another kernel "
+	  "resource. Look for a pool leak: pool usage by tag (poolmon, !poolused in a kernel "
+	  "dump) usually points at a driver, often a third-party one. A reboot clears it only "
+	  "until the leak fills the pool again." },
 	{ NULL, NULL, NULL, 0x80070002,
 	  "ERROR_FILE_NOT_FOUND does not always mean a missing file",
 	  "HRESULT 0x80070002 wraps Win32 error 2, which several NTSTATUS values map to, "

@@ -354,6 +354,8 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 
 	struct rc rc;
 	find_root_cause(ef, sc, info, &rc);
+	if (rc.found && !rc.object) /* handle-based calls: the name the handle was opened with */
+		rc.object = strand_rnode_str(syscall_at(sc, rc.pos, rc.tid), "object", NULL);
 	bool healthy = !rc.symptom;
 	strand_r_string(root, "verdict", healthy ? "healthy" : "failure");
 

@@ -353,3 +353,22 @@ Test(report, httpssl_altpath_same_failure_other_path, .timeout = 600)
 	goldens_for(t, "httpssl-altpath");
 	free(t);
 }
+
+/* A fixture whose cause is another kernel call inside another API. */
+Test(report, httpssl_nopool_names_the_failing_ioctl, .timeout = 600)
+{
+	char *t = fixture("httpssl-nopool");
+	struct strand_result *res = build(t);
+	const struct strand_rnode *r = strand_result_root(res);
+	cr_assert_str_eq(strand_rnode_str(r, "verdict", ""), "failure");
+	const struct strand_rnode *rc = get(r, "root_cause");
+	cr_assert_str_eq(strand_rnode_str(rc, "syscall", ""), "NtDeviceIoControlFile");
+	cr_assert_str_eq(strand_rnode_str(rc, "object", ""), "\\Device\\Http\\Control");
+	cr_assert_str_eq(strand_rnode_str(rc, "status_name", ""), "STATUS_INSUFFICIENT_RESOURCES");
+	cr_assert_str_eq(strand_rnode_str(rc, "api_call.function", ""), "HttpQueryServiceConfiguration");
+	cr_assert(strstr(strand_rnode_str(rc, "found_by", ""), "data flow"));
+	cr_assert(chain_to(r, "service_stop", 0x800705AA));
+	strand_result_free(res);
+	goldens_for(t, "httpssl-nopool");
+	free(t);
+}

@@ -66,7 +66,7 @@ def main():
     we = {}
     for n, v in re.findall(r'#define\s+(ERROR_\w+)\s+__MSABI_LONG\((\d+)\)', w):
         v = int(v)
-        if v < 1400 or n in msgs:
+        if v < 2000 or n in msgs:
             we.setdefault(v, n)
     we[0] = 'ERROR_SUCCESS'
     out.append('const struct strand_code strand_win32_table[] = {')
