@@ -230,12 +230,19 @@ static char *read_file(const char *path)
 
 /* Run script tests/query/NAME.txt with --json --keep-going and compare
  * stdout with tests/query/NAME.jsonl. */
+static void golden_on(const char *name, const char *tracefile);
+
 static void golden(const char *name)
+{
+	golden_on(name, trace);
+}
+
+static void golden_on(const char *name, const char *tracefile)
 {
 	char script[600], expect[600];
 	snprintf(script, sizeof script, "%s/tests/query/%s.txt", STRAND_SOURCE_DIR, name);
 	snprintf(expect, sizeof expect, "%s/tests/query/%s.jsonl", STRAND_SOURCE_DIR, name);
-	const char *args[] = { "--json", "--keep-going", "-f", script, trace, NULL };
+	const char *args[] = { "--json", "--keep-going", "-f", script, tracefile, NULL };
 	struct out o = run(NULL, args);
 	if (getenv("STRAND_UPDATE_GOLDEN")) {
 		FILE *f = fopen(expect, "w");
@@ -271,6 +278,15 @@ Test(query_cli, every_command_script_matches_golden_json)
 Test(query_cli, investigation_script_matches_golden_json)
 {
 	golden("demo_story");
+}
+
+/* The walk-through of docs/query.md on the recorded fixture. */
+Test(query_cli, httpssl_walkthrough_matches_golden_json)
+{
+	const char *fixture = STRAND_SOURCE_DIR "/tests/traces/httpssl-nodevice.strand";
+	if (access(fixture, R_OK) != 0)
+		cr_skip_test("fixture %s not recorded", fixture);
+	golden_on("httpssl_nodevice", fixture);
 }
 
 Test(query_cli, watchpoint_stops_after_the_writing_instruction)
