@@ -1,0 +1,364 @@
+/*
+ * The Linux ptrace recorder (record/ptrace/, `strand record`): real
+ * programs from Debian packages are recorded, finalized and replayed to
+ * their recorded end exactly; failing runs, signals, a fatal fault, the
+ * thread refusal, the snapshot-diff fallback and Ctrl-C are checked on
+ * small programs from tests/corpus/ built at test time.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "strand/replay.h"
+#include "strand/trace.h"
+
+extern char **environ;
+
+#define CORPUS STRAND_SOURCE_DIR "/tests/corpus"
+
+static char tmpdir[256];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/strand-ptrace-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	(void)!system(cmd);
+}
+
+/* Run argv with stdin from /dev/null and stdout/stderr into `out` (or
+ * /dev/null); returns the wait status. */
+static int run(char *const argv[], const char *out)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
+					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	pid_t pid;
+	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	cr_assert_eq(rc, 0, "cannot run %s: %s", argv[0], strerror(rc));
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* Build tests/corpus/NAME.c into the temporary directory. */
+static void build(const char *name, char *exe, size_t len)
+{
+	char src[512];
+	snprintf(src, sizeof src, "%s/%s.c", CORPUS, name);
+	snprintf(exe, len, "%s/%s", tmpdir, name);
+	char *argv[] = { "/usr/bin/cc", "-O1", "-o", exe, src, "-lpthread", NULL };
+	int st = run(argv, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "cannot build %s", src);
+}
+
+/* strand record [extra] -o trace -- prog...; returns the wait status. */
+static int record(const char *trace, bool raw, char *const prog[], const char *log)
+{
+	char *argv[64];
+	int n = 0;
+	argv[n++] = STRAND_CLI;
+	argv[n++] = "record";
+	if (raw)
+		argv[n++] = "--raw";
+	argv[n++] = "--keyframe-every";
+	argv[n++] = "100";
+	argv[n++] = "-o";
+	argv[n++] = (char *)trace;
+	argv[n++] = "--";
+	for (int i = 0; prog[i] && n < 63; i++)
+		argv[n++] = prog[i];
+	argv[n] = NULL;
+	return run(argv, log);
+}
+
+struct summary {
+	uint32_t flags;
+	uint64_t count[STRAND_REC_TYPE_MAX];
+	uint64_t exit_code;
+	bool complete;
+	char output[4096];   /* stdout + stderr OUTPUT records, truncated */
+	bool libc_symbols;   /* a MODULE libc.so.6 with symbols */
+	bool saw_enoent;     /* a SYSCALL that failed with ENOENT */
+	uint32_t last_exception_code;
+	uint32_t last_exception_flags;
+};
+
+/* Read a whole trace (after a structural check). */
+static void summarize(const char *path, struct summary *s)
+{
+	struct strand_reader *r;
+	strand_error err;
+	memset(s, 0, sizeof *s);
+	cr_assert_eq(strand_reader_open(path, &r, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_reader_verify(r, &err), STRAND_OK, "verify %s: %s", path, err.msg);
+	s->flags = strand_reader_info(r)->flags;
+	s->complete = strand_reader_summary(r)->complete;
+	strand_reader_close(r);
+	cr_assert_eq(strand_reader_open(path, &r, &err), STRAND_OK, "%s", err.msg);
+	const struct strand_record *rec;
+	size_t ol = 0;
+	while (strand_reader_next(r, &rec, &err) == STRAND_OK) {
+		s->count[rec->type]++;
+		switch (rec->type) {
+		case STRAND_REC_MODULE:
+			if (!strcmp(rec->u.module.name, "libc.so.6") && rec->u.module.nsyms > 1000)
+				s->libc_symbols = true;
+			break;
+		case STRAND_REC_SYSCALL:
+			if ((int64_t)rec->u.syscall.result == -ENOENT)
+				s->saw_enoent = true;
+			break;
+		case STRAND_REC_OUTPUT: {
+			size_t n = rec->u.output.len;
+			if (n > sizeof s->output - 1 - ol)
+				n = sizeof s->output - 1 - ol;
+			memcpy(s->output + ol, rec->u.output.data, n);
+			ol += n;
+			break;
+		}
+		case STRAND_REC_EXCEPTION:
+			s->last_exception_code = (uint32_t)rec->u.exception.code;
+			s->last_exception_flags = rec->u.exception.flags;
+			break;
+		case STRAND_REC_PROCESS_EXIT:
+			s->exit_code = rec->u.exit_code;
+			break;
+		}
+	}
+	strand_reader_close(r);
+}
+
+/* Replay the whole trace; it must reach its end with every key frame
+ * matching. */
+static void replay_exactly(const char *path)
+{
+	struct strand_replay *rp;
+	strand_error err;
+	cr_assert_eq(strand_replay_open(path, NULL, &rp, &err), STRAND_OK, "open %s: %s", path,
+		     err.msg);
+	strand_status st = strand_replay_seek(rp, strand_replay_end(rp), &err);
+	cr_assert_eq(st, STRAND_OK, "replay %s: %s", path, err.msg);
+	cr_assert_eq(strand_replay_position(rp), strand_replay_end(rp));
+	struct strand_replay_stats stats;
+	strand_replay_get_stats(rp, &stats);
+	cr_assert_gt(stats.keyframes_checked, 0);
+	strand_replay_close(rp);
+}
+
+/* ---- the corpus: Debian programs ----------------------------------- */
+
+struct corpus_case {
+	const char *name;
+	int exit_status;
+	const char *argv[8];  /* "@IN" = tests/corpus/input.txt, "@TMP" = temp dir */
+};
+
+static struct corpus_case corpus[] = {
+	{ "echo", 0, { "/bin/echo", "hello", "strand" } },
+	{ "ls", 0, { "/bin/ls", "-la", "/usr" } },
+	{ "ls-nonexistent", 2, { "/bin/ls", "/nonexistent" } },
+	{ "cat", 0, { "/bin/cat", "@IN" } },
+	{ "cat-missing", 1, { "/bin/cat", "/nonexistent/file" } },
+	{ "cat-directory", 1, { "/bin/cat", "/" } },
+	{ "wc", 0, { "/usr/bin/wc", "@IN" } },
+	{ "sort", 0, { "/usr/bin/sort", "@IN" } },
+	{ "grep", 0, { "/bin/grep", "-n", "apple", "@IN" } },
+	{ "grep-nomatch", 1, { "/bin/grep", "cherry", "@IN" } },
+	{ "sed", 0, { "/bin/sed", "s/apple/APPLE/", "@IN" } },
+	{ "gzip", 0, { "/bin/gzip", "-c", "@IN" } },
+	{ "tar", 0, { "/bin/tar", "-cf", "@TMP/x.tar", "-C", STRAND_SOURCE_DIR "/tests", "corpus" } },
+	{ "find", 0, { "/usr/bin/find", CORPUS, "-name", "*.c" } },
+	{ "python3", 0, { "/usr/bin/python3", "-c", "print(sum(range(100)))" } },
+	{ "sqlite3", 0, { "/usr/bin/sqlite3", ":memory:", "create table t(x); insert into t values (1),(2); select sum(x) from t;" } },
+};
+
+#define NCORPUS (sizeof corpus / sizeof corpus[0])
+
+/* Parameters are indexes: the test runs in another process, where the
+ * table's string pointers of this one would not be valid. */
+static int corpus_index[NCORPUS];
+
+ParameterizedTestParameters(ptrace, corpus_program_replays_exactly)
+{
+	for (size_t i = 0; i < NCORPUS; i++)
+		corpus_index[i] = (int)i;
+	return cr_make_param_array(int, corpus_index, NCORPUS);
+}
+
+ParameterizedTest(int *idx, ptrace, corpus_program_replays_exactly,
+		  .init = setup, .fini = teardown, .timeout = 240)
+{
+	const struct corpus_case *c = &corpus[*idx];
+	char *prog[8] = { 0 }, buf[8][512];
+	for (int i = 0; i < 7 && c->argv[i]; i++) {
+		if (!strcmp(c->argv[i], "@IN"))
+			snprintf(buf[i], sizeof buf[i], "%s/input.txt", CORPUS);
+		else if (!strncmp(c->argv[i], "@TMP", 4))
+			snprintf(buf[i], sizeof buf[i], "%s%s", tmpdir, c->argv[i] + 4);
+		else
+			snprintf(buf[i], sizeof buf[i], "%s", c->argv[i]);
+		prog[i] = buf[i];
+	}
+	if (access(prog[0], X_OK) != 0)
+		cr_skip_test("%s is not installed", prog[0]);
+	char trace[512], log[512];
+	snprintf(trace, sizeof trace, "%s/%s.strand", tmpdir, c->name);
+	snprintf(log, sizeof log, "%s/record.log", tmpdir);
+	int st = record(trace, false, prog, log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "strand record %s failed (see %s)",
+		  c->name, log);
+	struct summary s;
+	summarize(trace, &s);
+	cr_assert(s.complete);
+	cr_assert_eq(s.flags & STRAND_TRACE_F_ORDINAL_POSITIONS, 0, "finalized trace");
+	cr_assert_eq(s.exit_code, (uint64_t)c->exit_status, "%s: exit %" PRIu64, c->name, s.exit_code);
+	cr_assert(s.libc_symbols, "libc.so.6 module with its symbols");
+	cr_assert_gt(s.count[STRAND_REC_SYSCALL], 10);
+	cr_assert_gt(s.count[STRAND_REC_KEYFRAME], 0);
+	if (c->exit_status != 0 && strcmp(c->name, "grep-nomatch") && strcmp(c->name, "cat-directory"))
+		cr_assert(s.saw_enoent, "the failing syscall (ENOENT) is in the trace");
+	replay_exactly(trace);
+}
+
+/* ---- recorder behaviours --------------------------------------------- */
+
+Test(ptrace, raw_trace_has_ordinal_positions_and_output, .init = setup, .fini = teardown)
+{
+	char trace[512];
+	snprintf(trace, sizeof trace, "%s/echo.strand", tmpdir);
+	char *prog[] = { "/bin/echo", "hello", "raw", NULL };
+	int st = record(trace, true, prog, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	struct summary s;
+	summarize(trace, &s);
+	cr_assert(s.complete);
+	cr_assert_neq(s.flags & STRAND_TRACE_F_ORDINAL_POSITIONS, 0);
+	cr_assert_str_eq(s.output, "hello raw\n");
+	cr_assert_eq(s.count[STRAND_REC_THREAD], 1);
+	cr_assert_eq(s.count[STRAND_REC_SNAPSHOT_END], 1);
+	cr_assert_gt(s.count[STRAND_REC_NONDET], 0, "cpuid/rdtsc of ld.so are recorded");
+	cr_assert_eq(s.count[STRAND_REC_NOTE], 3, "auxv, argv, exe");
+	cr_assert_eq(s.exit_code, 0);
+}
+
+Test(ptrace, signals_are_delivered_at_syscalls_and_replay, .init = setup, .fini = teardown,
+     .timeout = 240)
+{
+	char exe[512], trace[512];
+	build("signals", exe, sizeof exe);
+	snprintf(trace, sizeof trace, "%s/signals.strand", tmpdir);
+	char *prog[] = { exe, NULL };
+	int st = record(trace, false, prog, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	struct summary s;
+	summarize(trace, &s);
+	cr_assert_eq(s.exit_code, 3);
+	cr_assert_geq(s.count[STRAND_REC_EXCEPTION], 1, "SIGUSR1 at least");
+	cr_assert(strstr(s.output, "hits>0=1") != NULL, "output: %s", s.output);
+	replay_exactly(trace);
+}
+
+Test(ptrace, fatal_fault_ends_trace_with_process_exit, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	char exe[512], trace[512];
+	build("segv", exe, sizeof exe);
+	snprintf(trace, sizeof trace, "%s/segv.strand", tmpdir);
+	char *prog[] = { exe, NULL };
+	int st = record(trace, false, prog, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the recording itself succeeds");
+	struct summary s;
+	summarize(trace, &s);
+	cr_assert(s.complete);
+	cr_assert_eq(s.exit_code, 128 + SIGSEGV);
+	cr_assert_eq(s.last_exception_code, SIGSEGV);
+	cr_assert_neq(s.last_exception_flags & STRAND_EXC_F_FATAL, 0);
+	cr_assert_str_eq(s.output, "before\n");
+	replay_exactly(trace);
+}
+
+Test(ptrace, thread_creation_is_refused_with_a_clear_error, .init = setup, .fini = teardown)
+{
+	char exe[512], trace[512], log[512];
+	build("thread", exe, sizeof exe);
+	snprintf(trace, sizeof trace, "%s/thread.strand", tmpdir);
+	snprintf(log, sizeof log, "%s/record.log", tmpdir);
+	char *prog[] = { exe, NULL };
+	int st = record(trace, false, prog, log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	FILE *f = fopen(log, "r");
+	char text[4096] = "";
+	cr_assert_not_null(f);
+	text[fread(text, 1, sizeof text - 1, f)] = 0;
+	fclose(f);
+	cr_assert(strstr(text, "CLONE_THREAD") && strstr(text, "multi-threaded programs are not supported"),
+		  "message: %s", text);
+	cr_assert_neq(access(trace, F_OK), 0, "no trace is left behind");
+}
+
+Test(ptrace, unknown_syscall_is_captured_by_snapshot_diff, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	char exe[512], trace[512], log[512];
+	build("unknown_syscall", exe, sizeof exe);
+	snprintf(trace, sizeof trace, "%s/unknown.strand", tmpdir);
+	snprintf(log, sizeof log, "%s/record.log", tmpdir);
+	char *prog[] = { exe, NULL };
+	int st = record(trace, false, prog, log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	FILE *f = fopen(log, "r");
+	char text[4096] = "";
+	cr_assert_not_null(f);
+	text[fread(text, 1, sizeof text - 1, f)] = 0;
+	fclose(f);
+	cr_assert(strstr(text, "get_mempolicy") || strstr(text, "(239)"), "log names it: %s", text);
+	replay_exactly(trace);
+}
+
+Test(ptrace, interrupt_leaves_a_complete_trace, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char exe[512], trace[512];
+	build("spin", exe, sizeof exe);
+	snprintf(trace, sizeof trace, "%s/spin.strand", tmpdir);
+	char *argv[] = { STRAND_CLI, "record", "--raw", "-q", "-o", trace, "--", exe, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	struct timespec ts = { 1, 500 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	kill(pid, SIGINT);
+	int status;
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct summary s;
+	summarize(trace, &s);
+	cr_assert(s.complete);
+	cr_assert_eq(s.exit_code, 128 + SIGKILL);
+	cr_assert(strstr(s.output, "tick 0") != NULL);
+}
