@@ -156,7 +156,13 @@ static void print_json(const char *path, struct strand_reader *r, const struct i
 	if (ti->flags & STRAND_TRACE_F_ORDINAL_POSITIONS)
 		strand_json_string(j, "ordinal-positions");
 	strand_json_end_array(j);
-	strand_json_uint_field(j, "instructions", s->last_position);
+	/* ordinal traces count kernel transitions, not instructions */
+	strand_json_name(j, "instructions");
+	if (ti->flags & STRAND_TRACE_F_ORDINAL_POSITIONS)
+		strand_json_null(j);
+	else
+		strand_json_uint(j, s->last_position);
+	strand_json_uint_field(j, "last_position", s->last_position);
 	strand_json_uint_field(j, "records", s->nrecords);
 	strand_json_uint_field(j, "chunks", s->nchunks);
 	strand_json_uint_field(j, "file_size", s->file_size);
@@ -228,8 +234,11 @@ static void print_text(const char *path, struct strand_reader *r, const struct i
 	printf("created:      %s\n", buf);
 	flags_str(ti->flags, buf, sizeof buf);
 	printf("flags:        %s\n", buf);
-	printf("instructions: %" PRIu64 "%s\n", s->last_position,
-	       ti->flags & STRAND_TRACE_F_ORDINAL_POSITIONS ? " (ordinal positions: not exact)" : "");
+	if (ti->flags & STRAND_TRACE_F_ORDINAL_POSITIONS)
+		printf("instructions: not counted (ordinal positions; last position %" PRIu64
+		       " = syscall/nondet events before the last record)\n", s->last_position);
+	else
+		printf("instructions: %" PRIu64 "\n", s->last_position);
 	printf("records:      %" PRIu64 " in %" PRIu32 " chunks%s\n", s->nrecords, s->nchunks,
 	       s->complete ? "" : " (no process exit)");
 	printf("size:         %" PRIu64 " bytes, %" PRIu64 " uncompressed (ratio %.2f)\n",

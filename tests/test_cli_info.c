@@ -199,3 +199,30 @@ Test(cli_verify, usage_errors_exit_2)
 	cr_assert_eq(r.rc, 1);
 	HAS(r.err, "cannot open /nonexistent/trace.strand");
 }
+
+Test(cli_info, ordinal_trace_reports_no_instruction_count)
+{
+	struct sample s;
+	sample_build(&s, STRAND_ARCH_X86_64);
+	s.info.flags = STRAND_TRACE_F_ORDINAL_POSITIONS;
+	uint64_t nc = 0;
+	for (size_t i = 7; i < s.n; i++) {
+		s.recs[i].position = nc;
+		nc += strand_rec_is_consuming(s.recs[i].type);
+	}
+	const char *p = trace_path("ordinal");
+	strand_error err;
+	cr_assert_eq(sample_write(&s, p, 0, &err), STRAND_OK, "%s", err.msg);
+	struct run r;
+	char args[600];
+	snprintf(args, sizeof args, "info --json %s", p);
+	run_cli(&r, args);
+	cr_assert_eq(r.rc, 0, "rc=%d stderr=%s", r.rc, r.err);
+	HAS(r.out, "\"flags\": [\n    \"ordinal-positions\"\n  ]");
+	HAS(r.out, "\"instructions\": null");
+	HAS(r.out, "\"last_position\": 2");
+	snprintf(args, sizeof args, "info %s", p);
+	run_cli(&r, args);
+	HAS(r.out, "instructions: not counted (ordinal positions");
+	unlink(p);
+}
