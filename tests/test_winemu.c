@@ -345,7 +345,7 @@ Test(winemu, missing_module_is_an_error_and_leaves_no_file)
 
 /* The committed HTTP SSL fixtures regenerate byte for byte from their
  * scenarios and the guest sources (tests/traces/regen.sh, build-guests.sh). */
-Test(winemu, committed_fixtures_regenerate_identically, .timeout = 600)
+Test(winemu, committed_fixtures_regenerate_identically)
 {
 	char cmd[2048];
 	snprintf(cmd, sizeof cmd, "sh %s/tests/traces/build-guests.sh %s/guests > %s/build.txt 2>&1",
