@@ -410,7 +410,9 @@ static void draw_timeline(const struct strand_rnode *t, FILE *out)
 	const struct strand_rnode *threads = strand_rnode_get(t, "threads");
 	const struct strand_rnode *marks = strand_rnode_get(t, "marks");
 	uint32_t nth = threads ? threads->nchildren : 0;
-	double H = TOP + LANE * (nth ? nth : 1) + 30;
+	uint32_t nmarks = marks ? marks->nchildren : 0;
+	double lanes_end = TOP + LANE * (nth ? nth : 1);
+	double H = lanes_end + 10 + 14 * (nmarks ? nmarks : 1);
 	fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
 		"viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"call depth per thread over time\">\n",
 		LEFT + W + 20, H, LEFT + W + 20, H);
@@ -441,13 +443,23 @@ static void draw_timeline(const struct strand_rnode *t, FILE *out)
 		}
 		fputs("\"/>\n", out);
 	}
-	for (const struct strand_rnode *m = marks ? marks->first : NULL; m; m = m->next) {
+	uint32_t mi = 0;
+	for (const struct strand_rnode *m = marks ? marks->first : NULL; m; m = m->next, mi++) {
 		uint64_t p = strand_rnode_u64(m, "position", 0);
 		double x = LEFT + W * (double)(p > start ? p - start : 0) / (double)(end - start);
+		double ly = lanes_end + 14 + 14 * mi;
 		fprintf(out, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#d62728\" "
-			"stroke-width=\"2\"/>\n", x, TOP - 6, x, H - 24);
+			"stroke-width=\"2\"/>\n", x, TOP - 6, x, ly - 10);
+		/* a dot on the lane of the mark's thread */
+		uint32_t lane_of = 0, k = 0;
+		for (const struct strand_rnode *th = threads ? threads->first : NULL; th; th = th->next, k++)
+			if (strand_rnode_u64(th, "tid", 0) == strand_rnode_u64(m, "tid", ~0ull))
+				lane_of = k + 1;
+		if (lane_of)
+			fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"/>\n", x,
+				TOP + LANE * (lane_of - 1) + LANE / 2);
 		fprintf(out, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" fill=\"#d62728\" "
-			"text-anchor=\"%s\">", x, H - 10, x > LEFT + W / 2 ? "end" : "start");
+			"text-anchor=\"%s\">", x, ly, x > LEFT + W / 2 ? "end" : "start");
 		html_escape(strand_rnode_str(m, "label", "failure"), out);
 		fprintf(out, " @%" PRIu64 "</text>\n", p);
 	}
