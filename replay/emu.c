@@ -258,8 +258,18 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 			r->run_target = hp;
 		}
 	}
-	bool crosses = r->pos + n > target || r->pos >= target;
 	uint32_t sens = BC_SENS(v);
+	/* an event that may be applied inline only is, when its syscall is
+	 * the last instruction of this block; anywhere else in the block
+	 * it is a stop like any event (and checked there) */
+	if (r->next_inline && r->next) {
+		uint64_t ep = r->next->position;
+		if (ep < r->pos + n && ep < target && !(sens == n && ep == r->pos + n - 1)) {
+			target = ep < r->pos ? r->pos : ep;
+			r->run_target = target;
+		}
+	}
+	bool crosses = r->pos + n > target || r->pos >= target;
 	if (crosses && !r->code_hook_on) {
 		/* the block would cross the stop: stop before it runs; an
 		 * unexpected sensitive instruction before the stop is caught
@@ -285,12 +295,21 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 			r->code_stop = r->pos + (sens - 1);
 		}
 	} else if (sens) {
-		r->fault = RP_FAULT_SYSCALL;
-		r->fault_pc = advance_insns(r, addr, sens - 1);
-		r->fault_addr = r->pos + (sens - 1);
-		r->hook_stopped = true;
-		uc_emu_stop(uc);
-		return;
+		uint64_t sp = r->pos + (sens - 1);
+		if (sens == n && r->next_inline && r->next && r->next->position == sp) {
+			/* the next event's syscall ends this block: applied
+			 * from the syscall hook, without stopping */
+			r->inline_armed = true;
+			r->inline_pos = sp;
+			r->inline_pc = advance_insns(r, addr, sens - 1);
+		} else {
+			r->fault = RP_FAULT_SYSCALL;
+			r->fault_pc = advance_insns(r, addr, sens - 1);
+			r->fault_addr = sp;
+			r->hook_stopped = true;
+			uc_emu_stop(uc);
+			return;
+		}
 	}
 	if (r->observing) {
 		if (r->n_call_obs && r->last_blk_kind)
@@ -413,9 +432,39 @@ static bool hook_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr,
 	return false;
 }
 
+static void apply_inline(struct strand_replay *r)
+{
+	r->inline_armed = false;
+	if (!rp_apply_inline(r)) {
+		r->fault = RP_FAULT_EVENT;
+		r->fault_pc = r->inline_pc;
+		r->fault_addr = r->inline_pos;
+		uc_emu_stop(r->uc);
+	}
+}
+
 static void hook_insn_syscall(uc_engine *uc, void *ud)
 {
 	struct strand_replay *r = ud;
+	if (r->inline_armed) {
+		apply_inline(r);
+		return;
+	}
+	set_fault(r, RP_FAULT_SYSCALL, 0);
+	uc_emu_stop(uc);
+}
+
+/* Unicorn 2.0.1 does not sync eip before calling the sysenter helper,
+ * which then adds the instruction length to a stale eip (measured: the
+ * block's start); put eip on the sysenter first. */
+static void hook_insn_sysenter(uc_engine *uc, void *ud)
+{
+	struct strand_replay *r = ud;
+	if (r->inline_armed) {
+		rp_set_pc(r, r->inline_pc);
+		apply_inline(r);
+		return;
+	}
 	set_fault(r, RP_FAULT_SYSCALL, 0);
 	uc_emu_stop(uc);
 }
@@ -423,6 +472,10 @@ static void hook_insn_syscall(uc_engine *uc, void *ud)
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
 {
 	struct strand_replay *r = ud;
+	if (r->inline_armed && (intno == 0x80 || intno == 0x2e)) {
+		apply_inline(r);
+		return;
+	}
 	set_fault(r, RP_FAULT_INTR, intno);
 	uc_emu_stop(uc);
 }
@@ -468,7 +521,7 @@ strand_status rp_emu_init(struct strand_replay *r, strand_error *err)
 		e = uc_hook_add(r->uc, &r->h_syscall, UC_HOOK_INSN, (void *)hook_insn_syscall,
 				r, 1, 0, UC_X86_INS_SYSCALL);
 	if (e == UC_ERR_OK)
-		e = uc_hook_add(r->uc, &r->h_sysenter, UC_HOOK_INSN, (void *)hook_insn_syscall,
+		e = uc_hook_add(r->uc, &r->h_sysenter, UC_HOOK_INSN, (void *)hook_insn_sysenter,
 				r, 1, 0, UC_X86_INS_SYSENTER);
 	if (e == UC_ERR_OK)
 		e = uc_hook_add(r->uc, &r->h_intr, UC_HOOK_INTR, (void *)hook_intr, r, 1, 0);
@@ -1162,8 +1215,11 @@ strand_status rp_emu_run_to(struct strand_replay *r, uint64_t target, strand_err
 {
 	r->bp_hit_pos = UINT64_MAX;
 	r->watch_hit_pos = UINT64_MAX;
-	while (r->pos < target) {
-		r->run_target = target;
+	r->run_goal = target;
+	r->run_target = target; /* only lowered from here: breakpoints, inline
+				   events that reveal the next stop */
+	r->inline_armed = false;
+	while (r->pos < r->run_target) {
 		r->hook_stopped = false;
 		r->fault = 0;
 		r->fault_pending = false;
@@ -1181,6 +1237,11 @@ strand_status rp_emu_run_to(struct strand_replay *r, uint64_t target, strand_err
 			return STRAND_STOPPED;
 		}
 		r->stats.instructions += r->pos - start_pos;
+		if (r->fault == RP_FAULT_EVENT) {
+			if (err)
+				*err = r->inline_err;
+			return r->inline_err.status;
+		}
 		if (r->fault) {
 			uint64_t fp = r->fault == RP_FAULT_SYSCALL && r->hook_stopped
 				? r->fault_addr : pos_in_block(r, r->fault_pc);
@@ -1196,7 +1257,7 @@ strand_status rp_emu_run_to(struct strand_replay *r, uint64_t target, strand_err
 						fp, uc_strerror(e), r->fault_pc);
 		}
 		if (!r->hook_stopped && r->ev_exit && rp_pc(r) == r->ev_exit) {
-			if (r->pos == target)
+			if (r->pos == r->run_target)
 				break; /* at the consuming event's instruction */
 			r->fault = RP_FAULT_SYSCALL;
 			r->fault_pc = r->ev_exit;
@@ -1212,6 +1273,11 @@ strand_status rp_emu_run_to(struct strand_replay *r, uint64_t target, strand_err
 			uint64_t k = stop - r->pos;
 			pc = rp_pc(r);
 			e = run_stretch(r, pc, k);
+			if (r->fault == RP_FAULT_EVENT) {
+				if (err)
+					*err = r->inline_err;
+				return r->inline_err.status;
+			}
 			if (r->fault) {
 				uint64_t fp = r->fin_pos + (r->blk_idx ? r->blk_idx - 1 : 0);
 				return fault_error(r, fp, err);
@@ -1231,6 +1297,8 @@ strand_status rp_emu_run_to(struct strand_replay *r, uint64_t target, strand_err
 		if (r->bp_hit_pos != UINT64_MAX && r->pos == r->bp_hit_pos)
 			return STRAND_STOPPED;
 	}
+	if (r->bp_hit_pos != UINT64_MAX && r->pos == r->bp_hit_pos)
+		return STRAND_STOPPED;
 	return STRAND_OK;
 }
 

@@ -312,7 +312,9 @@ static strand_status apply_effects(struct strand_replay *r, const struct strand_
 static strand_status consume_insn(struct strand_replay *r, const struct strand_record *rec,
 				  uint64_t pc, strand_error *err)
 {
-	uint64_t cur = rp_pc(r);
+	/* inline (from the emulator's syscall hook): the instruction is
+	 * executing; its address was decoded by the block hook */
+	uint64_t cur = r->inline_applying ? r->inline_pc : rp_pc(r);
 	char where[256];
 	if (cur != pc) {
 		rp_describe_pc(r, cur, where, sizeof where);
@@ -351,7 +353,8 @@ static strand_status consume_insn(struct strand_replay *r, const struct strand_r
 				  "divergence at position %" PRIu64 ": %s event but the instruction is %s",
 				  rec->position, strand_rec_type_str(rec->type), where);
 	}
-	rp_set_pc(r, pc + ins.length);
+	if (!r->inline_applying)
+		rp_set_pc(r, pc + ins.length);
 	return STRAND_OK;
 }
 
@@ -512,8 +515,8 @@ strand_status rp_apply_event(struct strand_replay *r, strand_error *err)
 		st = consume_insn(r, rec, rec->u.syscall.pc, err);
 		if (st == STRAND_OK)
 			st = apply_effects(r, &rec->u.syscall.fx, err);
-		if (st == STRAND_OK)
-			r->pos++;
+		if (st == STRAND_OK && !r->inline_applying)
+			r->pos++; /* inline: the block hook counted it */
 		break;
 	case STRAND_REC_NONDET:
 		st = consume_insn(r, rec, rec->u.nondet.pc, err);
@@ -559,6 +562,57 @@ strand_status rp_apply_event(struct strand_replay *r, strand_error *err)
 			fire_event(r, rec, true);
 	}
 	return STRAND_OK;
+}
+
+/* Can the next event be applied from inside the emulator's syscall hook,
+ * without stopping emulation (Unicorn 2.0.1 costs tens of microseconds
+ * per stop and restart)?  Only plain kernel transitions: no mapping
+ * change, no full context, no rip change, no write to code, no event
+ * stop or instruction observer that would need to see it otherwise. */
+bool rp_next_inlinable(struct strand_replay *r)
+{
+	const struct strand_record *rec = r->next;
+	if (!rec || rec->type != STRAND_REC_SYSCALL || r->ordinal || r->code_hook_on ||
+	    r->no_inline)
+		return false;
+	const struct strand_effects *fx = &rec->u.syscall.fx;
+	if (fx->nmaps || fx->cpu)
+		return false;
+	for (uint32_t i = 0; i < fx->nregs; i++)
+		if (fx->regs[i].reg == STRAND_REG_RIP || fx->regs[i].reg >= STRAND_REG_ES)
+			return false;
+	for (uint32_t i = 0; i < fx->nwrites; i++) {
+		const struct rp_region *g = rp_region_find(r, fx->writes[i].addr);
+		if (!g || (g->prot & STRAND_PROT_EXEC) ||
+		    fx->writes[i].addr + fx->writes[i].len > g->addr + g->size)
+			return false;
+	}
+	for (uint32_t i = 0; i < r->nstops; i++)
+		if (r->stops[i].enabled && r->stops[i].kind == STRAND_STOP_EVENT)
+			return false;
+	return true;
+}
+
+/* Called from the syscall/interrupt hook for an armed inline event.
+ * Returns false (with r->inline_err set) on failure. */
+bool rp_apply_inline(struct strand_replay *r)
+{
+	r->inline_applying = true;
+	strand_status st = rp_apply_event(r, &r->inline_err);
+	r->inline_applying = false;
+	if (st == STRAND_OK)
+		st = rp_read_next(r, &r->inline_err);
+	if (st != STRAND_OK)
+		return false;
+	/* the next stop: the goal, or the next event if it must stop */
+	r->next_inline = rp_next_inlinable(r);
+	uint64_t t = r->run_goal;
+	if (r->next && !r->next_inline && r->next->position < t)
+		t = r->next->position;
+	if (!r->next)
+		t = r->pos;
+	r->run_target = t;
+	return true;
 }
 
 /* Read the next record into r->next. */
@@ -1180,7 +1234,8 @@ static strand_status advance(struct strand_replay *r, uint64_t target, bool stop
 			goto out;
 		}
 		uint64_t t = target;
-		if (r->next->position < t)
+		r->next_inline = rp_next_inlinable(r);
+		if (r->next->position < t && !r->next_inline)
 			t = r->next->position;
 		uint64_t ck = r->ckpts[r->nckpts - 1].pos + r->ckpt_interval;
 		if (ck > r->pos && ck < t)
@@ -1194,7 +1249,7 @@ static strand_status advance(struct strand_replay *r, uint64_t target, bool stop
 				    s->position > r->pos && s->position < t)
 					t = s->position;
 			}
-		if (strand_rec_is_consuming(r->next->type) && r->next->position == t)
+		if (strand_rec_is_consuming(r->next->type) && r->next->position == t && !r->next_inline)
 			rp_set_event_exit(r, r->next->type == STRAND_REC_SYSCALL ? r->next->u.syscall.pc
 										: r->next->u.nondet.pc);
 		r->run_start = hit_min ? hit_min - 1 : 0;

@@ -172,6 +172,15 @@ struct strand_replay {
 	uint64_t ev_exit;       /* Unicorn exit at the next consuming event's
 				   pc, 0 if none */
 	bool fault_pending;     /* code-hook mode: code_stop is a fault */
+	uint64_t run_goal;      /* rp_emu_run_to's target */
+	bool next_inline;       /* r->next can be applied inside the hook */
+	bool no_inline;         /* never apply events inline (tests) */
+	bool inline_armed;      /* the block hook found the next event's
+				   syscall in the block about to run */
+	bool inline_applying;   /* rp_apply_event called from the hook */
+	uint64_t inline_pos;    /* its position */
+	uint64_t inline_pc;     /* its address */
+	strand_error inline_err;
 	uint64_t insn_pos;      /* position of the executing instruction
 				   (exact only while the code hook is on) */
 	bool observing;         /* first-time forward run: observers fire */
@@ -253,7 +262,7 @@ struct strand_replay {
 
 enum { RP_FAULT_NONE = 0, RP_FAULT_UNMAPPED, RP_FAULT_PROT,
        RP_FAULT_INVALID, RP_FAULT_SYSCALL, RP_FAULT_CPUID, RP_FAULT_INTR,
-       RP_FAULT_EMU };
+       RP_FAULT_EMU, RP_FAULT_EVENT /* inline event failed: inline_err */ };
 
 /* ---- emu.c ---- */
 strand_status rp_emu_init(struct strand_replay *r, strand_error *err);
@@ -318,5 +327,7 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 /* Apply r->next at r->pos (consuming events advance pos); read the next. */
 strand_status rp_apply_event(struct strand_replay *r, strand_error *err);
 strand_status rp_read_next(struct strand_replay *r, strand_error *err);
+bool rp_next_inlinable(struct strand_replay *r);
+bool rp_apply_inline(struct strand_replay *r);
 
 #endif
