@@ -300,6 +300,9 @@ static strand_status load_chunk(struct strand_reader *r, uint32_t i, strand_erro
 					"chunk %" PRIu32 " at offset=%" PRIu64 ": payload checksum "
 					"mismatch (expected 0x%016" PRIx64 ", got 0x%016" PRIx64 ")",
 					i, off, ch.payload_hash, got);
+	/* created on first use: opening a trace costs no zstd context */
+	if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot create a zstd context");
 	r->dbuf.len = 0;
 	if (!tf_buf_reserve(&r->dbuf, c->uncompressed ? c->uncompressed : 1))
 		return strand_error_set(err, STRAND_ERR_NOMEM, "chunk %" PRIu32 " at offset=%"
@@ -586,9 +589,6 @@ static strand_status open_common(struct strand_reader *r, strand_error *err)
 	strand_status st = parse_header(r, err);
 	if (st != STRAND_OK)
 		return st;
-	r->dctx = ZSTD_createDCtx();
-	if (!r->dctx)
-		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot create a zstd context");
 	r->loaded = NO_CHUNK;
 	strand_error nomem = { STRAND_OK, "" };
 	if (!parse_footer(r, &nomem)) {
