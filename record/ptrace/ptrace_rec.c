@@ -109,7 +109,41 @@ struct rec {
 	bool cpuid_patch;               /* no cpuid faulting: cpuid patched with int3 too */
 	uint64_t *patched;              /* addresses of patched rdtsc/rdtscp/cpuid */
 	size_t npatched;
+	/* MAP_FIXED file mmap in progress: the bytes it replaces, to record
+	 * only the pages whose contents change (ld.so maps a library's span
+	 * first, then its segments over it with the same bytes) */
+	uint8_t *fixed_old;             /* fixed_len bytes, NULL if none */
+	uint8_t *fixed_valid;           /* one flag per page: old page readable */
+	uint64_t fixed_addr, fixed_len;
 };
+
+static void free_fixed(struct rec *r)
+{
+	free(r->fixed_old);
+	free(r->fixed_valid);
+	r->fixed_old = NULL;
+	r->fixed_valid = NULL;
+	r->fixed_len = 0;
+}
+
+/* Syscall entry of mmap(MAP_FIXED) of a file: copy what it replaces. */
+static void take_fixed_old(struct rec *r, uint64_t addr, uint64_t len)
+{
+	free_fixed(r);
+	if (len == 0 || len > (256ull << 20) || (addr & (PAGE - 1)))
+		return;
+	r->fixed_old = malloc((size_t)len);
+	r->fixed_valid = calloc((size_t)(len / PAGE), 1);
+	if (!r->fixed_old || !r->fixed_valid) {
+		free_fixed(r);
+		return;
+	}
+	for (uint64_t off = 0; off < len; off += PAGE)
+		r->fixed_valid[off / PAGE] =
+			pread(r->memfd, r->fixed_old + off, PAGE, (off_t)(addr + off)) == (ssize_t)PAGE;
+	r->fixed_addr = addr;
+	r->fixed_len = len;
+}
 
 static void logf_(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct rec *r, const char *fmt, ...)
@@ -787,9 +821,35 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 		uint8_t magic[4] = { 0 };
 		bool elf = a[5] == 0 && strand_ptrace_read_exact(r->memfd, addr, magic, 4) &&
 			   !memcmp(magic, "\x7f" "ELF", 4);
-		ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, addr, len, prot,
-					  elf ? STRAND_REGION_IMAGE : STRAND_REGION_FILE,
-					  elf ? base_name(name) : name, true);
+		uint32_t kind = elf ? STRAND_REGION_IMAGE : STRAND_REGION_FILE;
+		const char *label = elf ? base_name(name) : name;
+		if (r->fixed_old && r->fixed_addr == addr && r->fixed_len == len) {
+			/* pages whose bytes do not change become a protection
+			 * change; the others a mapping with their bytes */
+			uint8_t page[PAGE];
+			uint64_t off = 0;
+			while (ok && off < len) {
+				bool same = r->fixed_valid[off / PAGE] &&
+					    pread(r->memfd, page, PAGE, (off_t)(addr + off)) == (ssize_t)PAGE &&
+					    !memcmp(page, r->fixed_old + off, PAGE);
+				uint64_t run = off + PAGE;
+				while (run < len) {
+					bool s2 = r->fixed_valid[run / PAGE] &&
+						  pread(r->memfd, page, PAGE, (off_t)(addr + run)) == (ssize_t)PAGE &&
+						  !memcmp(page, r->fixed_old + run, PAGE);
+					if (s2 != same)
+						break;
+					run += PAGE;
+				}
+				ok = strand_ptrace_fx_map(&r->fx, r->memfd,
+							  same ? STRAND_MAP_PROTECT : STRAND_MAP_MAP,
+							  addr + off, run - off, prot, kind, label, !same);
+				off = run;
+			}
+		} else {
+			ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, addr, len, prot,
+						  kind, label, true);
+		}
 		*new_module = elf;
 		if (ok && (prot & STRAND_PROT_EXEC)) {
 			char fdp[64];
@@ -869,7 +929,12 @@ static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 	bool skip = false;
 	uint64_t skip_result = 0;
 
+	free_fixed(r);
 	switch (r->nr) {
+	case 9: /* mmap(MAP_FIXED) of a file: keep what it replaces */
+		if ((a[3] & 0x10) && !(a[3] & 0x20))
+			take_fixed_old(r, a[0], PAGE_UP(a[1]));
+		break;
 	case 334: /* rseq: refused, so glibc never reads kernel-updated memory */
 		skip = true;
 		skip_result = (uint64_t)-ENOSYS;
@@ -1629,6 +1694,7 @@ out:
 	if (r.memfd >= 0)
 		close(r.memfd);
 	free_pre(&r);
+	free_fixed(&r);
 	free(r.mods);
 	free(r.patched);
 	strand_ptrace_fx_free(&r.fx);
