@@ -930,6 +930,7 @@ struct olog_thread {
 	uint32_t tid;
 	bool valid;            /* regs[] read in this thread */
 	uint64_t regs[16];
+	uint64_t first[16];    /* the registers when the thread was first seen */
 	uint64_t last;         /* its last entry + 1; 0 = none */
 };
 
@@ -1004,6 +1005,8 @@ static void olog_diff(struct olog *lg, struct olog_thread *t, struct strand_repl
 	}
 	for (unsigned i = 0; i < n; i++)
 		t->regs[i] = cpu.gpr[i] & mask;
+	if (!t->valid)
+		memcpy(t->first, t->regs, sizeof t->first);
 	t->valid = true;
 }
 
@@ -1127,7 +1130,46 @@ static int gpr_index(const char *name)
 }
 
 /* One step over the log: the same answer origin_run gives with a pass. */
-static bool olog_lookup(const struct olog *lg, struct origin_pass *op)
+static int split_insn(char *text, char **mn, char **ops, int max);
+
+/* Does the instruction at pc write general register gi as its first
+ * operand (so that writing the value it already had counts too)? */
+static bool insn_writes_gpr(struct strand_replay *r, uint64_t pc, int gi)
+{
+	static const char *const reads_only[] = { "cmp", "test", "push", "bt", "call",
+						  "ret", "nop", "out", "bound",
+						  "prefetch", NULL };
+	char text[96], *mn, *ops[3] = { NULL, NULL, NULL };
+	if (strand_replay_disas(r, pc, text, sizeof text, NULL) < 0)
+		return false;
+	int n = split_insn(strncmp(text, "rep ", 4) ? text : text + 4, &mn, ops, 3);
+	if (n < 1 || mn[0] == 'j' || !strncmp(mn, "loop", 4))
+		return false;
+	for (const char *const *m = reads_only; *m; m++)
+		if (!strcmp(mn, *m))
+			return false;
+	if (gpr_index(ops[0]) == gi)
+		return true;
+	return !strcmp(mn, "xchg") && n == 2 && gpr_index(ops[1]) == gi;
+}
+
+/* Value of register gi of thread tid just after log entry `at`: from the
+ * last change at or before it, else the thread's first value. */
+static uint64_t olog_value_after(const struct olog *lg, uint64_t at, uint32_t tid, int gi)
+{
+	for (uint64_t i = at + 1; i-- > 0;) {
+		const struct olog_ent *e = &lg->e[i];
+		if (e->tid == tid && (e->changed & (1u << gi)))
+			return lg->vals[(uint64_t)e->vals * 16 + (unsigned)gi];
+	}
+	for (uint32_t k = 0; k < lg->nth; k++)
+		if (lg->th[k].tid == tid)
+			return lg->th[k].first[gi];
+	return 0;
+}
+
+static bool olog_lookup(const struct olog *lg, struct strand_replay *r,
+			struct origin_pass *op)
 {
 	op->found = false;
 	int gi = op->reg ? gpr_index(op->reg) : -1;
@@ -1138,9 +1180,14 @@ static bool olog_lookup(const struct olog *lg, struct origin_pass *op)
 		if (e->pos >= op->until)
 			continue;
 		if (op->reg) {
-			if (e->tid != op->tid || !(e->changed & (1u << gi)))
+			if (e->tid != op->tid)
 				continue;
-			op->w_value = lg->vals[(uint64_t)e->vals * 16 + (unsigned)gi];
+			if (e->changed & (1u << gi))
+				op->w_value = lg->vals[(uint64_t)e->vals * 16 + (unsigned)gi];
+			else if (!e->syscall && insn_writes_gpr(r, e->pc, gi))
+				op->w_value = olog_value_after(lg, i, e->tid, gi);
+			else
+				continue;
 		} else {
 			int hit = -1;
 			for (int k = 0; k < e->nwrites; k++)
@@ -1339,7 +1386,7 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 		else
 			snprintf(where, sizeof where, "[0x%" PRIx64 "]", op.addr);
 		op.found = false;
-		if (use_log && olog_lookup(&lg, &op)) {
+		if (use_log && olog_lookup(&lg, lp, &op)) {
 			p = lp; /* borrowed: closed after the loop */
 		} else {
 			st = origin_run(q, &op, &p, err);
