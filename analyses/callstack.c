@@ -418,7 +418,15 @@ static strand_status callstack_finish(struct strand_analysis *a, void *state,
 		struct strand_rnode *at = strand_r_object(out, "at");
 		strand_r_position(at, "position", strand_replay_position(r));
 		struct strand_rnode *stacks = strand_r_list(at, "threads");
+		uint32_t alive[256], nalive = 0;
+		if (st >= 0 && strand_replay_threads(r, alive, 256, &nalive) != STRAND_OK)
+			nalive = 0;
 		for (uint32_t i = 0; st >= 0 && i < xcs->nth; i++) {
+			bool is_alive = false;
+			for (uint32_t k = 0; k < nalive && k < 256; k++)
+				is_alive = is_alive || alive[k] == xcs->th[i].tid;
+			if (!is_alive)
+				continue; /* exited before this position */
 			struct strand_stack *s = NULL;
 			st = strand_callstack_capture(xcs, xcs->th[i].tid, &s, err);
 			if (st < 0)

@@ -454,6 +454,23 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 						    "result" };
 		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
 			strand_r_copy(o, NULL, strand_rnode_get(c, keys[k]));
+		uint64_t a = strand_rnode_u64(c, "call_position", 0);
+		uint64_t b = strand_rnode_u64(c, "return_position", ~0ull);
+		uint64_t rv = strand_rnode_u64(c, "return_value", 0);
+		if (rc.found && strand_rnode_u64(c, "tid", 0) == rc.tid && a <= rc.pos && rc.pos <= b) {
+			strand_r_string(o, "role", "root cause");
+			strand_r_string(o, "why", "the failing kernel call of the root cause is inside it");
+		} else {
+			strand_r_string(o, "role", "not the cause");
+			/* Win32 codes that report a normal outcome */
+			const char *why =
+				rv == 259 ? "ERROR_NO_MORE_ITEMS: the normal end of an enumeration" :
+				rv == 234 ? "ERROR_MORE_DATA: a size probe; the caller asks again" :
+				rv == 122 ? "ERROR_INSUFFICIENT_BUFFER: a size probe; the caller asks again" :
+				rv == 997 ? "ERROR_IO_PENDING: the operation completes later" :
+				"its error reached no symptom: the caller handled it";
+			strand_r_string(o, "why", why);
+		}
 		struct strand_rnode *kl = strand_r_list(o, "failed_kernel_calls");
 		const struct strand_rnode *ks = strand_rnode_get(c, "failed_kernel_calls");
 		for (const struct strand_rnode *k = ks ? ks->first : NULL; k; k = k->next) {
