@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "record/winemu/winemu.h"
 #include "strand/trace.h"
@@ -369,4 +370,41 @@ Test(winemu, committed_fixtures_regenerate_identically)
 		snprintf(cmd, sizeof cmd, "cmp -s %s %s", fixture, out);
 		cr_assert_eq(system(cmd), 0, "%s.strand does not regenerate identically", names[i]);
 	}
+}
+
+/* strand record-win: JSON summary, usage errors (exit 2), failures (exit 1). */
+Test(winemu, record_win_command_reports_and_fails_cleanly)
+{
+	char scn[512], cmd[2048], out[512];
+	snprintf(scn, sizeof scn, "%s/cli.scenario", dir);
+	FILE *f = fopen(scn, "w");
+	cr_assert_not_null(f);
+	fprintf(f, scenario_fmt, "basic", "");
+	fclose(f);
+	snprintf(out, sizeof out, "%s/cli.json", dir);
+	snprintf(cmd, sizeof cmd, "%s record-win -q --json -o %s/cli.strand %s > %s", STRAND_CLI, dir, scn, out);
+	cr_assert_eq(system(cmd), 0);
+	f = fopen(out, "r");
+	cr_assert_not_null(f);
+	char buf[4096] = { 0 };
+	cr_assert_gt(fread(buf, 1, sizeof buf - 1, f), 0);
+	fclose(f);
+	cr_assert(strstr(buf, "\"exit_status\": \"0x2a\""), "%s", buf);
+	cr_assert(strstr(buf, "\"threads\": 2"), "%s", buf);
+	cr_assert(strstr(buf, "\"end\": \"exit\""), "%s", buf);
+	snprintf(cmd, sizeof cmd, "%s record-win > /dev/null 2>&1", STRAND_CLI);
+	int rc = system(cmd);
+	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "no scenario is a usage error");
+	snprintf(cmd, sizeof cmd, "%s record-win -o %s/x.strand %s/nonexistent.scenario 2> %s/err.txt",
+		 STRAND_CLI, dir, dir, dir);
+	rc = system(cmd);
+	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+	snprintf(out, sizeof out, "%s/err.txt", dir);
+	f = fopen(out, "r");
+	cr_assert_not_null(f);
+	memset(buf, 0, sizeof buf);
+	cr_assert_gt(fread(buf, 1, sizeof buf - 1, f), 0);
+	fclose(f);
+	cr_assert(strstr(buf, "cannot open scenario"), "%s", buf);
+	cr_assert_eq(strchr(buf, '\n'), buf + strlen(buf) - 1, "one line: %s", buf);
 }

@@ -1785,7 +1785,9 @@ static uint32_t sys_create_thread(struct sc *c)
 	for (int i = 0; i < 10; i++)
 		for (int j = 0; j < 4; j++)
 			fb[4 * i + j] = (uint8_t)(frame[i] >> (8 * j));
-	if (!wemu_write(m, esp - 40, fb, 40))
+	/* probe everything the call writes before anything happens */
+	if (!wemu_can_write(m, esp - 40, 40) || !wemu_can_write(m, c->a[0], 4) ||
+	    (c->a[4] && !wemu_can_write(m, c->a[4], 8)))
 		return ST_ACCESS_VIOLATION;
 	struct wthread *t;
 	strand_status sst = wemu_new_thread(m, stack_base, stack_limit, &t);
@@ -1793,6 +1795,7 @@ static uint32_t sys_create_thread(struct sc *c)
 		m->hook_status = sst;
 		return ST_NO_MEMORY;
 	}
+	wemu_write(m, esp - 40, fb, 40);
 	t->cpu.rip = WEMU_THUNK_THREAD;
 	t->cpu.gpr[STRAND_REG_RSP] = esp - 40;
 	t->suspend_count = (c->a[7] & 0xff) ? 1 : 0;
@@ -2116,6 +2119,7 @@ strand_status wemu_syscall(struct wemu *m, uint32_t pc, bool *blocked)
 		c.t->state = WT_READY;
 	/* the return path of sysexit: eip after sysenter, esp = edx */
 	uint32_t ret_eip = pc + 2, esp = c.edx;
+	uc_reg_write(m->uc, UC_X86_REG_EIP, &pc); /* Unicorn adds the sysenter's length */
 	uc_reg_write(m->uc, UC_X86_REG_EAX, &result);
 	uc_reg_write(m->uc, UC_X86_REG_ESP, &esp);
 	uc_reg_write(m->uc, UC_X86_REG_ECX, &esp);

@@ -202,8 +202,10 @@ static void hook_sysenter(uc_engine *uc, void *ud)
 	struct wemu *m = run->m;
 	if (m->hook_status != STRAND_OK)
 		return;
-	uint32_t pc = 0;
-	uc_reg_read(uc, UC_X86_REG_EIP, &pc);
+	/* the sysenter's address is the last instruction the code hook
+	 * counted; eip itself is not reliable here (Unicorn 2.0.1 does not
+	 * always sync it before the sysenter helper) */
+	uint32_t pc = (uint32_t)run->h.last_pc;
 	bool blocked;
 	strand_status st = wemu_syscall(m, pc, &blocked);
 	if (st != STRAND_OK) {

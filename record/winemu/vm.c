@@ -315,6 +315,11 @@ static bool accessible(struct wemu *m, uint32_t addr, uint32_t len, uint32_t nee
 	return true;
 }
 
+bool wemu_can_write(struct wemu *m, uint32_t addr, uint32_t len)
+{
+	return accessible(m, addr, len, STRAND_PROT_WRITE);
+}
+
 bool wemu_read(struct wemu *m, uint32_t addr, void *buf, uint32_t len)
 {
 	if (!accessible(m, addr, len, STRAND_PROT_READ))

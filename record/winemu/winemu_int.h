@@ -297,6 +297,7 @@ struct wregion *wemu_vm_region_at(struct wemu *m, uint32_t addr);
  * with the needed access.  Writes are recorded as effects while fx.active. */
 bool wemu_read(struct wemu *m, uint32_t addr, void *buf, uint32_t len);
 bool wemu_write(struct wemu *m, uint32_t addr, const void *buf, uint32_t len);
+bool wemu_can_write(struct wemu *m, uint32_t addr, uint32_t len);
 bool wemu_read32(struct wemu *m, uint32_t addr, uint32_t *v);
 bool wemu_write32(struct wemu *m, uint32_t addr, uint32_t v);
 bool wemu_write64(struct wemu *m, uint32_t addr, uint64_t v);
