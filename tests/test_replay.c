@@ -208,20 +208,27 @@ static void same(const struct snap *a, const struct snap *b, const char *how)
 	cr_assert_eq(memcmp(a->data, b->data, sizeof a->data), 0, "%s: memory at %" PRIu64, how, a->pos);
 }
 
-static void check_consistency(uint64_t interval, const char *tag);
+static void check_consistency(uint64_t interval, uint64_t limit, const char *tag);
 
 Test(replay, state_is_identical_when_reached_by_forward_seek_and_reverse)
 {
-	check_consistency(2048, "consist");
+	check_consistency(2048, 0, "consist");
 }
 
 Test(replay, state_is_identical_when_fine_checkpoints_are_used)
 {
 	/* interval 64k: backward motion creates fine checkpoints every 4k */
-	check_consistency(65536, "consist-fine");
+	check_consistency(65536, 0, "consist-fine");
 }
 
-static void check_consistency(uint64_t interval, const char *tag)
+Test(replay, state_is_identical_when_checkpoints_are_thinned)
+{
+	/* a memory limit far below what 1k-instruction checkpoints need:
+	 * checkpoints are merged repeatedly */
+	check_consistency(1024, 256 * 1024, "consist-thin");
+}
+
+static void check_consistency(uint64_t interval, uint64_t limit, const char *tag)
 {
 	struct gen_opts go = { .keyframe_every = 3000, .switches = true };
 	uint64_t n;
@@ -231,8 +238,11 @@ static void check_consistency(uint64_t interval, const char *tag)
 					   4000, 4001, 5000, 12344, 12345, 12346, 19999, 20000 };
 	enum { NP = sizeof probes / sizeof *probes };
 	static struct snap ref[NP], got;
-	struct strand_replay *r = open_ok(path, interval);
+	struct strand_replay_options ro = { .checkpoint_interval = interval,
+					    .checkpoint_memory_limit = limit };
+	struct strand_replay *r = NULL;
 	strand_error err;
+	cr_assert_eq(strand_replay_open(path, &ro, &r, &err), STRAND_OK, "%s", err.msg);
 	size_t k = 0;
 	while (k < NP) {
 		if (strand_replay_position(r) == probes[k]) {
@@ -270,6 +280,17 @@ static void check_consistency(uint64_t interval, const char *tag)
 	same(&ref[12], &got, "reverse continue");
 	/* and to the end */
 	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_OK, "%s", err.msg);
+	if (limit) {
+		struct strand_replay_stats st;
+		strand_replay_get_stats(r, &st);
+		cr_assert_lt(st.checkpoints, n / interval, "thinned: %" PRIu64, st.checkpoints);
+		/* and still consistent after thinning */
+		for (int j = NP - 1; j >= 0; j--) {
+			cr_assert_eq(strand_replay_seek(r, probes[j], &err), STRAND_OK, "%s", err.msg);
+			take(r, &got);
+			same(&ref[j], &got, "seek after thinning");
+		}
+	}
 	strand_replay_close(r);
 	unlink(path);
 	free(path);
