@@ -15,6 +15,32 @@
  * handle then refuses further forward motion past that point.
  *
  * Threading: a handle is not thread-safe; two handles are independent.
+ *
+ * What "instruction" means: an instruction as Unicorn 2 retires it.  One
+ * iteration of a rep-prefixed string instruction counts as one
+ * instruction (QEMU re-executes the instruction per iteration); recorders
+ * that cannot count this way write ordinal positions and let
+ * strand_finalize_positions() compute exact ones.
+ *
+ * What a key frame compares (x86-64 / x86-32):
+ *  - general registers (16 / 8, low 32 bits on x86-32), rip, and rflags
+ *    masked to CF PF AF ZF SF DF OF (0xcd5);
+ *  - fs_base, gs_base (x86-64 always; x86-32 when the trace has a GDT);
+ *  - selectors ES..GS only on x86-32 with a GDT (elsewhere Unicorn cannot
+ *    load the recorded selectors and keeps the recorded values);
+ *  - XMM0-15 / XMM0-7 when the recorded FXSAVE area is not all zero.
+ *    x87 registers, MXCSR and the tag word are loaded but not compared;
+ *  - the XXH3 digest of every listed memory range.
+ * A mismatch names the position, the running thread, the instruction at
+ * pc (capstone, Intel syntax) and every differing register with both
+ * values, or the first differing range with its region name.
+ *
+ * Memory bound: checkpoints (every checkpoint_interval instructions)
+ * hold registers of all threads, the mapping layout and the pages that
+ * changed since the previous checkpoint; past checkpoint_memory_limit,
+ * every other checkpoint is merged into its successor.  Backward motion
+ * adds up to 64 temporary checkpoints (at most limit / 8 bytes) near
+ * where it went, so that repeated reverse steps are cheap.
  */
 #ifndef STRAND_REPLAY_H
 #define STRAND_REPLAY_H
