@@ -1,0 +1,295 @@
+/*
+ * bench_record: the Linux ptrace recorder's cost (issue 7).  Results go
+ * into bench/README.md ("Linux recorder").
+ *
+ *   bench_record [-n RUNS] [-d DIR] [-r ROUNDS]
+ *
+ * Workloads:
+ *  - syscall-heavy: `ls -lR DIR` (default /usr/lib), stdout to /dev/null;
+ *  - compute-heavy: a C loop (loads, stores, multiplies over a 64 KiB
+ *    array, ROUNDS x 16384 iterations, default 1000) built with cc -O2.
+ * Each runs natively, under `strace -f -o /dev/null`, and under
+ * `strand record --raw` (the recording alone, ordinal positions).  The
+ * compute trace is then finalized and replayed (strand_replay_open + seek
+ * to the end, key frames checked).  Reported: wall time and CPU time
+ * (user + system of the process tree, from RUSAGE_CHILDREN; the machine
+ * may be shared, CPU time is the steadier figure), best of RUNS; trace
+ * bytes per instruction (finalized compute trace) and per syscall;
+ * replay speed in instructions per CPU second.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "strand/replay.h"
+
+extern char **environ;
+
+static const char *compute_src =
+	"#include <stdio.h>\n"
+	"#include <stdint.h>\n"
+	"#include <stdlib.h>\n"
+	"static uint32_t buf[16384];\n"
+	"int main(int argc, char **argv) {\n"
+	"  int rounds = argc > 1 ? atoi(argv[1]) : 1000;\n"
+	"  uint64_t h = 1469598103934665603ull;\n"
+	"  for (int r = 0; r < rounds; r++)\n"
+	"    for (int i = 0; i < 16384; i++) {\n"
+	"      buf[i] = buf[i] * 1103515245u + 12345u + (uint32_t)i;\n"
+	"      h = (h ^ buf[i]) * 1099511628211ull;\n"
+	"    }\n"
+	"  printf(\"%llx\\n\", (unsigned long long)h);\n"
+	"  return 0;\n"
+	"}\n";
+
+static double now(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double children_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+struct timing {
+	double wall, cpu;
+};
+
+/* Run argv with stdout (and stderr unless keep_err) to /dev/null. */
+static int run(char *const argv[], struct timing *t)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	double w0 = now(CLOCK_MONOTONIC), c0 = children_cpu();
+	pid_t pid;
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		fprintf(stderr, "bench_record: cannot run %s: %s\n", argv[0], strerror(rc));
+		exit(1);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	t->wall = now(CLOCK_MONOTONIC) - w0;
+	t->cpu = children_cpu() - c0;
+	return status;
+}
+
+static void best_of(int runs, char *const argv[], struct timing *best)
+{
+	best->wall = best->cpu = 1e30;
+	for (int i = 0; i < runs; i++) {
+		struct timing t;
+		int st = run(argv, &t);
+		if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 1)) {
+			fprintf(stderr, "bench_record: %s failed (status 0x%x)\n", argv[0], st);
+			exit(1);
+		}
+		if (t.wall < best->wall)
+			best->wall = t.wall;
+		if (t.cpu < best->cpu)
+			best->cpu = t.cpu;
+	}
+}
+
+static uint64_t file_size(const char *p)
+{
+	struct stat sb;
+	return stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+/* Syscall and total event counts of a trace. */
+static void trace_counts(const char *path, uint64_t *syscalls, uint64_t *records)
+{
+	struct strand_reader *r;
+	strand_error err;
+	*syscalls = *records = 0;
+	if (strand_reader_open(path, &r, &err) != STRAND_OK) {
+		fprintf(stderr, "bench_record: %s\n", err.msg);
+		exit(1);
+	}
+	const struct strand_trace_summary *s = strand_reader_summary(r);
+	*syscalls = s->count_by_type[STRAND_REC_SYSCALL];
+	*records = s->nrecords;
+	strand_reader_close(r);
+}
+
+static void row(const char *what, const struct timing *t, const struct timing *native)
+{
+	printf("| %-28s | %9.3f | %9.3f | %7.2fx | %7.2fx |\n", what, t->wall, t->cpu,
+	       t->wall / native->wall, t->cpu / native->cpu);
+}
+
+static void three_way(const char *title, int runs, char **prog, const char *strand,
+		      const char *trace, struct timing out[3])
+{
+	char *st_argv[64], *rec_argv[64];
+	int n = 0, m = 0;
+	st_argv[n++] = "strace";
+	st_argv[n++] = "-f";
+	st_argv[n++] = "-o";
+	st_argv[n++] = "/dev/null";
+	rec_argv[m++] = (char *)strand;
+	rec_argv[m++] = "record";
+	rec_argv[m++] = "--raw";
+	rec_argv[m++] = "-q";
+	rec_argv[m++] = "-o";
+	rec_argv[m++] = (char *)trace;
+	rec_argv[m++] = "--";
+	for (int i = 0; prog[i]; i++) {
+		st_argv[n++] = prog[i];
+		rec_argv[m++] = prog[i];
+	}
+	st_argv[n] = NULL;
+	rec_argv[m] = NULL;
+	best_of(runs, prog, &out[0]);
+	best_of(runs, st_argv, &out[1]);
+	best_of(runs, rec_argv, &out[2]);
+	printf("\n%s\n\n", title);
+	printf("| %-28s | %9s | %9s | %8s | %8s |\n", "run", "wall s", "cpu s", "wall/nat", "cpu/nat");
+	printf("|------------------------------|-----------|-----------|----------|----------|\n");
+	row("native", &out[0], &out[0]);
+	row("strace -f -o /dev/null", &out[1], &out[0]);
+	row("strand record --raw", &out[2], &out[0]);
+	printf("\nstrand record / strace: wall %.2fx, cpu %.2fx\n", out[2].wall / out[1].wall,
+	       out[2].cpu / out[1].cpu);
+}
+
+int main(int argc, char **argv)
+{
+	int runs = 1, rounds = 1000;
+	const char *dir = "/usr/lib";
+	int opt;
+	while ((opt = getopt(argc, argv, "n:d:r:")) != -1) {
+		if (opt == 'n')
+			runs = atoi(optarg);
+		else if (opt == 'd')
+			dir = optarg;
+		else if (opt == 'r')
+			rounds = atoi(optarg);
+		else {
+			fprintf(stderr, "usage: bench_record [-n RUNS] [-d DIR] [-r ROUNDS]\n");
+			return 2;
+		}
+	}
+	if (runs < 1)
+		runs = 1;
+	char self[PATH_MAX], strand[PATH_MAX + 16];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (sl <= 0)
+		return 1;
+	self[sl] = 0;
+	snprintf(strand, sizeof strand, "%s/strand", dirname(self));
+	char tmp[] = "/tmp/bench-record-XXXXXX";
+	if (!mkdtemp(tmp))
+		return 1;
+	char path[PATH_MAX], exe[PATH_MAX], trace[PATH_MAX], fin[PATH_MAX], rounds_s[32];
+	snprintf(rounds_s, sizeof rounds_s, "%d", rounds);
+
+	long load = 0;
+	FILE *lf = fopen("/proc/loadavg", "r");
+	double la = 0;
+	if (lf) {
+		if (fscanf(lf, "%lf", &la) != 1)
+			la = 0;
+		fclose(lf);
+	}
+	(void)load;
+	printf("bench_record: best of %d run(s); load average %.2f on %ld CPUs\n", runs, la,
+	       sysconf(_SC_NPROCESSORS_ONLN));
+
+	/* syscall-heavy */
+	struct timing ls[3];
+	char *ls_argv[] = { "ls", "-lR", (char *)dir, NULL };
+	snprintf(trace, sizeof trace, "%s/ls.strand", tmp);
+	char title[512];
+	snprintf(title, sizeof title, "syscall-heavy: ls -lR %s", dir);
+	three_way(title, runs, ls_argv, strand, trace, ls);
+	uint64_t ls_sys, ls_rec;
+	trace_counts(trace, &ls_sys, &ls_rec);
+	printf("trace: %" PRIu64 " bytes, %" PRIu64 " syscalls, %.1f bytes/syscall, "
+	       "recording %.1f us CPU/syscall over native\n",
+	       file_size(trace), ls_sys, (double)file_size(trace) / (double)(ls_sys ? ls_sys : 1),
+	       1e6 * (ls[2].cpu - ls[0].cpu) / (double)(ls_sys ? ls_sys : 1));
+
+	/* compute-heavy */
+	snprintf(path, sizeof path, "%s/compute.c", tmp);
+	snprintf(exe, sizeof exe, "%s/compute", tmp);
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(compute_src, f) < 0 || fclose(f) != 0)
+		return 1;
+	char *cc_argv[] = { "cc", "-O2", "-o", exe, path, NULL };
+	struct timing t;
+	if (run(cc_argv, &t) != 0) {
+		fprintf(stderr, "bench_record: cannot build the compute program\n");
+		return 1;
+	}
+	struct timing cp[3];
+	char *cp_argv[] = { exe, rounds_s, NULL };
+	snprintf(trace, sizeof trace, "%s/compute.strand", tmp);
+	snprintf(title, sizeof title, "compute-heavy: C loop, %d x 16384 iterations", rounds);
+	three_way(title, runs, cp_argv, strand, trace, cp);
+
+	snprintf(fin, sizeof fin, "%s/compute.fin.strand", tmp);
+	strand_error err;
+	double c0 = now(CLOCK_PROCESS_CPUTIME_ID), w0 = now(CLOCK_MONOTONIC);
+	if (strand_finalize_positions(trace, fin, &err) != STRAND_OK) {
+		fprintf(stderr, "bench_record: finalize: %s\n", err.msg);
+		return 1;
+	}
+	double fin_cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0, fin_wall = now(CLOCK_MONOTONIC) - w0;
+	struct strand_replay *rp;
+	if (strand_replay_open(fin, NULL, &rp, &err) != STRAND_OK) {
+		fprintf(stderr, "bench_record: replay: %s\n", err.msg);
+		return 1;
+	}
+	uint64_t end = strand_replay_end(rp);
+	c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+	w0 = now(CLOCK_MONOTONIC);
+	strand_status st = strand_replay_seek(rp, end, &err);
+	double rp_cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0, rp_wall = now(CLOCK_MONOTONIC) - w0;
+	struct strand_replay_stats stats;
+	strand_replay_get_stats(rp, &stats);
+	strand_replay_close(rp);
+	if (st != STRAND_OK) {
+		fprintf(stderr, "bench_record: replay: %s\n", err.msg);
+		return 1;
+	}
+	uint64_t cp_sys, cp_rec;
+	trace_counts(fin, &cp_sys, &cp_rec);
+	uint64_t fsz = file_size(fin);
+	printf("\ncompute trace: %" PRIu64 " instructions, %" PRIu64 " syscalls, %" PRIu64
+	       " bytes = %.4f bytes (%.3f bits) per instruction\n",
+	       end, cp_sys, fsz, (double)fsz / (double)end, 8.0 * (double)fsz / (double)end);
+	printf("finalize: %.2f s CPU (%.2f s wall), %.1f M instructions/s CPU\n", fin_cpu, fin_wall,
+	       (double)end / fin_cpu / 1e6);
+	printf("replay to the end: %.2f s CPU (%.2f s wall), %.1f M instructions/s CPU, "
+	       "%" PRIu64 " key frames checked\n",
+	       rp_cpu, rp_wall, (double)end / rp_cpu / 1e6, stats.keyframes_checked);
+
+	char rm[PATH_MAX + 16];
+	snprintf(rm, sizeof rm, "rm -rf '%s'", tmp);
+	(void)!system(rm);
+	return 0;
+}
