@@ -967,3 +967,57 @@ Test(replay, exception_output_module_and_thread_events_apply_at_positions)
 	unlink(path);
 	free(path);
 }
+
+Test(replay, divergence_names_address_when_access_is_unmapped)
+{
+	static const char *p =
+		"BITS 64\n"
+		"ORG 0x400000\n"
+		"  mov rcx, 50\n"
+		"a:\n"
+		"  dec rcx\n"
+		"  jnz a\n"
+		"  mov rax, [0x800010]\n"
+		"  mov eax, 60\n"
+		"  syscall\n";
+	char *path = tmp_path("unmapped"), *bad = tmp_path("unmapped-bad");
+	strand_error err;
+	uint8_t *code;
+	size_t len;
+	cr_assert_eq(tg_asm(p, &code, &len, &err), STRAND_OK, "%s", err.msg);
+	struct tg_opts o = { .arch = STRAND_ARCH_X86_64 };
+	struct tg *g;
+	cr_assert_eq(tg_open(path, &o, &g, &err), STRAND_OK);
+	cr_assert_eq(tg_map(g, CODE64, 0x1000, STRAND_PROT_READ | STRAND_PROT_EXEC,
+			    STRAND_REGION_IMAGE, "prog", code, len, &err), STRAND_OK);
+	struct strand_cpu c;
+	tg_cpu_init(&c, CODE64, 0);
+	cr_assert_eq(tg_thread(g, 1, &c, &err), STRAND_OK);
+	cr_assert_eq(tg_at_map(g, 20, 0x800000, 0x1000, STRAND_PROT_READ, &err), STRAND_OK);
+	cr_assert_eq(tg_run(g, 100000, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_close(g, &err), STRAND_OK);
+	free(code);
+	/* drop the mapping */
+	struct strand_reader *rd;
+	struct strand_writer *w;
+	cr_assert_eq(strand_reader_open(path, &rd, &err), STRAND_OK);
+	cr_assert_eq(strand_writer_open(bad, strand_reader_info(rd), NULL, &w, &err), STRAND_OK);
+	const struct strand_record *rec;
+	while (strand_reader_next(rd, &rec, &err) == STRAND_OK)
+		if (rec->type != STRAND_REC_MEMORY)
+			cr_assert_eq(strand_writer_put(w, rec, &err), STRAND_OK);
+	cr_assert_eq(strand_writer_close(w, &err), STRAND_OK);
+	strand_reader_close(rd);
+	struct strand_replay *r = open_ok(bad, 0);
+	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_ERR_DIVERGENCE);
+	/* mov rcx (1) + 50 * (dec, jnz) = 101: the load is instruction 101 */
+	cr_assert(strstr(err.msg, "divergence at position 101:"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "unmapped memory at 0x800010"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "mov rax, qword ptr [0x800010]"), "%s", err.msg);
+	cr_assert_eq(strand_replay_position(r), 101);
+	strand_replay_close(r);
+	unlink(path);
+	unlink(bad);
+	free(path);
+	free(bad);
+}
