@@ -240,32 +240,22 @@ int main(int argc, char **argv)
 	printf("trace: %s, %" PRIu64 " instructions, generated in %.1f s\n", path, insns,
 	       now() - t0);
 
-	/* (a) raw Unicorn, best of 3 */
-	double raw = 0;
-	for (int i = 0; i < 3; i++) {
+	/* (a), (a2), (b) interleaved, best of 5 each, so that other load on
+	 * the machine hits all three alike */
+	double raw = 0, rawb = 0, best = 0;
+	uint64_t nsys = 0;
+	struct strand_replay *r = NULL;
+	struct strand_replay_stats st;
+	for (int i = 0; i < 5; i++) {
 		raw_syscalls = 0;
 		double v = raw_unicorn(code, len, outer, insns, false);
 		if (v > raw)
 			raw = v;
-	}
-	printf("(a) raw unicorn:        %.1f M instructions/s (%" PRIu64 " syscalls)\n", raw / 1e6,
-	       raw_syscalls);
-	double rawb = 0;
-	for (int i = 0; i < 3; i++) {
+		nsys = raw_syscalls;
 		empty_blocks = 0;
-		double v = raw_unicorn(code, len, outer, insns, true);
+		v = raw_unicorn(code, len, outer, insns, true);
 		if (v > rawb)
 			rawb = v;
-	}
-	printf("    raw + empty block hook: %.1f M instructions/s = %.0f%% of raw "
-	       "(%.1f instructions per block)\n",
-	       rawb / 1e6, 100.0 * rawb / raw, (double)insns / (double)empty_blocks);
-
-	/* (b) replay, best of 3 (each from a fresh open) */
-	double best = 0;
-	struct strand_replay *r = NULL;
-	struct strand_replay_stats st;
-	for (int i = 0; i < 3; i++) {
 		if (r)
 			strand_replay_close(r);
 		if (strand_replay_open(path, NULL, &r, &err) != STRAND_OK)
@@ -275,10 +265,15 @@ int main(int argc, char **argv)
 			die("replay", &err);
 		double dt = now() - t;
 		strand_replay_get_stats(r, &st);
-		double v = (double)st.instructions / dt;
+		v = (double)st.instructions / dt;
 		if (v > best)
 			best = v;
 	}
+	printf("(a) raw unicorn:        %.1f M instructions/s (%" PRIu64 " syscalls)\n", raw / 1e6,
+	       nsys);
+	printf("    raw + empty block hook: %.1f M instructions/s = %.0f%% of raw "
+	       "(%.1f instructions per block)\n",
+	       rawb / 1e6, 100.0 * rawb / raw, (double)insns / (double)empty_blocks);
 	printf("(b) strand replay:      %.1f M instructions/s = %.0f%% of raw "
 	       "(%" PRIu64 " events, %" PRIu64 " key frames, %" PRIu64 " checkpoints, %.1f MiB)\n",
 	       best / 1e6, 100.0 * best / raw, st.events_applied, st.keyframes_checked,
