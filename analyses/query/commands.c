@@ -323,13 +323,19 @@ static strand_status cmd_prev(struct strand_query *q, struct qargs *a,
 static strand_status cmd_finish(struct strand_query *q, struct qargs *a,
 				struct qout *o, strand_error *err)
 {
-	return moved(q, o, OPS(q)->step_out(T(q), STRAND_FORWARD, err));
+	strand_status st = OPS(q)->step_out(T(q), STRAND_FORWARD, err);
+	if (st == STRAND_NOT_FOUND)
+		qtext(o, "the current function does not return in the trace\n");
+	return moved(q, o, st);
 }
 
 static strand_status cmd_rfinish(struct strand_query *q, struct qargs *a,
 				 struct qout *o, strand_error *err)
 {
-	return moved(q, o, OPS(q)->step_out(T(q), STRAND_BACKWARD, err));
+	strand_status st = OPS(q)->step_out(T(q), STRAND_BACKWARD, err);
+	if (st == STRAND_NOT_FOUND)
+		qtext(o, "the call that entered the current function is not in the trace\n");
+	return moved(q, o, st);
 }
 
 static strand_status do_run(struct strand_query *q, struct qout *o,
