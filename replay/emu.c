@@ -839,6 +839,20 @@ uint64_t rp_pc(struct strand_replay *r)
 	return pc;
 }
 
+uint64_t rp_gpr(struct strand_replay *r, unsigned i)
+{
+	uint64_t v = 0;
+	if (r->mode == UC_MODE_64) {
+		if (i < 16)
+			uc_reg_read(r->uc, gpr64[i], &v);
+	} else if (i < 8) {
+		uint32_t w = 0;
+		uc_reg_read(r->uc, gpr32[i], &w);
+		v = w;
+	}
+	return v;
+}
+
 void rp_set_pc(struct strand_replay *r, uint64_t pc)
 {
 	if (r->mode == UC_MODE_64) {

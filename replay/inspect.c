@@ -106,20 +106,28 @@ strand_status strand_replay_reg(struct strand_replay *r, const char *name, uint6
 	if (!r || !name || !val)
 		return STRAND_ERR_INVALID;
 	bool is64 = r->mode == UC_MODE_64;
-	struct strand_cpu c;
-	rp_cpu_read(r, &c);
+	/* general registers and pc read one Unicorn register: observers call
+	 * this per instruction */
 	for (size_t i = 0; i < sizeof views / sizeof *views; i++) {
 		const struct regview *v = &views[i];
 		if (strcasecmp(v->name, name) != 0)
 			continue;
 		if (v->x64_only && !is64)
 			return STRAND_NOT_FOUND;
-		uint64_t x = c.gpr[v->gpr] >> v->shift;
+		uint64_t x = rp_gpr(r, (unsigned)v->gpr) >> v->shift;
 		if (v->bits < 64)
 			x &= (1ull << v->bits) - 1;
 		*val = x;
 		return STRAND_OK;
 	}
+	if (!strcasecmp(name, "rip") || !strcasecmp(name, "eip") || !strcasecmp(name, "pc")) {
+		if (!is64 && !strcasecmp(name, "rip"))
+			return STRAND_NOT_FOUND;
+		*val = rp_pc(r);
+		return STRAND_OK;
+	}
+	struct strand_cpu c;
+	rp_cpu_read(r, &c);
 	if (!strcasecmp(name, "rip") && is64) { *val = c.rip; return STRAND_OK; }
 	if (!strcasecmp(name, "eip")) { *val = c.rip & 0xffffffffu; return STRAND_OK; }
 	if (!strcasecmp(name, "ip")) { *val = c.rip & 0xffff; return STRAND_OK; }

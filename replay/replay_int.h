@@ -296,6 +296,8 @@ strand_status rp_write(struct strand_replay *r, uint64_t addr,
 		       const uint8_t *data, uint64_t len, strand_error *err);
 
 uint64_t rp_pc(struct strand_replay *r);
+/* General register i (STRAND_REG_RAX..R15) of the running thread. */
+uint64_t rp_gpr(struct strand_replay *r, unsigned i);
 void rp_set_pc(struct strand_replay *r, uint64_t pc);
 /* Full context of the running thread from Unicorn. */
 void rp_cpu_read(struct strand_replay *r, struct strand_cpu *out);
