@@ -150,8 +150,9 @@ static strand_status parse_header(struct strand_reader *r, strand_error *err)
 }
 
 /* Try the trailer and index.  Returns false with r->footer_problem set if
- * they are missing or damaged (the caller then scans). */
-static bool parse_footer(struct strand_reader *r, strand_error *nomem)
+ * they are missing or damaged (the caller then scans), or with `fatal`
+ * set if memory or I/O failed. */
+static bool parse_footer(struct strand_reader *r, strand_error *fatal)
 {
 	char *why = r->footer_problem;
 	size_t wl = sizeof r->footer_problem;
@@ -162,7 +163,7 @@ static bool parse_footer(struct strand_reader *r, strand_error *nomem)
 		return false;
 	}
 	uint64_t toff = len - TF_TRAILER_SIZE;
-	if (fetch(r, toff, TF_TRAILER_SIZE, &r->hbuf, &tr, nomem) != STRAND_OK)
+	if (fetch(r, toff, TF_TRAILER_SIZE, &r->hbuf, &tr, fatal) != STRAND_OK)
 		return false;
 	if (memcmp(tr + 24, TF_TRAILER_MAGIC, 8) != 0) {
 		snprintf(why, wl, "no footer: trailer magic missing at offset=%" PRIu64, toff + 24);
@@ -180,7 +181,7 @@ static bool parse_footer(struct strand_reader *r, strand_error *nomem)
 			 ioff, isize, TF_INDEX_MAX_BYTES);
 		return false;
 	}
-	if (fetch(r, ioff, (size_t)isize, &r->hbuf, &ix, nomem) != STRAND_OK)
+	if (fetch(r, ioff, (size_t)isize, &r->hbuf, &ix, fatal) != STRAND_OK)
 		return false;
 	uint64_t got = XXH3_64bits(ix, (size_t)isize);
 	if (got != ihash) {
@@ -205,7 +206,7 @@ static bool parse_footer(struct strand_reader *r, strand_error *nomem)
 	}
 	struct strand_chunk_info *c = calloc(nchunks ? nchunks : 1, sizeof *c);
 	if (!c) {
-		strand_error_set(nomem, STRAND_ERR_NOMEM, "cannot allocate the chunk index");
+		strand_error_set(fatal, STRAND_ERR_NOMEM, "cannot allocate the chunk index");
 		return false;
 	}
 	uint64_t expect = r->hdr_size, sumrec = 0, sumunc = 0, prevlast = 0;
@@ -575,8 +576,8 @@ static strand_status scan_chunks(struct strand_reader *r, strand_error *err)
 	r->sum.complete = r->sum.count_by_type[STRAND_REC_PROCESS_EXIT] > 0;
 	size_t n = strlen(r->footer_problem);
 	snprintf(r->footer_problem + n, sizeof r->footer_problem - n,
-		 "; readable up to chunk %" PRIu32 " ending at offset=%" PRIu64 " (%s)",
-		 r->nchunks, off, why);
+		 "; %" PRIu32 " complete chunks readable, ending at offset=%" PRIu64
+		 " (scan stopped: %s)", r->nchunks, off, why);
 	return STRAND_OK;
 }
 
@@ -590,11 +591,11 @@ static strand_status open_common(struct strand_reader *r, strand_error *err)
 	if (st != STRAND_OK)
 		return st;
 	r->loaded = NO_CHUNK;
-	strand_error nomem = { STRAND_OK, "" };
-	if (!parse_footer(r, &nomem)) {
-		if (nomem.status != STRAND_OK) {
-			*err = nomem;
-			return nomem.status;
+	strand_error fatal = { STRAND_OK, "" }; /* NOMEM or IO: no scan helps */
+	if (!parse_footer(r, &fatal)) {
+		if (fatal.status != STRAND_OK) {
+			*err = fatal;
+			return fatal.status;
 		}
 		st = scan_chunks(r, err);
 		if (st != STRAND_OK)
