@@ -139,7 +139,21 @@ static void basic(void)
 	ustr(&vn, L"Missing");
 	st = NtQueryValueKey(h, &vn, 2, buf, sizeof buf, &rl);
 	sayx("missing", (ULONG)st);
+	ustr(&vn, L"Answer");
+	st = NtQueryValueKey(h, &vn, 2, buf, 12, &rl); /* the header only */
+	sayx("short.status", (ULONG)st);
+	sayx("short.needed", rl);
+	sayx("tiny.status", (ULONG)NtQueryValueKey(h, &vn, 2, buf, 4, &rl));
 	NtClose(h);
+	ustr(&kn, L"\\Registry\\Machine\\SOFTWARE");
+	NtOpenKey(&h, 0x20019, &oa);
+	st = NtEnumerateKey(h, 0, 0, buf, sizeof buf, &rl); /* KeyBasicInformation */
+	sayx("subkey0", (ULONG)st);
+	sayx("subkey0.namelen", buf[3]);
+	sayx("subkey0.char0", ((WCHAR *)&buf[4])[0]);
+	sayx("subkey2", (ULONG)NtEnumerateKey(h, 2, 0, buf, sizeof buf, &rl));
+	NtClose(h);
+	ustr(&kn, L"\\Registry\\Machine\\SOFTWARE\\Mini");
 	ustr(&kn, L"\\Registry\\Machine\\SOFTWARE\\Locked");
 	st = NtOpenKey(&h, 0x20019, &oa);
 	sayx("lockedkey", (ULONG)st);
@@ -235,6 +249,17 @@ static void basic(void)
 	sayx("protect.old", old);
 	ps = 0;
 	sayx("free", (ULONG)NtFreeVirtualMemory(NtCurrentProcess(), (void **)&p, &ps, 0x8000));
+	ULONG mbi[7] = { 0 };
+	NtQueryVirtualMemory(NtCurrentProcess(), p, 0, mbi, sizeof mbi, 0);
+	sayx("freed.state", mbi[4]);
+
+	/* a mutant: owned at creation, released once, then not owned */
+	HANDLE mu;
+	long prev = 0;
+	NtCreateMutant(&mu, 0x1f0001, 0, 1);
+	sayx("mutant.release", (ULONG)NtReleaseMutant(mu, &prev));
+	sayx("mutant.prev", (ULONG)prev);
+	sayx("mutant.again", (ULONG)NtReleaseMutant(mu, &prev));
 
 	/* loader: ordinal import, relocated DLL */
 	sayx("ordinal", (ULONG)MiniByOrdinal(5));
