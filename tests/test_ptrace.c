@@ -178,6 +178,7 @@ struct corpus_case {
 
 static struct corpus_case corpus[] = {
 	{ "echo", 0, { "/bin/echo", "hello", "strand" } },
+	{ "sh-exec", 0, { "/bin/sh", "-c", "/bin/true; exec /bin/echo via exec" } },
 	{ "ls", 0, { "/bin/ls", "-la", "/usr" } },
 	{ "ls-nonexistent", 2, { "/bin/ls", "/nonexistent" } },
 	{ "cat", 0, { "/bin/cat", "@IN" } },

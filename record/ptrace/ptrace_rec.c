@@ -101,6 +101,10 @@ struct rec {
 	bool exiting;                   /* exit_group written, final key frame done */
 
 	uint64_t brk_cur;               /* program break, as the kernel knows it */
+	uint64_t growth_lo, stack_hi;   /* stack growth region start, [stack] end */
+	struct strand_ptrace_map *exec_old; /* maps at an execve's entry */
+	size_t nexec_old;
+	bool exec_done;                 /* PTRACE_EVENT_EXEC seen for it */
 	struct module *mods;
 	size_t nmods;
 	uint32_t next_mod_id;
@@ -531,6 +535,97 @@ static bool in_module(struct rec *r, uint64_t addr)
 	return false;
 }
 
+/* MODULE records for every ELF file mapped at offset 0. */
+static strand_status emit_modules(struct rec *r, const struct strand_ptrace_map *maps,
+				  size_t nmaps, const char *exe, strand_error *err)
+{
+	for (size_t i = 0; i < nmaps; i++) {
+		const struct strand_ptrace_map *m = &maps[i];
+		if (m->path[0] != '/' || m->offset != 0)
+			continue;
+		uint8_t magic[4];
+		if (!strand_ptrace_read_exact(r->memfd, m->start, magic, 4) ||
+		    memcmp(magic, "\x7f" "ELF", 4))
+			continue;
+		uint64_t end = m->end;
+		for (size_t j = i + 1; j < nmaps && !strcmp(maps[j].path, m->path); j++)
+			end = maps[j].end;
+		strand_status st = add_module(r, m->path, m->path, m->start, end - m->start,
+					      !strcmp(m->path, exe), err);
+		if (st != STRAND_OK)
+			return st;
+	}
+	return STRAND_OK;
+}
+
+/* Every readable mapping, with its bytes, and room below [stack] for the
+ * stack to grow: as snapshot REGION records, or (as_events) as MAP changes
+ * in r->fx.  Sets r->growth_lo and r->stack_hi. */
+static strand_status emit_regions(struct rec *r, const struct strand_ptrace_map *maps,
+				  size_t nmaps, bool as_events, strand_error *err)
+{
+	strand_status st = STRAND_OK;
+	uint8_t *buf = NULL;
+	uint64_t prev_end = 0;
+	for (size_t i = 0; i < nmaps; i++) {
+		const struct strand_ptrace_map *m = &maps[i];
+		if (!strncmp(m->path, "[vvar", 5) || !strcmp(m->path, "[vsyscall]") ||
+		    !(m->prot & STRAND_PROT_READ)) {
+			prev_end = m->end;
+			continue;
+		}
+		uint32_t kind = region_kind(m, in_module(r, m->start));
+		const char *name = kind == STRAND_REGION_IMAGE ? base_name(m->path) : m->path;
+		if (kind == STRAND_REGION_STACK) {
+			uint64_t lo = m->start > STACK_RESERVE ? m->start - STACK_RESERVE : 0;
+			if (lo < prev_end + PAGE)
+				lo = prev_end + PAGE;
+			if (lo < m->start) {
+				struct strand_mapchange g = { .op = STRAND_MAP_MAP,
+					.prot = STRAND_PROT_READ | STRAND_PROT_WRITE, .addr = lo,
+					.size = m->start - lo, .kind = STRAND_REGION_STACK,
+					.name = "[stack growth]", .data = NULL };
+				if (as_events) {
+					if (!strand_ptrace_fx_map(&r->fx, r->memfd, g.op, g.addr, g.size,
+								  g.prot, g.kind, g.name, false))
+						goto oom;
+				} else {
+					struct strand_record rec = { .type = STRAND_REC_REGION };
+					rec.u.region = g;
+					if ((st = put(r, &rec, err)) != STRAND_OK)
+						goto out;
+				}
+			}
+			r->growth_lo = lo < m->start ? lo : m->start;
+			r->stack_hi = m->end;
+		}
+		size_t len = (size_t)(m->end - m->start);
+		if (as_events) {
+			if (!strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, m->start, len,
+						  m->prot, kind, name, true))
+				goto oom;
+		} else {
+			free(buf);
+			buf = malloc(len);
+			if (!buf)
+				goto oom;
+			strand_ptrace_read(r->memfd, m->start, buf, len);
+			struct strand_record rec = { .type = STRAND_REC_REGION, .position = 0 };
+			rec.u.region = (struct strand_mapchange){ .op = STRAND_MAP_MAP, .prot = m->prot,
+				.addr = m->start, .size = len, .kind = kind, .name = name, .data = buf };
+			if ((st = put(r, &rec, err)) != STRAND_OK)
+				goto out;
+		}
+		prev_end = m->end;
+	}
+	goto out;
+oom:
+	st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+out:
+	free(buf);
+	return st;
+}
+
 static strand_status write_snapshot(struct rec *r, const uint8_t *auxv, size_t auxv_len,
 				    strand_error *err)
 {
@@ -545,67 +640,10 @@ static strand_status write_snapshot(struct rec *r, const uint8_t *auxv, size_t a
 	ssize_t el = readlink(path, exe, sizeof exe - 1);
 	exe[el > 0 ? el : 0] = 0;
 
-	/* modules: every ELF file mapped at offset 0 */
-	for (size_t i = 0; i < nmaps; i++) {
-		struct strand_ptrace_map *m = &maps[i];
-		if (m->path[0] != '/' || m->offset != 0)
-			continue;
-		uint8_t magic[4];
-		if (!strand_ptrace_read_exact(r->memfd, m->start, magic, 4) ||
-		    memcmp(magic, "\x7f" "ELF", 4))
-			continue;
-		uint64_t end = m->end;
-		for (size_t j = i + 1; j < nmaps && !strcmp(maps[j].path, m->path); j++)
-			end = maps[j].end;
-		if ((st = add_module(r, m->path, m->path, m->start, end - m->start,
-				     !strcmp(m->path, exe), err)) != STRAND_OK)
-			goto out;
-	}
-
-	/* regions: every readable mapping; the stack gets room to grow */
-	uint64_t prev_end = 0, stack_lo = 0, stack_hi = 0;
-	for (size_t i = 0; i < nmaps; i++) {
-		struct strand_ptrace_map *m = &maps[i];
-		if (!strncmp(m->path, "[vvar", 5) || !strcmp(m->path, "[vsyscall]") ||
-		    !(m->prot & STRAND_PROT_READ)) {
-			prev_end = m->end;
-			continue;
-		}
-		uint32_t kind = region_kind(m, in_module(r, m->start));
-		if (kind == STRAND_REGION_STACK) {
-			uint64_t lo = m->start > STACK_RESERVE ? m->start - STACK_RESERVE : 0;
-			if (lo < prev_end + PAGE)
-				lo = prev_end + PAGE;
-			if (lo < m->start) {
-				struct strand_record g = { .type = STRAND_REC_REGION, .position = 0 };
-				g.u.region = (struct strand_mapchange){ .op = STRAND_MAP_MAP,
-					.prot = STRAND_PROT_READ | STRAND_PROT_WRITE, .addr = lo,
-					.size = m->start - lo, .kind = STRAND_REGION_STACK,
-					.name = "[stack growth]", .data = NULL };
-				if ((st = put(r, &g, err)) != STRAND_OK)
-					goto out;
-			}
-			stack_lo = lo;
-			stack_hi = m->end;
-		}
-		size_t len = (size_t)(m->end - m->start);
-		free(buf);
-		buf = malloc(len);
-		if (!buf) {
-			st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		strand_ptrace_read(r->memfd, m->start, buf, len);
-		const char *name = m->path;
-		if (kind == STRAND_REGION_IMAGE)
-			name = base_name(m->path);
-		struct strand_record rec = { .type = STRAND_REC_REGION, .position = 0 };
-		rec.u.region = (struct strand_mapchange){ .op = STRAND_MAP_MAP, .prot = m->prot,
-			.addr = m->start, .size = len, .kind = kind, .name = name, .data = buf };
-		if ((st = put(r, &rec, err)) != STRAND_OK)
-			goto out;
-		prev_end = m->end;
-	}
+	if ((st = emit_modules(r, maps, nmaps, exe, err)) != STRAND_OK ||
+	    (st = emit_regions(r, maps, nmaps, false, err)) != STRAND_OK)
+		goto out;
+	uint64_t stack_lo = r->growth_lo, stack_hi = r->stack_hi;
 
 	/* the thread */
 	struct user_regs_struct regs;
@@ -960,6 +998,13 @@ static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 	}
 	case 58: /* vfork: the child runs on our stack until it execs */
 		return take_pre(r, err);
+	case 59:   /* execve */
+	case 322: /* execveat: if it succeeds, every mapping goes */
+		free(r->exec_old);
+		r->exec_old = NULL;
+		r->nexec_old = 0;
+		r->exec_done = false;
+		return strand_ptrace_maps(r->pid, &r->exec_old, &r->nexec_old, err);
 	case 60:
 	case 231: { /* exit, exit_group: no exit stop follows */
 		struct strand_cpu cpu;
@@ -1072,8 +1117,12 @@ static size_t syscall_regs(const struct strand_cpu *before, const struct strand_
 	return n;
 }
 
+static strand_status on_exec_exit(struct rec *r, strand_error *err);
+
 static strand_status on_syscall_exit(struct rec *r, strand_error *err)
 {
+	if ((r->nr == 59 || r->nr == 322) && r->exec_done)
+		return on_exec_exit(r, err);
 	struct user_regs_struct regs;
 	strand_status st = get_regs(r, &regs, err);
 	if (st != STRAND_OK)
@@ -1460,6 +1509,122 @@ static void pin_cpu(void)
 	sched_setaffinity(0, sizeof set, &set);
 }
 
+/* At an exec's syscall-exit stop, before the new program's first
+ * instruction: (re)open /proc/PID/mem, disable the vDSO, turn on cpuid
+ * faulting (or fall back to patching cpuid).  *auxv is owned. */
+static strand_status prepare_image(struct rec *r, struct user_regs_struct *regs,
+				   uint8_t **auxv, size_t *auxv_len, strand_error *err)
+{
+	char mp[64];
+	if (r->memfd >= 0)
+		close(r->memfd);
+	snprintf(mp, sizeof mp, "/proc/%d/mem", (int)r->pid);
+	r->memfd = open(mp, O_RDWR | O_CLOEXEC);
+	if (r->memfd < 0)
+		return sys_err(err, "cannot open /proc/PID/mem", r->pid);
+	strand_status st;
+	if ((st = get_regs(r, regs, err)) != STRAND_OK ||
+	    (st = rewrite_auxv(r, regs, auxv, auxv_len, err)) != STRAND_OK)
+		return st;
+	if (!r->cpuid_patch) {
+		long cr = 0;
+		if ((st = inject_cpuid_faulting(r, regs, &cr, err)) != STRAND_OK) {
+			free(*auxv);
+			*auxv = NULL;
+			return st;
+		}
+		r->cpuid_patch = cr != 0; /* ENODEV: no cpuid faulting on this CPU */
+	}
+	return STRAND_OK;
+}
+
+/* A successful execve: one SYSCALL record whose effects unmap everything
+ * the old program had and map the new image (with its bytes) and set the
+ * full context; then the new modules and a key frame. */
+static strand_status on_exec_exit(struct rec *r, strand_error *err)
+{
+	struct user_regs_struct regs;
+	struct strand_ptrace_map *maps = NULL;
+	size_t nmaps = 0;
+	uint8_t *auxv = NULL;
+	size_t auxv_len = 0;
+	char exe[4096] = "", path[64];
+	struct strand_cpu cpu;
+	strand_status st = prepare_image(r, &regs, &auxv, &auxv_len, err);
+	free(auxv);
+	if (st != STRAND_OK || (st = strand_ptrace_maps(r->pid, &maps, &nmaps, err)) != STRAND_OK ||
+	    (st = get_cpu(r, &regs, &cpu, err)) != STRAND_OK)
+		goto out;
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)r->pid);
+	ssize_t el = readlink(path, exe, sizeof exe - 1);
+	exe[el > 0 ? el : 0] = 0;
+
+	strand_ptrace_fx_reset(&r->fx);
+	bool ok = true;
+	for (size_t i = 0; i < r->nexec_old && ok; i++) {
+		const struct strand_ptrace_map *m = &r->exec_old[i];
+		if (strncmp(m->path, "[vvar", 5) && strcmp(m->path, "[vsyscall]"))
+			ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_UNMAP, m->start,
+						  m->end - m->start, 0, 0, "", false);
+	}
+	if (ok && r->growth_lo && r->growth_lo < r->stack_hi)
+		ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_UNMAP, r->growth_lo,
+					  r->stack_hi - r->growth_lo, 0, 0, "", false);
+	if (!ok) {
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* the old modules go; in_module() must not see them */
+	uint32_t nold = (uint32_t)r->nmods;
+	struct module *old = r->mods;
+	r->mods = NULL;
+	r->nmods = 0;
+	if ((st = emit_regions(r, maps, nmaps, true, err)) != STRAND_OK) {
+		free(old);
+		goto out;
+	}
+	struct strand_record rec = { .type = STRAND_REC_SYSCALL, .position = r->ordinal };
+	rec.u.syscall.pc = r->entry.rip - 2;
+	rec.u.syscall.number = (uint32_t)r->nr;
+	rec.u.syscall.nargs = 6;
+	memcpy(rec.u.syscall.args, r->args, sizeof r->args);
+	rec.u.syscall.result = regs.rax;
+	if (!strand_ptrace_fx_view(&r->fx, &rec.u.syscall.fx)) {
+		free(old);
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rec.u.syscall.fx.cpu = &cpu;
+	st = put(r, &rec, err);
+	r->ordinal++;
+	r->res->syscalls++;
+	for (uint32_t i = 0; i < nold && st == STRAND_OK; i++) {
+		struct strand_record u = { .type = STRAND_REC_MODULE_UNLOAD, .position = r->ordinal };
+		u.u.module_id = old[i].id;
+		st = put(r, &u, err);
+	}
+	free(old);
+	if (st != STRAND_OK || (st = emit_modules(r, maps, nmaps, exe, err)) != STRAND_OK)
+		goto out;
+	r->brk_cur = read_start_brk(r->pid);
+	r->npatched = 0;
+	if ((st = patch_range(r, 0, UINT64_MAX, err)) != STRAND_OK)
+		goto out;
+	logf_(r, "note: the program executed %s", exe);
+	r->after = cpu;
+	st = write_keyframe(r, &cpu, err);
+	r->exit_raw = regs;
+	r->have_exit = true;
+	r->nondet_at_exit = r->res->nondet;
+out:
+	free(r->exec_old);
+	r->exec_old = NULL;
+	r->nexec_old = 0;
+	r->exec_done = false;
+	free(maps);
+	return st;
+}
+
 /* From fork to the exec's syscall-exit stop; then the snapshot. */
 static strand_status start(struct rec *r, strand_error *err)
 {
@@ -1505,25 +1670,12 @@ static strand_status start(struct rec *r, strand_error *err)
 	close(pfd[0]);
 	pfd[0] = -1;
 
-	char mp[64];
-	snprintf(mp, sizeof mp, "/proc/%d/mem", (int)r->pid);
-	r->memfd = open(mp, O_RDWR | O_CLOEXEC);
-	if (r->memfd < 0) {
-		st = sys_err(err, "cannot open /proc/PID/mem", r->pid);
-		goto out;
-	}
 	struct user_regs_struct regs;
 	uint8_t *auxv = NULL;
 	size_t auxv_len = 0;
-	long cr = 0;
-	if ((st = get_regs(r, &regs, err)) != STRAND_OK ||
-	    (st = rewrite_auxv(r, &regs, &auxv, &auxv_len, err)) != STRAND_OK)
+	r->cpuid_patch = false;
+	if ((st = prepare_image(r, &regs, &auxv, &auxv_len, err)) != STRAND_OK)
 		goto out;
-	if ((st = inject_cpuid_faulting(r, &regs, &cr, err)) != STRAND_OK) {
-		free(auxv);
-		goto out;
-	}
-	r->cpuid_patch = cr != 0; /* ENODEV: no cpuid faulting on this CPU */
 	st = write_snapshot(r, auxv, auxv_len, err);
 	free(auxv);
 	if (st == STRAND_OK)
@@ -1617,10 +1769,7 @@ static strand_status loop(struct rec *r, strand_error *err)
 			}
 		} else if (sig == SIGTRAP && ev) {
 			if (ev == PTRACE_EVENT_EXEC)
-				return strand_error_set(err, STRAND_ERR_UNSUPPORTED,
-							"the program executed another program (execve "
-							"after %" PRIu64 " events): not supported by the "
-							"ptrace recorder", r->ordinal);
+				r->exec_done = true; /* recorded at the execve's exit stop */
 			/* PTRACE_EVENT_EXIT: nothing to do, the exit status follows */
 		} else {
 			st = on_signal(r, sig, &resume_sig, err);
@@ -1695,6 +1844,7 @@ out:
 		close(r.memfd);
 	free_pre(&r);
 	free_fixed(&r);
+	free(r.exec_old);
 	free(r.mods);
 	free(r.patched);
 	strand_ptrace_fx_free(&r.fx);
