@@ -1276,7 +1276,7 @@ const struct qcmd qcmd_table[] = {
 	  "    register, until a constant, a computation or the kernel.\n"
 	  "    ADDR reads LEN bytes (default pointer size).  --passes replays once\n"
 	  "    per step instead of recording a history log (automatic for\n"
-	  "    positions past 2000000 instructions).\n",
+	  "    positions past 1000000 instructions).\n",
 	  1, 3, cmd_origin },
 	{ "find", NULL, "find VALUE [SIZE [MAX]]",
 	  "positions where a register or memory took a value, over time",

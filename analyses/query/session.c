@@ -160,8 +160,12 @@ void qwhere(struct strand_query *q, struct qout *o)
 	qsym(q, pc, sym, sizeof sym);
 	if (q->ops->disas(q->t, pc, insn, sizeof insn, NULL) < 0)
 		snprintf(insn, sizeof insn, "(cannot disassemble)");
-	qtext(o, "position %" PRIu64 "  tid %" PRIu32 "  0x%" PRIx64 " %s: %s\n",
-	      pos, tid, pc, sym, insn);
+	if (strncmp(sym, "0x", 2) == 0) /* no module: the address says it all */
+		qtext(o, "position %" PRIu64 "  tid %" PRIu32 "  0x%" PRIx64 ": %s\n", pos,
+		      tid, pc, insn);
+	else
+		qtext(o, "position %" PRIu64 "  tid %" PRIu32 "  0x%" PRIx64 " %s: %s\n",
+		      pos, tid, pc, sym, insn);
 	strand_json_uint_field(o->j, "position", pos);
 	strand_json_uint_field(o->j, "tid", tid);
 	strand_json_hex_field(o->j, "pc", pc);

@@ -298,8 +298,9 @@ struct call_row {
 struct calls_state {
 	struct strand_query *q;
 	uint64_t func;
-	struct call_row *rows;
+	struct call_row *rows;   /* the first max_rows calls */
 	uint64_t n, cap;
+	uint64_t more;           /* calls after those, counted only */
 	bool nomem;
 };
 
@@ -340,6 +341,10 @@ static void calls_block(struct strand_replay *r, void *ud, uint64_t position,
 		calls_returned(cs, r, position, pc);
 	if (pc != cs->func)
 		return;
+	if (cs->n >= cs->q->max_rows) {
+		cs->more++;
+		return;
+	}
 	if (cs->n == cs->cap) {
 		uint64_t ncap = cs->cap ? cs->cap * 2 : 64;
 		void *p = realloc(cs->rows, ncap * sizeof *cs->rows);
@@ -411,12 +416,13 @@ static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct q
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "too many calls");
 		goto out;
 	}
-	qtext(o, "calls of %s (0x%" PRIx64 "): %" PRIu64 "\n", fsym, cs.func, cs.n);
+	qtext(o, "calls of %s (0x%" PRIx64 "): %" PRIu64 "%s\n", fsym, cs.func,
+	      cs.n + cs.more, cs.more ? " (first rows shown)" : "");
 	qtext(o, "%-4s %-6s %-10s %-10s %-10s %-10s %-10s %-10s %-10s  %s\n", "#",
 	      "tid", "call", "return", "arg0", "arg1", "arg2", "arg3", "result", "returns to");
 	strand_json_hex_field(o->j, "function", cs.func);
 	strand_json_string_field(o->j, "symbol", fsym);
-	strand_json_uint_field(o->j, "count", cs.n);
+	strand_json_uint_field(o->j, "count", cs.n + cs.more);
 	strand_json_name(o->j, "calls");
 	strand_json_start_array(o->j);
 	for (uint64_t i = 0; i < cs.n && i < q->max_rows; i++) {
@@ -455,7 +461,7 @@ static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct q
 		strand_json_end_object(o->j);
 	}
 	strand_json_end_array(o->j);
-	strand_json_bool_field(o->j, "truncated", cs.n > q->max_rows);
+	strand_json_bool_field(o->j, "truncated", cs.more > 0);
 out:
 	strand_replay_close(p);
 	free(cs.rows);
@@ -900,8 +906,8 @@ static strand_status origin_run(struct strand_query *q, struct origin_pass *op,
  * what memory it read and wrote; and every range the kernel wrote.  Each
  * step of the chain is then a backward scan of the log instead of a
  * replay pass.  Used when the position is at most ORIGIN_LOG_MAX (the log
- * costs about 200 bytes per instruction); beyond, one pass per step. */
-#define ORIGIN_LOG_MAX 2000000u
+ * costs up to about 270 bytes per instruction); beyond, one pass per step. */
+#define ORIGIN_LOG_MAX 1000000u
 
 struct omem {
 	uint64_t addr;
