@@ -1453,8 +1453,8 @@ static strand_status on_signal(struct rec *r, int sig, int *resume_sig, strand_e
 	bool sync = si.si_code > 0 && si.si_code != 0x80 &&
 		    (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
 		     sig == SIGTRAP);
-	if (sig == SIGSEGV && si.si_code == 0x80)
-		sync = true; /* a real #GP (privileged instruction, ...) */
+	if ((sig == SIGSEGV || sig == SIGTRAP) && si.si_code == 0x80)
+		sync = true; /* a real #GP (privileged instruction...) or the program's int3 */
 	bool boundary = at_boundary(r, &regs);
 	if (!sync && !boundary) {
 		/* hold it back until the next syscall exit */
