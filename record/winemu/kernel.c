@@ -1574,8 +1574,10 @@ static uint32_t sys_allocate_virtual_memory(struct sc *c)
 	uint32_t prot = wemu_prot_from_win(protect, &ok);
 	if (!ok)
 		return ST_INVALID_PAGE_PROTECTION;
-	if (size == 0 || size > 0x40000000u)
+	if (size == 0)
 		return ST_INVALID_PARAMETER;
+	if (size > 0x10000000u) /* 256 MiB: the emulator's host memory is the limit */
+		return ST_NO_MEMORY;
 	bool commit = (type & MEM_COMMIT) != 0;
 	strand_status sst;
 	if (base == 0 || (type & MEM_RESERVE)) {
