@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "strand/query.h"
 #include "tests/helpers/tracegen.h"
 
 #define CODE 0x401000u
@@ -397,6 +398,104 @@ Test(query_cli, bad_usage_and_missing_trace_fail_clearly)
 	cr_assert_eq(o.status, 2);
 	cr_assert(strstr(o.err, "-c and -f exclude each other"), "%s", o.err);
 	out_free(&o);
+}
+
+/* ---- x86-64 and the C API ---- */
+
+static const char demo64_src[] =
+	"BITS 64\n"
+	"ORG 0x401000\n"
+	"main:\n"
+	"  push rbp\n"
+	"  mov rbp, rsp\n"
+	"  mov rax, 0x1122334455667788\n"
+	"  mov [rsp-16], rax\n"
+	"  mov rbx, [rsp-16]\n"
+	"  call f\n"
+	"  mov rdi, rax\n"
+	"  mov eax, 60\n"
+	"  syscall\n"
+	"f:\n"
+	"  mov rax, rbx\n"
+	"  ret\n";
+
+static void make_demo64(const char *path)
+{
+	strand_error err;
+	struct tg *g = NULL;
+	struct tg_opts o = { .arch = STRAND_ARCH_X86_64, .abi = STRAND_ABI_LINUX };
+	uint8_t *code = NULL;
+	size_t len = 0;
+	cr_assert_eq(tg_asm(demo64_src, &code, &len, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_open(path, &o, &g, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_map(g, CODE, 0x1000, STRAND_PROT_READ | STRAND_PROT_EXEC,
+			    STRAND_REGION_IMAGE, "demo64", code, len, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_map(g, 0x10000, 0x10000, STRAND_PROT_READ | STRAND_PROT_WRITE,
+			    STRAND_REGION_STACK, "stack", NULL, 0, &err), STRAND_OK, "%s", err.msg);
+	struct strand_cpu cpu;
+	tg_cpu_init(&cpu, CODE, 0x1f000);
+	cr_assert_eq(tg_thread(g, 7, &cpu, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_run(g, 1000, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(tg_close(g, &err), STRAND_OK, "%s", err.msg);
+	free(code);
+}
+
+Test(query_cli, x86_64_registers_memory_and_origin)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/demo64.strand", tmpdir);
+	make_demo64(path);
+	const char *args[] = { "--json", "-c",
+			       "seek end; reg rdi rax r8; mem u64 rsp-16; origin rdi; "
+			       "regs; events",
+			       path, NULL };
+	struct out o = run(NULL, args);
+	cr_assert_eq(o.status, 0, "%s%s", o.out, o.err);
+	cr_assert(strstr(o.out, "\"registers\":{\"rdi\":\"0x1122334455667788\",\"rax\":\"0x3c\",\"r8\":\"0x0\"}"),
+		  "%s", o.out);
+	cr_assert(strstr(o.out, "\"type\":\"u64\",\"values\":[\"0x1122334455667788\"]"), "%s", o.out);
+	/* rdi <- rax <- rbx (in f) <- [rsp-16] <- rax <- the constant */
+	cr_assert(strstr(o.out, "{\"location\":\"rdi\",\"kind\":\"instruction\""), "%s", o.out);
+	cr_assert(strstr(o.out, "\"instruction\":\"mov rbx, qword ptr [rsp - 0x10]\",\"value\":\"0x1122334455667788\",\"next\":\"memory\""),
+		  "%s", o.out);
+	cr_assert(strstr(o.out, "\"instruction\":\"movabs rax, 0x1122334455667788\",\"value\":\"0x1122334455667788\",\"next\":\"constant\""),
+		  "%s", o.out);
+	cr_assert(strstr(o.out, "\"r15\":\"0x0\",\"rip\":"), "%s", o.out);
+	cr_assert(strstr(o.out, "\"type\":\"process-exit\",\"tid\":7"), "%s", o.out);
+	out_free(&o);
+}
+
+Test(query_cli, c_api_session_over_a_borrowed_replay)
+{
+	strand_error err;
+	struct strand_replay *r = NULL;
+	cr_assert_eq(strand_replay_open(trace, NULL, &r, &err), STRAND_OK, "%s", err.msg);
+	struct strand_query *q = NULL;
+	cr_assert_eq(strand_query_new(r, NULL, &q, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_query_replay(q), r);
+	struct strand_query_result res = { 0 };
+	cr_assert_eq(strand_query_exec(q, "seek 12", &res, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_position(r), 12);
+	uint64_t v = 0;
+	cr_assert_eq(strand_query_eval(q, "eax | 0x80070000", &v, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(v, 0x80070002);
+	/* no trace path: no event index, no passes */
+	uint64_t n = 99;
+	cr_assert_null(strand_query_events(q, &n));
+	cr_assert_eq(n, 0);
+	cr_assert_eq(strand_query_exec(q, "syscalls", &res, &err), STRAND_ERR_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "syscalls: the session has no event index"), "%s", err.msg);
+	cr_assert(strstr(res.json, "\"ok\":false"), "%s", res.json);
+	cr_assert_eq(strand_query_exec(q, "origin eax", &res, &err), STRAND_ERR_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "needs the trace file"), "%s", err.msg);
+	char prompt[128];
+	strand_query_prompt(q, prompt, sizeof prompt);
+	cr_assert_str_eq(prompt, "[12 t1] demo.exe!Open+0x15> ");
+	strand_query_result_fini(&res);
+	strand_query_free(q);
+	/* the replay is the caller's and still works */
+	cr_assert_eq(strand_replay_seek(r, 0, &err), STRAND_OK, "%s", err.msg);
+	strand_replay_close(r);
 }
 
 /* ---- interactive, through a pseudo-terminal ---- */

@@ -1331,7 +1331,7 @@ static bool is_mnemonic(const char *mn, const char *const *list)
 static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct qout *o,
 				strand_error *err)
 {
-	static const char *const copies[] = { "mov", "movzx", "movsx", "movsxd", "movd",
+	static const char *const copies[] = { "mov", "movabs", "movzx", "movsx", "movsxd", "movd",
 					      "movq", "pop", "push", "xchg", "cmove",
 					      "cmovne", "movsb", "movsw", "movsd",
 					      "movsq", "lodsb", "lodsw", "lodsd", "stosb",
@@ -1467,9 +1467,10 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 				strand_replay_close(p);
 			break;
 		}
-		qtext(o, "#%-2d %-14s position %-8" PRIu64 " 0x%08" PRIx64 " %s: %s   -> 0x%" PRIx64 "%s%s\n",
-		      step, where, op.w_pos, op.w_pc, sym, insn, op.w_value,
-		      desc[0] ? "  " : "", desc);
+		bool named = strncmp(sym, "0x", 2) != 0; /* else the address is all */
+		qtext(o, "#%-2d %-14s position %-8" PRIu64 " 0x%08" PRIx64 "%s%s: %s   -> 0x%" PRIx64 "%s%s\n",
+		      step, where, op.w_pos, op.w_pc, named ? " " : "", named ? sym : "", insn,
+		      op.w_value, desc[0] ? "  " : "", desc);
 		/* decide where the value came from */
 		char text[96], *mn, *ops[3] = { NULL, NULL, NULL };
 		snprintf(text, sizeof text, "%s", insn);
