@@ -138,7 +138,7 @@ static void teardown(void)
 		cr_log_warn("cannot remove %s", tmpdir);
 }
 
-TestSuite(query_cli, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(query_cli, .init = setup, .fini = teardown, .timeout = 300);
 
 /* ---- running the CLI ---- */
 
@@ -537,7 +537,7 @@ static void pty_start(struct pty *p, const char *home)
 /* Read until `want` appears in the output after offset `from`. */
 static bool pty_expect(struct pty *p, size_t from, const char *want)
 {
-	for (int waited = 0; waited < 20000;) {
+	for (int waited = 0; waited < 60000;) {
 		p->buf[p->len] = '\0';
 		if (p->len > from && strstr(p->buf + from, want))
 			return true;
