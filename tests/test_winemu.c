@@ -98,6 +98,7 @@ struct seen {
 	uint64_t gate;
 	uint64_t keyframe_positions[64];
 	uint32_t nkeyframes;
+	char unmodelled[512];
 };
 
 static void scan(const char *trace, struct seen *s)
@@ -157,6 +158,11 @@ static void scan(const char *trace, struct seen *s)
 				s->syscalls_at_gate++;
 			else
 				s->syscalls_elsewhere++;
+			break;
+		case STRAND_REC_NOTE:
+			if (strcmp(rec->u.note.key, "unmodelled-syscalls") == 0)
+				snprintf(s->unmodelled, sizeof s->unmodelled, "%.*s", (int)rec->u.note.len,
+					 (const char *)rec->u.note.data);
 			break;
 		case STRAND_REC_EXCEPTION:
 			s->exc_code = (uint32_t)rec->u.exception.code;
@@ -242,6 +248,9 @@ Test(winemu, guest_sees_the_scenario_world_through_the_kernel_model)
 	cr_assert_str_eq(res.end_reason, "exit");
 	cr_assert_eq(res.threads, 2);
 	cr_assert_eq(res.unknown_syscalls, 1);
+	/* the snapshot lists it (a second, identical pass writes the NOTE) */
+	cr_assert(strstr(s.unmodelled, "tid=100 pc=0x") && strstr(s.unmodelled, " number=0xff service=?\n"),
+		  "note: %s", s.unmodelled);
 	cr_assert_eq(res.instructions, s.last_position);
 }
 

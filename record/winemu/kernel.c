@@ -2098,6 +2098,17 @@ strand_status wemu_syscall(struct wemu *m, uint32_t pc, bool *blocked)
 				  name ? name : "?", c.number, pc);
 			if (m->res)
 				m->res->unknown_syscalls++;
+			char line[200];
+			int n = snprintf(line, sizeof line, "position=%" PRIu64 " tid=%u pc=0x%08x number=0x%x service=%s\n",
+					 position, c.t->tid, pc, c.number, name ? name : "?");
+			char *q = realloc(m->unmodelled, m->unmodelled_len + (size_t)n + 1);
+			if (!q) {
+				m->hook_status = strand_error_set(m->err, STRAND_ERR_NOMEM, "winemu: out of memory");
+			} else {
+				memcpy(q + m->unmodelled_len, line, (size_t)n + 1);
+				m->unmodelled = q;
+				m->unmodelled_len += (size_t)n;
+			}
 		}
 	}
 	m->fx.active = false;

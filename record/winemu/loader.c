@@ -799,6 +799,11 @@ strand_status wemu_write_snapshot(struct wemu *m)
 	r.u.note = (struct strand_note){ "scenario", (uint32_t)m->scn->text_len,
 					 (const uint8_t *)m->scn->text };
 	strand_status st = wemu_put(m, &r);
+	if (st == STRAND_OK && m->unmodelled_note) {
+		r.u.note = (struct strand_note){ "unmodelled-syscalls", (uint32_t)m->unmodelled_note_len,
+						 (const uint8_t *)m->unmodelled_note };
+		st = wemu_put(m, &r);
+	}
 	for (size_t i = 0; i < m->nmods && st == STRAND_OK; i++)
 		st = module_record(m, &m->mods[i]);
 	uint8_t *buf = NULL;

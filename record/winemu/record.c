@@ -493,15 +493,18 @@ static void wemu_free(struct wemu *m)
 		uc_close(m->uc);
 }
 
-strand_status strand_winemu_record(const char *scenario_path, const char *out_path,
-				   const struct strand_winemu_options *opt,
-				   struct strand_winemu_result *res, strand_error *err)
+/* One recording.  `note` (may be NULL) is the unmodelled-services log of
+ * an earlier identical pass; *log receives this pass's (owned, free()). */
+static strand_status record_pass(const char *scenario_path, const char *out_path,
+				 const struct strand_winemu_options *opt, struct strand_winemu_result *res,
+				 strand_error *err, const char *note, size_t note_len, char **log,
+				 size_t *log_len)
 {
-	struct strand_winemu_result dummy;
-	if (!res)
-		res = &dummy;
 	memset(res, 0, sizeof *res);
-	struct wemu m = { .opt = opt, .res = res, .err = err };
+	*log = NULL;
+	*log_len = 0;
+	struct wemu m = { .opt = opt, .res = res, .err = err, .unmodelled_note = note,
+			  .unmodelled_note_len = note_len };
 	bool opened = false;
 	strand_status st = wscn_load(scenario_path, &m.scn, err);
 	if (st != STRAND_OK)
@@ -541,9 +544,41 @@ out:
 	} else if (st != STRAND_OK && opened) {
 		remove(out_path);
 	}
-	if (st != STRAND_OK)
-		strand_error_wrap(err, "record-win %s", scenario_path);
+	*log = m.unmodelled;
+	*log_len = m.unmodelled_len;
+	m.unmodelled = NULL;
 	wemu_free(&m);
 	wscn_free(m.scn);
+	return st;
+}
+
+/* Services the kernel model does not serve are only known once the run
+ * reaches them, but NOTE records belong to the snapshot: when a run met
+ * some, it is repeated (recording is deterministic and fast) with their
+ * list as NOTE "unmodelled-syscalls". */
+strand_status strand_winemu_record(const char *scenario_path, const char *out_path,
+				   const struct strand_winemu_options *opt,
+				   struct strand_winemu_result *res, strand_error *err)
+{
+	struct strand_winemu_result dummy;
+	if (!res)
+		res = &dummy;
+	char *log = NULL, *log2 = NULL;
+	size_t len = 0, len2 = 0;
+	strand_status st = record_pass(scenario_path, out_path, opt, res, err, NULL, 0, &log, &len);
+	if (st == STRAND_OK && len) {
+		struct strand_winemu_options quiet = opt ? *opt : (struct strand_winemu_options){ 0 };
+		quiet.quiet = true; /* the first pass warned already */
+		st = record_pass(scenario_path, out_path, &quiet, res, err, log, len, &log2, &len2);
+		if (st == STRAND_OK && (len2 != len || memcmp(log, log2, len) != 0)) {
+			remove(out_path);
+			st = strand_error_set(err, STRAND_ERR_RECORD,
+					      "winemu: the second pass differs from the first (nondeterminism)");
+		}
+	}
+	free(log);
+	free(log2);
+	if (st != STRAND_OK)
+		strand_error_wrap(err, "record-win %s", scenario_path);
 	return st;
 }

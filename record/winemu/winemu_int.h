@@ -273,6 +273,14 @@ struct wemu {
 	uint64_t fault_addr;
 	strand_status hook_status; /* error raised inside a hook (writer...) */
 
+	/* unmodelled services: the log this run builds ("position=... tid=...
+	 * pc=... number=... service=...\n" lines), and the log of a previous
+	 * identical run, written as NOTE "unmodelled-syscalls" in the snapshot */
+	char *unmodelled;
+	size_t unmodelled_len;
+	const char *unmodelled_note;
+	size_t unmodelled_note_len;
+
 	/* trace */
 	struct strand_writer *w;
 	uint32_t tid_cursor;   /* index into scn->proc.tids */
