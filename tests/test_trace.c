@@ -1124,3 +1124,34 @@ Test(trace, writer_splits_regions_larger_than_64_mib)
 	free(data);
 	unlink(path);
 }
+
+/* Patch a u32 of the index and re-seal it (index checksum in the trailer),
+ * so only the reader's structural checks stand between it and the value. */
+static void patch_index_u32(uint8_t *b, size_t len, size_t at, uint32_t v)
+{
+	uint64_t ioff = tf_get64(b + len - TF_TRAILER_SIZE);
+	uint64_t isz = tf_get64(b + len - TF_TRAILER_SIZE + 8);
+	tf_put32(b + ioff + at, v);
+	tf_put64(b + len - TF_TRAILER_SIZE + 16, XXH3_64bits(b + ioff, (size_t)isz));
+}
+
+Test(trace, absurd_index_counts_fall_back_to_scanning)
+{
+	size_t at[] = { 4 /* nchunks */, 8 /* ntypes */, TF_INDEX_HEADER_SIZE + 12 /* entry 0
+		uncompressed */, TF_INDEX_HEADER_SIZE + 16 /* entry 0 nrecords */ };
+	for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+		size_t len;
+		uint8_t *b = sample_bytes(STRAND_ARCH_X86_64, 0, &len);
+		patch_index_u32(b, len, at[k], 0xffffffffu);
+		struct strand_reader *r;
+		strand_error err;
+		cr_assert_eq(strand_reader_open_mem(b, len, &r, &err), STRAND_OK, "%s", err.msg);
+		const struct strand_trace_summary *s = strand_reader_summary(r);
+		cr_assert(s->truncated, "field at index+%zu: footer not rejected", at[k]);
+		cr_assert_eq(s->nrecords, 19, "the scan finds every record");
+		cr_assert_eq(strand_reader_verify(r, &err), STRAND_ERR_TRUNCATED);
+		cr_assert(strstr(err.msg, "index"), "%s", err.msg);
+		strand_reader_close(r);
+		free(b);
+	}
+}
