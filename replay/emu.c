@@ -95,7 +95,7 @@ static bool insn_is_sensitive(const ZydisDecodedInstruction *ins)
 static uint32_t block_info(struct strand_replay *r, uint64_t addr, uint32_t size)
 {
 	struct rp_blockcache_ent *e = &r->bcache[(addr ^ (addr >> 13)) & (RP_BLOCKCACHE - 1)];
-	if (e->addr == addr && e->size == size && size)
+	if (e->addr == addr && e->size == size && e->gen == r->bcache_gen && size)
 		return e->ninsn;
 	uint8_t buf[4096 + 16];
 	uint32_t want = size > 4096 ? 4096 : size;
@@ -125,6 +125,7 @@ static uint32_t block_info(struct strand_replay *r, uint64_t addr, uint32_t size
 	e->addr = addr;
 	e->size = size;
 	e->ninsn = v;
+	e->gen = r->bcache_gen;
 	return v;
 }
 
@@ -135,7 +136,10 @@ uint32_t rp_block_count(struct strand_replay *r, uint64_t addr, uint32_t size)
 
 void rp_blockcache_clear(struct strand_replay *r)
 {
-	memset(r->bcache, 0, sizeof *r->bcache * RP_BLOCKCACHE);
+	if (++r->bcache_gen == 0) { /* wrapped: really clear */
+		memset(r->bcache, 0, sizeof *r->bcache * RP_BLOCKCACHE);
+		r->bcache_gen = 1;
+	}
 }
 
 /* Address of the instruction k instructions after pc (straight line). */
@@ -507,6 +511,7 @@ strand_status rp_emu_init(struct strand_replay *r, strand_error *err)
 			 is64 ? ZYDIS_STACK_WIDTH_64 : ZYDIS_STACK_WIDTH_32);
 	r->cs_ok = cs_open(CS_ARCH_X86, is64 ? CS_MODE_64 : CS_MODE_32, &r->cs) == CS_ERR_OK;
 	r->bcache = calloc(RP_BLOCKCACHE, sizeof *r->bcache);
+	r->bcache_gen = 1;
 	if (!r->bcache)
 		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate block cache");
 	e = uc_ctl_exits_enable(r->uc);
@@ -651,8 +656,10 @@ static void region_remove_at(struct strand_replay *r, uint32_t i, bool free_it)
 {
 	struct rp_region *g = &r->regions[i];
 	uc_mem_unmap(r->uc, g->addr, g->size);
-	if (g->prot & STRAND_PROT_EXEC)
+	if (g->prot & STRAND_PROT_EXEC) {
+		uc_ctl_remove_cache(r->uc, g->addr, g->addr + g->size);
 		rp_blockcache_clear(r);
+	}
 	if (free_it)
 		region_free(g);
 	memmove(&r->regions[i], &r->regions[i + 1], (r->nregions - i - 1) * sizeof *r->regions);
@@ -688,11 +695,15 @@ static strand_status split_at(struct strand_replay *r, uint64_t at, strand_error
 	b.gen = ++r->map_gen;
 	memcpy(a.host, old.host, lsize);
 	memcpy(b.host, old.host + lsize, rsize);
+	bool code = (old.prot & STRAND_PROT_EXEC) != 0;
 	region_remove_at(r, (uint32_t)(g - r->regions), true);
+	/* translated code of the old mapping must not be reused (a full
+	 * TB flush here cost ~20 ms per mprotect on real traces) */
+	if (code)
+		uc_ctl_remove_cache(r->uc, old.addr, old.addr + old.size);
 	strand_status st = region_insert(r, &a, err);
 	if (st == STRAND_OK)
 		st = region_insert(r, &b, err);
-	uc_ctl_flush_tlb(r->uc);
 	return st;
 }
 
@@ -757,6 +768,15 @@ strand_status rp_unmap(struct strand_replay *r, uint64_t addr, uint64_t size,
 strand_status rp_protect(struct strand_replay *r, uint64_t addr, uint64_t size,
 			 uint32_t prot, strand_error *err)
 {
+	/* nothing to do if every mapped page in the range has `prot` */
+	bool same = true;
+	for (uint32_t i = 0; i < r->nregions && same; i++) {
+		const struct rp_region *g = &r->regions[i];
+		if (g->addr < addr + size && g->addr + g->size > addr && g->prot != prot)
+			same = false;
+	}
+	if (same)
+		return STRAND_OK;
 	strand_status st = split_at(r, addr, err);
 	if (st == STRAND_OK)
 		st = split_at(r, addr + size, err);

@@ -118,7 +118,8 @@ struct rp_hashent {
 struct rp_blockcache_ent {
 	uint64_t addr;
 	uint32_t size;
-	uint32_t ninsn;
+	uint32_t ninsn;   /* packed, see block_info() in emu.c */
+	uint32_t gen;     /* valid if == strand_replay.bcache_gen */
 };
 
 #define RP_BLOCKCACHE 8192
@@ -153,6 +154,7 @@ struct strand_replay {
 		h_unmapped, h_code, h_mem;
 	bool code_hook_on, mem_hook_on;
 	struct rp_blockcache_ent *bcache; /* RP_BLOCKCACHE entries */
+	uint32_t bcache_gen;    /* bumping it empties the cache; >= 1 */
 
 	/* run state (emu.c) */
 	uint64_t pos;           /* instructions retired */
