@@ -440,3 +440,17 @@ Test(winemu, record_win_command_reports_and_fails_cleanly)
 	cr_assert(strstr(buf, "cannot open scenario"), "%s", buf);
 	cr_assert_eq(strchr(buf, '\n'), buf + strlen(buf) - 1, "one line: %s", buf);
 }
+
+Test(winemu, dll_refusing_process_attach_ends_the_process_before_the_exe_runs)
+{
+	char trace[512];
+	struct strand_winemu_result res;
+	strand_error err;
+	cr_assert_eq(record("dllfail", "", "dllfail", &res, &err, trace, sizeof trace), STRAND_OK, "%s",
+		     err.msg);
+	struct seen s;
+	scan(trace, &s);
+	cr_assert_eq(s.exit_code, 0xC0000142, "STATUS_DLL_INIT_FAILED");
+	cr_assert_eq(s.outlen, 0, "mini.exe's entry never ran");
+	cr_assert_eq(res.syscalls, 1, "only the start-up code's NtTerminateProcess");
+}

@@ -5,7 +5,7 @@
  *   fault     write to address 0 (access violation)
  *   deadlock  wait forever on an event nobody sets
  *   spin      loop forever (instruction limit)
- *   dllfail   (minidll refuses DLL_PROCESS_ATTACH: not used by default)
+ *   dllfail   minidll refuses DLL_PROCESS_ATTACH (mini.exe never runs)
  * Every result goes to \Device\DebugLog as "name=value" lines, which the
  * test compares.
  */
