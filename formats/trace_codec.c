@@ -144,6 +144,11 @@ bool tf_chunk_header_decode(const uint8_t in[TF_CHUNK_HEADER_SIZE],
 			 h->uncompressed, TF_CHUNK_MAX_UNCOMPRESSED);
 		return false;
 	}
+	if (h->uncompressed > (uint64_t)h->compressed * TF_ZSTD_MAX_RATIO) {
+		snprintf(why, whylen, "uncompressed size=%" PRIu32 " exceeds what %" PRIu32
+			 " compressed bytes can hold", h->uncompressed, h->compressed);
+		return false;
+	}
 	if (h->nrecords == 0 ||
 	    (uint64_t)h->nrecords * TF_RECORD_HEADER_SIZE > h->uncompressed) {
 		snprintf(why, whylen, "nrecords=%" PRIu32 " does not fit uncompressed size=%" PRIu32,

@@ -31,6 +31,10 @@
 #define TF_CODEC_ZSTD 1u
 #define TF_CHUNK_MAX_UNCOMPRESSED (256u << 20) /* reader limit, 256 MiB */
 #define TF_CHUNK_DEFAULT (1u << 20)
+/* A zstd block holds at most 128 KiB and takes at least 4 bytes, so no
+ * valid frame expands more than this: a larger claim is corrupt, and the
+ * reader never allocates for it. */
+#define TF_ZSTD_MAX_RATIO 32768u
 
 /* ---- record ----------------------------------------------------------- */
 #define TF_RECORD_HEADER_SIZE 20u

@@ -223,7 +223,8 @@ static bool parse_footer(struct strand_reader *r, strand_error *fatal)
 		const char *bad = NULL;
 		if (c[i].file_offset != expect)
 			bad = "file offset does not follow the previous chunk";
-		else if (c[i].uncompressed > TF_CHUNK_MAX_UNCOMPRESSED)
+		else if (c[i].uncompressed > TF_CHUNK_MAX_UNCOMPRESSED ||
+			 c[i].uncompressed > (uint64_t)c[i].compressed * TF_ZSTD_MAX_RATIO)
 			bad = "uncompressed size exceeds the limit";
 		else if (c[i].nrecords == 0 ||
 			 (uint64_t)c[i].nrecords * TF_RECORD_HEADER_SIZE > c[i].uncompressed)
@@ -305,6 +306,8 @@ static strand_status load_chunk(struct strand_reader *r, uint32_t i, strand_erro
 	if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
 		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot create a zstd context");
 	r->dbuf.len = 0;
+	if (r->dbuf.cap < c->uncompressed)
+		tf_buf_free(&r->dbuf); /* grow without copying the old payload */
 	if (!tf_buf_reserve(&r->dbuf, c->uncompressed ? c->uncompressed : 1))
 		return strand_error_set(err, STRAND_ERR_NOMEM, "chunk %" PRIu32 " at offset=%"
 					PRIu64 ": cannot allocate %" PRIu32 " bytes", i, off,

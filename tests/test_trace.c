@@ -798,6 +798,22 @@ Test(trace, huge_chunk_size_claim_is_refused_without_allocating)
 	free(b);
 }
 
+Test(trace, chunk_claiming_more_than_zstd_can_expand_is_refused)
+{
+	size_t len;
+	uint8_t *b = sample_bytes(STRAND_ARCH_X86_64, 0, &len);
+	/* 200 MiB from a payload of a few hundred bytes: a zstd bomb claim
+	 * (fuzzer finding: the reader used to allocate before decompressing) */
+	tf_put32(b + 128 + 12, 200u << 20);
+	tf_put64(b + 128 + 48, XXH3_64bits(b + 128, 48));
+	strand_error err;
+	uint64_t n;
+	strand_status st = read_all(b, len, &err, &n, NULL);
+	cr_assert_eq(st, STRAND_ERR_CORRUPT, "%s", err.msg);
+	cr_assert(strstr(err.msg, "compressed bytes can hold"), "%s", err.msg);
+	free(b);
+}
+
 Test(trace, newer_minor_version_is_readable)
 {
 	size_t len;
