@@ -153,6 +153,34 @@ ParameterizedTest(struct bad_case *c, winemu_scenario, malformed_input_is_reject
 	cr_assert_null(strchr(err.msg, '\n'), "one line");
 }
 
+Test(winemu_scenario, random_damage_never_crashes)
+{
+	static const char base[] =
+		"[process]\nimage = a.exe\npid = 488\ntids = 492 9384\nsystem_time = 2009-03-02 09:00:00\n"
+		"[device \\Device\\Http\\Control]\nstate = unload-pending\nioctl = 0x1 0x0 hex:0102\n"
+		"read = line:start X\n[link \\??\\pipe]\ntarget = \\Device\\NamedPipe\n"
+		"[key \\Registry\\Machine\\S]\nV = multi_sz:a|b\nW = dword:7\n.access = ok\n"
+		"[file \\??\\C:\\f]\ndata = hex:00 11\n[event \\BaseNamedObjects\\E]\nsignaled = yes\n";
+	static const char alphabet[] = "[]=:\\ \n#;x0|@.";
+	char buf[sizeof base];
+	srand(4242);
+	for (int iter = 0; iter < 2000; iter++) {
+		memcpy(buf, base, sizeof base);
+		size_t len = sizeof base - 1;
+		int flips = 1 + rand() % 6;
+		for (int k = 0; k < flips; k++)
+			buf[rand() % len] = alphabet[rand() % (sizeof alphabet - 1)];
+		if (rand() % 4 == 0)
+			len = (size_t)rand() % len;
+		struct wscn *s = NULL;
+		strand_error err;
+		if (wscn_parse("f.scenario", ".", buf, len, &s, &err) == STRAND_OK)
+			wscn_free(s);
+		else
+			cr_assert_null(strchr(err.msg, '\n'), "one-line error");
+	}
+}
+
 Test(winemu_scenario, names_compare_by_whole_components)
 {
 	cr_assert(wscn_name_has_prefix("\\Device\\Http\\Control", "\\device\\http"));
