@@ -454,3 +454,21 @@ Test(winemu, dll_refusing_process_attach_ends_the_process_before_the_exe_runs)
 	cr_assert_eq(s.outlen, 0, "mini.exe's entry never ran");
 	cr_assert_eq(res.syscalls, 1, "only the start-up code's NtTerminateProcess");
 }
+
+Test(winemu, runnable_threads_share_the_cpu_by_quantum_and_replay_exactly)
+{
+	char trace[512];
+	struct strand_winemu_result res;
+	strand_error err;
+	cr_assert_eq(record("race", "", "race", &res, &err, trace, sizeof trace), STRAND_OK, "%s", err.msg);
+	struct seen s;
+	scan(trace, &s);
+	s.output[s.outlen] = 0;
+	cr_assert_str_eq(s.output, "race=00000001\n");
+	/* two threads of ~200k instructions each, quantum 5000 */
+	cr_assert_gt(s.count[STRAND_REC_THREAD_SWITCH], 40, "switches=%" PRIu64,
+		     s.count[STRAND_REC_THREAD_SWITCH]);
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "%s replay %s > %s/replay-race.txt 2>&1", STRAND_CLI, trace, dir);
+	cr_assert_eq(system(cmd), 0, "strand replay failed (see %s/replay-race.txt)", dir);
+}

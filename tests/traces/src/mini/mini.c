@@ -5,6 +5,7 @@
  *   fault     write to address 0 (access violation)
  *   deadlock  wait forever on an event nobody sets
  *   spin      loop forever (instruction limit)
+ *   race      two threads compute at once (quantum preemption)
  *   dllfail   minidll refuses DLL_PROCESS_ATTACH (mini.exe never runs)
  * Every result goes to \Device\DebugLog as "name=value" lines, which the
  * test compares.
@@ -114,6 +115,35 @@ static int streq(const char *a, const char *b)
 	while (*a && *a == *b)
 		a++, b++;
 	return *a == *b;
+}
+
+static volatile ULONG race_sum[2];
+
+static void __attribute__((stdcall)) racer(void *param)
+{
+	for (ULONG i = 0; i < 30000; i++)
+		race_sum[1] += i;
+	NtTerminateThread(NtCurrentThread(), 0);
+}
+
+static void race(void)
+{
+	void *stack = 0;
+	ULONG size = 0x10000;
+	NtAllocateVirtualMemory(NtCurrentProcess(), &stack, 0, &size, 0x3000, 4);
+	INITIAL_TEB it = { 0, 0, (char *)stack + size, stack, stack };
+	ULONG ctx[0x2cc / 4] = { 0 };
+	ctx[0] = 0x10007;
+	ctx[0xb8 / 4] = (ULONG)racer;
+	ctx[0xc4 / 4] = (ULONG)((char *)stack + size - 16);
+	ctx[0xc0 / 4] = 0x202;
+	HANDLE th;
+	CLIENT_ID cid;
+	NtCreateThread(&th, 0x1f03ff, 0, NtCurrentProcess(), &cid, ctx, &it, 0);
+	for (ULONG i = 0; i < 30000; i++)
+		race_sum[0] += i;
+	NtWaitForSingleObject(th, 0, 0);
+	sayx("race", race_sum[0] == race_sum[1]);
 }
 
 static void basic(void)
@@ -281,6 +311,8 @@ int __attribute__((stdcall)) MiniEntry(void *peb)
 	} else if (streq(mode, "deadlock")) {
 		NtCreateEvent(&ev, 0x1f0003, 0, 0, 0);
 		NtWaitForSingleObject(ev, 0, 0);
+	} else if (streq(mode, "race")) {
+		race();
 	} else if (streq(mode, "spin")) {
 		for (;;)
 			spins++;
