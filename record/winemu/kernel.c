@@ -1352,8 +1352,6 @@ static uint32_t value_info(struct sc *c, const struct wscn_value *v, uint32_t cl
 	uint8_t *b = calloc(1, need);
 	if (!b)
 		return ST_NO_MEMORY;
-	uint32_t *w = NULL;
-	(void)w;
 #define P32(off, val) do { uint32_t _v = (val); b[(off)] = _v & 0xff; b[(off) + 1] = (_v >> 8) & 0xff; \
 		b[(off) + 2] = (_v >> 16) & 0xff; b[(off) + 3] = _v >> 24; } while (0)
 	P32(4, v->type);
@@ -2172,11 +2170,9 @@ strand_status wemu_syscall(struct wemu *m, uint32_t pc, bool *blocked)
 		if (m->res)
 			m->res->outputs++;
 	}
-	for (uint32_t i = 0; i < c.nkilled; i++) {
-		c.killed[i]->state = WT_READY; /* so wemu_thread_exit records it */
+	for (uint32_t i = 0; i < c.nkilled; i++)
 		if ((st = wemu_thread_exit(m, c.killed[i], c.killed[i]->exit_status, after)) != STRAND_OK)
 			goto out;
-	}
 	if (c.exit_process) {
 		m->ended = true;
 		m->exit_status = c.exit_status;
