@@ -16,7 +16,18 @@
  *  - The last k instructions inside a block run with a temporary exit at
  *    the k-th instruction's address (UC_CTL_UC_USE_EXITS).  Exits are
  *    checked when code is translated, so the TBs overlapping that address
- *    are invalidated before and after.
+ *    are invalidated before and after.  The next consuming event's pc is
+ *    kept as an exit, so execution stops right on its instruction.
+ *  - With a code hook installed (instruction/memory observers,
+ *    watchpoints) stops were seen to land up to a block late, so in that
+ *    mode the code hook itself stops before the target instruction.
+ *  - Plain kernel transitions are applied from the syscall, sysenter and
+ *    interrupt hooks while the emulator runs (rp_apply_inline): a stop and
+ *    restart costs tens of microseconds in Unicorn 2.0.1.
+ *  - Unicorn 2.0.1 calls the sysenter hook with a stale eip (the block's
+ *    start) and then adds the instruction length to it: the hook puts eip
+ *    on the sysenter first.
+ * tests/test_replay_unicorn.c pins these behaviours down.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
