@@ -55,6 +55,7 @@ struct summary {
 	uint64_t rd;        /* registers read as values */
 	uint64_t wr;        /* registers written */
 	uint64_t addr;      /* registers forming memory addresses */
+	uint64_t index;     /* of those, index registers (array subscripts) */
 	uint8_t first_wr;   /* lowest written register, 0xff if none */
 	uint8_t flags;      /* SUM_* */
 	uint8_t len;
@@ -119,6 +120,7 @@ struct outrec {
 	char data[512];
 	bool located;
 	uint64_t buf;        /* guest address of the bytes */
+	uint32_t argi;       /* which syscall argument pointed at them */
 	uint32_t sys_entry;  /* EVENT entry of the writing syscall */
 };
 
@@ -233,10 +235,13 @@ static void decode(struct errorflow *s, uint64_t pc, struct summary *out)
 				m |= REG_BIT(b);
 			if (x >= 0)
 				m |= REG_BIT(x);
-			if (op->mem.type == ZYDIS_MEMOP_TYPE_AGEN)
+			if (op->mem.type == ZYDIS_MEMOP_TYPE_AGEN) {
 				out->rd |= m; /* lea computes a value from them */
-			else
+			} else {
 				out->addr |= m;
+				if (x >= 0)
+					out->index |= REG_BIT(x);
+			}
 		}
 	}
 	if (out->flags & SUM_ZEROING)
@@ -453,6 +458,7 @@ static bool locate_output(struct errorflow *s, struct outrec *o, struct sysinfo 
 		    !memcmp(buf, o->data, o->len)) {
 			o->located = true;
 			o->buf = p;
+			o->argi = i;
 			o->sys_entry = sc->entry;
 			return true;
 		}
@@ -484,9 +490,8 @@ static void log_event_effects(struct errorflow *s, const struct strand_record *r
 		add_mem(s, w->addr, w->len, true, v);
 		page_written(s, w->addr, w->len, rec->position);
 	}
-	for (uint32_t i = 0; i < fx->nmaps; i++)
-		if (fx->maps[i].op == STRAND_MAP_MAP && fx->maps[i].data)
-			page_written(s, fx->maps[i].addr, fx->maps[i].size, rec->position);
+	/* a new mapping's contents (a file mapped by the loader, zero pages)
+	 * count as constant data, like the snapshot's: not as writes */
 }
 
 static void on_event(struct strand_replay *r, void *ud, const struct strand_record *rec,
@@ -967,6 +972,9 @@ static int32_t walk_back(struct walk *w, const struct sink *k)
 				find_lookup_key(w, i, a->addr, me);
 			} else {
 				taint_mem(w, a->addr, a->size, me);
+				/* an array element: which one was read depends on
+				 * the subscript too */
+				srcs |= sum->index & ~SP_BITS & ~FP_BITS;
 			}
 		}
 		srcs &= ~SP_BITS;
@@ -1146,7 +1154,6 @@ static strand_status emit_chain(struct errorflow *s, const struct sink *k, struc
 	if (w.overflow)
 		strand_r_string(o, "note", "data flow too wide: the walk was cut short");
 	if (origin < 0) {
-		strand_r_object(o, "origin");
 		strand_r_string(strand_r_object(o, "no_origin"), "explanation",
 				"no instruction or kernel call in the trace produced this value "
 				"(it comes from the initial snapshot, or through control flow only)");
@@ -1345,6 +1352,26 @@ static void build_log_sink(struct errorflow *s)
 			k->mem_addr = o->buf + off;
 			k->mem_len = n;
 			k->have_flow = true;
+			/* text written straight from constant data (a message
+			 * table): what varies is which string was chosen, so
+			 * follow the pointer argument instead of the bytes */
+			const struct entry *se = &s->ent[o->sys_entry];
+			const struct sysinfo *si = se->sum != UINT32_MAX ? &s->sys[se->sum] : NULL;
+			if (si && constant_at(s, o->buf, si->pos)) {
+				static const uint8_t linux_args[6] = { STRAND_REG_RDI, STRAND_REG_RSI,
+					STRAND_REG_RDX, 10 /* r10 */, STRAND_REG_R8, 9 /* r9 */ };
+				if (s->abi == STRAND_ABI_LINUX && s->arch == STRAND_ARCH_X86_64 && o->argi < 6) {
+					k->mem_len = 0;
+					k->reg_mask = REG_BIT(linux_args[o->argi]);
+					k->start = (uint32_t)si->log_before;
+				} else if (s->abi == STRAND_ABI_WINDOWS_NT && si->args_base) {
+					k->mem_addr = si->args_base + 4 * o->argi;
+					k->mem_len = 4;
+					k->start = (uint32_t)si->log_before;
+				}
+				snprintf(k->detail + strlen(k->detail), sizeof k->detail - strlen(k->detail),
+					 "%sconstant text: following the pointer to it", k->detail[0] ? "; " : "");
+			}
 		}
 		return;
 	}
@@ -1373,6 +1400,15 @@ static strand_status emit_symptom(struct errorflow *s, const struct sink *k,
 		strand_r_string(o, "meaning", strand_code_describe(kind, k->value, buf, sizeof buf));
 	if (k->kind == SINK_CRASH && s->crash_stack)
 		strand_r_stack(o, "stack", s->crash_stack);
+	if (k->have_flow && k->mem_len)
+		strand_r_stringf(o, "followed_from", "[0x%" PRIx64 "] (%u bytes) before position %" PRIu64,
+				 k->mem_addr, k->mem_len, k->start < s->nent ? s->ent[k->start].pos : k->pos);
+	else if (k->have_flow && k->reg_mask) {
+		char rn[16];
+		strand_r_stringf(o, "followed_from", "%s of thread %u before position %" PRIu64,
+				 reg_name(s, (unsigned)__builtin_ctzll(k->reg_mask), rn, sizeof rn), k->tid,
+				 k->start < s->nent ? s->ent[k->start].pos : k->pos);
+	}
 	if (!k->have_flow) {
 		strand_r_string(o, "chain_note", "the symptom's bytes could not be located in guest "
 				"memory; no data flow to follow");
