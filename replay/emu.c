@@ -249,7 +249,7 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 			if (j < 0)
 				continue;
 			uint64_t hp = r->pos + (uint64_t)j;
-			if (hp <= r->run_start || hp > target)
+			if (hp < r->hit_min || hp > target)
 				continue;
 			if (hp < r->bp_hit_pos || r->bp_hit_pos == UINT64_MAX) {
 				r->bp_hit_pos = hp;
@@ -263,7 +263,7 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 	/* step out: a block ending in ret (call) stops before the ret (call) */
 	if ((r->ret_check && BC_LAST(v) == 2) || (r->call_check && BC_LAST(v) == 1)) {
 		uint64_t hp = r->pos + n - 1;
-		if (hp > r->run_start && hp <= target) {
+		if (hp >= r->hit_min && hp <= target) {
 			if (r->bp_hit_pos == UINT64_MAX || hp < r->bp_hit_pos) {
 				r->bp_hit_pos = hp;
 				r->bp_hit_addr = 0;
@@ -396,7 +396,7 @@ static void hook_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 				continue;
 			if (addr + (uint64_t)size <= s->addr || addr >= s->addr + s->len)
 				continue;
-			if (p + 1 <= r->run_start)
+			if (p + 1 < r->hit_min)
 				continue;
 			if (r->watch_hit_pos == UINT64_MAX || p + 1 < r->watch_hit_pos) {
 				r->watch_hit_pos = p + 1;

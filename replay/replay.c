@@ -1253,7 +1253,7 @@ static strand_status advance(struct strand_replay *r, uint64_t target, bool stop
 			rp_set_event_exit(r, r->next->type == STRAND_REC_SYSCALL ? r->next->u.syscall.pc
 										: r->next->u.nondet.pc);
 		/* breakpoint/watchpoint hits count from position hit_min on */
-		r->run_start = hit_min ? hit_min - 1 : 0;
+		r->hit_min = hit_min;
 		st = rp_emu_run_to(r, t, err);
 		if (st == STRAND_STOPPED) {
 			if (r->watch_hit_pos != UINT64_MAX && r->pos == r->watch_hit_pos) {

@@ -159,7 +159,7 @@ struct strand_replay {
 	/* run state (emu.c) */
 	uint64_t pos;           /* instructions retired */
 	uint64_t run_target;    /* block hook stops before crossing it */
-	uint64_t run_start;     /* position the current run began at */
+	uint64_t hit_min;       /* stop hits count from this position on */
 	bool finishing;         /* inside the exit-bounded last stretch */
 	bool hook_stopped;      /* the block hook requested the stop */
 	int fault;              /* 0, or why emulation failed (RP_FAULT_*) */

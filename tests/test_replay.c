@@ -1021,3 +1021,23 @@ Test(replay, divergence_names_address_when_access_is_unmapped)
 	free(path);
 	free(bad);
 }
+
+Test(replay, breakpoint_on_the_first_instruction_is_found_backward)
+{
+	char *path = make_trace64("bp0", NULL, NULL);
+	struct strand_replay *r = open_ok(path, 4096);
+	strand_error err;
+	struct strand_stop s = { .kind = STRAND_STOP_BREAK, .addr = CODE64, .enabled = true };
+	uint32_t id;
+	cr_assert_eq(strand_replay_stop_add(r, &s, &id, &err), STRAND_OK);
+	cr_assert_eq(strand_replay_seek(r, 9000, &err), STRAND_OK);
+	struct strand_stop_hit hit;
+	cr_assert_eq(strand_replay_run(r, STRAND_BACKWARD, &hit, &err), STRAND_STOPPED, "%s", err.msg);
+	cr_assert_eq(strand_replay_position(r), 0);
+	cr_assert_eq(hit.stop_id, id);
+	/* and forward from there it is not hit again */
+	cr_assert_eq(strand_replay_run(r, STRAND_FORWARD, &hit, &err), STRAND_END);
+	strand_replay_close(r);
+	unlink(path);
+	free(path);
+}
