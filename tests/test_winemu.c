@@ -230,6 +230,7 @@ static const char basic_output[] =
 	"mutant.again=c0000046\n"
 	"ordinal=0000000f\n"
 	"reloc=00000001\n"
+	"forwarded=000003e9\n"
 	"unknown=c0000002\n"
 	"mini=end\n";
 
@@ -266,7 +267,7 @@ Test(winemu, trace_describes_the_process_as_loaded)
 	cr_assert_eq(s.info.abi, STRAND_ABI_WINDOWS_NT);
 	cr_assert_str_eq(s.info.recorder, "strand-winemu");
 	cr_assert_eq(s.info.created_unix_ns, 1235984400ull * 1000000000ull, "the scenario's clock");
-	cr_assert_eq(s.nmods, 4);
+	cr_assert_eq(s.nmods, 5, "minifwd.dll loaded through a forwarder");
 	cr_assert_eq(s.relocated, 1, "one of two DLLs sharing a preferred base is relocated");
 	cr_assert(s.sym_entry_func, "COFF function symbols");
 	cr_assert(s.sym_ntcreatefile_export, "export symbols");

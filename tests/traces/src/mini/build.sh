@@ -1,6 +1,6 @@
 #!/bin/sh
 # build.sh OUTDIR: build the recorder's test guest (mini.exe, ntdll.dll,
-# minidll.dll, minireloc.dll) with i686-w64-mingw32-gcc.  Used by
+# minidll.dll, minireloc.dll, minifwd.dll) with i686-w64-mingw32-gcc.  Used by
 # tests/test_winemu.c.  minidll and minireloc share a preferred base, so
 # the loader must relocate one of them.
 set -eu
@@ -26,11 +26,14 @@ cd "$out"
 $CC $CFLAGS -c "$here/ntdll.c" -o ntdll.o
 $CC $LDFLAGS -shared -Wl,--image-base,0x7c800000 -Wl,-e,_NtdllMain@12 -o ntdll.dll ntdll.o ntdll.def
 $DLLTOOL -k -d ntdll.def -D ntdll.dll -l libntdll.a
-for d in minidll minireloc; do
-	entry=_MiniDllMain@12
-	[ $d = minireloc ] && entry=_MiniRelocMain@12
+for d in minidll minireloc minifwd; do
+	case $d in
+	minidll) entry=_MiniDllMain@12 base=0x10000000 ;;
+	minireloc) entry=_MiniRelocMain@12 base=0x10000000 ;;
+	minifwd) entry=_MiniFwdMain@12 base=0x11000000 ;;
+	esac
 	$CC $CFLAGS -c "$here/$d.c" -o $d.o
-	$CC $LDFLAGS -shared -Wl,--image-base,0x10000000 -Wl,-e,$entry -o $d.dll $d.o "$here/$d.def"
+	$CC $LDFLAGS -shared -Wl,--image-base,$base -Wl,-e,$entry -o $d.dll $d.o "$here/$d.def"
 	$DLLTOOL -k -d "$here/$d.def" -D $d.dll -l lib$d.a
 done
 $CC $CFLAGS -c "$here/mini.c" -o mini.o

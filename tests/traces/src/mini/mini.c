@@ -15,6 +15,7 @@
 IMPORT long NTAPI MiniThreadAttaches(void);
 IMPORT long NTAPI MiniByOrdinal(long);
 IMPORT int NTAPI MiniRelocCheck(void);
+IMPORT long NTAPI MiniFwd(long); /* forwarded to minifwd.MiniFwdTarget */
 
 static HANDLE dbg;
 
@@ -294,6 +295,7 @@ static void basic(void)
 	/* loader: ordinal import, relocated DLL */
 	sayx("ordinal", (ULONG)MiniByOrdinal(5));
 	sayx("reloc", (ULONG)MiniRelocCheck());
+	sayx("forwarded", (ULONG)MiniFwd(1));
 
 	/* a service the kernel model does not know */
 	sayx("unknown", (ULONG)NtUnknownService());
