@@ -15,7 +15,10 @@
  * (user + system of the process tree, from RUSAGE_CHILDREN; the machine
  * may be shared, CPU time is the steadier figure), best of RUNS; trace
  * bytes per instruction (finalized compute trace) and per syscall;
- * replay speed in instructions per CPU second.
+ * replay speed in instructions per CPU second; and, on the same loop
+ * built as a static program without libc, raw Unicorn (no hooks) against
+ * strand replay of its recording: the replay-speed target compares both
+ * on exactly the same code.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,9 +36,129 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <elf.h>
+#include <unicorn/unicorn.h>
+
 #include "strand/replay.h"
 
 extern char **environ;
+
+/* The same loop as a static program without libc (exit_group at the end),
+ * so that raw Unicorn can run exactly the code the replay runs. */
+static const char *bare_src =
+	"static unsigned buf[16384];\n"
+	"void _start(void) {\n"
+	"  unsigned long h = 1469598103934665603ull;\n"
+	"  for (int r = 0; r < ROUNDS; r++)\n"
+	"    for (int i = 0; i < 16384; i++) {\n"
+	"      buf[i] = buf[i] * 1103515245u + 12345u + (unsigned)i;\n"
+	"      h = (h ^ buf[i]) * 1099511628211ull;\n"
+	"    }\n"
+	"  __asm__ volatile(\"syscall\" :: \"a\"(231), \"D\"(h & 0x7f) : \"rcx\", \"r11\", \"memory\");\n"
+	"  __builtin_unreachable();\n"
+	"}\n";
+
+static void raw_stop(uc_engine *uc, void *ud)
+{
+	(void)ud;
+	uc_emu_stop(uc);
+}
+
+/* Run the static ELF `path` on raw Unicorn (no hooks but the exit
+ * syscall) from its entry to its exit_group; returns CPU seconds, or a
+ * negative value on failure. */
+static double now(clockid_t c);
+struct timing {
+	double wall, cpu;
+};
+static int run(char *const argv[], struct timing *t);
+
+static double raw_unicorn(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	static uint8_t img[1 << 20];
+	size_t n = fread(img, 1, sizeof img, f);
+	fclose(f);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	if (n < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_type != ET_EXEC ||
+	    eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > n)
+		return -1;
+	uc_engine *uc;
+	if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
+		return -1;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		uint64_t lo = ph[i].p_vaddr & ~0xfffull;
+		uint64_t hi = (ph[i].p_vaddr + ph[i].p_memsz + 0xfff) & ~0xfffull;
+		if (ph[i].p_offset + ph[i].p_filesz > n ||
+		    uc_mem_map(uc, lo, hi - lo, UC_PROT_ALL) != UC_ERR_OK ||
+		    uc_mem_write(uc, ph[i].p_vaddr, img + ph[i].p_offset, ph[i].p_filesz) != UC_ERR_OK) {
+			uc_close(uc);
+			return -1;
+		}
+	}
+	uint64_t stack = 0x7ff000000000ull, sp = stack + 0x100000 - 0x1000;
+	uc_mem_map(uc, stack, 0x100000, UC_PROT_READ | UC_PROT_WRITE);
+	uc_reg_write(uc, UC_X86_REG_RSP, &sp);
+	uc_hook h;
+	uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)raw_stop, NULL, 1, 0, UC_X86_INS_SYSCALL);
+	double c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+	uc_err e = uc_emu_start(uc, eh->e_entry, 0, 0, 0);
+	double cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	uc_close(uc);
+	return e == UC_ERR_OK ? cpu : -1;
+}
+
+/* Record + finalize the static program, replay it, and run the same code
+ * on raw Unicorn. */
+static void same_code(const char *strand, const char *tmp, int rounds)
+{
+	char src[PATH_MAX], exe[PATH_MAX], trace[PATH_MAX], fin[PATH_MAX], def[64];
+	snprintf(src, sizeof src, "%s/bare.c", tmp);
+	snprintf(exe, sizeof exe, "%s/bare", tmp);
+	snprintf(trace, sizeof trace, "%s/bare.strand", tmp);
+	snprintf(fin, sizeof fin, "%s/bare.fin.strand", tmp);
+	snprintf(def, sizeof def, "-DROUNDS=%d", rounds);
+	FILE *f = fopen(src, "w");
+	if (!f || fputs(bare_src, f) < 0 || fclose(f) != 0)
+		exit(1);
+	char *cc_argv[] = { "cc", "-O2", def, "-static", "-nostdlib", "-no-pie", "-fno-pie",
+			    "-fno-stack-protector", "-o", exe, src, NULL };
+	struct timing t;
+	if (run(cc_argv, &t) != 0) {
+		fprintf(stderr, "bench_record: cannot build the static loop\n");
+		exit(1);
+	}
+	char *rec_argv[] = { (char *)strand, "record", "-q", "-o", fin, "--", exe, NULL };
+	(void)trace;
+	run(rec_argv, &t);
+	struct strand_replay *rp;
+	strand_error err;
+	if (strand_replay_open(fin, NULL, &rp, &err) != STRAND_OK) {
+		fprintf(stderr, "bench_record: replay: %s\n", err.msg);
+		exit(1);
+	}
+	uint64_t end = strand_replay_end(rp);
+	double c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+	strand_status st = strand_replay_seek(rp, end, &err);
+	double rp_cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	strand_replay_close(rp);
+	double raw_cpu = raw_unicorn(exe);
+	if (st != STRAND_OK || raw_cpu <= 0) {
+		fprintf(stderr, "bench_record: same-code comparison failed: %s\n",
+			st != STRAND_OK ? err.msg : "raw Unicorn run failed");
+		exit(1);
+	}
+	printf("\nsame code, static loop without libc (%" PRIu64 " instructions):\n"
+	       "  raw Unicorn %.2f s CPU = %.1f M instructions/s; strand replay %.2f s CPU = "
+	       "%.1f M instructions/s = %.0f%% of raw\n",
+	       end, raw_cpu, (double)end / raw_cpu / 1e6, rp_cpu, (double)end / rp_cpu / 1e6,
+	       100.0 * raw_cpu / rp_cpu);
+}
 
 static const char *compute_src =
 	"#include <stdio.h>\n"
@@ -68,10 +191,6 @@ static double children_cpu(void)
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
 }
-
-struct timing {
-	double wall, cpu;
-};
 
 /* Run argv with stdout (and stderr unless keep_err) to /dev/null. */
 static int run(char *const argv[], struct timing *t)
@@ -287,6 +406,8 @@ int main(int argc, char **argv)
 	printf("replay to the end: %.2f s CPU (%.2f s wall), %.1f M instructions/s CPU, "
 	       "%" PRIu64 " key frames checked\n",
 	       rp_cpu, rp_wall, (double)end / rp_cpu / 1e6, stats.keyframes_checked);
+
+	same_code(strand, tmp, rounds);
 
 	char rm[PATH_MAX + 16];
 	snprintf(rm, sizeof rm, "rm -rf '%s'", tmp);
