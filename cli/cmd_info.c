@@ -132,7 +132,8 @@ static void flags_str(uint32_t flags, char *buf, size_t len)
 	}
 }
 
-static void print_json(const char *path, struct strand_reader *r, const struct info *in)
+static void print_json(const char *path, struct strand_reader *r, const struct info *in,
+		       const char *read_error)
 {
 	const struct strand_trace_info *ti = strand_reader_info(r);
 	const struct strand_trace_summary *s = strand_reader_summary(r);
@@ -173,6 +174,8 @@ static void print_json(const char *path, struct strand_reader *r, const struct i
 	if (s->truncated)
 		strand_json_string_field(j, "warning", "trace is truncated (no valid footer): "
 					 "read up to its last complete chunk");
+	if (read_error)
+		strand_json_string_field(j, "read_error", read_error);
 
 	strand_json_name(j, "modules");
 	strand_json_start_array(j);
@@ -291,19 +294,26 @@ int cmd_info(int argc, char **argv)
 	struct info in = { 0 };
 	int rc = 0;
 	strand_status st = strand_reader_open(path, &r, &err);
-	if (st == STRAND_OK)
-		st = info_gather(r, &in, &err);
 	if (st != STRAND_OK) {
 		strand_error_wrap(&err, "%s", path);
 		rc = cli_fail("info", json, &err);
 		goto out;
+	}
+	/* A damaged chunk does not hide the header and the index: describe
+	 * what can be read, say what could not, and leave judging to verify. */
+	const char *read_error = NULL;
+	if (info_gather(r, &in, &err) != STRAND_OK) {
+		read_error = err.msg;
+		fprintf(stderr, "strand info: warning: %s: cannot read every record "
+			"(modules and threads may be missing; see strand verify): %s\n",
+			path, err.msg);
 	}
 	const struct strand_trace_summary *s = strand_reader_summary(r);
 	if (s->truncated)
 		fprintf(stderr, "strand info: warning: %s is truncated (no valid footer): "
 			"read up to its last complete chunk\n", path);
 	if (json)
-		print_json(path, r, &in);
+		print_json(path, r, &in, read_error);
 	else
 		print_text(path, r, &in);
 out:

@@ -226,3 +226,27 @@ Test(cli_info, ordinal_trace_reports_no_instruction_count)
 	HAS(r.out, "instructions: not counted (ordinal positions");
 	unlink(p);
 }
+
+Test(cli_info, damaged_chunk_still_describes_the_trace_with_a_warning)
+{
+	const char *p = trace_path("damaged");
+	write_sample(p, STRAND_ARCH_X86_64);
+	FILE *f = fopen(p, "r+b");
+	cr_assert_not_null(f);
+	fseek(f, 128 + 56 + 100, SEEK_SET); /* chunk 0 (the snapshot) */
+	int c = fgetc(f);
+	fseek(f, 128 + 56 + 100, SEEK_SET);
+	fputc(c ^ 0x40, f);
+	fclose(f);
+	struct run r;
+	char args[600];
+	snprintf(args, sizeof args, "info --json %s", p);
+	run_cli(&r, args);
+	cr_assert_eq(r.rc, 0, "rc=%d stderr=%s", r.rc, r.err);
+	HAS(r.err, "warning");
+	HAS(r.err, "chunk 0 at offset=128: payload checksum mismatch");
+	HAS(r.out, "\"read_error\": \"chunk 0 at offset=128: payload checksum mismatch");
+	HAS(r.out, "\"instructions\": 100");
+	HAS(r.out, "\"modules\": []");
+	unlink(p);
+}
