@@ -372,3 +372,37 @@ Test(report, httpssl_nopool_names_the_failing_ioctl, .timeout = 600)
 	goldens_for(t, "httpssl-nopool");
 	free(t);
 }
+
+/* A Linux process recorded with strand record (ptrace): the failing
+ * syscall, errno and stack with ELF symbols, found by data flow from the
+ * error message on stderr. */
+Test(report, linux_cat_missing_file_found_by_data_flow, .timeout = 900)
+{
+	char dir[] = "/tmp/strand-report-linux-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *cmd = NULL, *trace = NULL;
+	cr_assert(asprintf(&trace, "%s/cat.strand", dir) > 0);
+	cr_assert(asprintf(&cmd, "cd %s && %s record -q -o %s -- /bin/cat /nonexistent-strand-file 2>&1",
+			   dir, STRAND_CLI, trace) > 0);
+	int st;
+	char *out = run(cmd, &st);
+	struct stat sb;
+	if (stat(trace, &sb) != 0) {
+		free(out);
+		cr_skip_test("strand record cannot trace here: %s", out);
+	}
+	free(out);
+	struct strand_result *res = build(trace);
+	const struct strand_rnode *r = strand_result_root(res);
+	cr_assert_str_eq(strand_rnode_str(r, "verdict", ""), "failure");
+	const struct strand_rnode *rc = get(r, "root_cause");
+	cr_assert_str_eq(strand_rnode_str(rc, "object", ""), "/nonexistent-strand-file");
+	cr_assert_str_eq(strand_rnode_str(rc, "status_name", ""), "ENOENT");
+	cr_assert(strstr(strand_rnode_str(rc, "found_by", ""), "data flow"));
+	cr_assert(stack_has(get(rc, "stack"), "libc.so.6"));
+	strand_result_free(res);
+	unlink(trace);
+	rmdir(dir);
+	free(trace);
+	free(cmd);
+}
