@@ -363,3 +363,32 @@ Test(ptrace, interrupt_leaves_a_complete_trace, .init = setup, .fini = teardown)
 	cr_assert_eq(s.exit_code, 128 + SIGKILL);
 	cr_assert(strstr(s.output, "tick 0") != NULL);
 }
+
+Test(ptrace, sigpipe_at_a_write_ends_the_trace_and_replays, .init = setup, .fini = teardown)
+{
+	if (access("/usr/bin/yes", X_OK) != 0)
+		cr_skip_test("yes is not installed");
+	char trace[512];
+	snprintf(trace, sizeof trace, "%s/yes.strand", tmpdir);
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	close(p[0]); /* every write of the program gets EPIPE + SIGPIPE */
+	char *argv[] = { STRAND_CLI, "record", "-q", "-o", trace, "--", "/usr/bin/yes", NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	pid_t pid;
+	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	int status;
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct summary s;
+	summarize(trace, &s);
+	cr_assert(s.complete);
+	cr_assert_eq(s.exit_code, 128 + SIGPIPE);
+	cr_assert_eq(s.last_exception_code, SIGPIPE);
+	cr_assert_neq(s.last_exception_flags & STRAND_EXC_F_FATAL, 0);
+	replay_exactly(trace);
+}

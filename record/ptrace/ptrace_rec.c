@@ -1200,10 +1200,7 @@ static strand_status on_syscall_exit(struct rec *r, strand_error *err)
 	r->res->syscalls++;
 	r->res->mem_bytes += r->fx.total_write_bytes;
 	r->fx.total_write_bytes = 0;
-	/* fpu state is unchanged by a syscall (but rt_sigreturn) */
-	if (!full)
-		memcpy(after.fxsave, r->after.fxsave, sizeof after.fxsave);
-	r->after = after;
+	r->after = after; /* with the FXSAVE area read at this stop */
 
 	if ((st = write_output(r, res, err)) != STRAND_OK)
 		return st;
@@ -1227,9 +1224,6 @@ static strand_status on_syscall_exit(struct rec *r, strand_error *err)
 	}
 	uint32_t every = r->opt->keyframe_every ? r->opt->keyframe_every : 1000;
 	if (++r->since_keyframe >= every) {
-		/* the real fpu state, to compare it */
-		if ((st = get_cpu(r, &regs, &r->after, err)) != STRAND_OK)
-			return st;
 		if ((st = write_keyframe(r, &r->after, err)) != STRAND_OK)
 			return st;
 	}
