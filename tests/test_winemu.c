@@ -184,6 +184,15 @@ static void scan(const char *trace, struct seen *s)
 
 static const char basic_output[] =
 	"mini=start\n"
+	"load=mini.exe\n"        /* PEB.Ldr as the guest walks it */
+	"load=ntdll.dll\n"
+	"load=minidll.dll\n"
+	"load=minireloc.dll\n"
+	"load=minifwd.dll\n"
+	"init=ntdll.dll\n"
+	"init=minidll.dll\n"
+	"init=minireloc.dll\n"
+	"init=minifwd.dll\n"
 	"openkey=00000000\n"
 	"answer.status=00000000\n"
 	"answer.type=00000004\n"

@@ -147,12 +147,38 @@ static void race(void)
 	sayx("race", race_sum[0] == race_sum[1]);
 }
 
-static void basic(void)
+/* Walk one of PEB.Ldr's lists (head at `off` in PEB_LDR_DATA, links at
+ * `link` in LDR_DATA_TABLE_ENTRY) and report BaseDllName of each entry. */
+static void walk_modules(void *peb, ULONG off, ULONG link, const char *key)
+{
+	char *ldr = *(char **)((char *)peb + 0x0c);
+	char *head = ldr + off;
+	for (char *l = *(char **)head; l != head; l = *(char **)l) {
+		char *entry = l - link;
+		UNICODE_STRING *name = (UNICODE_STRING *)(entry + 0x2c);
+		char buf[80];
+		ULONG n = 0;
+		while (key[n]) {
+			buf[n] = key[n];
+			n++;
+		}
+		buf[n++] = '=';
+		for (ULONG i = 0; i < name->Length / 2 && n < sizeof buf - 2; i++)
+			buf[n++] = (char)name->Buffer[i];
+		buf[n++] = '\n';
+		buf[n] = 0;
+		say(buf);
+	}
+}
+
+static void basic(void *peb)
 {
 	HANDLE h;
 	IO_STATUS_BLOCK io;
 	NTSTATUS st;
 	say("mini=start\n");
+	walk_modules(peb, 0x0c, 0x00, "load");
+	walk_modules(peb, 0x1c, 0x10, "init");
 
 	/* registry: a value, an absent value */
 	UNICODE_STRING kn, vn;
@@ -319,7 +345,7 @@ int __attribute__((stdcall)) MiniEntry(void *peb)
 		for (;;)
 			spins++;
 	} else {
-		basic();
+		basic(peb);
 	}
 	return 42;
 }
