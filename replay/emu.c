@@ -285,6 +285,10 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 		}
 	}
 	bool crosses = r->pos + n > target || r->pos >= target;
+	/* a call/ret that ended the previous block has completed, whether or
+	 * not this block runs now */
+	if (r->observing && r->n_call_obs && r->last_blk_kind)
+		fire_callret(r, addr);
 	if (crosses && !r->code_hook_on) {
 		/* the block would cross the stop: stop before it runs; an
 		 * unexpected sensitive instruction before the stop is caught
@@ -327,8 +331,6 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 		}
 	}
 	if (r->observing) {
-		if (r->n_call_obs && r->last_blk_kind)
-			fire_callret(r, addr);
 		if (r->n_block_obs && r->pos >= r->frontier)
 			for (uint32_t i = 0; i < r->nobs; i++)
 				if (r->obs[i].kind == RP_OBS_BLOCK)
