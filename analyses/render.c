@@ -273,6 +273,14 @@ static void md_item(const struct strand_rnode *c, int depth, bool in_list, FILE 
 		md_stack(c, depth + 1, out);
 	} else if (c->nchildren == 0) {
 		fputs(c->kind == STRAND_R_LIST ? "(none)\n" : "-\n", out);
+	} else if (in_list && c->kind == STRAND_R_OBJECT && c->first && is_scalar(c->first)) {
+		/* "- **first:** value" then the other fields under it */
+		label(c->first->name, lab, sizeof lab);
+		fprintf(out, "**%s:** ", lab);
+		md_scalar(c->first, out);
+		fputc('\n', out);
+		for (const struct strand_rnode *x = c->first->next; x; x = x->next)
+			md_item(x, depth + 1, false, out);
 	} else if (c->kind == STRAND_R_LIST && scalar_list(c)) {
 		for (const struct strand_rnode *x = c->first; x; x = x->next) {
 			md_scalar(x, out);

@@ -209,6 +209,8 @@ static void emit_other_failures(struct strand_rnode *root, const struct strand_r
 				const struct rc *rc, const struct strand_trace_info *info)
 {
 	struct strand_rnode *list = strand_r_list(root, "other_failures");
+	if (list)
+		list->flags |= STRAND_RF_TABLE;
 	const struct strand_rnode *calls = strand_rnode_get(sc, "calls");
 	/* threads the failure travelled through */
 	uint64_t chain_tids[16];
