@@ -392,3 +392,27 @@ Test(ptrace, sigpipe_at_a_write_ends_the_trace_and_replays, .init = setup, .fini
 	cr_assert_neq(s.last_exception_flags & STRAND_EXC_F_FATAL, 0);
 	replay_exactly(trace);
 }
+
+Test(ptrace, report_names_failing_syscall_errno_and_symbolized_stack, .init = setup,
+     .fini = teardown)
+{
+	char trace[512], out[512];
+	snprintf(trace, sizeof trace, "%s/cat.strand", tmpdir);
+	snprintf(out, sizeof out, "%s/report.json", tmpdir);
+	char *prog[] = { "/bin/cat", "/nonexistent/file", NULL };
+	int st = record(trace, false, prog, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char *argv[] = { STRAND_CLI, "report", "--format", "json", trace, NULL };
+	st = run(argv, out);
+	cr_assert(WIFEXITED(st), "strand report ran");
+	FILE *f = fopen(out, "r");
+	cr_assert_not_null(f);
+	static char text[1 << 20];
+	text[fread(text, 1, sizeof text - 1, f)] = 0;
+	fclose(f);
+	const char *rc = strstr(text, "\"root_cause\"");
+	cr_assert_not_null(rc, "report has a root cause: %.300s", text);
+	cr_assert(strstr(rc, "\"openat\"") && strstr(rc, "ENOENT") && strstr(rc, "/nonexistent/file"),
+		  "root cause: %.400s", rc);
+	cr_assert(strstr(rc, "libc.so.6!open64") != NULL, "stack with ELF symbols: %.600s", rc);
+}
