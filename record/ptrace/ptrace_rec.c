@@ -194,6 +194,17 @@ static strand_status get_cpu(struct rec *r, const struct user_regs_struct *regs,
 	return STRAND_OK;
 }
 
+/* Read the FXSAVE area into cpu (the tracee is at a stop where the FPU
+ * state is the one cpu describes). */
+static strand_status refresh_fx(struct rec *r, struct strand_cpu *cpu, strand_error *err)
+{
+	struct user_fpregs_struct fp;
+	if (ptrace(PTRACE_GETFPREGS, r->pid, 0, &fp) < 0)
+		return sys_err(err, "PTRACE_GETFPREGS failed", r->pid);
+	memcpy(cpu->fxsave, &fp, sizeof cpu->fxsave < sizeof fp ? sizeof cpu->fxsave : sizeof fp);
+	return STRAND_OK;
+}
+
 static strand_status put(struct rec *r, struct strand_record *rec, strand_error *err)
 {
 	rec->tid = (uint32_t)r->pid;
@@ -1148,8 +1159,15 @@ static strand_status on_syscall_exit(struct rec *r, strand_error *err)
 	before.gpr[STRAND_REG_RAX] = r->nr;
 	before.rip = r->entry.rip - 2;
 	bool full = r->nr == 15; /* rt_sigreturn restores everything */
-	if ((st = get_cpu(r, &regs, &after, err)) != STRAND_OK)
-		return st;
+	if (full) {
+		if ((st = get_cpu(r, &regs, &after, err)) != STRAND_OK)
+			return st;
+	} else {
+		/* a syscall leaves the FPU alone: the FXSAVE area is read
+		 * only when a key frame needs it (refresh_fx) */
+		strand_ptrace_cpu_from(&regs, NULL, &after);
+		memcpy(after.fxsave, r->after.fxsave, sizeof after.fxsave);
+	}
 
 	bool new_module = false;
 	uint64_t unload_base = 0;
@@ -1200,7 +1218,7 @@ static strand_status on_syscall_exit(struct rec *r, strand_error *err)
 	r->res->syscalls++;
 	r->res->mem_bytes += r->fx.total_write_bytes;
 	r->fx.total_write_bytes = 0;
-	r->after = after; /* with the FXSAVE area read at this stop */
+	r->after = after; /* FXSAVE area possibly stale: refresh_fx() before use */
 
 	if ((st = write_output(r, res, err)) != STRAND_OK)
 		return st;
@@ -1224,7 +1242,8 @@ static strand_status on_syscall_exit(struct rec *r, strand_error *err)
 	}
 	uint32_t every = r->opt->keyframe_every ? r->opt->keyframe_every : 1000;
 	if (++r->since_keyframe >= every) {
-		if ((st = write_keyframe(r, &r->after, err)) != STRAND_OK)
+		if ((st = refresh_fx(r, &r->after, err)) != STRAND_OK ||
+		    (st = write_keyframe(r, &r->after, err)) != STRAND_OK)
 			return st;
 	}
 	r->have_exit = true;
@@ -1377,7 +1396,8 @@ static strand_status deliver(struct rec *r, int sig, const siginfo_t *si, bool b
 		if ((st = put(r, &rec, err)) != STRAND_OK)
 			return st;
 		r->res->signals++;
-		if (boundary && (st = write_keyframe(r, &r->after, err)) != STRAND_OK)
+		if (boundary && ((st = refresh_fx(r, &r->after, err)) != STRAND_OK ||
+				 (st = write_keyframe(r, &r->after, err)) != STRAND_OK))
 			return st;
 		*resume_sig = sig;
 		return STRAND_OK;
