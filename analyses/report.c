@@ -370,13 +370,16 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 			 "below as not the cause).", strand_rnode_u64(sc, "failed", 0));
 	} else if (rc.found) {
 		const char *sn = status_name(info, rc.status), *msg = status_message(info, rc.status);
+		int mlen = msg ? (int)strlen(msg) : 0;
+		if (mlen && msg[mlen - 1] == '.')
+			mlen--; /* the sentence goes on */
 		snprintf(summary, sizeof summary,
-			 "%s. Root cause: %s%s%s%s returned %s (0x%08" PRIX64 ")%s%s, at position %"
+			 "%s. Root cause: %s%s%s returned %s (0x%08" PRIX64 ")%s%.*s, at position %"
 			 PRIu64 " in thread %" PRIu64 ".",
 			 strand_rnode_str(rc.symptom, "description", "failure"), rc.syscall,
-			 rc.object ? " on " : "", rc.object ? rc.object : "", "",
-			 sn ? sn : "a failure", rc.status, msg ? ": " : "", msg ? msg : "", rc.pos,
-			 rc.tid);
+			 rc.object ? " on " : "", rc.object ? rc.object : "",
+			 sn ? sn : "a failure", rc.status, msg ? ": " : "", mlen, msg ? msg : "",
+			 rc.pos, rc.tid);
 	} else {
 		snprintf(summary, sizeof summary, "%s. No failed kernel call explains it.",
 			 strand_rnode_str(rc.symptom, "description", "failure"));
