@@ -10,25 +10,46 @@
 const struct cli_command cli_commands[] = {
 	{ "info", "info [--json] TRACE",
 	  "describe a trace: architecture, ABI, modules, threads, events",
-	  "  --json        machine-readable output\n", cmd_info },
+	  "  --json              machine-readable output\n", cmd_info },
 	{ "verify", "verify [--json] TRACE",
 	  "check a trace's structure: chunks, checksums, index, event order",
-	  "  --json        machine-readable output\n", cmd_verify },
-	{ "replay", "replay [--json] [--output-show] [-q] TRACE",
+	  "  --json              machine-readable output\n", cmd_verify },
+	{ "replay", "replay [--json] [--show-output] [-q] TRACE",
 	  "re-execute a whole trace and check it against the recording",
-	  NULL, cmd_replay },
-	{ "record", "record [-o FILE] [-q] -- PROGRAM [ARGS...]",
+	  "  --json              machine-readable summary\n"
+	  "  --show-output       re-emit the program's recorded output\n"
+	  "  -q, --quiet         no progress display\n"
+	  "exit status: 0 exact, 1 divergence or error, 2 bad usage\n", cmd_replay },
+	{ "record", "record [-o FILE] [-q] [--raw] [--keyframe-every N] -- PROGRAM [ARGS...]",
 	  "record a Linux x86-64 process under ptrace",
-	  NULL, cmd_record },
-	{ "record-win", "record-win [-o FILE] SCENARIO",
+	  "  -o, --output FILE   trace to write (default: PROGRAM.strand)\n"
+	  "  -q, --quiet         no progress display\n"
+	  "  --raw               keep the ordinal-position trace (no finalizing replay)\n"
+	  "  --keyframe-every N  key frame every N system calls\n", cmd_record },
+	{ "record-win", "record-win [-o FILE] [--modules DIR] [--json] [-q] SCENARIO",
 	  "record a Windows x86 process in emulation from a scenario file",
-	  NULL, cmd_record_win },
-	{ "report", "report [--format text|markdown|json|html] [-o FILE] TRACE",
+	  "  -o, --output FILE   trace to write (default: SCENARIO's name + .strand)\n"
+	  "  --modules DIR       module directory (overrides the scenario's 'modules')\n"
+	  "  --json              summary as JSON\n"
+	  "  -q, --quiet         no warnings\n", cmd_record_win },
+	{ "report", "report [--format text|markdown|json|html] [-o FILE] [--plugin SO[:k=v,...]] [-a NAME] TRACE",
 	  "root-cause report: symptom, failing kernel call, stack, propagation",
-	  NULL, cmd_report },
-	{ "query", "query [--json] [-c CMDS | -f SCRIPT] [--keep-going] TRACE",
+	  "  -f, --format FMT    text (default), markdown, json or html\n"
+	  "  --json              same as --format json (errors as JSON too)\n"
+	  "  -o, --output FILE   write the report to FILE\n"
+	  "  --plugin SO[:OPTS]  load an external analysis plugin (shared object)\n"
+	  "  -a, --analysis SPEC run only these analyses (NAME or NAME:k=v,...) and show their results\n"
+	  "  --list              list the built-in analyses and their options\n"
+	  "  -q, --quiet         no progress display\n", cmd_report },
+	{ "query", "query [--json] [--keep-going] [-q] [-c CMDS | -f SCRIPT] TRACE",
 	  "explore a trace interactively or from a script",
-	  NULL, cmd_query },
+	  "  -c, --command CMDS  run 'cmd; cmd; ...'\n"
+	  "  -f, --file SCRIPT   run a script ('#' comments, '\\' continues a line)\n"
+	  "  --json              one JSON object per command (JSON Lines), errors too\n"
+	  "  --keep-going        continue a script past failing commands\n"
+	  "  -q, --quiet         no progress display\n"
+	  "without -c/-f: interactive on a terminal, else commands from stdin;\n"
+	  "'help' inside a session lists the commands (docs/query.md)\n", cmd_query },
 	{ "help", "help [COMMAND]", "show help for strand or a command",
 	  NULL, cmd_help },
 	{ NULL, NULL, NULL, NULL, NULL },
