@@ -68,7 +68,7 @@ void cli_usage(const struct cli_command *cmd, FILE *out)
 	fprintf(out, "usage: strand %s\n\n%s\n", cmd->synopsis, cmd->summary);
 	if (cmd->help)
 		fprintf(out, "\noptions:\n%s", cmd->help);
-	fprintf(out, "  -h, --help    show this help\n");
+	fprintf(out, "  -h, --help          show this help\n");
 }
 
 static void main_usage(FILE *out)
