@@ -167,8 +167,23 @@ bool strand_ptrace_fx_capture(struct strand_ptrace_fx *fx, int memfd,
 		return true;
 	if (len > (64u << 20)) /* a kernel write is never this large here */
 		len = 64u << 20;
-	/* Read page by page so an unreadable tail (EFAULT for the kernel
-	 * too) is simply not recorded. */
+	/* Usually one read does it; if not, read page by page so an
+	 * unreadable tail (EFAULT for the kernel too) is simply not
+	 * recorded. */
+	size_t off0 = reserve(fx, (size_t)len);
+	if (off0 == SIZE_MAX)
+		return false;
+	if (pread(memfd, fx->bytes + off0, (size_t)len, (off_t)addr) == (ssize_t)len) {
+		if (!grow((void **)&fx->w, &fx->capw, fx->nw + 1, sizeof *fx->w))
+			return false;
+		fx->w[fx->nw].addr = addr;
+		fx->w[fx->nw].len = (uint32_t)len;
+		fx->w[fx->nw].off = off0;
+		fx->nw++;
+		fx->total_write_bytes += len;
+		return true;
+	}
+	fx->nbytes = off0;
 	uint64_t a = addr, end = addr + len;
 	while (a < end) {
 		uint64_t run_end = a;
