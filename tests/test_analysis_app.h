@@ -157,7 +157,7 @@ static void write_app_trace(const char *path, bool healthy)
 	free(raw);
 }
 
-static char *make_app_trace(const char *tag, bool healthy)
+static inline char *make_app_trace(const char *tag, bool healthy)
 {
 	char *path = NULL;
 	cr_assert(asprintf(&path, "/tmp/strand-test-analysis-%s-%d.strand", tag, (int)getpid()) > 0);
