@@ -27,6 +27,9 @@
  *  - Unicorn 2.0.1 calls the sysenter hook with a stale eip (the block's
  *    start) and then adds the instruction length to it: the hook puts eip
  *    on the sysenter first.
+ *  - tb_flush (uc_ctl_flush_tlb) memsets the whole ~1 GB TCG code buffer
+ *    in Unicorn 2.0.1, making it resident (tens of ms each, more the first
+ *    time): translated code is dropped per region (rp_emu_drop_code).
  * tests/test_replay_unicorn.c pins these behaviours down.
  */
 #define _GNU_SOURCE
@@ -551,6 +554,23 @@ strand_status rp_emu_init(struct strand_replay *r, strand_error *err)
 	return STRAND_OK;
 }
 
+/* Drop every translated block, so that code runs with the current hooks
+ * or code bytes.  Not uc_ctl_flush_tlb() (tb_flush): in Unicorn 2.0.1 its
+ * tcg_region_reset_all() memsets the whole ~1 GB TCG code buffer, which
+ * then stays resident (measured: 24 MB -> 1.06 GB RSS per handle on
+ * tests/traces/httpssl-nodevice.strand).  Invalidating per region covers
+ * every block, since blocks are only translated from mapped regions; it is
+ * per region because uc_ctl_remove_cache() translates only the start
+ * address (to an offset in that region's RAM block). */
+void rp_emu_drop_code(struct strand_replay *r)
+{
+	for (uint32_t i = 0; i < r->nregions; i++) {
+		const struct rp_region *g = &r->regions[i];
+		uc_ctl_remove_cache(r->uc, g->addr, g->addr + g->size);
+	}
+	rp_blockcache_clear(r);
+}
+
 strand_status rp_emu_update_hooks(struct strand_replay *r, strand_error *err)
 {
 	r->bp_check = false;
@@ -570,7 +590,7 @@ strand_status rp_emu_update_hooks(struct strand_replay *r, strand_error *err)
 		if (e != UC_ERR_OK)
 			return uc_fail(err, e, "cannot install code hook");
 		r->code_hook_on = true;
-		uc_ctl_flush_tlb(r->uc); /* retranslate with the hook */
+		rp_emu_drop_code(r); /* retranslate with the hook */
 	}
 	bool need_mem = r->n_mem_obs || r->watch_check;
 	if (need_mem && !r->mem_hook_on) {
@@ -579,7 +599,7 @@ strand_status rp_emu_update_hooks(struct strand_replay *r, strand_error *err)
 		if (e != UC_ERR_OK)
 			return uc_fail(err, e, "cannot install memory hook");
 		r->mem_hook_on = true;
-		uc_ctl_flush_tlb(r->uc);
+		rp_emu_drop_code(r);
 	}
 	return STRAND_OK;
 }
@@ -711,7 +731,8 @@ static strand_status split_at(struct strand_replay *r, uint64_t at, strand_error
 	bool code = (old.prot & STRAND_PROT_EXEC) != 0;
 	region_remove_at(r, (uint32_t)(g - r->regions), true);
 	/* translated code of the old mapping must not be reused (a full
-	 * TB flush here cost ~20 ms per mprotect on real traces) */
+	 * TB flush here cost ~20 ms per mprotect on real traces: it memsets
+	 * the whole code buffer) */
 	if (code)
 		uc_ctl_remove_cache(r->uc, old.addr, old.addr + old.size);
 	strand_status st = region_insert(r, &a, err);

@@ -1035,8 +1035,7 @@ static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 		}
 	}
 	if (code_changed) {
-		uc_ctl_flush_tlb(r->uc);
-		rp_blockcache_clear(r);
+		rp_emu_drop_code(r);
 	}
 	/* 2. threads */
 	for (uint32_t i = 0; i < r->nthreads; i++)

@@ -284,6 +284,8 @@ uint32_t rp_block_count(struct strand_replay *r, uint64_t addr, uint32_t size);
 void rp_blockcache_clear(struct strand_replay *r);
 /* Re-evaluate which hooks are needed (observers, watchpoints). */
 strand_status rp_emu_update_hooks(struct strand_replay *r, strand_error *err);
+/* Invalidate every translated block (per region, never tb_flush: see emu.c). */
+void rp_emu_drop_code(struct strand_replay *r);
 
 struct rp_region *rp_region_find(struct strand_replay *r, uint64_t addr);
 strand_status rp_map(struct strand_replay *r, uint64_t addr, uint64_t size,
