@@ -80,6 +80,11 @@ int cmd_replay(int argc, char **argv)
 	strand_status st = strand_replay_open(a.path, &opt, &r, &err);
 	if (st != STRAND_OK)
 		return cli_fail("replay", a.json, &err);
+	const struct strand_trace_summary *sum =
+		strand_reader_summary(strand_replay_reader(r));
+	if (sum->truncated)
+		fprintf(stderr, "strand replay: warning: %s is truncated (no footer); "
+			"replaying its %u complete chunks\n", a.path, sum->nchunks);
 	if (a.show_output)
 		strand_replay_on_event(r, on_output, NULL);
 	struct timespec t0, t1;
