@@ -41,6 +41,12 @@ int cli_fail(const char *cmd, bool json, const strand_error *err);
 int cli_failf(const char *cmd, bool json, bool usage, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Parse "[--json] TRACE", the arguments of the simplest subcommands.
+ * Returns 0 with *json and *path set, or the exit code after reporting
+ * the usage error. */
+int cli_args_json_trace(const char *cmd, int argc, char **argv, bool *json,
+			const char **path);
+
 /* True if stderr is a terminal and progress should be drawn. */
 bool cli_progress_enabled(bool quiet);
 /* Progress callback for strand_replay_options.progress (ud = label). */

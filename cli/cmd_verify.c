@@ -13,20 +13,11 @@
 
 int cmd_verify(int argc, char **argv)
 {
-	bool json = false;
-	const char *path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cli_failf("verify", json, true, "unknown option '%s'", argv[i]);
-		else if (path)
-			return cli_failf("verify", json, true, "more than one trace given");
-		else
-			path = argv[i];
-	}
-	if (!path)
-		return cli_failf("verify", json, true, "missing TRACE");
+	bool json;
+	const char *path;
+	int urc = cli_args_json_trace("verify", argc, argv, &json, &path);
+	if (urc)
+		return urc;
 
 	strand_error err;
 	struct strand_reader *r = NULL;

@@ -52,6 +52,26 @@ int cli_failf(const char *cmd, bool json, bool usage, const char *fmt, ...)
 	return usage ? 2 : 1;
 }
 
+int cli_args_json_trace(const char *cmd, int argc, char **argv, bool *json,
+			const char **path)
+{
+	*json = false;
+	*path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			*json = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return cli_failf(cmd, *json, true, "unknown option '%s'", argv[i]);
+		else if (*path)
+			return cli_failf(cmd, *json, true, "more than one trace given");
+		else
+			*path = argv[i];
+	}
+	if (!*path)
+		return cli_failf(cmd, *json, true, "missing TRACE");
+	return 0;
+}
+
 bool cli_progress_enabled(bool quiet)
 {
 	return !quiet && isatty(STDERR_FILENO);
