@@ -708,6 +708,30 @@ static uc_context *ctx_copy(struct strand_replay *r, uint32_t i, uc_context *cur
 	return c;
 }
 
+/* Append a copy of the page at `src` (guest address `addr`) to checkpoint
+ * `c`, growing its page array (capacity *cap).  False when out of memory;
+ * `c` stays valid for ckpt_free either way. */
+static bool ckpt_add_page(struct rp_ckpt *c, uint32_t *cap, uint64_t addr,
+			  const uint8_t *src)
+{
+	if (c->npages == *cap) {
+		uint32_t ncap = *cap ? *cap * 2 : 64;
+		struct rp_page *p = realloc(c->pages, ncap * sizeof *p);
+		if (!p)
+			return false;
+		c->pages = p;
+		*cap = ncap;
+	}
+	uint8_t *d = malloc(RP_PAGE);
+	if (!d)
+		return false;
+	memcpy(d, src, RP_PAGE);
+	c->pages[c->npages].addr = addr;
+	c->pages[c->npages].data = d;
+	c->npages++;
+	return true;
+}
+
 static int page_cmp(const void *a, const void *b)
 {
 	const struct rp_page *x = a, *y = b;
@@ -806,20 +830,8 @@ static strand_status ckpt_take_any(struct strand_replay *r, int fine, strand_err
 				const uint8_t *want = same_region ? page_at(r, (uint32_t)fine, g->addr + off) : NULL;
 				if (want && memcmp(want, g->host + off, RP_PAGE) == 0)
 					continue;
-				if (c.npages == cap_pages) {
-					cap_pages = cap_pages ? cap_pages * 2 : 64;
-					struct rp_page *p = realloc(c.pages, cap_pages * sizeof *p);
-					if (!p)
-						goto nomem;
-					c.pages = p;
-				}
-				uint8_t *d = malloc(RP_PAGE);
-				if (!d)
+				if (!ckpt_add_page(&c, &cap_pages, g->addr + off, g->host + off))
 					goto nomem;
-				memcpy(d, g->host + off, RP_PAGE);
-				c.pages[c.npages].addr = g->addr + off;
-				c.pages[c.npages].data = d;
-				c.npages++;
 			}
 			continue;
 		}
@@ -836,20 +848,8 @@ static strand_status ckpt_take_any(struct strand_replay *r, int fine, strand_err
 				r->ph_n++;
 			e->addr = g->addr + off + 1;
 			e->hash = h;
-			if (c.npages == cap_pages) {
-				cap_pages = cap_pages ? cap_pages * 2 : 64;
-				struct rp_page *p = realloc(c.pages, cap_pages * sizeof *p);
-				if (!p)
-					goto nomem;
-				c.pages = p;
-			}
-			uint8_t *d = malloc(RP_PAGE);
-			if (!d)
+			if (!ckpt_add_page(&c, &cap_pages, g->addr + off, g->host + off))
 				goto nomem;
-			memcpy(d, g->host + off, RP_PAGE);
-			c.pages[c.npages].addr = g->addr + off;
-			c.pages[c.npages].data = d;
-			c.npages++;
 		}
 	}
 	qsort(c.pages, c.npages, sizeof *c.pages, page_cmp);
