@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "strand/json.h"
 #include "record/ptrace/ptrace_rec.h"
 #include "strand/replay.h"
 
@@ -39,7 +40,7 @@ static const char *base_name(const char *p)
 int cmd_record(int argc, char **argv)
 {
 	const char *out = NULL;
-	bool quiet = false, raw = false;
+	bool quiet = false, raw = false, json = false;
 	uint32_t every = 0;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -50,6 +51,8 @@ int cmd_record(int argc, char **argv)
 			out = argv[++i];
 		} else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
 			quiet = true;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
 		} else if (!strcmp(argv[i], "--raw")) {
 			raw = true;
 		} else if (!strcmp(argv[i], "--keyframe-every") && i + 1 < argc) {
@@ -103,12 +106,12 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &old_term, NULL);
 	int rc = 1;
 	if (st != STRAND_OK) {
-		cli_fail("record", false, &err);
+		cli_fail("record", json, &err);
 		goto out;
 	}
 	if (raw) {
 		if (rename(rawpath, out) < 0) {
-			cli_failf("record", false, false, "cannot rename %s to %s: %s", rawpath, out,
+			cli_failf("record", json, false, "cannot rename %s to %s: %s", rawpath, out,
 				  strerror(errno));
 			goto out;
 		}
@@ -118,17 +121,34 @@ int cmd_record(int argc, char **argv)
 			strand_error_wrap(&err, "cannot finalize positions (ordinal trace kept in %s)",
 					  rawpath);
 			unlink(tmppath);
-			cli_fail("record", false, &err);
+			cli_fail("record", json, &err);
 			goto out;
 		}
 		if (rename(tmppath, out) < 0) {
-			cli_failf("record", false, false, "cannot rename %s to %s: %s", tmppath, out,
+			cli_failf("record", json, false, "cannot rename %s to %s: %s", tmppath, out,
 				  strerror(errno));
 			goto out;
 		}
 		unlink(rawpath);
 	}
-	if (!quiet) {
+	if (json) {
+		struct strand_json *j = strand_json_new(stdout, false);
+		if (j) {
+			strand_json_start_object(j);
+			strand_json_string_field(j, "trace", out);
+			strand_json_bool_field(j, "finalized", !raw);
+			strand_json_int_field(j, "exit_code", res.exit_code);
+			strand_json_bool_field(j, "signaled", res.signaled);
+			strand_json_bool_field(j, "interrupted", res.interrupted);
+			strand_json_uint_field(j, "syscalls", res.syscalls);
+			strand_json_uint_field(j, "nondet", res.nondet);
+			strand_json_uint_field(j, "signals", res.signals);
+			strand_json_uint_field(j, "keyframes", res.keyframes);
+			strand_json_uint_field(j, "snapshot_diff_syscalls", res.fallback_syscalls);
+			strand_json_end_object(j);
+			strand_json_free(j);
+		}
+	} else if (!quiet) {
 		if (res.signaled)
 			fprintf(stderr, "strand record: %s: program killed by signal %d%s\n", out,
 				res.exit_code, res.interrupted ? " (interrupted)" : "");

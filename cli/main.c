@@ -20,9 +20,10 @@ const struct cli_command cli_commands[] = {
 	  "  --show-output       re-emit the program's recorded output\n"
 	  "  -q, --quiet         no progress display\n"
 	  "exit status: 0 exact, 1 divergence or error, 2 bad usage\n", cmd_replay },
-	{ "record", "record [-o FILE] [-q] [--raw] [--keyframe-every N] -- PROGRAM [ARGS...]",
+	{ "record", "record [-o FILE] [--json] [-q] [--raw] [--keyframe-every N] -- PROGRAM [ARGS...]",
 	  "record a Linux x86-64 process under ptrace",
 	  "  -o, --output FILE   trace to write (default: PROGRAM.strand)\n"
+	  "  --json              summary as JSON on stdout (after the program's own output)\n"
 	  "  -q, --quiet         no progress display\n"
 	  "  --raw               keep the ordinal-position trace (no finalizing replay)\n"
 	  "  --keyframe-every N  key frame every N system calls\n", cmd_record },
