@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
+#include <cpuid.h>
 
 #include "record/ptrace/ptrace_rec.h"
 
@@ -113,6 +114,19 @@ struct rec {
 	bool cpuid_patch;               /* no cpuid faulting: cpuid patched with int3 too */
 	uint64_t *patched;              /* addresses of patched rdtsc/rdtscp/cpuid */
 	size_t npatched;
+	bool cpuid_faulting;            /* arch_prctl(ARCH_SET_CPUID, 0) is in effect */
+	cpu_set_t affinity;             /* the recorder's CPU set before pin_cpu() */
+	bool have_affinity;
+	/* Child processes run unrecorded.  One that shares our memory
+	 * (vfork, clone(CLONE_VM)) cannot have the patches undone, so it is
+	 * escorted: traced without syscall stops until it execs or exits,
+	 * its patched instructions answered natively. */
+	pid_t *escort;
+	size_t nescort;
+	/* processes whose first stop was reported before the event of the
+	 * process that created them */
+	pid_t *early;
+	size_t nearly;
 	/* MAP_FIXED file mmap in progress: the bytes it replaces, to record
 	 * only the pages whose contents change (ld.so maps a library's span
 	 * first, then its segments over it with the same bytes) */
@@ -391,6 +405,327 @@ static strand_status patch_range(struct rec *r, uint64_t lo, uint64_t hi, strand
 	}
 	free(maps);
 	return st;
+}
+
+/* ===================================================================== */
+/* Child processes: released unrecorded, as they would run natively       */
+/* ===================================================================== */
+
+/* Forget the patched addresses in [lo, hi) (unmapped or mapped over). */
+static void forget_patches(struct rec *r, uint64_t lo, uint64_t hi)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->npatched; i++)
+		if (r->patched[i] < lo || r->patched[i] >= hi)
+			r->patched[k++] = r->patched[i];
+	r->npatched = k;
+}
+
+/* mremap moved [old, old + len) to new_addr: the patches moved with it. */
+static void move_patches(struct rec *r, uint64_t old, uint64_t len, uint64_t new_addr,
+			 uint64_t new_len)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->npatched; i++) {
+		uint64_t a = r->patched[i];
+		if (a >= old && a < old + len) {
+			if (a - old >= new_len)
+				continue; /* shrunk away */
+			a = new_addr + (a - old);
+		}
+		r->patched[k++] = a;
+	}
+	r->npatched = k;
+}
+
+static bool is_patched(const struct rec *r, uint64_t addr)
+{
+	for (size_t i = 0; i < r->npatched; i++)
+		if (r->patched[i] == addr)
+			return true;
+	return false;
+}
+
+static bool pid_in(const pid_t *v, size_t n, pid_t p, size_t *idx)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == p) {
+			if (idx)
+				*idx = i;
+			return true;
+		}
+	return false;
+}
+
+static bool pid_add(pid_t **v, size_t *n, pid_t p)
+{
+	pid_t *t = realloc(*v, (*n + 1) * sizeof *t);
+	if (!t)
+		return false;
+	*v = t;
+	t[(*n)++] = p;
+	return true;
+}
+
+static void pid_del(pid_t *v, size_t *n, size_t idx)
+{
+	v[idx] = v[--*n];
+}
+
+/* Wait for the next stop of `pid` (not the recorded process). */
+static strand_status wait_pid_stop(pid_t pid, int *status, strand_error *err)
+{
+	for (;;) {
+		pid_t p = waitpid(pid, status, __WALL);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			return sys_err(err, "waitpid failed", pid);
+		if (WIFSTOPPED(*status))
+			return STRAND_OK;
+		return strand_error_set(err, STRAND_ERR_RECORD, "child process ended (status=0x%x)",
+					*status);
+	}
+}
+
+/* Make stopped process `pid` run syscall nr(a0, a1) through the syscall
+ * instruction at `at` (which must hold 0f 05), from a signal-delivery or
+ * syscall-exit stop.  Registers are left as the syscall exit shows them;
+ * the caller restores its own. */
+static strand_status inject_syscall(pid_t pid, const struct user_regs_struct *base, uint64_t at,
+				    long nr, long a0, long a1, long *result, strand_error *err)
+{
+	struct user_regs_struct regs = *base;
+	regs.rip = at;
+	regs.rax = (uint64_t)nr;
+	regs.orig_rax = (uint64_t)-1;
+	regs.rdi = (uint64_t)a0;
+	regs.rsi = (uint64_t)a1;
+	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0)
+		return sys_err(err, "PTRACE_SETREGS failed", pid);
+	int status;
+	for (int stop = 0; stop < 2; stop++) { /* entry stop, exit stop */
+		if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0)
+			return sys_err(err, "PTRACE_SYSCALL failed", pid);
+		strand_status st = wait_pid_stop(pid, &status, err);
+		if (st != STRAND_OK)
+			return st;
+		if (WSTOPSIG(status) != SYSTRAP)
+			return strand_error_set(err, STRAND_ERR_RECORD,
+						"injected syscall %ld in pid=%d: unexpected stop signal=%d",
+						nr, (int)pid, WSTOPSIG(status));
+	}
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
+		return sys_err(err, "PTRACE_GETREGS failed", pid);
+	*result = (long)regs.rax;
+	return STRAND_OK;
+}
+
+/* True if the process that `creator` (stopped at a fork/vfork/clone event)
+ * just created shares its memory. */
+static bool created_shares_vm(pid_t creator, int memfd)
+{
+	struct user_regs_struct regs;
+	if (ptrace(PTRACE_GETREGS, creator, 0, &regs) < 0)
+		return false;
+	switch (regs.orig_rax) {
+	case 58: /* vfork */
+		return true;
+	case 56: /* clone(flags, ...) */
+		return regs.rdi & CLONE_VM_;
+	case 435: { /* clone3(args, size): flags first */
+		uint64_t flags = 0;
+		if (memfd >= 0 && strand_ptrace_read_exact(memfd, regs.rdi, &flags, 8))
+			return flags & CLONE_VM_;
+		char mp[64];
+		snprintf(mp, sizeof mp, "/proc/%d/mem", (int)creator);
+		int fd = open(mp, O_RDONLY | O_CLOEXEC);
+		bool ok = fd >= 0 && strand_ptrace_read_exact(fd, regs.rdi, &flags, 8);
+		if (fd >= 0)
+			close(fd);
+		return ok ? (flags & CLONE_VM_) != 0 : true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* Undo in child `pid` (at its first stop, right after the fork syscall
+ * instruction) everything recording did to the process it was forked
+ * from: the TSC mode, cpuid faulting, the CPU pinning and, unless it
+ * shares the recorded process's memory, the int3 patches.  The child is
+ * left stopped at the exit of an injected syscall with its own registers
+ * back. */
+static strand_status undo_recording(struct rec *r, pid_t pid, bool shares_vm, strand_error *err)
+{
+	struct user_regs_struct regs;
+	strand_status st;
+	long res = 0;
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
+		return sys_err(err, "PTRACE_GETREGS failed", pid);
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, pid, (void *)(regs.rip - 2), 0);
+	if (errno || (word & 0xffff) != 0x050f)
+		return strand_error_set(err, STRAND_ERR_RECORD,
+					"child pid=%d: no syscall instruction before pc=0x%llx",
+					(int)pid, (unsigned long long)regs.rip);
+	if ((st = inject_syscall(pid, &regs, regs.rip - 2, SYS_prctl, PR_SET_TSC,
+				 1 /* PR_TSC_ENABLE */, &res, err)) != STRAND_OK)
+		return st;
+	if (res != 0)
+		return strand_error_set(err, STRAND_ERR_RECORD,
+					"child pid=%d: prctl(PR_SET_TSC, PR_TSC_ENABLE) = %ld", (int)pid, res);
+	if (r->cpuid_faulting &&
+	    (st = inject_syscall(pid, &regs, regs.rip - 2, SYS_arch_prctl, ARCH_SET_CPUID, 1, &res,
+				 err)) != STRAND_OK)
+		return st;
+	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0)
+		return sys_err(err, "PTRACE_SETREGS failed", pid);
+	if (r->have_affinity)
+		sched_setaffinity(pid, sizeof r->affinity, &r->affinity);
+	if (shares_vm || !r->npatched)
+		return STRAND_OK;
+	char mp[64];
+	snprintf(mp, sizeof mp, "/proc/%d/mem", (int)pid);
+	int fd = open(mp, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return sys_err(err, "cannot open the child's /proc/PID/mem", pid);
+	for (size_t i = 0; i < r->npatched; i++) {
+		uint8_t b = 0, orig = 0x0f; /* every patched instruction starts with 0f */
+		if (pread(fd, &b, 1, (off_t)r->patched[i]) == 1 && b == 0xcc &&
+		    pwrite(fd, &orig, 1, (off_t)r->patched[i]) != 1) {
+			st = sys_err(err, "cannot restore a patched instruction in the child", pid);
+			break;
+		}
+	}
+	close(fd);
+	return st;
+}
+
+/* `creator` (the recorded process or an escorted one) stopped at a
+ * fork/vfork/clone event: release the new process unrecorded. */
+static strand_status on_new_child(struct rec *r, pid_t creator, strand_error *err)
+{
+	unsigned long msg = 0;
+	if (ptrace(PTRACE_GETEVENTMSG, creator, 0, &msg) < 0)
+		return sys_err(err, "PTRACE_GETEVENTMSG failed", creator);
+	pid_t c = (pid_t)msg;
+	bool shares_vm = created_shares_vm(creator, creator == r->pid ? r->memfd : -1);
+	size_t idx;
+	int status;
+	if (pid_in(r->early, r->nearly, c, &idx)) {
+		pid_del(r->early, &r->nearly, idx);
+	} else {
+		strand_status st = wait_pid_stop(c, &status, err);
+		if (st != STRAND_OK) {
+			logf_(r, "warning: child pid=%d ended before its first instruction", (int)c);
+			return STRAND_OK;
+		}
+	}
+	strand_status st = undo_recording(r, c, shares_vm, err);
+	if (st != STRAND_OK) {
+		/* it cannot run as it would natively: do not let it run */
+		kill(c, SIGKILL);
+		ptrace(PTRACE_DETACH, c, 0, 0);
+		return strand_error_wrap(err, "cannot release child process pid=%d", (int)c);
+	}
+	r->res->children++;
+	if (!shares_vm) {
+		if (ptrace(PTRACE_DETACH, c, 0, 0) < 0)
+			return sys_err(err, "PTRACE_DETACH failed", c);
+		return STRAND_OK;
+	}
+	if (!pid_add(&r->escort, &r->nescort, c))
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	if (ptrace(PTRACE_CONT, c, 0, 0) < 0)
+		return sys_err(err, "PTRACE_CONT failed", c);
+	return STRAND_OK;
+}
+
+/* A patched rdtsc/rdtscp/cpuid trapped in an escorted (unrecorded) child:
+ * answer it as the CPU would.  False if `pid` is not at one. */
+static bool answer_natively(struct rec *r, pid_t pid)
+{
+	struct user_regs_struct regs;
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0 || !is_patched(r, regs.rip - 1))
+		return false;
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, pid, (void *)(regs.rip - 1), 0);
+	if (errno)
+		return false;
+	uint8_t b1 = (uint8_t)(word >> 8), b2 = (uint8_t)(word >> 16);
+	uint64_t pc = regs.rip - 1;
+	if (b1 == 0x31) {
+		uint64_t t = __rdtsc();
+		regs.rax = (uint32_t)t;
+		regs.rdx = t >> 32;
+		regs.rip = pc + 2;
+	} else if (b1 == 0x01 && b2 == 0xf9) {
+		unsigned aux = 0;
+		uint64_t t = __rdtscp(&aux);
+		regs.rax = (uint32_t)t;
+		regs.rdx = t >> 32;
+		regs.rcx = aux;
+		regs.rip = pc + 3;
+	} else if (b1 == 0xa2) {
+		unsigned a = 0, b = 0, c = 0, d = 0;
+		__cpuid_count((unsigned)regs.rax, (unsigned)regs.rcx, a, b, c, d);
+		regs.rax = a;
+		regs.rbx = b;
+		regs.rcx = c;
+		regs.rdx = d;
+		regs.rip = pc + 2;
+	} else {
+		return false;
+	}
+	return ptrace(PTRACE_SETREGS, pid, 0, &regs) == 0;
+}
+
+/* A stop or the end of a process other than the recorded one: an
+ * escorted child, or a new child whose first stop came before its
+ * creator's event. */
+static strand_status on_other(struct rec *r, pid_t pid, int status, strand_error *err)
+{
+	size_t idx;
+	bool escorted = pid_in(r->escort, r->nescort, pid, &idx);
+	if (!WIFSTOPPED(status)) {
+		if (escorted)
+			pid_del(r->escort, &r->nescort, idx);
+		return STRAND_OK;
+	}
+	if (!escorted) {
+		if (!pid_in(r->early, r->nearly, pid, NULL) && !pid_add(&r->early, &r->nearly, pid))
+			return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		return STRAND_OK; /* released at its creator's event */
+	}
+	int sig = WSTOPSIG(status), ev = status >> 16, resume = 0;
+	if (sig == SIGTRAP && ev == PTRACE_EVENT_EXEC) {
+		/* a new address space without patches; TSC mode and cpuid
+		 * faulting were undone already */
+		pid_del(r->escort, &r->nescort, idx);
+		if (ptrace(PTRACE_DETACH, pid, 0, 0) < 0 && errno != ESRCH)
+			return sys_err(err, "PTRACE_DETACH failed", pid);
+		return STRAND_OK;
+	}
+	if (sig == SIGTRAP && (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK ||
+			       ev == PTRACE_EVENT_CLONE)) {
+		strand_status st = on_new_child(r, pid, err);
+		if (st != STRAND_OK)
+			return st;
+	} else if (sig == SIGTRAP && ev) {
+		/* PTRACE_EVENT_EXIT and the like */
+	} else if (sig == SYSTRAP) {
+		/* not asked for; go on */
+	} else if (sig == SIGTRAP && answer_natively(r, pid)) {
+		/* answered */
+	} else {
+		siginfo_t si;
+		if (ptrace(PTRACE_GETSIGINFO, pid, 0, &si) == 0)
+			resume = sig; /* its own signal: deliver it */
+	}
+	if (ptrace(PTRACE_CONT, pid, 0, (void *)(uintptr_t)resume) < 0 && errno != ESRCH)
+		return sys_err(err, "PTRACE_CONT failed", pid);
+	return STRAND_OK;
 }
 
 /* ===================================================================== */
@@ -861,6 +1196,7 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 		if (a[3] & 0x20 /* MAP_ANONYMOUS */) {
 			ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, addr, len, prot,
 						  STRAND_REGION_ANON, "", false);
+			forget_patches(r, addr, addr + len);
 			break;
 		}
 		fd_path(r, a[4], name, sizeof name);
@@ -900,6 +1236,7 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 						  kind, label, true);
 		}
 		*new_module = elf;
+		forget_patches(r, addr, addr + len);
 		if (ok && (prot & STRAND_PROT_EXEC)) {
 			char fdp[64];
 			snprintf(fdp, sizeof fdp, "/proc/%d/fd/%d", (int)r->pid, (int)a[4]);
@@ -915,6 +1252,7 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 					  0, 0, "", false);
 		if (is_module_base(r, a[0], &idx))
 			*unload_base = a[0];
+		forget_patches(r, a[0], a[0] + PAGE_UP(a[1]));
 		break;
 	}
 	case 10: /* mprotect(addr, len, prot) */
@@ -934,6 +1272,7 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 						  PAGE_UP(a[1]), 0, 0, "", false);
 		ok = ok && strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, (uint64_t)res,
 						PAGE_UP(a[2]), prot, kind, name, true);
+		move_patches(r, a[0], PAGE_UP(a[1]), (uint64_t)res, PAGE_UP(a[2]));
 		break;
 	}
 	case 12: { /* brk(addr): the result is the new break */
@@ -1511,9 +1850,11 @@ static void child_exec(char *const *argv, int errfd)
 	_exit(127);
 }
 
-/* Pin the recorder (and so the tracee it forks) to the CPU it runs on. */
-static void pin_cpu(void)
+/* Pin the recorder (and so the tracee it forks) to the CPU it runs on;
+ * the CPU set it had is kept for the children released unrecorded. */
+static void pin_cpu(struct rec *r)
 {
+	r->have_affinity = sched_getaffinity(0, sizeof r->affinity, &r->affinity) == 0;
 	int cpu = sched_getcpu();
 	if (cpu < 0)
 		return;
@@ -1548,6 +1889,7 @@ static strand_status prepare_image(struct rec *r, struct user_regs_struct *regs,
 			return st;
 		}
 		r->cpuid_patch = cr != 0; /* ENODEV: no cpuid faulting on this CPU */
+		r->cpuid_faulting = cr == 0;
 	}
 	return STRAND_OK;
 }
@@ -1645,7 +1987,7 @@ static strand_status start(struct rec *r, strand_error *err)
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return sys_err(err, "pipe failed", 0);
-	pin_cpu();
+	pin_cpu(r);
 	r->pid = fork();
 	if (r->pid < 0) {
 		close(pfd[0]);
@@ -1664,7 +2006,8 @@ static strand_status start(struct rec *r, strand_error *err)
 		goto child_failed;
 	if (ptrace(PTRACE_SETOPTIONS, r->pid, 0,
 		   (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
-			    PTRACE_O_EXITKILL)) < 0) {
+			    PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+			    PTRACE_O_TRACECLONE)) < 0) {
 		st = sys_err(err, "PTRACE_SETOPTIONS failed", r->pid);
 		goto out;
 	}
@@ -1756,7 +2099,14 @@ static strand_status loop(struct rec *r, strand_error *err)
 		    errno != ESRCH)
 			return sys_err(err, "PTRACE_SYSCALL failed", r->pid);
 		resume_sig = 0;
-		pid_t p = waitpid(r->pid, &status, __WALL);
+		pid_t p;
+		for (;;) { /* other processes' stops until the recorded one stops */
+			p = waitpid(-1, &status, __WALL);
+			if (p <= 0 || p == r->pid)
+				break;
+			if ((st = on_other(r, p, status, err)) != STRAND_OK)
+				return st;
+		}
 		if (p < 0 && errno == EINTR)
 			goto interrupted_or_retry;
 		if (p < 0)
@@ -1784,6 +2134,9 @@ static strand_status loop(struct rec *r, strand_error *err)
 		} else if (sig == SIGTRAP && ev) {
 			if (ev == PTRACE_EVENT_EXEC)
 				r->exec_done = true; /* recorded at the execve's exit stop */
+			else if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK ||
+				 ev == PTRACE_EVENT_CLONE)
+				st = on_new_child(r, r->pid, err);
 			/* PTRACE_EVENT_EXIT: nothing to do, the exit status follows */
 		} else {
 			st = on_signal(r, sig, &resume_sig, err);
@@ -1861,6 +2214,8 @@ out:
 	free(r.exec_old);
 	free(r.mods);
 	free(r.patched);
+	free(r.escort);
+	free(r.early);
 	strand_ptrace_fx_free(&r.fx);
 	return st;
 }

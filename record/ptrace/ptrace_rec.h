@@ -53,6 +53,7 @@ struct strand_ptrace_result {
 	uint64_t signals;          /* EXCEPTION records */
 	uint64_t keyframes;
 	uint64_t fallback_syscalls;/* captured by the snapshot-diff fallback */
+	uint64_t children;         /* child processes released to run unrecorded */
 	uint64_t mem_bytes;        /* bytes of kernel writes recorded */
 };
 
