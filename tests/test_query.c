@@ -13,7 +13,7 @@
 #include <criterion/parameterized.h>
 #include <string.h>
 
-#include "analyses/query/query_int.h"
+#include "query/query_int.h"
 
 struct fake {
 	uint64_t pos;

@@ -23,13 +23,13 @@
 
 #define NT_SYSCALL(name, num, argc) SYS_##name = num,
 enum {
-#include "record/winemu/nt_syscalls.h"
+#include "knowledge/nt_syscalls.h"
 };
 #undef NT_SYSCALL
 
 static const struct { const char *name; uint32_t number, nargs; } syscall_table[] = {
 #define NT_SYSCALL(name, num, argc) { #name, num, argc },
-#include "record/winemu/nt_syscalls.h"
+#include "knowledge/nt_syscalls.h"
 #undef NT_SYSCALL
 };
 

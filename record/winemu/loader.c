@@ -17,7 +17,7 @@
 #include "record/winemu/winemu_int.h"
 
 #define NT_SYSCALL(name, num, argc) enum { SYS_##name = num };
-#include "record/winemu/nt_syscalls.h"
+#include "knowledge/nt_syscalls.h"
 #undef NT_SYSCALL
 
 #define MAX_FORWARD_HOPS 8

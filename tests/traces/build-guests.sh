@@ -22,7 +22,7 @@ if [ $# -ne 1 ]; then
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 src="$here/src"
-winemu="$here/../../record/winemu"
+knowledge="$here/../../knowledge"
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/strand-guests.XXXXXX")
@@ -45,7 +45,7 @@ LDFLAGS="-nostdlib -Wl,--kill-at -Wl,--no-insert-timestamp
 
 cd "$src"
 # The recorder's syscall table is the single source of service numbers.
-cp "$winemu/nt_syscalls.h" "$work/nt_syscalls.h"
+cp "$knowledge/nt_syscalls.h" "$work/nt_syscalls.h"
 
 # compile MODULE FILE...: objects into $work/MODULE/
 compile() {

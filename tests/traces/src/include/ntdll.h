@@ -1,7 +1,7 @@
 /*
  * ntdll.h: what the guest ntdll.dll exports (tests/traces/src/ntdll).
  * Native system services (Nt*) are stdcall stubs generated from
- * record/winemu/nt_syscalls.h; Rtl*, Ldr* and Dbg* are ntdll-side helpers.
+ * knowledge/nt_syscalls.h; Rtl*, Ldr* and Dbg* are ntdll-side helpers.
  */
 #ifndef STRAND_GUEST_NTDLL_H
 #define STRAND_GUEST_NTDLL_H

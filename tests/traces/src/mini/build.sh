@@ -11,7 +11,7 @@ mkdir -p "$1"
 out=$(cd "$1" && pwd)
 CC=${CC_MINGW:-i686-w64-mingw32-gcc}
 DLLTOOL=${DLLTOOL_MINGW:-i686-w64-mingw32-dlltool}
-CFLAGS="-std=gnu11 -O1 -ffreestanding -fno-builtin -fno-stack-protector -fno-asynchronous-unwind-tables -mno-stack-arg-probe -Wall -Werror -Wno-unused-parameter -I$root/record/winemu -I$here"
+CFLAGS="-std=gnu11 -O1 -ffreestanding -fno-builtin -fno-stack-protector -fno-asynchronous-unwind-tables -mno-stack-arg-probe -Wall -Werror -Wno-unused-parameter -I$root/knowledge -I$here"
 LDFLAGS="-nostdlib -Wl,--kill-at -Wl,--no-insert-timestamp -Wl,--enable-reloc-section"
 cd "$out"
 {
@@ -21,7 +21,7 @@ cd "$out"
 	echo "  KiFastSystemCallRet@0"
 	echo "  NtUnknownService@0"
 	printf '%s\n' '#define NT_SYSCALL(Name, Number, ArgCount) Name ArgCount' '#include "nt_syscalls.h"' |
-		$CC -E -P -I"$root/record/winemu" -x c - | awk 'NF == 2 { printf "  %s@%d\n", $1, $2 * 4 }'
+		$CC -E -P -I"$root/knowledge" -x c - | awk 'NF == 2 { printf "  %s@%d\n", $1, $2 * 4 }'
 } >ntdll.def
 $CC $CFLAGS -c "$here/ntdll.c" -o ntdll.o
 $CC $LDFLAGS -shared -Wl,--image-base,0x7c800000 -Wl,-e,_NtdllMain@12 -o ntdll.dll ntdll.o ntdll.def

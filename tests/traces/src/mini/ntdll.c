@@ -1,7 +1,7 @@
 /*
  * Minimal ntdll for the recorder's test guest: the Server 2003 SP2 stubs
  * (mov eax, N; mov edx, 0x7ffe0300; call [edx]; ret 4*args) for every
- * service of record/winemu/nt_syscalls.h, one stub with a number that is
+ * service of knowledge/nt_syscalls.h, one stub with a number that is
  * not in the table (NtUnknownService, 0x0FF), and the sysenter gate.
  */
 #define STUB(name, num, bytes)                                                    \

@@ -8,7 +8,7 @@
  *     call dword ptr [edx]        ; -> KiFastSystemCall
  *     ret  4 * <argument count>
  *
- * generated from the recorder's table (record/winemu/nt_syscalls.h) so the
+ * generated from the recorder's table (knowledge/nt_syscalls.h) so the
  * guest and the kernel model agree on every number.  The stubs are naked:
  * the kernel reads the arguments at [edx + 8] (edx = esp at sysenter, above
  * the two return addresses), so no frame may sit in between.

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyses/query/query_int.h"
+#include "query/query_int.h"
 
 #define T(q) ((q)->t)
 #define OPS(q) ((q)->ops)

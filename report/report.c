@@ -3,7 +3,7 @@
  * one run, read through the same result trees any consumer sees.  The
  * layout of the report is documented in docs/analyses.md and
  * docs/report-schema.json. */
-#include "analyses/kb.h"
+#include "knowledge/kb.h"
 #include "strand/analysis.h"
 
 #include <inttypes.h>

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyses/query/query_int.h"
+#include "query/query_int.h"
 #include "strand/analysis.h"
 
 /* The session's target state (q->ext_ud). */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "analyses/query/query_int.h"
+#include "query/query_int.h"
 
 strand_status qsession_new(const struct qtarget_ops *ops, void *t,
 			   strand_arch arch, strand_abi abi,

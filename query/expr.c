@@ -20,7 +20,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "analyses/query/query_int.h"
+#include "query/query_int.h"
 
 struct parser {
 	const struct qexpr_env *env;

@@ -1,10 +1,11 @@
 /* Status, error and syscall knowledge: lookups over the generated tables
  * (tables_gen.c), HRESULT decoding, the Windows Server 2003 SP2 syscall
- * numbers (record/winemu/nt_syscalls.h, shared with the recorder) and the
+ * numbers (knowledge/nt_syscalls.h, shared with the recorder) and the
  * argument decoders (object names, paths). */
-#include "analyses/tables.h"
+#include "knowledge/tables.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,7 +149,7 @@ struct nt_syscall {
 
 static const struct nt_syscall nt_syscalls[] = {
 #define NT_SYSCALL(name, num, argc) { num, argc, #name },
-#include "record/winemu/nt_syscalls.h"
+#include "knowledge/nt_syscalls.h"
 #undef NT_SYSCALL
 };
 
@@ -250,78 +251,28 @@ static const struct { const char *name; unsigned arg; } linux_paths[] = {
 	{ "openat2", 1 }, { "execveat", 1 },
 };
 
-/* UNICODE_STRING at `us` into UTF-8-ish ASCII (non-ASCII as '?'). */
-static bool read_unicode_string(struct strand_replay *r, bool wide64, uint64_t us,
-				char *buf, size_t len)
-{
-	uint8_t hdr[16];
-	size_t hlen = wide64 ? 16 : 8;
-	if (!us || strand_replay_read(r, us, hdr, hlen, NULL) != hlen)
-		return false;
-	uint16_t n = (uint16_t)(hdr[0] | hdr[1] << 8);
-	uint64_t p = 0;
-	for (unsigned i = 0; i < (wide64 ? 8u : 4u); i++)
-		p |= (uint64_t)hdr[(wide64 ? 8 : 4) + i] << (8 * i);
-	if (n > 2048)
-		n = 2048;
-	n &= (uint16_t)~1u;
-	uint8_t w[2048];
-	if (!p || strand_replay_read(r, p, w, n, NULL) != n)
-		return false;
-	size_t o = 0;
-	for (unsigned i = 0; i + 1 < n && o + 1 < len; i += 2) {
-		uint16_t ch = (uint16_t)(w[i] | w[i + 1] << 8);
-		buf[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-	}
-	buf[o] = 0;
-	return true;
-}
 
-bool strand_syscall_decode_object(struct strand_replay *r, strand_abi abi, strand_arch arch,
-				  const struct strand_syscall *sc, char *buf, size_t len)
+bool strand_syscall_object_arg(strand_abi abi, const char *name, unsigned *arg,
+			       strand_object_arg *how)
 {
-	const char *name = strand_syscall_name(abi, arch, sc->number);
-	if (len)
-		buf[0] = 0;
-	if (!name || !len)
+	if (!name)
 		return false;
-	bool w64 = arch == STRAND_ARCH_X86_64;
 	if (abi == STRAND_ABI_WINDOWS_NT) {
-		for (size_t i = 0; i < sizeof nt_named / sizeof nt_named[0]; i++) {
-			if (strcmp(nt_named[i].name, name) || nt_named[i].arg >= sc->nargs)
-				continue;
-			uint64_t a = sc->args[nt_named[i].arg], us = a;
-			if (nt_named[i].oa) {
-				/* OBJECT_ATTRIBUTES { ULONG Length; HANDLE RootDirectory;
-				 * PUNICODE_STRING ObjectName; ... } */
-				uint8_t p[8] = { 0 };
-				size_t off = w64 ? 16 : 8, psz = w64 ? 8 : 4;
-				if (!a || strand_replay_read(r, a + off, p, psz, NULL) != psz)
-					return false;
-				us = 0;
-				for (size_t k = 0; k < psz; k++)
-					us |= (uint64_t)p[k] << (8 * k);
+		for (size_t i = 0; i < sizeof nt_named / sizeof nt_named[0]; i++)
+			if (!strcmp(nt_named[i].name, name)) {
+				*arg = nt_named[i].arg;
+				*how = nt_named[i].oa ? STRAND_OBJARG_OBJECT_ATTRIBUTES
+						      : STRAND_OBJARG_UNICODE_STRING;
+				return true;
 			}
-			return read_unicode_string(r, w64, us, buf, len);
-		}
-		return false;
 	}
 	if (abi == STRAND_ABI_LINUX) {
-		for (size_t i = 0; i < sizeof linux_paths / sizeof linux_paths[0]; i++) {
-			if (strcmp(linux_paths[i].name, name))
-				continue;
-			uint64_t a = sc->args[linux_paths[i].arg];
-			size_t max = len - 1 < 1024 ? len - 1 : 1024;
-			uint8_t valid[1024];
-			if (!a)
-				return false;
-			strand_replay_read(r, a, buf, max, valid);
-			size_t k = 0;
-			while (k < max && valid[k] && buf[k])
-				k++;
-			buf[k] = 0;
-			return k > 0;
-		}
+		for (size_t i = 0; i < sizeof linux_paths / sizeof linux_paths[0]; i++)
+			if (!strcmp(linux_paths[i].name, name)) {
+				*arg = linux_paths[i].arg;
+				*how = STRAND_OBJARG_C_STRING;
+				return true;
+			}
 	}
 	return false;
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyses/query/query_int.h"
+#include "query/query_int.h"
 
 int strand_query_split(const char *line,
 		       int (*cb)(void *ud, const char *cmd), void *ud)

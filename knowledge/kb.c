@@ -2,7 +2,7 @@
  * entry matches when every non-NULL key matches (status by name, object
  * by prefix, case-insensitive; the symptom's reported value exactly).
  * Add entries here; nothing else changes. */
-#include "analyses/kb.h"
+#include "knowledge/kb.h"
 
 #include <string.h>
 #include <strings.h>

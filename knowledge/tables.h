@@ -1,10 +1,10 @@
-/* Internal: the generated code tables (analyses/tables_gen.c) and the
+/* Internal: the generated code tables (knowledge/tables_gen.c) and the
  * Windows syscall table (analyses/tables.c).  Each table is sorted by
  * value, so lookups bisect. */
-#ifndef STRAND_ANALYSES_TABLES_H
-#define STRAND_ANALYSES_TABLES_H
+#ifndef STRAND_KNOWLEDGE_TABLES_H
+#define STRAND_KNOWLEDGE_TABLES_H
 
-#include "strand/analysis.h"
+#include "strand/knowledge.h"
 
 struct strand_sysname {
 	uint32_t number;

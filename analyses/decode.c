@@ -1,0 +1,74 @@
+/* Argument decoders: the object a syscall names (a path, an NT object
+ * name), read from the replayed guest's memory.  Which argument names an
+ * object is knowledge (strand_syscall_object_arg); reading it is here. */
+#include "strand/analysis.h"
+
+#include <string.h>
+
+/* UNICODE_STRING at `us` into UTF-8-ish ASCII (non-ASCII as '?'). */
+static bool read_unicode_string(struct strand_replay *r, bool wide64, uint64_t us,
+				char *buf, size_t len)
+{
+	uint8_t hdr[16];
+	size_t hlen = wide64 ? 16 : 8;
+	if (!us || strand_replay_read(r, us, hdr, hlen, NULL) != hlen)
+		return false;
+	uint16_t n = (uint16_t)(hdr[0] | hdr[1] << 8);
+	uint64_t p = 0;
+	for (unsigned i = 0; i < (wide64 ? 8u : 4u); i++)
+		p |= (uint64_t)hdr[(wide64 ? 8 : 4) + i] << (8 * i);
+	if (n > 2048)
+		n = 2048;
+	n &= (uint16_t)~1u;
+	uint8_t w[2048];
+	if (!p || strand_replay_read(r, p, w, n, NULL) != n)
+		return false;
+	size_t o = 0;
+	for (unsigned i = 0; i + 1 < n && o + 1 < len; i += 2) {
+		uint16_t ch = (uint16_t)(w[i] | w[i + 1] << 8);
+		buf[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	buf[o] = 0;
+	return true;
+}
+
+bool strand_syscall_decode_object(struct strand_replay *r, strand_abi abi, strand_arch arch,
+				  const struct strand_syscall *sc, char *buf, size_t len)
+{
+	const char *name = strand_syscall_name(abi, arch, sc->number);
+	if (len)
+		buf[0] = 0;
+	if (!name || !len)
+		return false;
+	bool w64 = arch == STRAND_ARCH_X86_64;
+	unsigned argi;
+	strand_object_arg how;
+	if (!strand_syscall_object_arg(abi, name, &argi, &how) || argi >= sc->nargs)
+		return false;
+	uint64_t a = sc->args[argi];
+	if (how == STRAND_OBJARG_C_STRING) {
+		size_t max = len - 1 < 1024 ? len - 1 : 1024;
+		uint8_t valid[1024];
+		if (!a)
+			return false;
+		strand_replay_read(r, a, buf, max, valid);
+		size_t k = 0;
+		while (k < max && valid[k] && buf[k])
+			k++;
+		buf[k] = 0;
+		return k > 0;
+	}
+	uint64_t us = a;
+	if (how == STRAND_OBJARG_OBJECT_ATTRIBUTES) {
+		/* OBJECT_ATTRIBUTES { ULONG Length; HANDLE RootDirectory;
+		 * PUNICODE_STRING ObjectName; ... } */
+		uint8_t p[8] = { 0 };
+		size_t off = w64 ? 16 : 8, psz = w64 ? 8 : 4;
+		if (!a || strand_replay_read(r, a + off, p, psz, NULL) != psz)
+			return false;
+		us = 0;
+		for (size_t k = 0; k < psz; k++)
+			us |= (uint64_t)p[k] << (8 * k);
+	}
+	return read_unicode_string(r, w64, us, buf, len);
+}

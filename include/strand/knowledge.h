@@ -1,0 +1,75 @@
+/*
+ * strand knowledge: status and error codes (NTSTATUS, Win32, HRESULT,
+ * errno) with their messages, and syscall tables (names, numbers, what
+ * counts as failure, which argument names an object).  Pure data and
+ * lookups: no replay, no analysis.  Sources of every table are listed in
+ * docs/analyses.md.
+ */
+#ifndef STRAND_KNOWLEDGE_H
+#define STRAND_KNOWLEDGE_H
+
+#include "strand/trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===================================================================== */
+/* Knowledge: statuses, errors, syscalls                                  */
+/* ===================================================================== */
+
+/* A named code with its message.  Static. */
+struct strand_code {
+	uint32_t value;
+	const char *name;     /* "STATUS_NO_SUCH_DEVICE" */
+	const char *message;  /* "A device which does not exist was specified." */
+};
+
+/* Lookups return NULL if the code is not in the table. */
+const struct strand_code *strand_ntstatus_lookup(uint32_t status);
+const struct strand_code *strand_ntstatus_by_name(const char *name);
+const struct strand_code *strand_win32_lookup(uint32_t code);
+const struct strand_code *strand_errno_lookup(uint32_t err); /* positive errno */
+
+/* NTSTATUS severity: 0 success, 1 informational, 2 warning, 3 error. */
+static inline unsigned strand_ntstatus_severity(uint32_t st) { return st >> 30; }
+
+/* Describe a value as a status of `kind` into buf:
+ *   "STATUS_NO_SUCH_DEVICE (0xC000000E): A device which does not exist..."
+ *   HRESULTs are decoded by facility ("HRESULT 0x80070002 =
+ *   HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND): The system cannot find...").
+ * Returns buf. */
+enum strand_code_kind { STRAND_CODE_NTSTATUS = 1, STRAND_CODE_WIN32 = 2,
+			STRAND_CODE_HRESULT = 3, STRAND_CODE_ERRNO = 4 };
+const char *strand_code_describe(unsigned kind, uint64_t value, char *buf, size_t len);
+/* Guess what kind of code a value is (HRESULT if 0x8007xxxx, NTSTATUS if
+ * 0xC...... in the table, Win32 if small and in the table); 0 if none. */
+unsigned strand_code_guess(uint64_t value);
+
+/* Syscall name by ABI and number; NULL if unknown.  Static. */
+const char *strand_syscall_name(strand_abi abi, strand_arch arch, uint32_t number);
+/* Number of a syscall by name; false if unknown. */
+bool strand_syscall_number(strand_abi abi, strand_arch arch, const char *name,
+			   uint32_t *number);
+/* True if the raw result of a syscall of this ABI is a failure
+ * (NTSTATUS error/warning severity; Linux -4095..-1). */
+bool strand_syscall_failed(strand_abi abi, strand_arch arch, uint64_t result);
+/* "STATUS_X (0x...): message" or "ENOENT (-2): No such file or directory". */
+const char *strand_syscall_result_str(strand_abi abi, strand_arch arch,
+				      uint64_t result, char *buf, size_t len);
+/* How a syscall argument names an object. */
+typedef enum strand_object_arg {
+	STRAND_OBJARG_C_STRING = 1,          /* a NUL-terminated path */
+	STRAND_OBJARG_UNICODE_STRING = 2,    /* a UNICODE_STRING pointer */
+	STRAND_OBJARG_OBJECT_ATTRIBUTES = 3, /* an OBJECT_ATTRIBUTES pointer */
+} strand_object_arg;
+
+/* Which argument of syscall `name` names an object (path, NT object or
+ * value name): its index in *arg and how in *how.  False if none. */
+bool strand_syscall_object_arg(strand_abi abi, const char *name, unsigned *arg,
+			       strand_object_arg *how);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STRAND_KNOWLEDGE_H */
