@@ -132,6 +132,9 @@ struct rec {
 	 * first, then its segments over it with the same bytes) */
 	uint8_t *fixed_old;             /* fixed_len bytes, NULL if none */
 	uint8_t *fixed_valid;           /* one flag per page: old page readable */
+	uint64_t shmdt_len;             /* shmdt in progress: size of the segment */
+	char warning[512];              /* NOTE "warning" to write after the
+					   current SYSCALL record, "" if none */
 	uint64_t fixed_addr, fixed_len;
 };
 
@@ -1177,6 +1180,30 @@ static void lookup_map(struct rec *r, uint64_t addr, uint32_t *prot, uint32_t *k
 	free(maps);
 }
 
+/* A warning about what the trace may miss: on stderr now, and as a NOTE
+ * "warning" after the current syscall's record (flush_warning). */
+static void warn_trace(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn_trace(struct rec *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->warning, sizeof r->warning, fmt, ap);
+	va_end(ap);
+	logf_(r, "warning: %s", r->warning);
+}
+
+static strand_status flush_warning(struct rec *r, strand_error *err)
+{
+	if (!r->warning[0])
+		return STRAND_OK;
+	struct strand_record note = { .type = STRAND_REC_NOTE, .position = r->ordinal };
+	note.u.note.key = "warning";
+	note.u.note.len = (uint32_t)strlen(r->warning);
+	note.u.note.data = (const uint8_t *)r->warning;
+	r->warning[0] = 0;
+	return put(r, &note, err);
+}
+
 /* Mapping changes of mmap, munmap, mprotect, mremap, brk; may emit
  * MODULE / MODULE_UNLOAD records after the SYSCALL (*post_*). */
 static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
@@ -1194,6 +1221,11 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 		uint64_t addr = (uint64_t)res, len = PAGE_UP(a[1]);
 		uint32_t prot = (uint32_t)a[2] & 7;
 		if (a[3] & 0x20 /* MAP_ANONYMOUS */) {
+			if ((a[3] & 3) == 1 /* MAP_SHARED */ && (prot & STRAND_PROT_WRITE))
+				warn_trace(r, "writable shared anonymous mapping at 0x%" PRIx64
+					   " (%" PRIu64 " bytes): writes by the processes it is shared "
+					   "with (children after fork) are not recorded; a replay "
+					   "diverges where the program reads them", addr, len);
 			ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, addr, len, prot,
 						  STRAND_REGION_ANON, "", false);
 			forget_patches(r, addr, addr + len);
@@ -1201,8 +1233,9 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 		}
 		fd_path(r, a[4], name, sizeof name);
 		if ((a[3] & 3) == 1 /* MAP_SHARED */ && (prot & STRAND_PROT_WRITE))
-			logf_(r, "warning: writable shared mapping of %s: changes made by other "
-			      "processes are not recorded", name);
+			warn_trace(r, "writable shared mapping of %s at 0x%" PRIx64 ": changes "
+				   "made by other processes are not recorded; a replay diverges "
+				   "where the program reads them", name, addr);
 		uint8_t magic[4] = { 0 };
 		bool elf = a[5] == 0 && strand_ptrace_read_exact(r->memfd, addr, magic, 4) &&
 			   !memcmp(magic, "\x7f" "ELF", 4);
@@ -1275,6 +1308,28 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 		move_patches(r, a[0], PAGE_UP(a[1]), (uint64_t)res, PAGE_UP(a[2]));
 		break;
 	}
+	case 30: { /* shmat(id, addr, flags): a System V shared segment */
+		struct strand_ptrace_map *maps = NULL;
+		size_t n = 0;
+		strand_status st = strand_ptrace_maps(r->pid, &maps, &n, err);
+		if (st != STRAND_OK)
+			return st;
+		for (size_t i = 0; i < n && ok; i++)
+			if (maps[i].start == (uint64_t)res)
+				ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_MAP, maps[i].start,
+							  maps[i].end - maps[i].start, maps[i].prot,
+							  STRAND_REGION_SHARED, "[sysv shm]", true);
+		free(maps);
+		warn_trace(r, "System V shared memory attached at 0x%" PRIx64 ": writes by other "
+			   "processes are not recorded; a replay diverges where the program "
+			   "reads them", (uint64_t)res);
+		break;
+	}
+	case 67: /* shmdt(addr) */
+		if (r->shmdt_len)
+			ok = strand_ptrace_fx_map(&r->fx, r->memfd, STRAND_MAP_UNMAP, a[0], r->shmdt_len,
+						  0, 0, "", false);
+		break;
 	case 12: { /* brk(addr): the result is the new break */
 		uint64_t old = PAGE_UP(r->brk_cur), now = PAGE_UP((uint64_t)res);
 		if (r->brk_cur && now > old)
@@ -1319,6 +1374,18 @@ static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 
 	free_fixed(r);
 	switch (r->nr) {
+	case 67: { /* shmdt: the segment's size is known only before */
+		struct strand_ptrace_map *maps = NULL;
+		size_t n = 0;
+		r->shmdt_len = 0;
+		if ((st = strand_ptrace_maps(r->pid, &maps, &n, err)) != STRAND_OK)
+			return st;
+		for (size_t i = 0; i < n; i++)
+			if (maps[i].start == a[0])
+				r->shmdt_len = maps[i].end - maps[i].start;
+		free(maps);
+		break;
+	}
 	case 9: /* mmap(MAP_FIXED) of a file: keep what it replaces */
 		if ((a[3] & 0x10) && !(a[3] & 0x20))
 			take_fixed_old(r, a[0], PAGE_UP(a[1]));
@@ -1559,7 +1626,8 @@ static strand_status on_syscall_exit(struct rec *r, strand_error *err)
 	r->fx.total_write_bytes = 0;
 	r->after = after; /* FXSAVE area possibly stale: refresh_fx() before use */
 
-	if ((st = write_output(r, res, err)) != STRAND_OK)
+	if ((st = write_output(r, res, err)) != STRAND_OK ||
+	    (st = flush_warning(r, err)) != STRAND_OK)
 		return st;
 	if (new_module) {
 		char name[4096];

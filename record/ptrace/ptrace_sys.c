@@ -46,6 +46,8 @@ enum {
 	SZ_TIMEVAL = 16, SZ_RUSAGE = 144, SZ_RLIMIT = 16, SZ_SIGINFO = 128,
 	SZ_UTSNAME = 390, SZ_SYSINFO = 112, SZ_SIGACTION = 32, SZ_SIGSET = 8,
 	SZ_ITIMERVAL = 32, SZ_TMS = 32, SZ_STACK_T = 24, SZ_SOCKADDR = 128,
+	SZ_ITIMERSPEC = 32, SZ_CAP_HEADER = 8, SZ_CAP_DATA = 12, SZ_MMSGHDR = 64,
+	SZ_SCHED_ATTR_MAX = 4096,
 };
 
 static const struct sysent table[] = {
@@ -75,6 +77,9 @@ static const struct sysent table[] = {
 	CUST(23, "select"),
 	NONE(24, "sched_yield"),
 	MAPC(25, "mremap"),
+	NONE(29, "shmget"),
+	MAPC(30, "shmat"),
+	MAPC(67, "shmdt"),
 	NONE(26, "msync"),
 	CUST(27, "mincore"),
 	SPEC(28, "madvise"),
@@ -150,11 +155,24 @@ static const struct sysent table[] = {
 	NONE(111, "getpgrp"),
 	NONE(112, "setsid"),
 	CUST(115, "getgroups"),
-	FIX2(118, "getresuid", 0, 4, 1, 4),
-	FIX2(120, "getresgid", 0, 4, 1, 4),
+	CUST(118, "getresuid"),
+	CUST(120, "getresgid"),
 	NONE(121, "getpgid"),
 	NONE(124, "getsid"),
-	FIX(125, "capget", 1, 24),
+	CUST(125, "capget"),
+	NONE(126, "capset"),
+	NONE(113, "setreuid"),
+	NONE(114, "setregid"),
+	NONE(116, "setgroups"),
+	NONE(117, "setresuid"),
+	NONE(119, "setresgid"),
+	NONE(122, "setfsuid"),
+	NONE(123, "setfsgid"),
+	NONE(135, "personality"),
+	NONE(129, "rt_sigqueueinfo"),
+	FIX(148, "sched_rr_get_interval", 1, SZ_TIMESPEC),
+	NONE(151, "mlockall"),
+	NONE(152, "munlockall"),
 	FIX(127, "rt_sigpending", 0, SZ_SIGSET),
 	CUST(128, "rt_sigtimedwait"),
 	NONE(130, "rt_sigsuspend"),
@@ -227,7 +245,27 @@ static const struct sysent table[] = {
 	NONE(283, "timerfd_create"),
 	NONE(284, "eventfd"),
 	NONE(285, "fallocate"),
-	NONE(286, "timerfd_settime"),
+	FIX(286, "timerfd_settime", 3, SZ_ITIMERSPEC),
+	FIX(287, "timerfd_gettime", 1, SZ_ITIMERSPEC),
+	FIX(222, "timer_create", 2, 4),
+	FIX(223, "timer_settime", 3, SZ_ITIMERSPEC),
+	FIX(224, "timer_gettime", 1, SZ_ITIMERSPEC),
+	NONE(225, "timer_getoverrun"),
+	NONE(226, "timer_delete"),
+	NONE(282, "signalfd"),
+	NONE(289, "signalfd4"),
+	NONE(251, "ioprio_set"),
+	NONE(252, "ioprio_get"),
+	FIX2(274, "get_robust_list", 1, 8, 2, 8),
+	NONE(297, "rt_tgsigqueueinfo"),
+	CUST(307, "sendmmsg"),
+	CUST(315, "sched_getattr"),
+	NONE(314, "sched_setattr"),
+	NONE(324, "membarrier"),
+	NONE(424, "pidfd_send_signal"),
+	NONE(434, "pidfd_open"),
+	NONE(437, "openat2"),
+	CUST(441, "epoll_pwait2"),
 	CUST(288, "accept4"),
 	NONE(290, "eventfd2"),
 	NONE(291, "epoll_create1"),
@@ -412,6 +450,7 @@ static bool capture_custom(struct strand_ptrace_fx *fx, int memfd, uint64_t nr,
 		case 16: /* PR_GET_NAME */
 			return strand_ptrace_fx_capture(fx, memfd, a[1], 16);
 		case 1:  /* PR_GET_PDEATHSIG */
+		case 25: /* PR_GET_TSC */
 		case 37: /* PR_GET_CHILD_SUBREAPER */
 			return strand_ptrace_fx_capture(fx, memfd, a[1], 4);
 		case 40: /* PR_GET_TID_ADDRESS */
@@ -429,7 +468,27 @@ static bool capture_custom(struct strand_ptrace_fx *fx, int memfd, uint64_t nr,
 		return true;
 	case 232: /* epoll_wait(epfd, events, max, timeout) */
 	case 281: /* epoll_pwait */
+	case 441: /* epoll_pwait2 */
 		return res <= 0 || strand_ptrace_fx_capture(fx, memfd, a[1], (uint64_t)res * 12);
+	case 118: /* getresuid(ruid*, euid*, suid*) */
+	case 120: /* getresgid(rgid*, egid*, sgid*) */
+		return strand_ptrace_fx_capture(fx, memfd, a[0], 4) &&
+		       strand_ptrace_fx_capture(fx, memfd, a[1], 4) &&
+		       strand_ptrace_fx_capture(fx, memfd, a[2], 4);
+	case 125: /* capget(hdr*, data*): the kernel writes the version it
+		   * prefers back into the header when it does not know the
+		   * caller's (libcap-ng probes it this way), and one (v1) or
+		   * two (v2, v3) 12-byte data structs */
+		return strand_ptrace_fx_capture(fx, memfd, a[0], SZ_CAP_HEADER) &&
+		       strand_ptrace_fx_capture(fx, memfd, a[1], 2 * SZ_CAP_DATA);
+	case 307: /* sendmmsg(fd, mmsghdr*, n, flags): msg_len of the first
+		   * `result` entries */
+		return res <= 0 || strand_ptrace_fx_capture(fx, memfd, a[1],
+							     (uint64_t)(res > 1024 ? 1024 : res) *
+								     SZ_MMSGHDR);
+	case 315: /* sched_getattr(pid, attr*, size, flags): up to size bytes */
+		return strand_ptrace_fx_capture(fx, memfd, a[1],
+						a[2] > SZ_SCHED_ATTR_MAX ? SZ_SCHED_ATTR_MAX : a[2]);
 	case 309: /* getcpu(cpu*, node*, cache) */
 		return strand_ptrace_fx_capture(fx, memfd, a[0], 4) &&
 		       strand_ptrace_fx_capture(fx, memfd, a[1], 4);
