@@ -261,7 +261,7 @@ strand_status strand_callstack_at(const char *trace, uint64_t pos, uint32_t tid,
 	strand_replay_on_insn(r, noop_insn, NULL);
 	st = strand_replay_seek(r, pos, err);
 	if (st < 0) {
-		strand_error_wrap(err, "callstack: replay to position=%" PRIu64, pos);
+		strand_error_wrap(err, st, "callstack: replay to position=%" PRIu64, pos);
 		goto out;
 	}
 	st = strand_callstack_capture(cs, tid ? tid : strand_replay_thread(r), out, err);

@@ -99,7 +99,7 @@ strand_status strand_analysis_new(const char *trace, const struct strand_analysi
 	a->main_progress.label = "analysis";
 	st = open_handle(a, &a->main_progress, &a->main, err);
 	if (st < 0) {
-		strand_error_wrap(err, "analysis: cannot open trace=%s", trace);
+		strand_error_wrap(err, st, "analysis: cannot open trace=%s", trace);
 		goto fail;
 	}
 	*out = a;
@@ -255,7 +255,7 @@ strand_status strand_analysis_add(struct strand_analysis *a, const struct strand
 	if (st < 0) {
 		/* init subscribes only after everything that can fail (see
 		 * analysis.h), so its state is not referenced any more */
-		strand_error_wrap(err, "plugin %s: init failed", p->name);
+		strand_error_wrap(err, st, "plugin %s: init failed", p->name);
 		if (p->destroy)
 			p->destroy(in->state);
 		args_free(&in->args);
@@ -340,7 +340,7 @@ strand_status strand_analysis_run(struct strand_analysis *a, struct strand_resul
 				first = st;
 				if (err)
 					*err = e;
-				strand_error_wrap(err, "plugin %s", in->name);
+				strand_error_wrap(err, st, "plugin %s", in->name);
 			}
 		}
 		in->result = out;
@@ -380,7 +380,7 @@ strand_status strand_analysis_open_pass(struct strand_analysis *a, const char *l
 	ro.no_verify = a->opt.no_verify;
 	strand_status st = strand_replay_open(a->trace, &ro, out, err);
 	if (st < 0)
-		strand_error_wrap(err, "extra pass: cannot open trace=%s", a->trace);
+		strand_error_wrap(err, st, "extra pass: cannot open trace=%s", a->trace);
 	return st;
 }
 
@@ -400,7 +400,7 @@ strand_status strand_analysis_drive(struct strand_analysis *a, struct strand_rep
 		uint64_t to = pos - cur > slice ? cur + slice : pos;
 		strand_status st = strand_replay_seek(r, to, err);
 		if (st < 0)
-			return strand_error_wrap(err, "%s: replay to position=%" PRIu64,
+			return strand_error_wrap(err, st, "%s: replay to position=%" PRIu64,
 						 label ? label : "pass", to);
 		if (strand_replay_position(r) == cur)
 			break; /* no progress: the trace ends earlier */

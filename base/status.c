@@ -26,32 +26,70 @@ const char *strand_status_str(strand_status st)
 	return "unknown status";
 }
 
-strand_status strand_error_set(strand_error *e, strand_status st,
-			       const char *fmt, ...)
+/* Clamp a cause slice to the message actually held. */
+static void cause_clamp(strand_error *e, struct strand_error_cause *c)
+{
+	size_t n = strlen(e->msg);
+	if (c->off > n)
+		c->off = (uint16_t)n;
+	if ((size_t)c->off + c->len > n)
+		c->len = (uint16_t)(n - c->off);
+}
+
+strand_status strand_error_set_at(strand_error *e, strand_status st, const char *file,
+				  int line, const char *fmt, ...)
 {
 	if (!e)
 		return st;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
 	e->status = st;
+	e->ncauses = 1;
+	e->cause[0] = (struct strand_error_cause){ 0, (uint16_t)(n < 0 ? 0 : n), file, line };
+	cause_clamp(e, &e->cause[0]);
 	return st;
 }
 
-strand_status strand_error_wrap(strand_error *e, const char *fmt, ...)
+strand_status strand_error_wrap_at(strand_error *e, strand_status st, const char *file,
+				   int line, const char *fmt, ...)
 {
 	if (!e)
-		return STRAND_ERR_INVALID;
+		return st;
 	char inner[STRAND_ERROR_MAX];
 	memcpy(inner, e->msg, sizeof inner);
+	inner[sizeof inner - 1] = '\0';
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof e->msg && inner[0])
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof e->msg)
+		n = (int)sizeof e->msg - 1;
+	size_t shift = (size_t)n;
+	if (inner[0]) {
 		snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", inner);
-	return e->status;
+		shift += 2;
+	}
+	uint32_t nc = inner[0] ? e->ncauses : 0;
+	if (nc > STRAND_ERROR_CAUSES)
+		nc = STRAND_ERROR_CAUSES;
+	if (nc == STRAND_ERROR_CAUSES) { /* fold the two innermost into one */
+		struct strand_error_cause *a = &e->cause[nc - 2], *b = &e->cause[nc - 1];
+		a->len = (uint16_t)(b->off + b->len - a->off);
+		nc--;
+	}
+	memmove(&e->cause[1], &e->cause[0], nc * sizeof e->cause[0]);
+	e->cause[0] = (struct strand_error_cause){ 0, (uint16_t)n, file, line };
+	for (uint32_t k = 1; k <= nc; k++) {
+		e->cause[k].off = (uint16_t)(e->cause[k].off + shift);
+		cause_clamp(e, &e->cause[k]);
+	}
+	e->ncauses = nc + 1;
+	e->status = st;
+	return st;
 }
 
 void strand_error_clear(strand_error *e)
@@ -60,6 +98,7 @@ void strand_error_clear(strand_error *e)
 		return;
 	e->status = STRAND_OK;
 	e->msg[0] = '\0';
+	e->ncauses = 0;
 }
 
 const char *strand_arch_str(strand_arch a)

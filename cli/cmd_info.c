@@ -286,7 +286,7 @@ int cmd_info(int argc, char **argv)
 	int rc = 0;
 	strand_status st = strand_reader_open(path, &r, &err);
 	if (st != STRAND_OK) {
-		strand_error_wrap(&err, "%s", path);
+		strand_error_wrap(&err, st, "%s", path);
 		rc = cli_fail("info", json, &err);
 		goto out;
 	}

@@ -309,7 +309,7 @@ int cmd_query(int argc, char **argv)
 	if (st < 0) {
 		if (in && in != stdin)
 			fclose(in);
-		strand_error_wrap(&err, "cannot open trace %s", trace);
+		strand_error_wrap(&err, st, "cannot open trace %s", trace);
 		return cli_fail("query", rn.json, &err);
 	}
 

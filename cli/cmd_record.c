@@ -118,7 +118,7 @@ int cmd_record(int argc, char **argv)
 	} else {
 		st = strand_finalize_positions(rawpath, tmppath, &err);
 		if (st != STRAND_OK) {
-			strand_error_wrap(&err, "cannot finalize positions (ordinal trace kept in %s)",
+			strand_error_wrap(&err, st, "cannot finalize positions (ordinal trace kept in %s)",
 					  rawpath);
 			unlink(tmppath);
 			cli_fail("record", json, &err);

@@ -25,7 +25,7 @@ int cmd_verify(int argc, char **argv)
 	if (st == STRAND_OK)
 		st = strand_reader_verify(r, &err);
 	if (st != STRAND_OK) {
-		strand_error_wrap(&err, "%s", path);
+		strand_error_wrap(&err, st, "%s", path);
 		strand_reader_close(r);
 		return cli_fail("verify", json, &err);
 	}

@@ -9,7 +9,8 @@
 #include "cli/cli.h"
 #include "strand/json.h"
 
-static void json_error(const char *cmd, const char *status, const char *msg)
+static void json_error(const char *cmd, const char *status, const char *msg,
+		       const strand_error *err)
 {
 	struct strand_json *j = strand_json_new(stdout, false);
 	if (!j)
@@ -20,6 +21,24 @@ static void json_error(const char *cmd, const char *status, const char *msg)
 	strand_json_string_field(j, "command", cmd);
 	strand_json_string_field(j, "status", status);
 	strand_json_string_field(j, "message", msg);
+	if (err && err->ncauses) {
+		/* the chain, outermost first: each layer's own words and where */
+		strand_json_name(j, "causes");
+		strand_json_start_array(j);
+		for (uint32_t i = 0; i < err->ncauses && i < STRAND_ERROR_CAUSES; i++) {
+			const struct strand_error_cause *c = &err->cause[i];
+			char text[STRAND_ERROR_MAX];
+			snprintf(text, sizeof text, "%.*s", (int)c->len, err->msg + c->off);
+			strand_json_start_object(j);
+			strand_json_string_field(j, "message", text);
+			if (c->file) {
+				strand_json_string_field(j, "file", c->file);
+				strand_json_uint_field(j, "line", (uint64_t)c->line);
+			}
+			strand_json_end_object(j);
+		}
+		strand_json_end_array(j);
+	}
 	strand_json_end_object(j);
 	strand_json_end_object(j);
 	strand_json_free(j);
@@ -31,7 +50,7 @@ int cli_fail(const char *cmd, bool json, const strand_error *err)
 	const char *msg = err && err->msg[0] ? err->msg : "failed";
 	const char *st = strand_status_str(err ? err->status : STRAND_ERR_INVALID);
 	if (json)
-		json_error(cmd, st, msg);
+		json_error(cmd, st, msg, err);
 	else
 		fprintf(stderr, "strand %s: %s\n", cmd, msg);
 	return 1;
@@ -45,7 +64,7 @@ int cli_failf(const char *cmd, bool json, bool usage, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (json)
-		json_error(cmd, usage ? "usage" : "error", msg);
+		json_error(cmd, usage ? "usage" : "error", msg, NULL);
 	else
 		fprintf(stderr, "strand %s: %s%s\n", cmd, msg,
 			usage ? " (see 'strand help')" : "");

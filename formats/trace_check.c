@@ -143,7 +143,7 @@ static strand_status check_fx(const struct strand_effects *fx, strand_error *err
 	for (uint32_t i = 0; i < fx->nmaps; i++) {
 		strand_status st = check_map(&fx->maps[i], false, err);
 		if (st != STRAND_OK)
-			return strand_error_wrap(err, "effects: map %" PRIu32, i);
+			return strand_error_wrap(err, st, "effects: map %" PRIu32, i);
 	}
 	for (uint32_t i = 0; i < fx->nwrites; i++) {
 		const struct strand_memwrite *w = &fx->writes[i];

@@ -278,7 +278,7 @@ static strand_status load_chunk(struct strand_reader *r, uint32_t i, strand_erro
 	strand_status st = fetch(r, off, TF_CHUNK_HEADER_SIZE + (size_t)c->compressed, &r->cbuf,
 				 &h, err);
 	if (st != STRAND_OK)
-		return strand_error_wrap(err, "chunk %" PRIu32, i);
+		return strand_error_wrap(err, st, "chunk %" PRIu32, i);
 	struct tf_chunk_header ch;
 	char why[256];
 	if (!tf_chunk_header_decode(h, &ch, why, sizeof why))
@@ -433,7 +433,7 @@ static strand_status read_one(struct strand_reader *r, bool *decoded, strand_err
 	tf_arena_reset(&r->arena);
 	st = tf_record_decode(&r->rec, p, len, &r->arena, r->newer_minor, err);
 	if (st != STRAND_OK)
-		return strand_error_wrap(err, "chunk %" PRIu32 " at offset=%" PRIu64
+		return strand_error_wrap(err, st, "chunk %" PRIu32 " at offset=%" PRIu64
 					 ": record %" PRIu32 " (position=%" PRIu64 ")",
 					 r->ci, r->chunks[r->ci].file_offset, ri,
 					 r->rec.position);
@@ -594,7 +594,7 @@ static strand_status open_common(struct strand_reader *r, strand_error *err)
 	if (st != STRAND_OK)
 		return st;
 	r->loaded = NO_CHUNK;
-	strand_error fatal = { STRAND_OK, "" }; /* NOMEM or IO: no scan helps */
+	strand_error fatal = { .status = STRAND_OK }; /* NOMEM or IO: no scan helps */
 	if (!parse_footer(r, &fatal)) {
 		if (fatal.status != STRAND_OK) {
 			*err = fatal;
@@ -826,7 +826,7 @@ strand_status strand_reader_verify(struct strand_reader *r, strand_error *err)
 			st = tf_check_record(&chk, &r->rec, err);
 			if (st == STRAND_ERR_INVALID) {
 				st = err->status = STRAND_ERR_CORRUPT;
-				strand_error_wrap(err, "chunk %" PRIu32 " at offset=%" PRIu64
+				strand_error_wrap(err, st, "chunk %" PRIu32 " at offset=%" PRIu64
 						  ": record %" PRIu32 " (type=%s, position=%" PRIu64
 						  ")", ci, r->chunks[ci].file_offset, ri,
 						  strand_rec_type_str(r->rec.type), r->rec.position);
@@ -844,7 +844,7 @@ strand_status strand_reader_verify(struct strand_reader *r, strand_error *err)
 		st = tf_check_finish(&chk, err);
 		if (st == STRAND_ERR_INVALID) {
 			st = err->status = STRAND_ERR_CORRUPT;
-			strand_error_wrap(err, "end of trace");
+			strand_error_wrap(err, st, "end of trace");
 		}
 	}
 	tf_checker_free(&chk);

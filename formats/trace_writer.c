@@ -234,7 +234,7 @@ static strand_status put_one(struct strand_writer *w, const struct strand_record
 	if (st == STRAND_OK && !w->unchecked)
 		st = tf_check_record(&w->check, rec, err);
 	if (st != STRAND_OK)
-		return strand_error_wrap(err, "cannot write record %" PRIu64 " (type=%s, position=%"
+		return strand_error_wrap(err, st, "cannot write record %" PRIu64 " (type=%s, position=%"
 					 PRIu64 ")", w->nrecords, strand_rec_type_str(rec->type),
 					 rec->position);
 
@@ -386,7 +386,7 @@ strand_status strand_writer_close(struct strand_writer *w, strand_error *err)
 	if (st == STRAND_OK && !w->unchecked) {
 		st = tf_check_finish(&w->check, err);
 		if (st != STRAND_OK)
-			strand_error_wrap(err, "cannot close trace %s", w->path);
+			strand_error_wrap(err, st, "cannot close trace %s", w->path);
 	}
 	if (st == STRAND_OK)
 		st = write_index(w, err);

@@ -1043,7 +1043,8 @@ static strand_status cmd_syscalls(struct strand_query *q, struct qargs *a,
 	}
 	bool objects = q->ext && q->ext->syscall_object;
 	if (objects && !q->ext->syscall_object(q, 0, err))
-		return strand_error_wrap(err, "cannot decode syscall objects");
+		return strand_error_wrap(err, err ? err->status : STRAND_ERR_INVALID,
+					 "cannot decode syscall objects");
 	strand_json_name(o->j, "syscalls");
 	strand_json_start_array(o->j);
 	qtext(o, "%-6s %-10s %-6s %-28s %-10s %s\n", "event", "position", "tid",

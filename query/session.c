@@ -259,7 +259,7 @@ strand_status strand_query_exec(struct strand_query *q, const char *line,
 		const struct qcmd *c = line[k + n] ? qcmd_find(first) : NULL;
 		if (c) {
 			name = c->name;
-			strand_error_wrap(err, "%s", c->name);
+			strand_error_wrap(err, err ? err->status : STRAND_ERR_INVALID, "%s", c->name);
 		}
 		goto fail;
 	}
@@ -294,7 +294,7 @@ strand_status strand_query_exec(struct strand_query *q, const char *line,
 		/* commands say what failed; add which command unless they did */
 		if (strncmp(err->msg, c->name, strlen(c->name)) != 0 ||
 		    err->msg[strlen(c->name)] != ':')
-			strand_error_wrap(err, "%s", c->name);
+			strand_error_wrap(err, st, "%s", c->name);
 		goto fail;
 	}
 	strand_json_end_object(o.j);

@@ -207,7 +207,7 @@ out:
 	free(ev);
 	strand_reader_close(rd);
 	if (st < 0)
-		strand_error_wrap(err, "cannot index events of %s", path);
+		strand_error_wrap(err, st, "cannot index events of %s", path);
 	return st;
 }
 
@@ -226,7 +226,7 @@ static strand_status open_pass(struct strand_query *q, struct strand_replay **ou
 	struct strand_replay_options o = { 0 };
 	strand_status st = strand_replay_open(RT(q)->path, &o, out, err);
 	if (st < 0)
-		strand_error_wrap(err, "cannot open a pass on %s", RT(q)->path);
+		strand_error_wrap(err, st, "cannot open a pass on %s", RT(q)->path);
 	return st;
 }
 
@@ -1659,7 +1659,7 @@ static const char *ext_syscall_object(struct strand_query *q, uint64_t idx,
 		strand_status st = strand_replay_seek(p, strand_replay_end(p), err);
 		strand_replay_close(p);
 		if (st < 0) {
-			strand_error_wrap(err, "cannot decode syscall arguments");
+			strand_error_wrap(err, st, "cannot decode syscall arguments");
 			return NULL;
 		}
 	}

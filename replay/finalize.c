@@ -62,7 +62,7 @@ strand_status strand_finalize_positions(const char *in, const char *out, strand_
 								       : copy.u.nondet.pc;
 			st = rp_emu_run_to_pc(r, pc, err);
 			if (st != STRAND_OK) {
-				strand_error_wrap(err, "finalize: event %s #%" PRIu64 " (pc=0x%" PRIx64 ")",
+				strand_error_wrap(err, st, "finalize: event %s #%" PRIu64 " (pc=0x%" PRIx64 ")",
 						  strand_rec_type_str(copy.type), copy.position, pc);
 				goto out;
 			}
@@ -77,7 +77,7 @@ strand_status strand_finalize_positions(const char *in, const char *out, strand_
 					continue;
 				st = rp_emu_run_to_pc(r, kt->cpu.rip, err);
 				if (st != STRAND_OK) {
-					strand_error_wrap(err, "finalize: key frame #%" PRIu64,
+					strand_error_wrap(err, st, "finalize: key frame #%" PRIu64,
 							  copy.position);
 					goto out;
 				}
@@ -91,7 +91,7 @@ strand_status strand_finalize_positions(const char *in, const char *out, strand_
 		if (st == STRAND_OK)
 			st = rp_read_next(r, err);
 		if (st != STRAND_OK) {
-			strand_error_wrap(err, "finalize: at position %" PRIu64, r->pos);
+			strand_error_wrap(err, st, "finalize: at position %" PRIu64, r->pos);
 			goto out;
 		}
 	}

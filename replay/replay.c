@@ -1314,7 +1314,7 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate replay");
 	strand_status st = strand_reader_open(path, &r->rd, err);
 	if (st != STRAND_OK) {
-		strand_error_wrap(err, "cannot open trace %s", path);
+		strand_error_wrap(err, st, "cannot open trace %s", path);
 		goto fail;
 	}
 	r->info = *strand_reader_info(r->rd);
@@ -1379,7 +1379,7 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 		else if (rec->type == STRAND_REC_THREAD)
 			st = thread_add(r, rec->tid, &rec->u.thread, err);
 		if (st != STRAND_OK) {
-			strand_error_wrap(err, "cannot load snapshot of %s", path);
+			strand_error_wrap(err, st, "cannot load snapshot of %s", path);
 			goto fail;
 		}
 	}

@@ -33,6 +33,9 @@
  *
  * ABI change log:
  *   1  first version.
+ *   2  strand_error carries a chain of causes (ncauses, cause[]); strand_error_wrap
+ *      takes the status to keep; headers split (plugin.h, result.h, knowledge.h,
+ *      report.h).
  */
 #ifndef STRAND_PLUGIN_H
 #define STRAND_PLUGIN_H
@@ -47,7 +50,7 @@
 extern "C" {
 #endif
 
-#define STRAND_PLUGIN_ABI_VERSION 1u
+#define STRAND_PLUGIN_ABI_VERSION 2u
 
 /* ===================================================================== */
 /* Call stacks                                                            */

@@ -4,12 +4,12 @@
  * Common types of the public API: status codes, the error message carrier,
  * architecture and OS ABI identifiers, and the x86 thread context.
  *
- * Conventions (see ../shared/STYLE.md):
+ * Conventions:
  *  - Functions that can fail return `strand_status`; negative is an error,
  *    0 is success, positive values are normal alternative outcomes.
  *  - Results come back through out-parameters.
  *  - A function that fails fills a caller-provided `strand_error` (which may
- *    be NULL) with a one-line message.  Layers that add meaning wrap it:
+ *    be NULL) with a chain of causes.  Layers that add meaning wrap it:
  *    "cannot open trace: chunk 3 offset=4096: checksum mismatch".
  *  - Every returned pointer says who owns it ("borrowed": valid until the
  *    named invalidating call; "owned": the caller frees it with the named
@@ -67,25 +67,54 @@ const char *strand_status_str(strand_status st);
 /* ===================================================================== */
 
 #define STRAND_ERROR_MAX 1024
+#define STRAND_ERROR_CAUSES 8
 
-/* A one-line error message, filled by a failing function.  Caller-owned,
- * usually on the stack.  `msg` is always NUL-terminated. */
+/* One cause of an error chain: a slice of strand_error.msg and the source
+ * location that added it. */
+struct strand_error_cause {
+	uint16_t off;     /* start of this cause's text in msg */
+	uint16_t len;     /* its length in bytes (no ": " separator) */
+	const char *file; /* source file that added it, relative to the source
+			     tree; a static string of the library (or plugin:
+			     valid while it is loaded); NULL if unknown */
+	int line;         /* line in `file`, 0 if unknown */
+};
+
+/* An error as a chain of causes, as Babeltrace 2 reports them: the
+ * innermost failure first sets it ("checksum mismatch"), and each layer
+ * that adds meaning appends an outer cause ("chunk 3", "cannot open
+ * trace").  Caller-owned, usually on the stack; zero-initialised or
+ * strand_error_clear()ed before use.
+ *   msg      the whole chain on one line, outermost first, causes
+ *            separated by ": "; always NUL-terminated (truncated to fit)
+ *   cause[]  the causes, outermost first; a chain deeper than
+ *            STRAND_ERROR_CAUSES keeps its outermost causes and folds the
+ *            innermost ones into the last entry. */
 typedef struct strand_error {
-	strand_status status; /* the status the failing function returned */
+	strand_status status;  /* the status the failing function returned */
 	char msg[STRAND_ERROR_MAX];
+	uint32_t ncauses;      /* entries used in cause[], 0..STRAND_ERROR_CAUSES */
+	struct strand_error_cause cause[STRAND_ERROR_CAUSES];
 } strand_error;
 
-/* Replace the message in `e` (e may be NULL).  Returns `st` so a caller can
- * write `return strand_error_set(err, STRAND_ERR_IO, "...", ...)`. */
-strand_status strand_error_set(strand_error *e, strand_status st,
-			       const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Start a chain in `e` (e may be NULL) with its innermost cause, replacing
+ * whatever it held.  Returns `st`, so a caller can write
+ * `return strand_error_set(err, STRAND_ERR_IO, "cannot read %s", path)`. */
+strand_status strand_error_set_at(strand_error *e, strand_status st, const char *file,
+				  int line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+#define strand_error_set(e, st, ...) \
+	strand_error_set_at((e), (st), __FILE__, __LINE__, __VA_ARGS__)
 
-/* Prefix the message in `e` with a new cause ("outer: inner"); keeps the
- * status.  Returns the status held in `e` (or STRAND_ERR_INVALID if e is
- * NULL). */
-strand_status strand_error_wrap(strand_error *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* Append an outer cause to the chain in `e` (e may be NULL) and set its
+ * status to `st` (normally the status the failed callee returned).
+ * Returns `st` in every case, so `return strand_error_wrap(err, st, ...)`
+ * keeps the callee's status even when the caller passed no error. */
+strand_status strand_error_wrap_at(strand_error *e, strand_status st, const char *file,
+				   int line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+#define strand_error_wrap(e, st, ...) \
+	strand_error_wrap_at((e), (st), __FILE__, __LINE__, __VA_ARGS__)
 
 /* Reset `e` to "no error". */
 void strand_error_clear(strand_error *e);

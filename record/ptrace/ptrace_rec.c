@@ -227,7 +227,7 @@ static strand_status put(struct rec *r, struct strand_record *rec, strand_error 
 	rec->tid = (uint32_t)r->pid;
 	strand_status st = strand_writer_put(r->w, rec, err);
 	if (st != STRAND_OK)
-		return strand_error_wrap(err, "cannot write %s record at position %" PRIu64,
+		return strand_error_wrap(err, st, "cannot write %s record at position %" PRIu64,
 					 strand_rec_type_str(rec->type), rec->position);
 	return STRAND_OK;
 }
@@ -630,7 +630,7 @@ static strand_status on_new_child(struct rec *r, pid_t creator, strand_error *er
 		/* it cannot run as it would natively: do not let it run */
 		kill(c, SIGKILL);
 		ptrace(PTRACE_DETACH, c, 0, 0);
-		return strand_error_wrap(err, "cannot release child process pid=%d", (int)c);
+		return strand_error_wrap(err, st, "cannot release child process pid=%d", (int)c);
 	}
 	r->res->children++;
 	if (!shares_vm) {
@@ -2258,7 +2258,7 @@ strand_status strand_ptrace_record(const struct strand_ptrace_options *opt,
 
 	strand_status st = strand_writer_open(opt->out_path, &info, NULL, &r.w, err);
 	if (st != STRAND_OK)
-		return strand_error_wrap(err, "cannot create %s", opt->out_path);
+		return strand_error_wrap(err, st, "cannot create %s", opt->out_path);
 	st = start(&r, err);
 	if (st == STRAND_OK)
 		st = loop(&r, err);
@@ -2271,7 +2271,7 @@ strand_status strand_ptrace_record(const struct strand_ptrace_options *opt,
 	}
 	st = strand_writer_close(r.w, err);
 	if (st != STRAND_OK) {
-		strand_error_wrap(err, "cannot finish %s", opt->out_path);
+		strand_error_wrap(err, st, "cannot finish %s", opt->out_path);
 		unlink(opt->out_path);
 	}
 out:

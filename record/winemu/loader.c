@@ -264,7 +264,7 @@ static strand_status load_imports_of(struct wemu *m, size_t index, unsigned dept
 		size_t dummy;
 		st = load_module(m, file, false, &dummy, depth + 1);
 		if (st != STRAND_OK)
-			strand_error_wrap(m->err, "imported by %s", m->mods[index].pe.name);
+			strand_error_wrap(m->err, st, "imported by %s", m->mods[index].pe.name);
 	}
 	pe_imports_free(im, nim);
 	return st;
@@ -401,7 +401,7 @@ static strand_status bind_imports(struct wemu *m)
 				st = resolve_export(m, (size_t)(t - m->mods), im[k].name, im[k].ordinal,
 						    im[k].by_ordinal, &addr, 0);
 			if (st != STRAND_OK) {
-				strand_error_wrap(m->err, "%s imports %s", m->mods[i].pe.name, file);
+				strand_error_wrap(m->err, st, "%s imports %s", m->mods[i].pe.name, file);
 				break;
 			}
 			uint8_t b[4];
@@ -689,9 +689,9 @@ strand_status wemu_load_process(struct wemu *m)
 		return st;
 	/* reserve the fixed low regions while images are placed */
 	if ((st = load_module(m, pr->image, true, &exe, 0)) != STRAND_OK)
-		return strand_error_wrap(m->err, "cannot load the process image");
+		return strand_error_wrap(m->err, st, "cannot load the process image");
 	if ((st = bind_imports(m)) != STRAND_OK)
-		return strand_error_wrap(m->err, "cannot bind imports");
+		return strand_error_wrap(m->err, st, "cannot bind imports");
 	if (m->mods[exe].pe.ndirs > PE_DIR_TLS && m->mods[exe].pe.dir_size[PE_DIR_TLS])
 		wemu_warn(m, "%s has a TLS directory; TLS callbacks are not run", m->mods[exe].pe.name);
 	/* main stack and heap, first fit from WEMU_DYN_BASE */

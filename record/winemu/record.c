@@ -45,7 +45,7 @@ strand_status wemu_put(struct wemu *m, const struct strand_record *r)
 {
 	strand_status st = strand_writer_put(m->w, r, m->err);
 	if (st != STRAND_OK)
-		return strand_error_wrap(m->err, "cannot write %s record at position %" PRIu64,
+		return strand_error_wrap(m->err, st, "cannot write %s record at position %" PRIu64,
 					 strand_rec_type_str(r->type), r->position);
 	if (m->res)
 		m->res->records++;
@@ -579,6 +579,6 @@ strand_status strand_winemu_record(const char *scenario_path, const char *out_pa
 	free(log);
 	free(log2);
 	if (st != STRAND_OK)
-		strand_error_wrap(err, "record-win %s", scenario_path);
+		strand_error_wrap(err, st, "record-win %s", scenario_path);
 	return st;
 }
