@@ -5,6 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *strand_version(void)
+{
+	return STRAND_VERSION_STRING;
+}
+
 const char *strand_status_str(strand_status st)
 {
 	switch (st) {
@@ -22,6 +27,7 @@ const char *strand_status_str(strand_status st)
 	case STRAND_ERR_EMULATOR: return "emulator error";
 	case STRAND_ERR_TRUNCATED: return "truncated trace";
 	case STRAND_ERR_RECORD: return "recording failed";
+	case STRAND_ERR_LIMIT: return "over budget";
 	}
 	return "unknown status";
 }

@@ -1,7 +1,9 @@
 /* strand: one command, a table of subcommands (bpftool style). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,10 +29,13 @@ const struct cli_command cli_commands[] = {
 	  "  -q, --quiet         no progress display\n"
 	  "  --raw               keep the ordinal-position trace (no finalizing replay)\n"
 	  "  --keyframe-every N  key frame every N system calls\n", cmd_record },
-	{ "record-win", "record-win [-o FILE] [--modules DIR] [--json] [-q] SCENARIO",
+	{ "record-win", "record-win [-o FILE] [--modules DIR] [--system-dlls DIR] [--nls DIR] [--json] [-q] SCENARIO",
 	  "record a Windows x86 process in emulation from a scenario file",
 	  "  -o, --output FILE   trace to write (default: SCENARIO's name + .strand)\n"
 	  "  --modules DIR       module directory (overrides the scenario's 'modules')\n"
+	  "  --system-dlls DIR   real system DLLs (overrides the scenario's 'system_dlls')\n"
+	  "  --nls DIR           locale data (overrides the scenario's 'nls_dir')\n"
+	  "  --trace-syscalls    every system call on stderr as it is served\n"
 	  "  --json              summary as JSON\n"
 	  "  -q, --quiet         no warnings\n", cmd_record_win },
 	{ "report", "report [--format text|markdown|json|html] [-o FILE] [--plugin SO[:k=v,...]] [-a NAME] TRACE",
@@ -82,8 +87,160 @@ static void main_usage(FILE *out)
 	fprintf(out, "\n'strand help COMMAND' shows a command's options.\n");
 }
 
+/* ------------------------------------------------ man pages, completion */
+/* Both are generated from the command table, so they cannot drift from -h. */
+
+/* Write `s` escaped for roff: backslashes doubled, a leading '.' or '\''
+ * guarded, '-' as \- so options copy and paste. */
+static void roff_text(FILE *f, const char *s)
+{
+	bool bol = true;
+	for (; *s; s++) {
+		if (bol && (*s == '.' || *s == '\''))
+			fputs("\\&", f);
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+		bol = *s == '\n';
+	}
+}
+
+/* The help text's lines "  -x, --long ARG   what" as .TP entries; other
+ * lines as paragraphs. */
+static void roff_options(FILE *f, const char *help)
+{
+	while (help && *help) {
+		const char *nl = strchr(help, '\n');
+		size_t n = nl ? (size_t)(nl - help) : strlen(help);
+		char line[512];
+		snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line - 1 ? n : sizeof line - 1), help);
+		const char *p = line;
+		while (*p == ' ')
+			p++;
+		const char *gap = strstr(p, "  ");
+		if (*p == '-' && gap) {
+			char opt[256];
+			snprintf(opt, sizeof opt, "%.*s", (int)(gap - p), p);
+			while (*gap == ' ')
+				gap++;
+			fputs(".TP\n.B ", f);
+			roff_text(f, opt);
+			fputc('\n', f);
+			roff_text(f, gap);
+			fputc('\n', f);
+		} else if (*p) {
+			fputs(".PP\n", f);
+			roff_text(f, p);
+			fputc('\n', f);
+		}
+		help += n + (nl ? 1 : 0);
+	}
+}
+
+static int write_man(const char *dir, const struct cli_command *c)
+{
+	char path[4096];
+	if (c)
+		snprintf(path, sizeof path, "%s/strand-%s.1", dir, c->name);
+	else
+		snprintf(path, sizeof path, "%s/strand.1", dir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return cli_failf("help", false, false, "cannot write %s: %s", path, strerror(errno));
+	if (c) {
+		fprintf(f, ".TH STRAND-%s 1 \"\" \"strand %s\" \"strand manual\"\n.SH NAME\nstrand\\-%s \\- ",
+			c->name, STRAND_VERSION_STRING, c->name);
+		roff_text(f, c->summary);
+		fputs("\n.SH SYNOPSIS\n.B strand\n", f);
+		roff_text(f, c->synopsis);
+		fputs("\n.SH OPTIONS\n", f);
+		roff_options(f, c->help);
+		fputs(".TP\n.B \\-h, \\-\\-help\nshow the help\n", f);
+		fputs(".SH SEE ALSO\n.BR strand (1)\n", f);
+	} else {
+		fprintf(f, ".TH STRAND 1 \"\" \"strand %s\" \"strand manual\"\n.SH NAME\n"
+			"strand \\- time\\-travel trace replay analyzer\n.SH SYNOPSIS\n"
+			".B strand\n[\\-\\-version] COMMAND [ARGS]\n.SH DESCRIPTION\n"
+			"strand records Linux and Windows processes, replays them exactly forward "
+			"and backward, and reports the root cause of a failure.\n.SH COMMANDS\n",
+			STRAND_VERSION_STRING);
+		for (const struct cli_command *k = cli_commands; k->name; k++) {
+			fprintf(f, ".TP\n.BR strand\\-%s (1)\n", k->name);
+			roff_text(f, k->summary);
+			fputc('\n', f);
+		}
+	}
+	bool bad = ferror(f);
+	if (fclose(f) != 0 || bad)
+		return cli_failf("help", false, false, "cannot write %s", path);
+	return 0;
+}
+
+static int man_dir(const char *dir)
+{
+	int rc = write_man(dir, NULL);
+	for (const struct cli_command *c = cli_commands; !rc && c->name; c++)
+		rc = write_man(dir, c);
+	return rc;
+}
+
+/* The options of a command: every word starting with '-' that begins an
+ * option line of its help ("  -o, --output FILE" gives -o --output). */
+static void print_options(const char *help)
+{
+	for (const char *p = help; p && *p;) {
+		while (*p == ' ')
+			p++;
+		while (*p == '-') {
+			size_t n = strcspn(p, " ,\n");
+			printf(" %.*s", (int)n, p);
+			p += n;
+			if (*p == ',' && p[1] == ' ')
+				p += 2;
+			else
+				break;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+}
+
+static int bash_completion(void)
+{
+	printf("# bash completion for strand %s (generated from its command table)\n"
+	       "_strand() {\n"
+	       "\tlocal cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} opts\n"
+	       "\tif [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+	       "\t\tCOMPREPLY=($(compgen -W \"", STRAND_VERSION_STRING);
+	for (const struct cli_command *c = cli_commands; c->name; c++)
+		printf("%s%s", c == cli_commands ? "" : " ", c->name);
+	printf(" --version --help\" -- \"$cur\"))\n\t\treturn\n\tfi\n\tcase $cmd in\n");
+	for (const struct cli_command *c = cli_commands; c->name; c++) {
+		printf("\t%s) opts=\"", c->name);
+		print_options(c->help);
+		printf(" -h --help\" ;;\n");
+	}
+	printf("\tesac\n"
+	       "\tif [[ $cur == -* ]]; then\n"
+	       "\t\tCOMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+	       "\telse\n"
+	       "\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
+	       "\tfi\n"
+	       "}\n"
+	       "complete -o filenames -F _strand strand\n");
+	return 0;
+}
+
 int cmd_help(int argc, char **argv)
 {
+	if (argc >= 3 && !strcmp(argv[1], "--man-dir"))
+		return man_dir(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "--bash-completion"))
+		return bash_completion();
 	if (argc < 2) {
 		main_usage(stdout);
 		return 0;

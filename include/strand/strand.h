@@ -32,10 +32,12 @@ extern "C" {
 /* Version                                                                */
 /* ===================================================================== */
 
-#define STRAND_VERSION_MAJOR 0
-#define STRAND_VERSION_MINOR 1
-#define STRAND_VERSION_PATCH 0
-#define STRAND_VERSION_STRING "0.1.0"
+/* STRAND_VERSION_MAJOR/MINOR/PATCH and STRAND_VERSION_STRING, generated
+ * from the VERSION file of the source tree. */
+#include "strand/version.h"
+
+/* The version of the library actually linked ("0.2.0"); static. */
+const char *strand_version(void);
 
 /* ===================================================================== */
 /* Status                                                                 */
@@ -57,6 +59,8 @@ typedef enum strand_status {
 	STRAND_ERR_EMULATOR = -8,    /* the emulator (Unicorn) failed */
 	STRAND_ERR_TRUNCATED = -9,   /* trace ends before its footer */
 	STRAND_ERR_RECORD = -10,     /* recording failed (tracee, ptrace, guest) */
+	STRAND_ERR_LIMIT = -11,      /* a budget (--max-instructions, --max-memory,
+					a parser limit) would be exceeded */
 } strand_status;
 
 /* Static string naming a status ("corrupt trace"); never NULL. */

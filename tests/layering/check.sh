@@ -14,7 +14,7 @@ owner() {
 	strand/trace.h) echo formats ;;
 	strand/knowledge.h) echo knowledge ;;
 	strand/replay.h) echo replay ;;
-	strand/result.h|strand/plugin.h|strand/analysis.h) echo analyses ;;
+	strand/result.h|strand/plugin.h|strand/analysis.h|strand/dataflow.h) echo analyses ;;
 	strand/report.h) echo report ;;
 	strand/query.h) echo query ;;
 	strand/record.h) echo record ;;
@@ -50,13 +50,13 @@ done
 # A forbidden private include must not compile: analyses may not see a recorder.
 probe="$bin/layering-probe.c"
 printf '#include "record/winemu/winemu_int.h"\nint probe;\n' >"$probe"
-if "$cc" -fsyntax-only -I"$src/include" -I"$bin/inc/analyses" "$probe" 2>/dev/null; then
+if "$cc" -fsyntax-only -I"$src/include" -I"$bin/include" -I"$bin/inc/analyses" "$probe" 2>/dev/null; then
 	echo "layering: analyses/ could include record/winemu/winemu_int.h" >&2
 	status=1
 fi
 # ... while an allowed one does.
 printf '#include "replay/replay_int.h"\nint probe;\n' >"$probe"
-if ! "$cc" -fsyntax-only -I"$src/include" -I"$bin/inc/analyses" $(pkg-config --cflags unicorn capstone 2>/dev/null) "$probe"; then
+if ! "$cc" -fsyntax-only -I"$src/include" -I"$bin/include" -I"$bin/inc/analyses" $(pkg-config --cflags unicorn capstone 2>/dev/null) "$probe"; then
 	echo "layering: analyses/ cannot include replay/replay_int.h (include roots broken)" >&2
 	status=1
 fi
