@@ -1,5 +1,5 @@
 /*
- * strand record-win [-o FILE] [--modules DIR] [--json] [-q] SCENARIO:
+ * strand record-win [-o FILE] [--modules DIR] [--system-dlls DIR] [--nls DIR] [--json] [-q] SCENARIO:
  * record a Windows Server 2003 x86 process in emulation (record/winemu).
  * The scenario format is docs/scenarios.md; the environment, docs/winemu.md.
  * Default output: SCENARIO's base name with .strand, in the current
@@ -18,12 +18,15 @@
 static const char usage_help[] =
 	"  -o, --output FILE   trace to write (default: SCENARIO's name + .strand)\n"
 	"  --modules DIR       module directory (overrides the scenario's 'modules')\n"
+	"  --system-dlls DIR   real system DLLs (overrides the scenario's 'system_dlls')\n"
+	"  --nls DIR           locale data (overrides the scenario's 'nls_dir')\n"
+	"  --trace-syscalls    every system call on stderr as it is served\n"
 	"  --json              summary as JSON\n"
 	"  -q, --quiet         no warnings\n";
 
 static void print_usage(FILE *out)
 {
-	fprintf(out, "usage: strand record-win [-o FILE] [--modules DIR] [--json] [-q] SCENARIO\n\n"
+	fprintf(out, "usage: strand record-win [-o FILE] [--modules DIR] [--system-dlls DIR] [--nls DIR] [--json] [-q] SCENARIO\n\n"
 		"record a Windows x86 process in emulation from a scenario file\n\noptions:\n%s"
 		"  -h, --help          show this help\n", usage_help);
 }
@@ -57,6 +60,15 @@ int cmd_record_win(int argc, char **argv)
 			if (++i >= argc)
 				return cli_failf("record-win", json, true, "--modules needs a directory");
 			opt.modules_dir = argv[i];
+		} else if (strcmp(a, "--system-dlls") == 0 || strcmp(a, "--nls") == 0) {
+			if (++i >= argc)
+				return cli_failf("record-win", json, true, "%s needs a directory", a);
+			if (a[2] == 's')
+				opt.system_dlls_dir = argv[i];
+			else
+				opt.nls_dir = argv[i];
+		} else if (strcmp(a, "--trace-syscalls") == 0) {
+			opt.trace_syscalls = true;
 		} else if (a[0] == '-' && a[1]) {
 			return cli_failf("record-win", json, true, "unknown option '%s'", a);
 		} else if (!scenario) {

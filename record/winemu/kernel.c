@@ -18,39 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include "record/winemu/winemu_int.h"
-
-#define NT_SYSCALL(name, num, argc) SYS_##name = num,
-enum {
-#include "knowledge/nt_syscalls.h"
-};
-#undef NT_SYSCALL
-
-static const struct { const char *name; uint32_t number, nargs; } syscall_table[] = {
-#define NT_SYSCALL(name, num, argc) { #name, num, argc },
-#include "knowledge/nt_syscalls.h"
-#undef NT_SYSCALL
-};
-
-const char *wemu_syscall_name(uint32_t number)
-{
-	for (size_t i = 0; i < sizeof syscall_table / sizeof syscall_table[0]; i++)
-		if (syscall_table[i].number == number)
-			return syscall_table[i].name;
-	return NULL;
-}
-
-uint32_t wemu_syscall_nargs(uint32_t number, bool *known)
-{
-	for (size_t i = 0; i < sizeof syscall_table / sizeof syscall_table[0]; i++)
-		if (syscall_table[i].number == number) {
-			*known = true;
-			return syscall_table[i].nargs;
-		}
-	*known = false;
-	return 0;
-}
 
 #define MAX_NAME 4096             /* bytes of an object name (UTF-8) */
 #define MAX_USTR_BYTES 0x8000u    /* UNICODE_STRING.Length limit */
@@ -75,9 +46,51 @@ struct sc {
 	struct wthread *created; /* THREAD record after the SYSCALL */
 	struct wthread *killed[64];
 	uint32_t nkilled;
-	struct { uint8_t *data; uint32_t len; } out[4];
+	struct { uint8_t *data; uint32_t len; uint32_t stream; } out[4];
 	uint32_t nout;
+	bool full_cpu;           /* the call replaced the whole context (NtContinue) */
+	struct wmodule *loaded;  /* MODULE record after the SYSCALL (image mapped) */
+	uint32_t unloaded_id;    /* MODULE_UNLOAD after the SYSCALL, 0 = none */
 };
+
+static uint32_t rd32le(const uint8_t *p);
+static uint32_t image_info(const uint8_t *d, size_t n, uint8_t out[0x30]);
+
+/* Record a request the model does not serve (a service, an information
+ * class, a control code): one stderr line, a count, and a line of the
+ * NOTE "unmodelled-syscalls" (docs/winemu.md).  `what` is e.g.
+ * "service=NtFoo" or "service=NtQueryInformationFile class=59". */
+static void log_unmodelled(struct sc *c, const char *what)
+{
+	struct wemu *m = c->m;
+	uint64_t position = m->icount - 1;
+	wemu_warn(m, "unmodelled %s (number 0x%x) at pc=0x%08x: not served", what, c->number, c->pc);
+	if (m->res)
+		m->res->unknown_syscalls++;
+	char line[300];
+	int n = snprintf(line, sizeof line, "position=%" PRIu64 " tid=%u pc=0x%08x number=0x%x %s\n", position,
+			 c->t->tid, c->pc, c->number, what);
+	if (n < 0 || (size_t)n >= sizeof line)
+		n = (int)strlen(line);
+	char *q = realloc(m->unmodelled, m->unmodelled_len + (size_t)n + 1);
+	if (!q) {
+		m->hook_status = strand_error_set(m->err, STRAND_ERR_NOMEM, "winemu: out of memory");
+		return;
+	}
+	memcpy(q + m->unmodelled_len, line, (size_t)n + 1);
+	m->unmodelled = q;
+	m->unmodelled_len += (size_t)n;
+}
+
+/* Log an unmodelled information class of the running service. */
+static uint32_t unmodelled_class(struct sc *c, const char *kind, uint32_t cls, uint32_t status)
+{
+	const struct wsyscall *svc = wemu_sys_find(c->m, c->number);
+	char what[160];
+	snprintf(what, sizeof what, "service=%s %s=%u", svc ? svc->name : "?", kind, cls);
+	log_unmodelled(c, what);
+	return status;
+}
 
 /* ===================================================================== */
 /* Objects and handles                                                    */
@@ -336,6 +349,7 @@ static struct wfile *file_add(struct wemu *m, const char *name)
 	m->files = v;
 	f->writable = true;
 	m->files[m->nfiles++] = f;
+	f->id = (uint32_t)m->nfiles;
 	return f;
 }
 
@@ -361,6 +375,141 @@ static bool data_set(uint8_t **data, size_t *len, size_t *cap, const void *src, 
 		*cap = n;
 	return true;
 }
+
+/* ===================================================================== */
+/* Host-backed directories (real system DLLs)                             */
+/* ===================================================================== */
+
+/* With real system DLLs, two Win32 directories are backed by host
+ * directories, read-only: C:\windows\system32 (the scenario's system_dlls)
+ * and the executable's directory (the module directory).  Their ancestors
+ * (C:\, C:\windows) exist as empty directories.  Nothing else of the host
+ * is visible. */
+
+/* "\??\C:\app\x.exe" -> "\??\C:\app" (in place); false if no backslash. */
+static bool parent_of(char *name)
+{
+	char *bs = strrchr(name, '\\');
+	if (!bs || bs == name)
+		return false;
+	*bs = 0;
+	return true;
+}
+
+/* The mount `name` lies in: 1 = system32, 2 = the executable's directory,
+ * 0 = none.  *rest points at the part after the mount's backslash. */
+static int mount_of(struct wemu *m, const char *name, const char **rest)
+{
+	if (m->personality == WP_STANDIN)
+		return 0;
+	char appdir[MAX_NAME];
+	snprintf(appdir, sizeof appdir, "\\??\\%s", m->scn->proc.image_path);
+	if (!parent_of(appdir))
+		appdir[0] = 0;
+	const char *roots[2] = { "\\??\\C:\\windows\\system32", appdir };
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(roots[i]);
+		if (n && strlen(name) > n && name[n] == '\\' && strncasecmp(name, roots[i], n) == 0) {
+			*rest = name + n + 1;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+/* Is `name` a directory that exists: a mount, an ancestor of one, or the
+ * directory of a scenario [file]? */
+static bool is_directory(struct wemu *m, const char *name)
+{
+	if (m->personality == WP_STANDIN)
+		return false;
+	char appdir[MAX_NAME];
+	snprintf(appdir, sizeof appdir, "\\??\\%s", m->scn->proc.image_path);
+	if (!parent_of(appdir))
+		appdir[0] = 0;
+	const char *roots[2] = { "\\??\\C:\\windows\\system32", appdir };
+	size_t n = strlen(name);
+	for (int i = 0; i < 2; i++) {
+		size_t r = strlen(roots[i]);
+		if (r >= n && strncasecmp(roots[i], name, n) == 0 && (r == n || roots[i][n] == '\\') &&
+		    n > strlen("\\??\\C:") - 1)
+			return true;
+	}
+	for (size_t i = 0; i < m->scn->nfiles; i++) {
+		const char *f = m->scn->files[i].name;
+		if (strlen(f) > n && f[n] == '\\' && strncasecmp(f, name, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Host file of a name inside a mount (one component, case-insensitive). */
+static bool host_file(struct wemu *m, const char *name, char *path, size_t cap)
+{
+	const char *rest;
+	int k = mount_of(m, name, &rest);
+	if (!k || !*rest || strchr(rest, '\\'))
+		return false;
+	const char *dir = k == 1 ? wemu_system_dlls_dir(m)
+				 : (m->opt && m->opt->modules_dir ? m->opt->modules_dir : m->scn->proc.modules);
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	char best[256] = "";
+	for (struct dirent *e; (e = readdir(d));)
+		if (strcasecmp(e->d_name, rest) == 0 && (!best[0] || strcmp(e->d_name, best) < 0))
+			snprintf(best, sizeof best, "%s", e->d_name);
+	closedir(d);
+	if (!best[0])
+		return false;
+	snprintf(path, cap, "%s/%s", dir, best);
+	struct stat sb;
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* The wfile for `name`: a scenario/created file, else a host file of a
+ * mount (read into memory once, read-only), else a directory; NULL if
+ * none of those. */
+static struct wfile *file_lookup(struct wemu *m, const char *name, uint32_t *err)
+{
+	*err = ST_SUCCESS;
+	struct wfile *f = file_find(m, name);
+	if (f)
+		return f;
+	char path[4096];
+	if (host_file(m, name, path, sizeof path)) {
+		FILE *fp = fopen(path, "rb");
+		if (!fp) {
+			*err = ST_ACCESS_DENIED;
+			return NULL;
+		}
+		if (!(f = file_add(m, name))) {
+			fclose(fp);
+			*err = ST_NO_MEMORY;
+			return NULL;
+		}
+		f->writable = false;
+		long size = fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;
+		if (size < 0 || size > (64l << 20) || fseek(fp, 0, SEEK_SET) != 0 ||
+		    !(f->data = malloc(size ? (size_t)size : 1)) || fread(f->data, 1, (size_t)size, fp) != (size_t)size)
+			*err = ST_NO_MEMORY;
+		else
+			f->len = f->cap = (size_t)size;
+		fclose(fp);
+		return *err ? NULL : f;
+	}
+	if (is_directory(m, name)) {
+		if (!(f = file_add(m, name))) {
+			*err = ST_NO_MEMORY;
+			return NULL;
+		}
+		f->directory = true;
+		f->writable = false;
+		return f;
+	}
+	return NULL;
+}
+
 
 strand_status wemu_kernel_init(struct wemu *m)
 {
@@ -861,7 +1010,7 @@ static bool write_iosb(struct sc *c, uint32_t iosb, uint32_t status, uint32_t in
 }
 
 static uint32_t open_common(struct sc *c, uint32_t hp, uint32_t access, uint32_t oa, uint32_t iosb,
-			    uint32_t disposition)
+			    uint32_t disposition, uint32_t options)
 {
 	struct wemu *m = c->m;
 	char name[MAX_NAME];
@@ -871,6 +1020,8 @@ static uint32_t open_common(struct sc *c, uint32_t hp, uint32_t access, uint32_t
 		return st;
 	if (!has)
 		return ST_OBJECT_NAME_INVALID;
+	if (m->opt && m->opt->trace_syscalls)
+		fprintf(stderr, "strand record-win:   open %s\n", name);
 	if (disposition > FILE_OVERWRITE_IF)
 		return ST_INVALID_PARAMETER;
 	struct wobj *o;
@@ -884,7 +1035,25 @@ static uint32_t open_common(struct sc *c, uint32_t hp, uint32_t access, uint32_t
 		o->u.device.dev = dev;
 		info = FILE_OPENED;
 	} else if (wscn_name_has_prefix(name, "\\??")) {
-		struct wfile *f = file_find(m, name);
+		uint32_t lerr;
+		struct wfile *f = file_lookup(m, name, &lerr);
+		if (lerr)
+			return lerr;
+		if (f && f->directory && (options & 0x40)) /* FILE_NON_DIRECTORY_FILE */
+			return 0xC00000BAu;                /* STATUS_FILE_IS_A_DIRECTORY */
+		if (f && !f->directory && (options & 0x1)) /* FILE_DIRECTORY_FILE */
+			return 0xC0000103u;                 /* STATUS_NOT_A_DIRECTORY */
+		if (!f && (options & 0x1) && disposition != FILE_CREATE && disposition != FILE_OPEN_IF)
+			return ST_OBJECT_NAME_NOT_FOUND;
+		if (!f && m->personality != WP_STANDIN) {
+			/* a new file needs its directory */
+			char dir[MAX_NAME];
+			snprintf(dir, sizeof dir, "%s", name);
+			uint32_t e2;
+			struct wfile *d = parent_of(dir) ? file_lookup(m, dir, &e2) : NULL;
+			if (!d && !file_find(m, dir) && !is_directory(m, dir) && strlen(dir) > strlen("\\??\\C:"))
+				return ST_OBJECT_PATH_NOT_FOUND;
+		}
 		if (f) {
 			if (f->state == WSCN_STATE_ACCESS_DENIED || ((access & WRITE_ACCESS) && !f->writable))
 				return ST_ACCESS_DENIED;
@@ -920,12 +1089,12 @@ static uint32_t open_common(struct sc *c, uint32_t hp, uint32_t access, uint32_t
 
 static uint32_t sys_create_file(struct sc *c)
 {
-	return open_common(c, c->a[0], c->a[1], c->a[2], c->a[3], c->a[7]);
+	return open_common(c, c->a[0], c->a[1], c->a[2], c->a[3], c->a[7], c->a[8]);
 }
 
 static uint32_t sys_open_file(struct sc *c)
 {
-	return open_common(c, c->a[0], c->a[1], c->a[2], c->a[3], FILE_OPEN);
+	return open_common(c, c->a[0], c->a[1], c->a[2], c->a[3], FILE_OPEN, c->a[5]);
 }
 
 static void signal_event_arg(struct sc *c, uint32_t h)
@@ -972,6 +1141,9 @@ static uint32_t sys_read_file(struct sc *c)
 		struct wdevice *d = o->u.device.dev;
 		src = d->d->read.bytes ? d->d->read.bytes + d->read_pos : NULL;
 		avail = d->d->read.len - d->read_pos;
+	} else if (o->type == WO_STDIO) {
+		src = NULL; /* standard input is empty */
+		avail = 0;
 	} else {
 		return ST_OBJECT_TYPE_MISMATCH;
 	}
@@ -994,7 +1166,13 @@ static uint32_t sys_read_file(struct sc *c)
 	return ST_SUCCESS;
 }
 
+static bool add_output_stream(struct sc *c, uint32_t stream, const void *data, uint32_t len);
 static bool add_output(struct sc *c, const void *data, uint32_t len)
+{
+	return add_output_stream(c, 3, data, len);
+}
+
+static bool add_output_stream(struct sc *c, uint32_t stream, const void *data, uint32_t len)
 {
 	if (c->nout == sizeof c->out / sizeof c->out[0])
 		return false;
@@ -1004,6 +1182,7 @@ static bool add_output(struct sc *c, const void *data, uint32_t len)
 	memcpy(p, data, len);
 	c->out[c->nout].data = p;
 	c->out[c->nout].len = len;
+	c->out[c->nout].stream = stream;
 	c->nout++;
 	return true;
 }
@@ -1105,6 +1284,9 @@ static uint32_t sys_write_file(struct sc *c)
 		} else {
 			result = d->write_status;
 		}
+	} else if (o->type == WO_STDIO && o->u.stdio.stream > 0) {
+		if (!add_output_stream(c, o->u.stdio.stream, data, len))
+			result = ST_NO_MEMORY;
 	} else {
 		free(data);
 		return ST_OBJECT_TYPE_MISMATCH;
@@ -1946,8 +2128,21 @@ static uint32_t sys_query_information_process(struct sc *c)
 		uint32_t f[1] = { 1 };
 		return write_info(c, f, 1, c->a[2], c->a[3], c->a[4]);
 	}
+	case 37: { /* ProcessImageInformation: the executable's SECTION_IMAGE_INFORMATION */
+		struct wmodule *exe = NULL;
+		for (size_t i = 0; i < c->m->nmods; i++)
+			if (c->m->mods[i].main)
+				exe = &c->m->mods[i];
+		uint8_t b[0x30];
+		if (!exe || image_info(exe->pe.data, exe->pe.size, b))
+			return ST_INVALID_INFO_CLASS;
+		uint32_t f[12];
+		for (int i = 0; i < 12; i++)
+			f[i] = rd32le(b + 4 * i);
+		return write_info(c, f, 12, c->a[2], c->a[3], c->a[4]);
+	}
 	default:
-		return ST_INVALID_INFO_CLASS;
+		return unmodelled_class(c, "class", c->a[1], ST_INVALID_INFO_CLASS);
 	}
 }
 
@@ -1995,66 +2190,481 @@ static uint32_t sys_open_directory_object(struct sc *c)
 static uint32_t sys_query_debug_filter_state(struct sc *c) { return 0; /* FALSE */ }
 
 /* ===================================================================== */
+/* Services of real system DLLs (Vista+ ntdll, Wine)                       */
+/* ===================================================================== */
+
+strand_status wemu_kernel_std_handles(struct wemu *m)
+{
+	for (uint32_t i = 0; i < 3; i++) {
+		static const char *const names[3] = { "\\Device\\stdin", "\\Device\\stdout", "\\Device\\stderr" };
+		struct wobj *o = wemu_obj_new(m, WO_STDIO, names[i]);
+		if (!o || handle_new(m, o, &m->std_handles[i]) != ST_SUCCESS)
+			return strand_error_set(m->err, STRAND_ERR_NOMEM, "winemu: out of memory");
+		o->u.stdio.stream = i;
+	}
+	return STRAND_OK;
+}
+
+/* NtContinue(CONTEXT *context, BOOLEAN alert): the thread resumes with the
+ * integer, control and x87/SSE state of `context` (x86 CONTEXT: Edi @0x9C
+ * .. Eax @0xB0, Ebp @0xB4, Eip @0xB8, EFlags @0xC0, Esp @0xC4, FXSAVE
+ * image @0xCC when CONTEXT_EXTENDED_REGISTERS).  Segment registers stay
+ * the thread's (the model has one flat layout). */
+static uint32_t sys_continue(struct sc *c)
+{
+	uint8_t ctx[0x2cc];
+	if (!wemu_read(c->m, c->a[0], ctx, sizeof ctx))
+		return ST_ACCESS_VIOLATION;
+#define CTX32(off) ((uint32_t)ctx[off] | (uint32_t)ctx[(off) + 1] << 8 | (uint32_t)ctx[(off) + 2] << 16 | \
+		    (uint32_t)ctx[(off) + 3] << 24)
+	uint32_t flags = CTX32(0);
+	struct strand_cpu cpu;
+	wemu_cpu_store(c->m, &cpu);
+	if (flags & 0x2) { /* CONTEXT_INTEGER */
+		cpu.gpr[STRAND_REG_RDI] = CTX32(0x9C);
+		cpu.gpr[STRAND_REG_RSI] = CTX32(0xA0);
+		cpu.gpr[STRAND_REG_RBX] = CTX32(0xA4);
+		cpu.gpr[STRAND_REG_RDX] = CTX32(0xA8);
+		cpu.gpr[STRAND_REG_RCX] = CTX32(0xAC);
+		cpu.gpr[STRAND_REG_RAX] = CTX32(0xB0);
+	}
+	if (flags & 0x1) { /* CONTEXT_CONTROL */
+		cpu.gpr[STRAND_REG_RBP] = CTX32(0xB4);
+		cpu.rip = CTX32(0xB8);
+		cpu.rflags = (CTX32(0xC0) & 0x00000cd5u) | 0x202u;
+		cpu.gpr[STRAND_REG_RSP] = CTX32(0xC4);
+	}
+	if (flags & 0x20) /* CONTEXT_EXTENDED_REGISTERS: FXSAVE layout */
+		memcpy(cpu.fxsave, ctx + 0xCC, 512);
+#undef CTX32
+	wemu_cpu_load(c->m, &cpu);
+	c->full_cpu = true;
+	return ST_SUCCESS;
+}
+
+/* FILE_DEVICE_* a handle's object reports (FileFsDeviceInformation). */
+static uint32_t device_type_of(const struct wobj *o)
+{
+	switch (o->type) {
+	case WO_STDIO: return 0x11;  /* FILE_DEVICE_NAMED_PIPE: output to a pipe */
+	case WO_FILE: return 0x07;   /* FILE_DEVICE_DISK */
+	case WO_DIRECTORY: return 0x07;
+	default: return 0x22;        /* FILE_DEVICE_UNKNOWN */
+	}
+}
+
+static uint32_t sys_query_volume_information_file(struct sc *c)
+{
+	struct wobj *o;
+	uint32_t st = handle_get(c, c->a[0], 0, &o);
+	if (st)
+		return st;
+	uint32_t iosb = c->a[1], buf = c->a[2], len = c->a[3], cls = c->a[4];
+	uint8_t b[64] = { 0 };
+	uint32_t need;
+	switch (cls) {
+	case 4: /* FileFsDeviceInformation: DeviceType, Characteristics */
+		need = 8;
+		b[0] = (uint8_t)device_type_of(o);
+		break;
+	default:
+		return unmodelled_class(c, "class", cls, ST_INVALID_INFO_CLASS);
+	}
+	if (len < need)
+		return ST_INFO_LENGTH_MISMATCH;
+	if (!wemu_write(c->m, buf, b, need) || !write_iosb(c, iosb, ST_SUCCESS, need))
+		return ST_ACCESS_VIOLATION;
+	return ST_SUCCESS;
+}
+
+/* __wine_dbg_write(const char *str, ULONG len): Wine's debug channel
+ * output (its ERR/FIXME/WARN lines), kept as the debug log (stream 3). */
+static uint32_t sys_wine_dbg_write(struct sc *c)
+{
+	uint32_t len = c->a[1] > 0x10000 ? 0x10000 : c->a[1];
+	uint8_t *b = malloc(len ? len : 1);
+	if (!b)
+		return ST_NO_MEMORY;
+	if (!wemu_read(c->m, c->a[0], b, len)) {
+		free(b);
+		return ST_ACCESS_VIOLATION;
+	}
+	bool ok = add_output(c, b, len);
+	if (c->m->opt && c->m->opt->trace_syscalls)
+		fprintf(stderr, "strand record-win:   debug output: %.*s", (int)len, (const char *)b);
+	free(b);
+	return ok ? len : ST_NO_MEMORY;
+}
+
+/* ===================================================================== */
+/* Sections (image sections only)                                         */
+/* ===================================================================== */
+
+#define SEC_IMAGE 0x01000000u
+#define ST_IMAGE_NOT_AT_BASE 0x40000003u
+#define ST_INVALID_IMAGE_NOT_MZ 0xC000012Fu
+#define ST_INVALID_IMAGE_FORMAT 0xC000007Bu
+
+static uint16_t rd16le(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t rd32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static void wr16le(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void wr32le(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+/* SECTION_IMAGE_INFORMATION (x86, 0x30 bytes) of a PE file's bytes:
+ * TransferAddress @0, MaximumStackSize @8, CommittedStackSize @0xC,
+ * SubSystemType @0x10, SubSystemVersion @0x14, OperatingSystemVersion
+ * @0x18, ImageCharacteristics @0x1C, DllCharacteristics @0x1E, Machine
+ * @0x20, ImageContainsCode @0x22, LoaderFlags @0x24, ImageFileSize
+ * @0x28, CheckSum @0x2C.  ST_SUCCESS or why it is not an image. */
+static uint32_t image_info(const uint8_t *d, size_t n, uint8_t out[0x30])
+{
+	memset(out, 0, 0x30);
+	if (n < 0x40 || d[0] != 'M' || d[1] != 'Z')
+		return ST_INVALID_IMAGE_NOT_MZ;
+	uint32_t pe = rd32le(d + 0x3c);
+	if (pe > n || n - pe < 24 + 96 || memcmp(d + pe, "PE\0\0", 4) != 0)
+		return ST_INVALID_IMAGE_FORMAT;
+	const uint8_t *fh = d + pe + 4, *oh = d + pe + 24;
+	if (rd16le(oh) != 0x10b)
+		return ST_INVALID_IMAGE_FORMAT;
+	wr32le(out + 0x00, rd32le(oh + 28) + rd32le(oh + 16)); /* ImageBase + entry */
+	wr32le(out + 0x08, rd32le(oh + 72));
+	wr32le(out + 0x0C, rd32le(oh + 76));
+	wr32le(out + 0x10, rd16le(oh + 68));
+	wr16le(out + 0x14, rd16le(oh + 50));
+	wr16le(out + 0x16, rd16le(oh + 48));
+	wr16le(out + 0x18, rd16le(oh + 42));
+	wr16le(out + 0x1A, rd16le(oh + 40));
+	wr16le(out + 0x1C, rd16le(fh + 18));
+	wr16le(out + 0x1E, rd16le(oh + 70));
+	wr16le(out + 0x20, rd16le(fh + 0));
+	out[0x22] = rd32le(oh + 4) ? 1 : 0; /* SizeOfCode */
+	wr32le(out + 0x24, rd32le(oh + 88));
+	wr32le(out + 0x28, (uint32_t)n);
+	wr32le(out + 0x2C, rd32le(oh + 64));
+	return ST_SUCCESS;
+}
+
+static uint32_t sys_create_section(struct sc *c)
+{
+	uint32_t hp = c->a[0], oa = c->a[2], attrs = c->a[5], fh = c->a[6];
+	if (oa) {
+		char name[MAX_NAME];
+		bool has;
+		uint32_t st = read_oa(c, oa, name, sizeof name, &has);
+		if (st)
+			return st;
+		if (has)
+			return unmodelled_class(c, "named-section", 1, ST_NOT_IMPLEMENTED);
+	}
+	if (!(attrs & SEC_IMAGE))
+		return unmodelled_class(c, "section-attributes", attrs, ST_NOT_IMPLEMENTED);
+	struct wobj *fo;
+	uint32_t st = handle_get(c, fh, WO_FILE, &fo);
+	if (st)
+		return st;
+	struct wfile *f = fo->u.file.file;
+	if (f->directory)
+		return ST_INVALID_PARAMETER;
+	uint8_t info[0x30];
+	if ((st = image_info(f->data, f->len, info)))
+		return st;
+	struct wobj *o = wemu_obj_new(c->m, WO_SECTION, NULL);
+	if (!o)
+		return ST_NO_MEMORY;
+	o->u.section.file = f;
+	o->u.section.image = true;
+	return give_handle(c, o, hp);
+}
+
+static uint32_t sys_query_section(struct sc *c)
+{
+	struct wobj *o;
+	uint32_t st = handle_get(c, c->a[0], WO_SECTION, &o);
+	if (st)
+		return st;
+	uint32_t cls = c->a[1], buf = c->a[2], len = c->a[3], rl = c->a[4];
+	struct wfile *f = o->u.section.file;
+	uint8_t info[0x30];
+	uint32_t need;
+	if (cls == 1) { /* SectionImageInformation */
+		if ((st = image_info(f->data, f->len, info)))
+			return st;
+		need = 0x30;
+	} else if (cls == 0) { /* SectionBasicInformation: BaseAddress, Attributes, Size */
+		uint8_t t[0x30];
+		image_info(f->data, f->len, t);
+		memset(info, 0, sizeof info);
+		wr32le(info + 4, SEC_IMAGE | 0x02000000u /* SEC_FILE */);
+		const uint8_t *d = f->data;
+		uint32_t pe = rd32le(d + 0x3c);
+		wr32le(info + 8, rd32le(d + pe + 24 + 56)); /* SizeOfImage */
+		need = 16;
+	} else {
+		return unmodelled_class(c, "class", cls, ST_INVALID_INFO_CLASS);
+	}
+	if (len < need)
+		return ST_INFO_LENGTH_MISMATCH;
+	if (!wemu_write(c->m, buf, info, need) || (rl && !wemu_write32(c->m, rl, need)))
+		return ST_ACCESS_VIOLATION;
+	return ST_SUCCESS;
+}
+
+/* Last component of an NT name. */
+static const char *base_name(const char *name)
+{
+	const char *bs = strrchr(name, '\\');
+	return bs ? bs + 1 : name;
+}
+
+static uint32_t sys_map_view_of_section(struct sc *c)
+{
+	struct wemu *m = c->m;
+	struct wobj *o;
+	uint32_t st = handle_get(c, c->a[0], WO_SECTION, &o);
+	if (st)
+		return st;
+	if (!own_process(c->a[1]))
+		return ST_INVALID_HANDLE;
+	uint32_t basep = c->a[2], viewp = c->a[6], want;
+	if (!wemu_read32(m, basep, &want))
+		return ST_ACCESS_VIOLATION;
+	if (want % WEMU_ALLOC_GRAN)
+		return 0xC0000039u; /* STATUS_MAPPED_ALIGNMENT */
+	struct wfile *f = o->u.section.file;
+	const char *nm = f->name;
+	char win32[MAX_NAME];
+	snprintf(win32, sizeof win32, "%s", wscn_name_has_prefix(nm, "\\??") ? nm + 4 : nm);
+	size_t idx;
+	bool moved;
+	strand_error *saved = m->err;
+	strand_error scratch = { 0 };
+	m->err = &scratch;
+	strand_status s = wemu_map_pe_at(m, nm, f->data, f->len, base_name(nm), win32, false, want, &idx, &moved);
+	m->err = saved;
+	if (s != STRAND_OK) {
+		wemu_warn(m, "NtMapViewOfSection %s: %s", nm, scratch.msg);
+		return want ? ST_CONFLICTING_ADDRESSES : ST_INVALID_IMAGE_FORMAT;
+	}
+	struct wmodule *mod = &m->mods[idx];
+	if (!wemu_write32(m, basep, mod->base) || !wemu_write32(m, viewp, mod->size))
+		return ST_ACCESS_VIOLATION;
+	c->loaded = mod;
+	return moved ? ST_IMAGE_NOT_AT_BASE : ST_SUCCESS;
+}
+
+static uint32_t sys_unmap_view_of_section(struct sc *c)
+{
+	struct wemu *m = c->m;
+	if (!own_process(c->a[0]))
+		return ST_INVALID_HANDLE;
+	uint32_t addr = c->a[1];
+	for (size_t i = 0; i < m->nmods; i++) {
+		struct wmodule *mod = &m->mods[i];
+		if (mod->unloaded || mod->main || addr < mod->base || addr - mod->base >= mod->size)
+			continue;
+		if (wemu_vm_unmap(m, mod->base, mod->size) != STRAND_OK)
+			return ST_INVALID_PARAMETER;
+		mod->unloaded = true;
+		c->unloaded_id = mod->id;
+		return ST_SUCCESS;
+	}
+	return 0xC0000019u; /* STATUS_NOT_MAPPED_VIEW */
+}
+
+/* ===================================================================== */
+/* Locale data (NLS files from the scenario's nls_dir)                    */
+/* ===================================================================== */
+
+static const char *nls_dir(const struct wemu *m)
+{
+	return m->opt && m->opt->nls_dir ? m->opt->nls_dir : m->scn->proc.nls_dir;
+}
+
+/* Map nls_dir/FILE read-only (once; later calls return the same view). */
+static uint32_t nls_map(struct sc *c, const char *file, uint32_t *addr, uint32_t *size)
+{
+	struct wemu *m = c->m;
+	for (size_t i = 0; i < m->nnls; i++)
+		if (strcmp(m->nls[i].file, file) == 0) {
+			*addr = m->nls[i].addr;
+			*size = m->nls[i].size;
+			return ST_SUCCESS;
+		}
+	const char *dir = nls_dir(m);
+	if (!dir || m->nnls == sizeof m->nls / sizeof m->nls[0]) {
+		char what[96];
+		snprintf(what, sizeof what, "nls-file=%s", file);
+		log_unmodelled(c, what);
+		return ST_OBJECT_NAME_NOT_FOUND;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return ST_OBJECT_NAME_NOT_FOUND;
+	long n = fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;
+	uint32_t mapped = n > 0 ? (uint32_t)((n + WEMU_PAGE - 1) & ~(long)(WEMU_PAGE - 1)) : 0;
+	uint8_t *b = n > 0 && n < (32l << 20) ? calloc(1, mapped) : NULL;
+	bool ok = b && fseek(fp, 0, SEEK_SET) == 0 && fread(b, 1, (size_t)n, fp) == (size_t)n;
+	fclose(fp);
+	uint32_t at;
+	if (!ok || !wemu_vm_find_free(m, mapped, WEMU_ALLOC_GRAN, WEMU_DYN_BASE, WEMU_USER_END, &at)) {
+		free(b);
+		return ST_NO_MEMORY;
+	}
+	char label[48];
+	snprintf(label, sizeof label, "nls:%s", file);
+	strand_status st = wemu_vm_map(m, at, mapped, STRAND_PROT_READ, STRAND_REGION_FILE, label, b, true, false, 0x02);
+	free(b);
+	if (st != STRAND_OK) {
+		m->hook_status = st;
+		return ST_NO_MEMORY;
+	}
+	snprintf(m->nls[m->nnls].file, sizeof m->nls[m->nnls].file, "%s", file);
+	m->nls[m->nnls].addr = at;
+	m->nls[m->nnls].size = (uint32_t)n;
+	m->nnls++;
+	*addr = at;
+	*size = (uint32_t)n;
+	return ST_SUCCESS;
+}
+
+/* NtInitializeNlsFiles(void **ptr, LCID *lcid, LARGE_INTEGER *size):
+ * locale.nls and the system locale (en-US, 0x409). */
+static uint32_t sys_initialize_nls_files(struct sc *c)
+{
+	uint32_t addr, size;
+	uint32_t st = nls_map(c, "locale.nls", &addr, &size);
+	if (st)
+		return st;
+	if (!wemu_write32(c->m, c->a[0], addr) || (c->a[1] && !wemu_write32(c->m, c->a[1], 0x409)) ||
+	    (c->a[2] && !wemu_write64(c->m, c->a[2], size)))
+		return ST_ACCESS_VIOLATION;
+	return ST_SUCCESS;
+}
+
+/* NtGetNlsSectionPtr(type, id, unknown, void **ptr, SIZE_T *size):
+ * 9 sort table, 10 case table, 11 code page `id`, 12 normalization form. */
+static uint32_t sys_get_nls_section_ptr(struct sc *c)
+{
+	char file[32];
+	uint32_t type = c->a[0], id = c->a[1];
+	static const struct { uint32_t id; const char *f; } norms[] = {
+		{ 1, "normnfc.nls" }, { 2, "normnfd.nls" }, { 5, "normnfkc.nls" }, { 6, "normnfkd.nls" },
+		{ 13, "normidna.nls" },
+	};
+	switch (type) {
+	case 9: snprintf(file, sizeof file, "sortdefault.nls"); break;
+	case 10: snprintf(file, sizeof file, "l_intl.nls"); break;
+	case 11: snprintf(file, sizeof file, "c_%03u.nls", id); break;
+	case 12:
+		file[0] = 0;
+		for (size_t i = 0; i < sizeof norms / sizeof norms[0]; i++)
+			if (norms[i].id == id)
+				snprintf(file, sizeof file, "%s", norms[i].f);
+		if (!file[0])
+			return ST_OBJECT_NAME_NOT_FOUND;
+		break;
+	default:
+		return unmodelled_class(c, "type", type, ST_INVALID_PARAMETER);
+	}
+	uint32_t addr, size;
+	uint32_t st = nls_map(c, file, &addr, &size);
+	if (st)
+		return st;
+	if (!wemu_write32(c->m, c->a[3], addr) || (c->a[4] && !wemu_write32(c->m, c->a[4], size)))
+		return ST_ACCESS_VIOLATION;
+	return ST_SUCCESS;
+}
+
+/* ===================================================================== */
 /* Dispatch                                                               */
 /* ===================================================================== */
 
-static const struct { uint32_t number; uint32_t (*fn)(struct sc *); } services[] = {
-	{ SYS_NtAllocateVirtualMemory, sys_allocate_virtual_memory },
-	{ SYS_NtClearEvent, sys_clear_event },
-	{ SYS_NtClose, sys_close },
-	{ SYS_NtCreateEvent, sys_create_event },
-	{ SYS_NtCreateFile, sys_create_file },
-	{ SYS_NtCreateKey, sys_create_key },
-	{ SYS_NtCreateMutant, sys_create_mutant },
-	{ SYS_NtCreateSemaphore, sys_create_semaphore },
-	{ SYS_NtCreateThread, sys_create_thread },
-	{ SYS_NtDelayExecution, sys_delay },
-	{ SYS_NtDeviceIoControlFile, sys_device_io_control },
-	{ SYS_NtDuplicateObject, sys_duplicate_object },
-	{ SYS_NtEnumerateKey, sys_enumerate_key },
-	{ SYS_NtEnumerateValueKey, sys_enumerate_value_key },
-	{ SYS_NtFlushBuffersFile, sys_flush_buffers_file },
-	{ SYS_NtFlushKey, sys_flush_key },
-	{ SYS_NtFreeVirtualMemory, sys_free_virtual_memory },
-	{ SYS_NtFsControlFile, sys_device_io_control },
-	{ SYS_NtOpenDirectoryObject, sys_open_directory_object },
-	{ SYS_NtOpenEvent, sys_open_event },
-	{ SYS_NtOpenFile, sys_open_file },
-	{ SYS_NtOpenKey, sys_open_key },
-	{ SYS_NtOpenMutant, sys_open_mutant },
-	{ SYS_NtOpenSemaphore, sys_open_semaphore },
-	{ SYS_NtProtectVirtualMemory, sys_protect_virtual_memory },
-	{ SYS_NtPulseEvent, sys_pulse_event },
-	{ SYS_NtQueryAttributesFile, sys_query_attributes_file },
-	{ SYS_NtQueryDebugFilterState, sys_query_debug_filter_state },
-	{ SYS_NtQueryDefaultLocale, sys_query_default_locale },
-	{ SYS_NtQueryInformationFile, sys_query_information_file },
-	{ SYS_NtQueryInformationProcess, sys_query_information_process },
-	{ SYS_NtQueryInformationThread, sys_query_information_thread },
-	{ SYS_NtQueryKey, sys_query_key },
-	{ SYS_NtQueryPerformanceCounter, sys_query_performance_counter },
-	{ SYS_NtQuerySystemTime, sys_query_system_time },
-	{ SYS_NtQueryTimerResolution, sys_query_timer_resolution },
-	{ SYS_NtQueryValueKey, sys_query_value_key },
-	{ SYS_NtQueryVirtualMemory, sys_query_virtual_memory },
-	{ SYS_NtReadFile, sys_read_file },
-	{ SYS_NtReleaseMutant, sys_release_mutant },
-	{ SYS_NtReleaseSemaphore, sys_release_semaphore },
-	{ SYS_NtResetEvent, sys_reset_event },
-	{ SYS_NtResumeThread, sys_resume_thread },
-	{ SYS_NtSetEvent, sys_set_event },
-	{ SYS_NtSetInformationFile, sys_set_information_file },
-	{ SYS_NtSetInformationProcess, sys_set_information_process },
-	{ SYS_NtSetInformationThread, sys_set_information_thread },
-	{ SYS_NtSetValueKey, sys_set_value_key },
-	{ SYS_NtSuspendThread, sys_suspend_thread },
-	{ SYS_NtTerminateProcess, sys_terminate_process },
-	{ SYS_NtTerminateThread, sys_terminate_thread },
-	{ SYS_NtWaitForMultipleObjects, sys_wait_multiple },
-	{ SYS_NtWaitForSingleObject, sys_wait_single },
-	{ SYS_NtWriteFile, sys_write_file },
-	{ SYS_NtYieldExecution, sys_yield },
+static const struct { const char *name; uint32_t (*fn)(struct sc *); } services[] = {
+	{ "NtAllocateVirtualMemory", sys_allocate_virtual_memory },
+	{ "NtClearEvent", sys_clear_event },
+	{ "NtClose", sys_close },
+	{ "NtContinue", sys_continue },
+	{ "NtCreateEvent", sys_create_event },
+	{ "NtCreateFile", sys_create_file },
+	{ "NtCreateKey", sys_create_key },
+	{ "NtCreateMutant", sys_create_mutant },
+	{ "NtCreateSemaphore", sys_create_semaphore },
+	{ "NtCreateSection", sys_create_section },
+	{ "NtQuerySection", sys_query_section },
+	{ "NtMapViewOfSection", sys_map_view_of_section },
+	{ "NtUnmapViewOfSection", sys_unmap_view_of_section },
+	{ "NtCreateThread", sys_create_thread },
+	{ "NtDelayExecution", sys_delay },
+	{ "NtDeviceIoControlFile", sys_device_io_control },
+	{ "NtDuplicateObject", sys_duplicate_object },
+	{ "NtEnumerateKey", sys_enumerate_key },
+	{ "NtEnumerateValueKey", sys_enumerate_value_key },
+	{ "NtFlushBuffersFile", sys_flush_buffers_file },
+	{ "NtFlushKey", sys_flush_key },
+	{ "NtFreeVirtualMemory", sys_free_virtual_memory },
+	{ "NtFsControlFile", sys_device_io_control },
+	{ "NtGetNlsSectionPtr", sys_get_nls_section_ptr },
+	{ "NtInitializeNlsFiles", sys_initialize_nls_files },
+	{ "NtOpenDirectoryObject", sys_open_directory_object },
+	{ "NtOpenEvent", sys_open_event },
+	{ "NtOpenFile", sys_open_file },
+	{ "NtOpenKey", sys_open_key },
+	{ "NtOpenMutant", sys_open_mutant },
+	{ "NtOpenSemaphore", sys_open_semaphore },
+	{ "NtProtectVirtualMemory", sys_protect_virtual_memory },
+	{ "NtPulseEvent", sys_pulse_event },
+	{ "NtQueryAttributesFile", sys_query_attributes_file },
+	{ "NtQueryDebugFilterState", sys_query_debug_filter_state },
+	{ "NtQueryDefaultLocale", sys_query_default_locale },
+	{ "NtQueryInformationFile", sys_query_information_file },
+	{ "NtQueryInformationProcess", sys_query_information_process },
+	{ "NtQueryInformationThread", sys_query_information_thread },
+	{ "NtQueryKey", sys_query_key },
+	{ "NtQueryPerformanceCounter", sys_query_performance_counter },
+	{ "NtQuerySystemTime", sys_query_system_time },
+	{ "NtQueryTimerResolution", sys_query_timer_resolution },
+	{ "NtQueryValueKey", sys_query_value_key },
+	{ "NtQueryVolumeInformationFile", sys_query_volume_information_file },
+	{ "NtQueryVirtualMemory", sys_query_virtual_memory },
+	{ "NtReadFile", sys_read_file },
+	{ "NtReleaseMutant", sys_release_mutant },
+	{ "NtReleaseSemaphore", sys_release_semaphore },
+	{ "NtResetEvent", sys_reset_event },
+	{ "NtResumeThread", sys_resume_thread },
+	{ "NtSetEvent", sys_set_event },
+	{ "NtSetInformationFile", sys_set_information_file },
+	{ "NtSetInformationProcess", sys_set_information_process },
+	{ "NtSetInformationThread", sys_set_information_thread },
+	{ "NtSetValueKey", sys_set_value_key },
+	{ "NtSuspendThread", sys_suspend_thread },
+	{ "NtTerminateProcess", sys_terminate_process },
+	{ "NtTerminateThread", sys_terminate_thread },
+	{ "NtWaitForMultipleObjects", sys_wait_multiple },
+	{ "NtWaitForSingleObject", sys_wait_single },
+	{ "NtWriteFile", sys_write_file },
+	{ "NtYieldExecution", sys_yield },
+	{ "__wine_dbg_write", sys_wine_dbg_write },
 };
+
+/* Bind each service of the table to its handler by name. */
+void wemu_kernel_bind(struct wemu *m)
+{
+	for (size_t i = 0; i < m->nsys; i++) {
+		m->sys[i].handler = -1;
+		for (size_t k = 0; k < sizeof services / sizeof services[0]; k++)
+			if (strcmp(services[k].name, m->sys[i].name) == 0)
+				m->sys[i].handler = (int)k;
+	}
+}
 
 strand_status wemu_thread_exit(struct wemu *m, struct wthread *t, uint32_t status, uint64_t position)
 {
@@ -2072,8 +2682,8 @@ strand_status wemu_syscall(struct wemu *m, uint32_t pc, bool *blocked)
 	struct sc c = { .m = m, .t = wemu_current(m), .pc = pc };
 	uc_reg_read(m->uc, UC_X86_REG_EAX, &c.number);
 	uc_reg_read(m->uc, UC_X86_REG_EDX, &c.edx);
-	bool known;
-	c.nargs = wemu_syscall_nargs(c.number, &known);
+	const struct wsyscall *svc = wemu_sys_find(m, c.number);
+	c.nargs = svc ? svc->nargs : 0;
 	uint64_t position = m->icount - 1; /* the code hook counted the sysenter */
 	wemu_fx_reset(&m->fx);
 	m->fx.active = true;
@@ -2084,32 +2694,20 @@ strand_status wemu_syscall(struct wemu *m, uint32_t pc, bool *blocked)
 	if (!args_ok) {
 		result = ST_ACCESS_VIOLATION;
 	} else {
-		uint32_t (*fn)(struct sc *) = NULL;
-		for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
-			if (services[i].number == c.number)
-				fn = services[i].fn;
+		uint32_t (*fn)(struct sc *) = svc && svc->handler >= 0 ? services[svc->handler].fn : NULL;
 		if (fn) {
 			result = fn(&c);
 		} else {
-			const char *name = wemu_syscall_name(c.number);
-			wemu_warn(m, "unmodelled system service %s (0x%x) at pc=0x%08x: STATUS_NOT_IMPLEMENTED",
-				  name ? name : "?", c.number, pc);
-			if (m->res)
-				m->res->unknown_syscalls++;
-			char line[200];
-			int n = snprintf(line, sizeof line, "position=%" PRIu64 " tid=%u pc=0x%08x number=0x%x service=%s\n",
-					 position, c.t->tid, pc, c.number, name ? name : "?");
-			char *q = realloc(m->unmodelled, m->unmodelled_len + (size_t)n + 1);
-			if (!q) {
-				m->hook_status = strand_error_set(m->err, STRAND_ERR_NOMEM, "winemu: out of memory");
-			} else {
-				memcpy(q + m->unmodelled_len, line, (size_t)n + 1);
-				m->unmodelled = q;
-				m->unmodelled_len += (size_t)n;
-			}
+			char what[120];
+			snprintf(what, sizeof what, "service=%s", svc ? svc->name : "?");
+			log_unmodelled(&c, what);
 		}
 	}
 	m->fx.active = false;
+	if (m->opt && m->opt->trace_syscalls)
+		fprintf(stderr, "strand record-win: [%llu] %u %s(%x %x %x %x %x %x) = %x%s\n", (unsigned long long)position, c.t->tid,
+			svc ? svc->name : "?", c.a[0], c.a[1], c.a[2], c.a[3], c.a[4], c.a[5], result,
+			c.blocked ? " (blocked)" : "");
 	strand_status st = m->hook_status;
 	if (st != STRAND_OK)
 		goto out;
@@ -2128,6 +2726,27 @@ strand_status wemu_syscall(struct wemu *m, uint32_t pc, bool *blocked)
 	c.t->waiting = false;
 	if (c.t->state == WT_WAITING)
 		c.t->state = WT_READY;
+	if (c.full_cpu) {
+		/* NtContinue: the context was loaded into Unicorn; record it whole */
+		struct strand_record r = { .type = STRAND_REC_SYSCALL, .tid = c.t->tid, .position = position };
+		struct strand_syscall *s = &r.u.syscall;
+		s->pc = pc;
+		s->number = c.number;
+		s->nargs = c.nargs > 8 ? 8 : c.nargs;
+		for (uint32_t i = 0; i < s->nargs; i++)
+			s->args[i] = c.a[i];
+		s->result = result;
+		struct strand_cpu cpu;
+		wemu_cpu_store(m, &cpu);
+		s->fx = (struct strand_effects){ &cpu, 0, NULL, m->fx.nmaps, m->fx.maps, m->fx.nwrites, m->fx.writes };
+		st = wemu_put(m, &r);
+		if (st == STRAND_OK && m->res)
+			m->res->syscalls++;
+		/* Unicorn adds the sysenter's length to eip after the hook */
+		uint32_t eip = (uint32_t)cpu.rip - 2;
+		uc_reg_write(m->uc, UC_X86_REG_EIP, &eip);
+		goto out;
+	}
 	/* the return path of sysexit: eip after sysenter, esp = edx */
 	uint32_t ret_eip = pc + 2, esp = c.edx;
 	uc_reg_write(m->uc, UC_X86_REG_EIP, &pc); /* Unicorn adds the sysenter's length */
@@ -2162,9 +2781,17 @@ strand_status wemu_syscall(struct wemu *m, uint32_t pc, bool *blocked)
 		if (m->res)
 			m->res->threads++;
 	}
+	if (c.loaded && (st = wemu_module_record(m, c.loaded, after, c.t->tid)) != STRAND_OK)
+		goto out;
+	if (c.unloaded_id) {
+		r = (struct strand_record){ .type = STRAND_REC_MODULE_UNLOAD, .tid = c.t->tid, .position = after };
+		r.u.module_id = c.unloaded_id;
+		if ((st = wemu_put(m, &r)) != STRAND_OK)
+			goto out;
+	}
 	for (uint32_t i = 0; i < c.nout; i++) {
 		r = (struct strand_record){ .type = STRAND_REC_OUTPUT, .tid = c.t->tid, .position = after };
-		r.u.output = (struct strand_output){ 3, c.out[i].len, c.out[i].data };
+		r.u.output = (struct strand_output){ c.out[i].stream, c.out[i].len, c.out[i].data };
 		if ((st = wemu_put(m, &r)) != STRAND_OK)
 			goto out;
 		if (m->res)

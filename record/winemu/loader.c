@@ -137,7 +137,7 @@ _Static_assert(sizeof thunk_code == 0xb2, "thunk layout");
 /* GDT                                                                    */
 /* ===================================================================== */
 
-static void gdt_desc(uint8_t *d, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
+void wemu_gdt_desc(uint8_t *d, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {
 	d[0] = limit & 0xff;
 	d[1] = (limit >> 8) & 0xff;
@@ -152,20 +152,20 @@ static void gdt_desc(uint8_t *d, uint32_t base, uint32_t limit, uint8_t access, 
 void wemu_gdt_set_fs_base(struct wemu *m, uint32_t teb)
 {
 	uint8_t d[8];
-	gdt_desc(d, teb, 0xfff, 0xf3, 0x4);
+	wemu_gdt_desc(d, teb, 0xfff, 0xf3, 0x4);
 	uc_mem_write(m->uc, WEMU_GDT + (WEMU_SEL_FS & ~7u), d, 8);
 	uint32_t sel = WEMU_SEL_FS;
 	uc_reg_write(m->uc, UC_X86_REG_FS, &sel);
 }
 
-static strand_status map_gdt(struct wemu *m, uint32_t teb)
+strand_status wemu_map_gdt(struct wemu *m, uint32_t teb)
 {
 	uint8_t page[WEMU_PAGE] = { 0 };
-	gdt_desc(page + 0x08, 0, 0xfffff, 0x9b, 0xc); /* ring-0 code */
-	gdt_desc(page + 0x10, 0, 0xfffff, 0x93, 0xc); /* ring-0 data (SS) */
-	gdt_desc(page + 0x18, 0, 0xfffff, 0xfb, 0xc); /* ring-3 code (CS 0x1B) */
-	gdt_desc(page + 0x20, 0, 0xfffff, 0xf3, 0xc); /* ring-3 data (DS, ES 0x23) */
-	gdt_desc(page + 0x38, teb, 0xfff, 0xf3, 0x4); /* TEB (FS 0x3B) */
+	wemu_gdt_desc(page + 0x08, 0, 0xfffff, 0x9b, 0xc); /* ring-0 code */
+	wemu_gdt_desc(page + 0x10, 0, 0xfffff, 0x93, 0xc); /* ring-0 data (SS) */
+	wemu_gdt_desc(page + 0x18, 0, 0xfffff, 0xfb, 0xc); /* ring-3 code (CS 0x1B) */
+	wemu_gdt_desc(page + 0x20, 0, 0xfffff, 0xf3, 0xc); /* ring-3 data (DS, ES 0x23) */
+	wemu_gdt_desc(page + 0x38, teb, 0xfff, 0xf3, 0x4); /* TEB (FS 0x3B) */
 	return wemu_vm_map(m, WEMU_GDT, WEMU_PAGE, STRAND_PROT_READ, STRAND_REGION_GDT, "gdt",
 			   page, true, false, 0x02);
 }
@@ -175,9 +175,8 @@ static strand_status map_gdt(struct wemu *m, uint32_t teb)
 /* ===================================================================== */
 
 /* Host path of `name` in the module directory (case-insensitive). */
-static strand_status find_module_file(struct wemu *m, const char *name, char *path, size_t n)
+strand_status wemu_find_file_in(struct wemu *m, const char *dir, const char *name, char *path, size_t n)
 {
-	const char *dir = m->opt && m->opt->modules_dir ? m->opt->modules_dir : m->scn->proc.modules;
 	DIR *d = opendir(dir);
 	if (!d)
 		return lerr(m, STRAND_ERR_IO, "cannot open module directory '%s'", dir);
@@ -191,6 +190,12 @@ static strand_status find_module_file(struct wemu *m, const char *name, char *pa
 		return lerr(m, STRAND_ERR_INVALID, "module '%s' not found in '%s'", name, dir);
 	snprintf(path, n, "%s/%s", dir, best);
 	return STRAND_OK;
+}
+
+static strand_status find_module_file(struct wemu *m, const char *name, char *path, size_t n)
+{
+	return wemu_find_file_in(m, m->opt && m->opt->modules_dir ? m->opt->modules_dir : m->scn->proc.modules,
+				 name, path, n);
 }
 
 static struct wmodule *find_loaded(struct wemu *m, const char *name)
@@ -248,6 +253,61 @@ static strand_status map_image(struct wemu *m, struct wmodule *mod)
 
 static strand_status load_module(struct wemu *m, const char *name, bool main, size_t *out_index,
 				 unsigned depth);
+
+strand_status wemu_map_pe(struct wemu *m, const char *path, const char *name, const char *win32_path,
+			  bool main, size_t *out_index, bool *moved)
+{
+	return wemu_map_pe_at(m, path, NULL, 0, name, win32_path, main, 0, out_index, moved);
+}
+
+strand_status wemu_map_pe_at(struct wemu *m, const char *path, const uint8_t *bytes, size_t nbytes,
+			     const char *name, const char *win32_path, bool main, uint32_t want_base,
+			     size_t *out_index, bool *moved)
+{
+	struct wmodule *p = realloc(m->mods, (m->nmods + 1) * sizeof *p);
+	if (!p)
+		return lerr(m, STRAND_ERR_NOMEM, "winemu: out of memory");
+	m->mods = p;
+	size_t index = m->nmods++;
+	struct wmodule *mod = &m->mods[index];
+	memset(mod, 0, sizeof *mod);
+	mod->id = m->next_module_id ? m->next_module_id++ : (uint32_t)index + 1;
+	mod->main = main;
+	strand_status st;
+	if (bytes) {
+		uint8_t *copy = malloc(nbytes ? nbytes : 1);
+		if (!copy)
+			return lerr(m, STRAND_ERR_NOMEM, "winemu: out of memory");
+		memcpy(copy, bytes, nbytes);
+		st = pe_parse(name, path, copy, nbytes, &mod->pe, m->err);
+	} else {
+		st = pe_load(name, path, &mod->pe, m->err);
+	}
+	if (st != STRAND_OK)
+		return st;
+	mod->size = mod->pe.size_of_image;
+	mod->base = want_base ? want_base : mod->pe.image_base;
+	*moved = false;
+	if (want_base && !wemu_vm_is_free(m, mod->base, mod->size))
+		return lerr(m, STRAND_ERR_INVALID, "%s: 0x%08x is not free", name, want_base);
+	if (mod->base < WEMU_DYN_BASE || !wemu_vm_is_free(m, mod->base, mod->size)) {
+		if (!wemu_vm_find_free(m, mod->size, WEMU_ALLOC_GRAN, WEMU_RELOC_BASE, WEMU_TEB_TOP - 0x100000,
+				       &mod->base))
+			return lerr(m, STRAND_ERR_INVALID, "%s: no room to relocate 0x%x bytes", name, mod->size);
+		*moved = true;
+	}
+	if ((st = pe_build_image(&mod->pe, &mod->img, m->err)) != STRAND_OK ||
+	    (st = pe_relocate(&mod->pe, mod->img, mod->base, m->err)) != STRAND_OK ||
+	    (st = pe_exports(&mod->pe, mod->img, &mod->exports, &mod->nexports, m->err)) != STRAND_OK)
+		return st;
+	mod->entry = mod->pe.entry_rva ? mod->base + mod->pe.entry_rva : 0;
+	if (!(mod->win32_path = strdup(win32_path)))
+		return lerr(m, STRAND_ERR_NOMEM, "winemu: out of memory");
+	if ((st = map_image(m, mod)) != STRAND_OK)
+		return st;
+	*out_index = index;
+	return STRAND_OK;
+}
 
 static strand_status load_imports_of(struct wemu *m, size_t index, unsigned depth)
 {
@@ -419,7 +479,7 @@ static strand_status bind_imports(struct wemu *m)
 	return STRAND_OK;
 }
 
-static const struct pe_export *find_export(const struct wmodule *mod, const char *name)
+const struct pe_export *wemu_find_export(const struct wmodule *mod, const char *name)
 {
 	for (size_t i = 0; i < mod->nexports; i++)
 		if (mod->exports[i].name && strcmp(mod->exports[i].name, name) == 0 && mod->exports[i].rva)
@@ -592,8 +652,8 @@ static strand_status build_shared(struct wemu *m)
 	put32(s + 0x26C, 5);
 	put32(s + 0x270, 2);
 	struct wmodule *nt = find_loaded(m, "ntdll.dll");
-	const struct pe_export *sc = nt ? find_export(nt, "KiFastSystemCall") : NULL;
-	const struct pe_export *scr = nt ? find_export(nt, "KiFastSystemCallRet") : NULL;
+	const struct pe_export *sc = nt ? wemu_find_export(nt, "KiFastSystemCall") : NULL;
+	const struct pe_export *scr = nt ? wemu_find_export(nt, "KiFastSystemCallRet") : NULL;
 	if (!sc)
 		return lerr(m, STRAND_ERR_INVALID, "ntdll.dll does not export KiFastSystemCall");
 	put32(s + 0x300, nt->base + sc->rva);
@@ -614,8 +674,11 @@ uint32_t wemu_alloc_tid(struct wemu *m)
 strand_status wemu_new_thread(struct wemu *m, uint32_t stack_base, uint32_t stack_limit,
 			      struct wthread **out)
 {
+	/* the stand-ins' TEB is one page; real system DLLs use the whole
+	 * Vista+ TEB and write beyond it (docs/winemu.md) */
+	uint32_t tebsize = m->personality == WP_STANDIN ? WEMU_PAGE : 2 * WEMU_PAGE;
 	uint32_t teb = m->next_teb;
-	if (teb < WEMU_DYN_BASE || !wemu_vm_is_free(m, teb, WEMU_PAGE))
+	if (teb < WEMU_DYN_BASE || !wemu_vm_is_free(m, teb, tebsize))
 		return lerr(m, STRAND_ERR_INVALID, "no room for another TEB at 0x%08x", teb);
 	struct wthread *t = calloc(1, sizeof *t);
 	struct wthread **v = realloc(m->threads, (m->nthreads + 1) * sizeof *v);
@@ -632,7 +695,7 @@ strand_status wemu_new_thread(struct wemu *m, uint32_t stack_base, uint32_t stac
 	t->stack_base = stack_base;
 	t->stack_limit = stack_limit;
 	t->state = WT_READY;
-	uint8_t p[WEMU_PAGE] = { 0 };
+	uint8_t p[2 * WEMU_PAGE] = { 0 };
 	put32(p + 0x00, 0xffffffffu);
 	put32(p + 0x04, stack_base);
 	put32(p + 0x08, stack_limit);
@@ -640,15 +703,31 @@ strand_status wemu_new_thread(struct wemu *m, uint32_t stack_base, uint32_t stac
 	put32(p + 0x20, m->scn->proc.pid);
 	put32(p + 0x24, t->tid);
 	put32(p + 0x30, WEMU_PEB);
+	if (m->personality != WP_STANDIN) {
+		/* what the kernel initialises in a Vista+ TEB (x86 offsets):
+		 * ActivationContextStack (+0x184, its FrameListCache an empty
+		 * list), ActivationContextStackPointer (+0x1A8) to it, RealClientId
+		 * (+0x6B4), StaticUnicodeString (+0xC00) over StaticUnicodeBuffer
+		 * (+0xC08, 261 WCHARs), DeallocationStack (+0xE0C) */
+		put32(p + 0x188, teb + 0x188);
+		put32(p + 0x18C, teb + 0x188);
+		put32(p + 0x1A8, teb + 0x184);
+		put32(p + 0x6B4, m->scn->proc.pid);
+		put32(p + 0x6B8, t->tid);
+		put16(p + 0xC00, 0);
+		put16(p + 0xC02, 261 * 2);
+		put32(p + 0xC04, teb + 0xC08);
+		put32(p + 0xE0C, stack_limit);
+	}
 	char name[32];
 	snprintf(name, sizeof name, "teb:%u", t->tid);
-	strand_status st = wemu_vm_map(m, teb, WEMU_PAGE, STRAND_PROT_READ | STRAND_PROT_WRITE,
+	strand_status st = wemu_vm_map(m, teb, tebsize, STRAND_PROT_READ | STRAND_PROT_WRITE,
 				       STRAND_REGION_TEB, name, p, true, false, 0x04);
 	if (st != STRAND_OK) {
 		free(t);
 		return st;
 	}
-	m->next_teb -= WEMU_PAGE;
+	m->next_teb -= tebsize;
 	t->obj = wemu_obj_new(m, WO_THREAD, NULL);
 	if (!t->obj) {
 		free(t);
@@ -677,6 +756,12 @@ strand_status wemu_new_thread(struct wemu *m, uint32_t stack_base, uint32_t stac
 strand_status wemu_load_process(struct wemu *m)
 {
 	const struct wscn_process *pr = &m->scn->proc;
+	if (wemu_system_dlls_dir(m))
+		return wemu_load_system_process(m);
+	strand_status st0 = wemu_systable_standin(m);
+	if (st0 != STRAND_OK)
+		return st0;
+	wemu_kernel_bind(m);
 	m->next_teb = WEMU_TEB_TOP;
 	/* fixed regions first, so images cannot take their places */
 	uint8_t thunk[WEMU_PAGE];
@@ -723,7 +808,7 @@ strand_status wemu_load_process(struct wemu *m)
 	struct wthread *t;
 	if ((st = wemu_new_thread(m, stack_addr + stack, stack_addr, &t)) != STRAND_OK)
 		return st;
-	if ((st = map_gdt(m, t->teb)) != STRAND_OK)
+	if ((st = wemu_map_gdt(m, t->teb)) != STRAND_OK)
 		return st;
 	t->cpu.rip = WEMU_THUNK_PROCESS;
 	t->cpu.gpr[STRAND_REG_RSP] = stack_addr + stack - 16;
@@ -745,7 +830,7 @@ static int symcmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static strand_status module_record(struct wemu *m, struct wmodule *mod)
+strand_status wemu_module_record(struct wemu *m, struct wmodule *mod, uint64_t position, uint32_t tid)
 {
 	struct pe_symbol *fn = NULL;
 	size_t nfn = 0;
@@ -780,7 +865,7 @@ static strand_status module_record(struct wemu *m, struct wmodule *mod)
 							   fn[k].name, "" };
 	}
 	qsort(syms, n, sizeof *syms, symcmp);
-	struct strand_record r = { .type = STRAND_REC_MODULE, .tid = m->threads[0]->tid };
+	struct strand_record r = { .type = STRAND_REC_MODULE, .tid = tid, .position = position };
 	r.u.module = (struct strand_module){
 		.id = mod->id, .flags = mod->main ? STRAND_MODULE_F_MAIN : 0, .base = mod->base,
 		.size = mod->size, .timestamp = mod->pe.timestamp, .checksum = mod->pe.checksum,
@@ -804,8 +889,19 @@ strand_status wemu_write_snapshot(struct wemu *m)
 						 (const uint8_t *)m->unmodelled_note };
 		st = wemu_put(m, &r);
 	}
+	if (st == STRAND_OK && m->personality != WP_STANDIN) {
+		/* the service table of this ntdll, so analyses name services right
+		 * (docs/trace-format.md, NOTE "syscall-table") */
+		char *text = NULL;
+		size_t len = 0;
+		if ((st = wemu_systable_note(m, &text, &len)) == STRAND_OK) {
+			r.u.note = (struct strand_note){ "syscall-table", (uint32_t)len, (const uint8_t *)text };
+			st = wemu_put(m, &r);
+			free(text);
+		}
+	}
 	for (size_t i = 0; i < m->nmods && st == STRAND_OK; i++)
-		st = module_record(m, &m->mods[i]);
+		st = wemu_module_record(m, &m->mods[i], 0, tid);
 	uint8_t *buf = NULL;
 	size_t cap = 0;
 	for (size_t i = 0; i < m->nregions && st == STRAND_OK; i++) {

@@ -123,6 +123,10 @@ strand_status pe_parse(const char *name, const char *path, uint8_t *data, size_t
 	pe->size_of_headers = rd32(oh + 60);
 	pe->checksum = rd32(oh + 64);
 	pe->stack_reserve = rd32(oh + 72);
+	pe->subsystem = rd16(oh + 68);
+	pe->subsystem_major = rd16(oh + 48);
+	pe->subsystem_minor = rd16(oh + 50);
+	pe->dll_characteristics = rd16(oh + 70);
 	uint32_t ndirs = rd32(oh + 92);
 	if (salign != PAGE)
 		return bad(name, err, "SectionAlignment=0x%" PRIx32 " (only 0x1000 is supported)", salign);

@@ -49,6 +49,9 @@ struct pe_file {
 	uint32_t checksum;
 	uint32_t stack_reserve;
 	uint16_t characteristics;
+	uint16_t subsystem;       /* IMAGE_SUBSYSTEM_* */
+	uint16_t subsystem_major, subsystem_minor;
+	uint16_t dll_characteristics;
 	bool is_dll;
 	struct pe_section *secs;
 	uint16_t nsecs;

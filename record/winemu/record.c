@@ -487,6 +487,7 @@ static void wemu_free(struct wemu *m)
 		free(m->threads[i]);
 	free(m->threads);
 	wemu_kernel_free(m);
+	wemu_systable_free(m);
 	wemu_fx_free(&m->fx);
 	free(m->regions);
 	if (m->uc)

@@ -339,6 +339,10 @@ static strand_status process_key(struct parser *p, const char *k, const char *v)
 		return set_str(p, &pr->dll_path, v, 3, k);
 	if (strcmp(k, "command_line") == 0)
 		return set_str(p, &pr->command_line, v, 4, k);
+	if (strcmp(k, "system_dlls") == 0)
+		return set_str(p, &pr->system_dlls, v, 15, k);
+	if (strcmp(k, "nls_dir") == 0)
+		return set_str(p, &pr->nls_dir, v, 16, k);
 	if (strcmp(k, "pid") == 0) {
 		if ((st = once(p, 5, k)) != STRAND_OK)
 			return st;
@@ -853,6 +857,17 @@ static strand_status finish(struct parser *p)
 		free(pr->modules);
 		pr->modules = m;
 	}
+	char **dirs[2] = { &pr->system_dlls, &pr->nls_dir };
+	for (int i = 0; i < 2; i++) {
+		if (!*dirs[i] || (*dirs[i])[0] == '/')
+			continue;
+		snprintf(buf, sizeof buf, "%s/%s", p->s->dir, *dirs[i]);
+		char *d = strdup(buf);
+		if (!d)
+			return nomem(p);
+		free(*dirs[i]);
+		*dirs[i] = d;
+	}
 	if (!pr->dll_path && !(pr->dll_path = strdup("C:\\WINDOWS\\system32")))
 		return nomem(p);
 	if (!pr->image_path) {
@@ -985,6 +1000,7 @@ void wscn_free(struct wscn *s)
 	if (!s)
 		return;
 	struct wscn_process *pr = &s->proc;
+	free(pr->system_dlls); free(pr->nls_dir);
 	free(pr->image); free(pr->modules); free(pr->image_path); free(pr->dll_path);
 	free(pr->command_line); free(pr->tids);
 	for (size_t i = 0; i < s->ndevices; i++) {

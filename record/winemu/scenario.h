@@ -94,6 +94,8 @@ struct wscn_process {
 	uint64_t perf_frequency;   /* Hz, > 0 */
 	uint32_t stack_size;       /* bytes, 0 = from the image */
 	uint32_t heap_size;        /* bytes, page multiple, > 0 */
+	char *system_dlls;         /* directory of real system DLLs (resolved), NULL = stand-ins */
+	char *nls_dir;             /* directory of locale data (*.nls, resolved), NULL = none */
 };
 
 /* A parsed scenario.  Owns everything it points to. */

@@ -17,6 +17,9 @@
 struct strand_winemu_options {
 	const char *modules_dir; /* overrides the scenario's `modules`; NULL = use it */
 	bool quiet;              /* no warnings on stderr (unknown syscalls, ends) */
+	const char *system_dlls_dir; /* overrides the scenario's `system_dlls`; NULL = use it */
+	const char *nls_dir;     /* overrides the scenario's `nls_dir`; NULL = use it */
+	bool trace_syscalls;     /* one stderr line per system call served (diagnosis) */
 };
 
 /* What a recording did, for the CLI's summary. */

@@ -35,6 +35,7 @@
 #define WEMU_THUNK_BASE 0x00040000u
 #define WEMU_THUNK_PROCESS (WEMU_THUNK_BASE + 0x00)
 #define WEMU_THUNK_THREAD (WEMU_THUNK_BASE + 0x80)
+#define WEMU_THUNK_DISPATCH (WEMU_THUNK_BASE + 0x100) /* real-ntdll dispatcher target */
 #define WEMU_DYN_BASE 0x00050000u
 #define WEMU_RELOC_BASE 0x10000000u
 #define WEMU_USER_END 0x7ffe0000u /* first byte above user allocations */
@@ -135,6 +136,22 @@ struct wmodule {
 	char *win32_path;     /* FullDllName */
 	bool main;
 	bool initialized;     /* placed in the initialization order */
+	bool unloaded;        /* its view was unmapped (MODULE_UNLOAD written) */
+};
+
+/* One system service of the loaded ntdll (systable.c). */
+struct wsyscall {
+	uint32_t number;      /* as the stub puts it in eax */
+	uint32_t nargs;       /* 32-bit stack arguments */
+	char *name;           /* owned; the stub's Nt* export name */
+	int handler;          /* index into the kernel's service table, -1 = unmodelled */
+};
+
+/* Which system DLLs the process runs (docs/winemu.md "Personalities"). */
+enum wemu_personality {
+	WP_STANDIN = 0,       /* the project's stand-in DLLs, Server 2003 numbers */
+	WP_WINE,              /* Wine's PE DLLs (an ntdll with wine_server_call) */
+	WP_WINDOWS,           /* a real Windows ntdll (KiFastSystemCall stubs) */
 };
 
 /* ===================================================================== */
@@ -178,11 +195,16 @@ struct wthread {
 enum wobj_type {
 	WO_EVENT = 1, WO_THREAD, WO_PROCESS, WO_FILE, WO_DEVICE, WO_KEY,
 	WO_MUTANT, WO_SEMAPHORE, WO_DIRECTORY,
+	WO_STDIO,             /* a standard handle: stream 0 in, 1 out, 2 err */
+	WO_SECTION,           /* an image section over a file */
+	WO_KEYED_EVENT,
 };
 
 /* A file's contents (scenario files and files the guest creates). */
 struct wfile {
 	char *name;
+	bool directory;       /* a directory (host-backed mounts); no data */
+	uint32_t id;          /* FileIdInformation: 1.. in creation order */
 	uint8_t *data;
 	size_t len, cap;
 	int state;            /* enum wscn_state */
@@ -214,6 +236,8 @@ struct wobj {
 		struct { struct wkey *key; } key;
 		struct { uint32_t owner_tid; uint32_t count; } mutant; /* count 0 = free */
 		struct { int32_t count, max; } sem;
+		struct { uint32_t stream; } stdio;
+		struct { struct wfile *file; bool image; } section;
 	} u;
 };
 
@@ -281,6 +305,17 @@ struct wemu {
 	const char *unmodelled_note;
 	size_t unmodelled_note_len;
 
+	/* system services: personality, table sorted by number */
+	int personality;       /* enum wemu_personality */
+	struct wsyscall *sys;
+	size_t nsys;
+	char sys_source[192];  /* where the table came from (NOTE syscall-table) */
+	uint32_t dispatch_word;/* Wine: address of __wine_syscall_dispatcher, 0 if none */
+	struct { char file[32]; uint32_t addr, size; } nls[16]; /* NLS files mapped, once each */
+	size_t nnls;
+	uint32_t std_handles[3]; /* stdin, stdout, stderr of a system-DLL process (0 = none) */
+	uint32_t next_module_id; /* id of the next module mapped at run time, 0 = index + 1 */
+
 	/* trace */
 	struct strand_writer *w;
 	uint32_t tid_cursor;   /* index into scn->proc.tids */
@@ -320,6 +355,26 @@ strand_status wemu_load_process(struct wemu *m);
 /* New thread: TEB region (as an effect when inside a syscall). */
 strand_status wemu_new_thread(struct wemu *m, uint32_t stack_base, uint32_t stack_limit,
 			      struct wthread **out);
+/* Map the PE file at host `path` as module `name` (preferred base, else
+ * relocated: *moved); imports are not bound.  Appends to m->mods. */
+strand_status wemu_map_pe(struct wemu *m, const char *path, const char *name, const char *win32_path,
+			  bool main, size_t *out_index, bool *moved);
+/* The same from bytes in memory (copied; `path` is only a label) at
+ * want_base (0 = preferred, else relocated). */
+strand_status wemu_map_pe_at(struct wemu *m, const char *path, const uint8_t *bytes, size_t nbytes,
+			     const char *name, const char *win32_path, bool main, uint32_t want_base,
+			     size_t *out_index, bool *moved);
+/* Host path of `name` in directory `dir` (case-insensitive match). */
+strand_status wemu_find_file_in(struct wemu *m, const char *dir, const char *name, char *path, size_t n);
+strand_status wemu_module_record(struct wemu *m, struct wmodule *mod, uint64_t position, uint32_t tid);
+void wemu_gdt_desc(uint8_t *d, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags);
+strand_status wemu_map_gdt(struct wemu *m, uint32_t teb);
+const struct pe_export *wemu_find_export(const struct wmodule *mod, const char *name);
+/* Real system DLLs (scenario system_dlls): their directory, or NULL. */
+const char *wemu_system_dlls_dir(const struct wemu *m);
+/* The process on real system DLLs: exe and ntdll mapped, the main thread
+ * about to enter ntdll!LdrInitializeThunk (sysproc.c). */
+strand_status wemu_load_system_process(struct wemu *m);
 /* Write the initial snapshot records. */
 strand_status wemu_write_snapshot(struct wemu *m);
 /* Rewrite the FS descriptor base for `teb` (the thread switch rule). */
@@ -334,13 +389,26 @@ void wemu_kernel_free(struct wemu *m);
 strand_status wemu_syscall(struct wemu *m, uint32_t pc, bool *blocked);
 /* Can the waiting thread t proceed (objects signaled or deadline due)? */
 bool wemu_wait_ready(struct wemu *m, struct wthread *t);
-const char *wemu_syscall_name(uint32_t number);
-uint32_t wemu_syscall_nargs(uint32_t number, bool *known);
+/* The standard handles of a system-DLL process (m->std_handles). */
+strand_status wemu_kernel_std_handles(struct wemu *m);
+/* Bind m->sys entries to the services the model serves (by name). */
+void wemu_kernel_bind(struct wemu *m);
 struct wobj *wemu_obj_new(struct wemu *m, enum wobj_type type, const char *name);
 /* Terminate thread t (not necessarily the running one); records THREAD_EXIT
  * at `position` unless it is the last thread. */
 strand_status wemu_thread_exit(struct wemu *m, struct wthread *t, uint32_t status,
 			       uint64_t position);
+
+/* ---- systable.c ---- */
+strand_status wemu_systable_standin(struct wemu *m);
+/* Read the table from ntdll's stubs (img as mapped); sets personality and
+ * dispatch_word. */
+strand_status wemu_systable_derive(struct wemu *m, struct wmodule *nt);
+const struct wsyscall *wemu_sys_find(const struct wemu *m, uint32_t number);
+void wemu_systable_free(struct wemu *m);
+const char *wemu_personality_name(int p);
+/* The NOTE "syscall-table" text (*out owned by the caller, free()). */
+strand_status wemu_systable_note(struct wemu *m, char **out, size_t *len);
 
 /* ---- record.c ---- */
 uint64_t wemu_now(const struct wemu *m); /* virtual time, 100 ns since 1601 */

@@ -1,0 +1,262 @@
+/*
+ * winemu on real Windows user-mode code: programs from tests/traces/src/win
+ * (built here with mingw-w64 against the real CRT) run on Wine 8.0's PE
+ * system DLLs from Debian's libwine:i386, unpacked by
+ * scripts/setup.d/wine.sh.  The process starts in Wine's
+ * ntdll!LdrInitializeThunk, and every DLL is loaded by Wine's own loader
+ * through image sections.  What a user observes: the program's output and
+ * exit status, the modules ntdll mapped, the syscall table the trace
+ * declares, byte-identical re-recording and exact replay.
+ *
+ * The package is found at $STRAND_WINE_DIR, else
+ * ${STRAND_CACHE:-$HOME/.cache/strand}/wine-8.0~repack-4 (the setup
+ * script's default).  Without it these tests fail: CI runs the setup first.
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "record/winemu/winemu.h"
+#include "strand/trace.h"
+
+#define WINE_VERSION "8.0~repack-4"
+
+static char dir[256];
+static char wine[1024], sysdlls[1200], nls[1200], guests[512];
+
+static void find_wine(void)
+{
+	const char *d = getenv("STRAND_WINE_DIR");
+	if (d && *d) {
+		snprintf(wine, sizeof wine, "%s", d);
+	} else {
+		const char *cache = getenv("STRAND_CACHE");
+		const char *home = getenv("HOME");
+		if (cache && *cache)
+			snprintf(wine, sizeof wine, "%s/wine-%s", cache, WINE_VERSION);
+		else
+			snprintf(wine, sizeof wine, "%s/.cache/strand/wine-%s", home ? home : "", WINE_VERSION);
+	}
+	snprintf(sysdlls, sizeof sysdlls, "%s/usr/lib/i386-linux-gnu/wine/i386-windows", wine);
+	snprintf(nls, sizeof nls, "%s/usr/share/wine/nls", wine);
+	char probe[1300];
+	snprintf(probe, sizeof probe, "%s/ntdll.dll", sysdlls);
+	struct stat sb;
+	cr_assert_eq(stat(probe, &sb), 0,
+		     "Wine's DLLs are not unpacked at %s: run scripts/setup.d/wine.sh (or set STRAND_WINE_DIR)",
+		     wine);
+}
+
+static void setup(void)
+{
+	find_wine();
+	snprintf(dir, sizeof dir, "/tmp/strand-wine-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(guests, sizeof guests, "%s/guests", dir);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "sh %s/tests/traces/src/win/build.sh %s > %s/build.txt 2>&1", STRAND_SOURCE_DIR,
+		 guests, dir);
+	cr_assert_eq(system(cmd), 0, "cannot build the guest programs (%s/build.txt)", dir);
+}
+
+static void teardown(void)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	(void)system(cmd);
+}
+
+TestSuite(winemu_wine, .init = setup, .fini = teardown, .timeout = 600);
+
+/* Record tests/traces/src/win/NAME.scenario into dir/OUT.strand. */
+static void record(const char *name, const char *out, struct strand_winemu_result *res, char *trace, size_t n)
+{
+	char scn[512];
+	snprintf(scn, sizeof scn, "%s/tests/traces/src/win/%s.scenario", STRAND_SOURCE_DIR, name);
+	snprintf(trace, n, "%s/%s.strand", dir, out);
+	struct strand_winemu_options opt = { .modules_dir = guests, .system_dlls_dir = sysdlls, .nls_dir = nls,
+					     .quiet = true };
+	strand_error err = { 0 };
+	struct strand_winemu_result dummy;
+	cr_assert_eq(strand_winemu_record(scn, trace, &opt, res ? res : &dummy, &err), STRAND_OK, "%s", err.msg);
+}
+
+/* What the tests look at in a trace. */
+struct seen {
+	char out[8192], err[4096], debug[16384];
+	size_t outlen, errlen, debuglen;
+	uint64_t exit_code;
+	char table[64 * 1024];
+	size_t tablelen;
+	char unmodelled[8192];
+	char loaded[2048];        /* names of modules loaded after the snapshot, blank separated */
+	uint32_t snapshot_modules, unloads;
+	uint64_t start_pc, ldr_init;
+	uint64_t syscalls;
+};
+
+static void append(char *buf, size_t cap, size_t *len, const void *data, size_t n)
+{
+	if (*len + n >= cap)
+		n = cap - 1 - *len;
+	memcpy(buf + *len, data, n);
+	*len += n;
+	buf[*len] = 0;
+}
+
+static void scan(const char *trace, struct seen *s)
+{
+	memset(s, 0, sizeof *s);
+	struct strand_reader *r;
+	strand_error err = { 0 };
+	cr_assert_eq(strand_reader_open(trace, &r, &err), STRAND_OK, "%s", err.msg);
+	const struct strand_record *rec;
+	strand_status st;
+	bool in_snapshot = true;
+	while ((st = strand_reader_next(r, &rec, &err)) == STRAND_OK) {
+		switch (rec->type) {
+		case STRAND_REC_SNAPSHOT_END:
+			in_snapshot = false;
+			break;
+		case STRAND_REC_MODULE: {
+			const struct strand_module *m = &rec->u.module;
+			if (in_snapshot) {
+				s->snapshot_modules++;
+			} else {
+				size_t l = strlen(s->loaded);
+				snprintf(s->loaded + l, sizeof s->loaded - l, "%s ", m->name);
+			}
+			for (uint32_t i = 0; i < m->nsyms; i++)
+				if (strcmp(m->syms[i].name, "LdrInitializeThunk") == 0 &&
+				    m->syms[i].kind == STRAND_SYM_EXPORT)
+					s->ldr_init = m->syms[i].addr;
+			break;
+		}
+		case STRAND_REC_MODULE_UNLOAD:
+			s->unloads++;
+			break;
+		case STRAND_REC_THREAD:
+			if (in_snapshot)
+				s->start_pc = rec->u.thread.cpu.rip;
+			break;
+		case STRAND_REC_OUTPUT: {
+			const struct strand_output *o = &rec->u.output;
+			if (o->stream == 1)
+				append(s->out, sizeof s->out, &s->outlen, o->data, o->len);
+			else if (o->stream == 2)
+				append(s->err, sizeof s->err, &s->errlen, o->data, o->len);
+			else
+				append(s->debug, sizeof s->debug, &s->debuglen, o->data, o->len);
+			break;
+		}
+		case STRAND_REC_NOTE:
+			if (strcmp(rec->u.note.key, "syscall-table") == 0)
+				append(s->table, sizeof s->table, &s->tablelen, rec->u.note.data, rec->u.note.len);
+			else if (strcmp(rec->u.note.key, "unmodelled-syscalls") == 0)
+				snprintf(s->unmodelled, sizeof s->unmodelled, "%.*s", (int)rec->u.note.len,
+					 (const char *)rec->u.note.data);
+			break;
+		case STRAND_REC_SYSCALL:
+			s->syscalls++;
+			break;
+		case STRAND_REC_PROCESS_EXIT:
+			s->exit_code = rec->u.exit_code;
+			break;
+		}
+	}
+	cr_assert_eq(st, STRAND_END, "%s", err.msg);
+	cr_assert_eq(strand_reader_verify(r, &err), STRAND_OK, "verify: %s", err.msg);
+	strand_reader_close(r);
+}
+
+static void replay_exact(const char *trace, const char *name)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "%s replay %s > %s/%s-replay.txt 2>&1", STRAND_CLI, trace, dir, name);
+	int rc = system(cmd);
+	char log[1200];
+	snprintf(log, sizeof log, "%s/%s-replay.txt", dir, name);
+	FILE *f = fopen(log, "r");
+	char text[4096] = "";
+	if (f) {
+		size_t n = fread(text, 1, sizeof text - 1, f);
+		text[n] = 0;
+		fclose(f);
+	}
+	cr_assert_eq(rc, 0, "strand replay failed: %s", text);
+	cr_assert_not_null(strstr(text, "exact"), "replay verdict: %s", text);
+}
+
+Test(winemu_wine, crt_hello_runs_on_wine_ntdll_from_ldrinitializethunk)
+{
+	char trace[512];
+	struct strand_winemu_result res;
+	record("hello", "hello", &res, trace, sizeof trace);
+	struct seen s;
+	scan(trace, &s);
+	cr_assert_eq(s.exit_code, 0, "exit status 0x%" PRIx64 "; stdout: %s; debug: %s", s.exit_code, s.out, s.debug);
+	/* printf, qsort, fopen/fgets and the atexit handler, in order; the
+	 * CRT's text mode writes CR LF */
+	cr_assert_str_eq(s.out, "hello from the real CRT\r\n"
+				"sorted: 0 1 6 12 17 18 23 28 29 34 39 40 45 50 51 56\r\n"
+				"read back 2 lines\r\n"
+				"atexit handler ran\r\n");
+	/* the kernel mapped the exe and ntdll; Wine's loader mapped the rest */
+	cr_assert_eq(s.snapshot_modules, 2);
+	cr_assert_neq(s.ldr_init, 0);
+	cr_assert_eq(s.start_pc, s.ldr_init, "the main thread starts at ntdll!LdrInitializeThunk");
+	cr_assert_not_null(strstr(s.loaded, "kernel32.dll "), "loaded: %s", s.loaded);
+	cr_assert_not_null(strstr(s.loaded, "kernelbase.dll "), "loaded: %s", s.loaded);
+	cr_assert_not_null(strstr(s.loaded, "msvcrt.dll "), "loaded: %s", s.loaded);
+	/* the trace declares Wine's numbering, read from this ntdll */
+	cr_assert_not_null(strstr(s.table, "# personality=wine\n"), "%s", s.table);
+	cr_assert_not_null(strstr(s.table, "0x015 NtClose 1\n"));
+	cr_assert_not_null(strstr(s.table, "0x0e4 NtWriteFile 9\n"));
+	cr_assert_eq(res.exit_status, 0);
+}
+
+Test(winemu_wine, recording_twice_gives_identical_traces)
+{
+	char t1[512], t2[512];
+	record("hello", "one", NULL, t1, sizeof t1);
+	record("hello", "two", NULL, t2, sizeof t2);
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "cmp -s %s %s", t1, t2);
+	cr_assert_eq(system(cmd), 0, "recordings differ");
+}
+
+Test(winemu_wine, crt_hello_replays_exactly)
+{
+	char trace[512];
+	record("hello", "hello", NULL, trace, sizeof trace);
+	replay_exact(trace, "hello");
+}
+
+Test(winemu_wine, missing_file_fails_with_the_crt_message)
+{
+	char trace[512];
+	record("missing", "missing", NULL, trace, sizeof trace);
+	struct seen s;
+	scan(trace, &s);
+	cr_assert_eq(s.exit_code, 1, "exit status 0x%" PRIx64 "; stderr: %s", s.exit_code, s.err);
+	cr_assert_str_eq(s.err, "missing: cannot open C:\\ProgramData\\strand\\settings.ini: No such file or directory\r\n");
+	replay_exact(trace, "missing");
+}
+
+Test(winemu_wine, cxx_map_iostream_and_exceptions_run_on_libstdcxx)
+{
+	char trace[512];
+	record("cxx", "cxx", NULL, trace, sizeof trace);
+	struct seen s;
+	scan(trace, &s);
+	cr_assert_eq(s.exit_code, 0, "exit status 0x%" PRIx64 "; stdout: %s", s.exit_code, s.out);
+	/* C++17 evaluates `cout << "five is " << lookup(...)` left to right:
+	 * the text is out before the throw */
+	cr_assert_str_eq(s.out, "four=4\r\none=1\r\nthree=3\r\ntwo=2\r\ntwo is 2\r\nfive is caught: no key five\r\n");
+	cr_assert_not_null(strstr(s.loaded, "libstdc++-6.dll "), "loaded: %s", s.loaded);
+	cr_assert_not_null(strstr(s.loaded, "libgcc_s_dw2-1.dll "), "loaded: %s", s.loaded);
+	replay_exact(trace, "cxx");
+}
