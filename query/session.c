@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "query/query_int.h"
+#include "strand/knowledge.h"
 
 strand_status qsession_new(const struct qtarget_ops *ops, void *t,
 			   strand_arch arch, strand_abi abi,
@@ -64,9 +65,10 @@ const struct strand_query_event *strand_query_events(const struct strand_query *
 
 bool strand_query_syscall_failed(strand_abi abi, uint64_t result)
 {
-	if (abi == STRAND_ABI_LINUX)
-		return (int64_t)result >= -4095 && (int64_t)result <= -1;
-	return ((uint32_t)result & 0xC0000000u) == 0xC0000000u;
+	/* one definition of failure: the knowledge part's (x86-64 for Linux,
+	 * whose 64-bit results also cover sign-extended 32-bit ones) */
+	return strand_syscall_failed(abi, abi == STRAND_ABI_LINUX ? STRAND_ARCH_X86_64
+								  : STRAND_ARCH_X86_32, result);
 }
 
 /* ===================================================================== */

@@ -52,7 +52,10 @@ const char *strand_syscall_name(strand_abi abi, strand_arch arch, uint32_t numbe
 bool strand_syscall_number(strand_abi abi, strand_arch arch, const char *name,
 			   uint32_t *number);
 /* True if the raw result of a syscall of this ABI is a failure
- * (NTSTATUS error/warning severity; Linux -4095..-1). */
+ * (NTSTATUS of error severity, 0xC0000000 and above in the low 32 bits:
+ * warnings such as STATUS_BUFFER_OVERFLOW are not failures of the call,
+ * though analyses may still find them on a causal path; Linux
+ * -4095..-1).  The one definition of "failed" for every part. */
 bool strand_syscall_failed(strand_abi abi, strand_arch arch, uint64_t result);
 /* "STATUS_X (0x...): message" or "ENOENT (-2): No such file or directory". */
 const char *strand_syscall_result_str(strand_abi abi, strand_arch arch,

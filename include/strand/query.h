@@ -157,9 +157,9 @@ struct strand_query_event {
 const struct strand_query_event *strand_query_events(const struct strand_query *q,
 						     uint64_t *n);
 
-/* True if a syscall result means failure for the trace's ABI (Windows:
- * an NTSTATUS of severity error, 0xC0000000..0xFFFFFFFF in the low 32
- * bits; Linux: -4095 <= (int64)result <= -1). */
+/* True if a syscall result means failure for the trace's ABI: the same
+ * rule as strand_syscall_failed (knowledge.h), which query code uses
+ * directly; kept for API compatibility. */
 bool strand_query_syscall_failed(strand_abi abi, uint64_t result);
 
 #ifdef __cplusplus
