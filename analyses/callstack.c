@@ -11,6 +11,7 @@
  * to another function) leaves the frame as it was: its return address is
  * still the right one, and frame 0 is always symbolized from the pc. */
 #include "strand/analysis.h"
+#include "strand/dataflow.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -30,6 +31,22 @@ struct cs_thread {
 	uint64_t unmatched_rets;
 };
 
+/* A copy of every thread's shadow stack (strand_callstack_keep_snapshots):
+ * the stacks as they are at `pos`, before the call or ret at `pos`. */
+struct cs_snap {
+	uint64_t pos;
+	uint32_t thread_first, nthreads; /* into snap_th */
+};
+
+struct cs_snap_thread {
+	uint32_t tid;
+	uint32_t n;                 /* frames, from frame_first in snap_f */
+	uint64_t frame_first;
+};
+
+/* Memory bound of the copies: past it no more are taken. */
+#define CS_SNAP_MAX_BYTES (64ull << 20)
+
 struct strand_callstack {
 	struct strand_replay *r;    /* borrowed */
 	strand_obs_id call_id, ret_id, ev_id;
@@ -38,6 +55,12 @@ struct strand_callstack {
 	unsigned psz;               /* pointer size, bytes */
 	uint64_t calls, rets, unmatched;
 	bool oom;
+	/* copies: every snap_every instructions (0 = none), at the first
+	 * call or ret at or after snap_next */
+	uint64_t snap_every, snap_next, snap_bytes;
+	struct cs_snap *snaps; uint32_t nsnaps, capsnaps;
+	struct cs_snap_thread *snap_th; uint32_t nsnap_th, capsnap_th;
+	struct cs_frame *snap_f; uint64_t nsnap_f, capsnap_f;
 };
 
 static struct cs_thread *thread_get(struct strand_callstack *cs, uint32_t tid, bool create)
@@ -63,9 +86,66 @@ static struct cs_thread *thread_get(struct strand_callstack *cs, uint32_t tid, b
 	return t;
 }
 
+static bool grow_array(void **p, uint64_t *cap, uint64_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	uint64_t ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	void *n = realloc(*p, ncap * elem);
+	if (!n)
+		return false;
+	*p = n;
+	*cap = ncap;
+	return true;
+}
+
+/* Copy every thread's frames as they are now, labelled `pos`. */
+static void snap_take(struct strand_callstack *cs, uint64_t pos)
+{
+	cs->snap_next = (pos / cs->snap_every + 1) * cs->snap_every;
+	uint64_t frames = 0;
+	for (uint32_t i = 0; i < cs->nth; i++)
+		frames += cs->th[i].n;
+	uint64_t bytes = frames * sizeof(struct cs_frame) + cs->nth * sizeof(struct cs_snap_thread) +
+			 sizeof(struct cs_snap);
+	if (cs->snap_bytes + bytes > CS_SNAP_MAX_BYTES)
+		return;
+	uint64_t capsn = cs->capsnaps, capth = cs->capsnap_th;
+	if (!grow_array((void **)&cs->snaps, &capsn, cs->nsnaps + 1, sizeof *cs->snaps))
+		return;
+	cs->capsnaps = (uint32_t)capsn;
+	if (!grow_array((void **)&cs->snap_th, &capth, cs->nsnap_th + cs->nth, sizeof *cs->snap_th))
+		return;
+	cs->capsnap_th = (uint32_t)capth;
+	if (!grow_array((void **)&cs->snap_f, &cs->capsnap_f, cs->nsnap_f + frames, sizeof *cs->snap_f))
+		return;
+	struct cs_snap *sn = &cs->snaps[cs->nsnaps++];
+	sn->pos = pos;
+	sn->thread_first = cs->nsnap_th;
+	sn->nthreads = cs->nth;
+	for (uint32_t i = 0; i < cs->nth; i++) {
+		struct cs_snap_thread *st = &cs->snap_th[cs->nsnap_th++];
+		st->tid = cs->th[i].tid;
+		st->n = cs->th[i].n;
+		st->frame_first = cs->nsnap_f;
+		memcpy(cs->snap_f + cs->nsnap_f, cs->th[i].f, cs->th[i].n * sizeof *cs->snap_f);
+		cs->nsnap_f += cs->th[i].n;
+	}
+	cs->snap_bytes += bytes;
+}
+
+static void maybe_snap(struct strand_callstack *cs, uint64_t pos)
+{
+	if (cs->snap_every && pos >= cs->snap_next)
+		snap_take(cs, pos);
+}
+
 static void on_call(struct strand_replay *r, void *ud, const struct strand_call_info *c)
 {
 	struct strand_callstack *cs = ud;
+	maybe_snap(cs, c->position);
 	struct cs_thread *t = thread_get(cs, c->tid, true);
 	cs->calls++;
 	if (!t)
@@ -88,6 +168,7 @@ static void on_call(struct strand_replay *r, void *ud, const struct strand_call_
 static void on_ret(struct strand_replay *r, void *ud, const struct strand_call_info *c)
 {
 	struct strand_callstack *cs = ud;
+	maybe_snap(cs, c->position);
 	struct cs_thread *t = thread_get(cs, c->tid, true);
 	cs->rets++;
 	if (!t)
@@ -144,7 +225,57 @@ void strand_callstack_free(struct strand_callstack *cs)
 	for (uint32_t i = 0; i < cs->nth; i++)
 		free(cs->th[i].f);
 	free(cs->th);
+	free(cs->snaps);
+	free(cs->snap_th);
+	free(cs->snap_f);
 	free(cs);
+}
+
+void strand_callstack_keep_snapshots(struct strand_callstack *cs, uint64_t interval)
+{
+	cs->snap_every = interval;
+	cs->snap_next = 0;
+}
+
+uint64_t strand_callstack_snapshot_before(const struct strand_callstack *cs, uint64_t pos)
+{
+	uint32_t lo = 0, hi = cs ? cs->nsnaps : 0; /* first snapshot with pos > `pos` */
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (cs->snaps[mid].pos <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? cs->snaps[lo - 1].pos : 0;
+}
+
+strand_status strand_callstack_new_from(struct strand_replay *r, const struct strand_callstack *src,
+					uint64_t at, struct strand_callstack **out,
+					strand_error *err)
+{
+	strand_status st = strand_callstack_new(r, out, err);
+	if (st < 0 || !src)
+		return st;
+	struct strand_callstack *cs = *out;
+	const struct cs_snap *sn = NULL;
+	for (uint32_t i = src->nsnaps; i-- > 0 && !sn;)
+		if (src->snaps[i].pos == at)
+			sn = &src->snaps[i];
+	if (!sn)
+		return STRAND_OK; /* position 0 or no copy: empty stacks */
+	for (uint32_t i = 0; i < sn->nthreads; i++) {
+		const struct cs_snap_thread *t = &src->snap_th[sn->thread_first + i];
+		struct cs_thread *d = thread_get(cs, t->tid, true);
+		if (!d || (t->n && !(d->f = malloc(t->n * sizeof *d->f)))) {
+			strand_callstack_free(cs);
+			*out = NULL;
+			return strand_error_set(err, STRAND_ERR_NOMEM, "callstack: out of memory");
+		}
+		memcpy(d->f, src->snap_f + t->frame_first, t->n * sizeof *d->f);
+		d->n = d->cap = t->n;
+	}
+	return STRAND_OK;
 }
 
 uint32_t strand_callstack_depth(const struct strand_callstack *cs, uint32_t tid)

@@ -9,81 +9,36 @@
  *     the bytes are located in the buffer the writing syscall was given);
  *   - a non-zero process exit status (the exit syscall's argument).
  *
- * Method.  During the main pass every instruction is logged compactly:
- * position, thread, a decoded summary of its pc (Zydis: registers it reads
- * as values, registers it writes, registers it uses to form addresses)
- * and the memory it actually accessed (mem observer), plus the value of
- * the register it wrote.  Events that change registers or memory (kernel
- * results) are logged as definitions.  finish() then walks the log
- * backward from the symptom's locations (registers and memory bytes),
- * replacing each tainted location by the sources of the instruction that
- * defined it:
- *   - register and memory operands read as values;
- *   - a load from memory never written before (a constant table: the
- *     digit table of a hex formatter, a status -> error mapping table)
- *     follows the registers that formed the address (the index);
- *   - for such a table found by a search loop, the compare that stopped
- *     the search (within a short window before the load, touching the
- *     same table) adds its other operand: the key that was looked up.
- * The walk ends at events (a kernel call that produced the value), at
- * constants, or at the snapshot.  The chain shown is the path from the
- * origin to the symptom, one step per function and value, with a stack at
- * each step (taken by an extra replay pass).
+ * Method.  The main pass only notes the symptoms (events, the service
+ * call, where an output's bytes are) and kernel calls; nothing is logged
+ * per instruction.  finish() then asks the data-flow engine
+ * (strand/dataflow.h) where each symptom's bytes or register came from,
+ * as they were at the symptom's position: the engine replays bounded
+ * windows before that position on its own handle, widening backward, so
+ * the answer does not depend on how far the symptom is from the start.
+ * The chain shown is the path from the origin to the symptom, one step
+ * per function and value, with a stack at each step (from copies of the
+ * shared shadow stack taken every 2^20 instructions in the main pass, so
+ * a stack costs at most one such stretch of replay).
  *
  * Nothing here knows module names, symbols or addresses of a scenario:
  * the only Windows knowledge is the SetServiceStatus contract. */
 #include "analyses/internal.h"
+#include "strand/dataflow.h"
 
-#include <Zydis/Zydis.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* Register bit numbers in masks: 0-15 GPRs (strand_reg order), 16-47
- * vector registers (xmm/ymm/zmm 0-31). */
-#define REG_BIT(i) ((uint64_t)1 << (i))
-#define SP_BITS (REG_BIT(STRAND_REG_RSP))
-#define FP_BITS (REG_BIT(STRAND_REG_RBP))
-#define VEC_BASE 16
+#define REG_BIT(i) STRAND_DF_REG_BIT(i)
 
-enum { SUM_ZEROING = 1, SUM_CMP = 2, SUM_LEA = 4, SUM_PARTIAL = 8, SUM_BAD = 16 };
-
-/* Decoded summary of the instruction at a pc (cached). */
-struct summary {
-	uint64_t pc;        /* key; 0 = empty slot */
-	uint64_t rd;        /* registers read as values */
-	uint64_t wr;        /* registers written */
-	uint64_t addr;      /* registers forming memory addresses */
-	uint64_t index;     /* of those, index registers (array subscripts) */
-	uint8_t first_wr;   /* lowest written register, 0xff if none */
-	uint8_t flags;      /* SUM_* */
-	uint8_t len;
-};
-
-enum { ENT_INSN = 0, ENT_EVENT = 1 };
-
-struct entry {
-	uint64_t pos;
-	uint64_t wval;      /* value of the first written register after it */
-	uint32_t sum;       /* INSN: index into sums[]; EVENT: index into sys[] or UINT32_MAX */
-	uint32_t tid;
-	uint32_t mem_first; /* into mem[] */
-	uint16_t mem_n;
-	uint8_t kind;       /* ENT_* */
-	uint8_t have_wval;
-	uint64_t ev_wr;     /* EVENT: registers it set */
-};
-
-struct memacc {
-	uint64_t addr;
-	uint64_t value;     /* first 8 bytes */
-	uint32_t size;
-	uint8_t is_write;
-};
+/* Instructions between copies of the shadow stack (stacks of the chain). */
+#define STACK_SNAPSHOT_EVERY (1ull << 20)
+/* Outputs remembered (the error line is among the last ones). */
+#define MAX_OUTPUTS 256u
 
 struct sysinfo {
-	uint32_t entry;     /* its EVENT entry (set after the effects) */
 	uint64_t pos;
 	uint32_t tid;
 	uint32_t number;
@@ -91,7 +46,6 @@ struct sysinfo {
 	uint64_t args[8];
 	uint32_t nargs;
 	uint64_t args_base; /* Windows x86-32: address of argument 0 on the stack */
-	uint64_t log_before;/* log entries before it */
 	char obj[200];
 };
 
@@ -101,7 +55,7 @@ struct sink {
 	enum sink_kind kind;
 	uint64_t pos;
 	uint32_t tid;
-	uint32_t start;      /* walk entries below this index */
+	uint64_t start;      /* the flow is followed as it was at this position */
 	uint64_t value;
 	uint64_t reg_mask;   /* tainted registers of tid at the start */
 	uint64_t mem_addr;   /* tainted bytes at the start, mem_len 0 if none */
@@ -119,14 +73,10 @@ struct outrec {
 	uint32_t len;
 	char data[512];
 	bool located;
+	bool constant;       /* the bytes are constant data (a message table) */
 	uint64_t buf;        /* guest address of the bytes */
 	uint32_t argi;       /* which syscall argument pointed at them */
-	uint32_t sys_entry;  /* EVENT entry of the writing syscall */
-};
-
-struct page_first {
-	uint64_t page;       /* key + 1 (0 = empty) */
-	uint64_t first_pos;  /* first write */
+	int64_t sys;         /* index in sys[] of the writing syscall, -1 */
 };
 
 struct errorflow {
@@ -135,308 +85,26 @@ struct errorflow {
 	struct strand_callstack *cs;
 	strand_arch arch;
 	strand_abi abi;
-	ZydisDecoder dec;
-	ZydisMachineMode mode;
-	uint64_t max_entries;
 
-	struct summary *sums; uint32_t nsums, capsums;
-	uint32_t *hash; uint32_t hcap;          /* open addressing: pc -> sums index + 1 */
-	struct entry *ent; uint64_t nent, capent;
-	struct memacc *mem; uint64_t nmem, capmem;
+	struct strand_replay *flow_r;   /* owned: the engine's handle */
+	struct strand_dataflow *df;     /* owned */
 	struct sysinfo *sys; uint32_t nsys, capsys;
 	struct outrec *out; uint32_t nout, capout;
-	struct page_first *pages; uint64_t npages, cappages;
+	uint64_t outputs_dropped;
 	struct sink sinks[8]; uint32_t nsinks;
 	struct sink crash, service, exit;
 	bool have_crash, have_service, have_exit;
-	int64_t pending_wval;                    /* entry waiting for its wval, -1 */
-	bool truncated;                          /* log limit reached */
 	uint64_t service_reports;
-	char crash_stack_note[64];
+	uint64_t logged, accesses, windows; /* engine totals */
 	struct strand_stack *crash_stack;
 };
 
-/* ------------------------------------------------------------- decoding */
-
-static int reg_index(struct errorflow *s, ZydisRegister reg)
-{
-	ZydisRegisterClass cls = ZydisRegisterGetClass(reg);
-	switch (cls) {
-	case ZYDIS_REGCLASS_GPR8:
-	case ZYDIS_REGCLASS_GPR16:
-	case ZYDIS_REGCLASS_GPR32:
-	case ZYDIS_REGCLASS_GPR64: {
-		ZydisRegister big = ZydisRegisterGetLargestEnclosing(s->mode, reg);
-		int id = ZydisRegisterGetId(big);
-		return id >= 0 && id < 16 ? id : -1;
-	}
-	case ZYDIS_REGCLASS_XMM:
-	case ZYDIS_REGCLASS_YMM:
-	case ZYDIS_REGCLASS_ZMM: {
-		int id = ZydisRegisterGetId(reg);
-		return id >= 0 && id < 32 ? VEC_BASE + id : -1;
-	}
-	default:
-		return -1;
-	}
-}
-
-static void decode(struct errorflow *s, uint64_t pc, struct summary *out)
-{
-	uint8_t buf[16];
-	memset(out, 0, sizeof *out);
-	out->pc = pc;
-	out->first_wr = 0xff;
-	size_t got = strand_replay_read(s->r, pc, buf, sizeof buf, NULL);
-	ZydisDecodedInstruction in;
-	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&s->dec, buf, got, &in, ops))) {
-		out->flags = SUM_BAD;
-		return;
-	}
-	out->len = in.length;
-	if (in.mnemonic == ZYDIS_MNEMONIC_CMP || in.mnemonic == ZYDIS_MNEMONIC_TEST)
-		out->flags |= SUM_CMP;
-	if (in.mnemonic == ZYDIS_MNEMONIC_LEA)
-		out->flags |= SUM_LEA;
-	/* xor r,r / sub r,r / pxor x,x: a constant, not a use */
-	if ((in.mnemonic == ZYDIS_MNEMONIC_XOR || in.mnemonic == ZYDIS_MNEMONIC_SUB ||
-	     in.mnemonic == ZYDIS_MNEMONIC_PXOR || in.mnemonic == ZYDIS_MNEMONIC_XORPS) &&
-	    in.operand_count_visible >= 2 && ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
-	    ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[0].reg.value == ops[1].reg.value)
-		out->flags |= SUM_ZEROING;
-	for (unsigned i = 0; i < in.operand_count; i++) {
-		const ZydisDecodedOperand *op = &ops[i];
-		if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
-			int idx = reg_index(s, op->reg.value);
-			if (idx < 0)
-				continue;
-			if (op->actions & ZYDIS_OPERAND_ACTION_MASK_READ)
-				out->rd |= REG_BIT(idx);
-			if (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) {
-				out->wr |= REG_BIT(idx);
-				/* cmovcc: when the condition fails the old value stays */
-				if (op->actions & ZYDIS_OPERAND_ACTION_CONDWRITE)
-					out->rd |= REG_BIT(idx);
-				if (out->first_wr == 0xff || (idx != STRAND_REG_RSP &&
-							      out->first_wr == STRAND_REG_RSP))
-					out->first_wr = (uint8_t)idx;
-				/* a write of 8 or 16 bits keeps the rest of the register */
-				if (idx < 16 && ZydisRegisterGetWidth(s->mode, op->reg.value) < 32) {
-					out->rd |= REG_BIT(idx);
-					out->flags |= SUM_PARTIAL;
-				}
-			}
-		} else if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
-			uint64_t m = 0;
-			int b = op->mem.base != ZYDIS_REGISTER_NONE ? reg_index(s, op->mem.base) : -1;
-			int x = op->mem.index != ZYDIS_REGISTER_NONE ? reg_index(s, op->mem.index) : -1;
-			if (b >= 0)
-				m |= REG_BIT(b);
-			if (x >= 0)
-				m |= REG_BIT(x);
-			if (op->mem.type == ZYDIS_MEMOP_TYPE_AGEN) {
-				out->rd |= m; /* lea computes a value from them */
-			} else {
-				out->addr |= m;
-				if (x >= 0)
-					out->index |= REG_BIT(x);
-			}
-		}
-	}
-	if (out->flags & SUM_ZEROING)
-		out->rd = 0;
-	if (out->flags & SUM_CMP)
-		out->wr = 0;
-}
-
-static uint32_t summary_of(struct errorflow *s, uint64_t pc)
-{
-	if (s->nsums * 2 >= s->hcap) {
-		uint32_t ncap = s->hcap ? s->hcap * 2 : 4096;
-		uint32_t *nh = calloc(ncap, sizeof *nh);
-		if (!nh)
-			return UINT32_MAX;
-		for (uint32_t i = 0; i < s->nsums; i++) {
-			uint32_t h = (uint32_t)(s->sums[i].pc * 0x9E3779B97F4A7C15ull >> 40) & (ncap - 1);
-			while (nh[h])
-				h = (h + 1) & (ncap - 1);
-			nh[h] = i + 1;
-		}
-		free(s->hash);
-		s->hash = nh;
-		s->hcap = ncap;
-	}
-	uint32_t h = (uint32_t)(pc * 0x9E3779B97F4A7C15ull >> 40) & (s->hcap - 1);
-	while (s->hash[h]) {
-		if (s->sums[s->hash[h] - 1].pc == pc)
-			return s->hash[h] - 1;
-		h = (h + 1) & (s->hcap - 1);
-	}
-	if (s->nsums == s->capsums) {
-		uint32_t cap = s->capsums ? s->capsums * 2 : 4096;
-		struct summary *n = realloc(s->sums, cap * sizeof *n);
-		if (!n)
-			return UINT32_MAX;
-		s->sums = n;
-		s->capsums = cap;
-	}
-	decode(s, pc, &s->sums[s->nsums]);
-	s->hash[h] = s->nsums + 1;
-	return s->nsums++;
-}
-
-/* ------------------------------------------------------------ the log */
-
-static const char *const regs32[] = { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi" };
-
 static const char *reg_name(const struct errorflow *s, unsigned idx, char *buf, size_t len)
 {
-	if (idx >= VEC_BASE)
-		snprintf(buf, len, "xmm%u", idx - VEC_BASE);
-	else if (s->arch == STRAND_ARCH_X86_32 && idx < 8)
-		snprintf(buf, len, "%s", regs32[idx]);
-	else
-		snprintf(buf, len, "%s", strand_reg_name(idx) ? strand_reg_name(idx) : "?");
-	return buf;
+	return strand_df_reg_name(s->arch, idx, buf, len);
 }
 
-/* The registers the previous instruction wrote are readable now (the
- * handle stands after it, before anything else). */
-static void flush_wval(struct errorflow *s)
-{
-	if (s->pending_wval < 0)
-		return;
-	struct entry *e = &s->ent[s->pending_wval];
-	s->pending_wval = -1;
-	const struct summary *sum = &s->sums[e->sum];
-	if (sum->first_wr >= VEC_BASE)
-		return;
-	char name[16];
-	uint64_t v;
-	if (strand_replay_reg(s->r, reg_name(s, sum->first_wr, name, sizeof name), &v) == STRAND_OK) {
-		e->wval = v;
-		e->have_wval = 1;
-	}
-}
-
-static struct entry *new_entry(struct errorflow *s)
-{
-	if (s->nent >= s->max_entries) {
-		s->truncated = true;
-		return NULL;
-	}
-	if (s->nent == s->capent) {
-		uint64_t cap = s->capent ? s->capent * 2 : 65536;
-		struct entry *n = realloc(s->ent, cap * sizeof *n);
-		if (!n) {
-			s->truncated = true;
-			return NULL;
-		}
-		s->ent = n;
-		s->capent = cap;
-	}
-	struct entry *e = &s->ent[s->nent++];
-	memset(e, 0, sizeof *e);
-	e->mem_first = (uint32_t)s->nmem;
-	return e;
-}
-
-static void add_mem(struct errorflow *s, uint64_t addr, uint32_t size, bool w, uint64_t value)
-{
-	if (s->nmem == s->capmem) {
-		uint64_t cap = s->capmem ? s->capmem * 2 : 65536;
-		struct memacc *n = realloc(s->mem, cap * sizeof *n);
-		if (!n)
-			return;
-		s->mem = n;
-		s->capmem = cap;
-	}
-	s->mem[s->nmem++] = (struct memacc){ addr, value, size, w };
-	s->ent[s->nent - 1].mem_n++;
-}
-
-static uint64_t page_hash(uint64_t page, uint64_t cap)
-{
-	return (page * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
-}
-
-static void page_written(struct errorflow *s, uint64_t addr, uint64_t len, uint64_t pos)
-{
-	for (uint64_t p = addr >> 12; p <= (addr + (len ? len - 1 : 0)) >> 12; p++) {
-		if (s->npages * 2 >= s->cappages) {
-			uint64_t ncap = s->cappages ? s->cappages * 2 : 1024;
-			struct page_first *n = calloc(ncap, sizeof *n);
-			if (!n)
-				return;
-			for (uint64_t i = 0; i < s->cappages; i++) {
-				if (!s->pages[i].page)
-					continue;
-				uint64_t h = page_hash(s->pages[i].page, ncap);
-				while (n[h].page)
-					h = (h + 1) & (ncap - 1);
-				n[h] = s->pages[i];
-			}
-			free(s->pages);
-			s->pages = n;
-			s->cappages = ncap;
-		}
-		uint64_t h = page_hash(p + 1, s->cappages);
-		while (s->pages[h].page && s->pages[h].page != p + 1)
-			h = (h + 1) & (s->cappages - 1);
-		if (!s->pages[h].page) {
-			s->pages[h].page = p + 1;
-			s->pages[h].first_pos = pos;
-			s->npages++;
-		}
-	}
-}
-
-/* True if no byte of the page of addr was written before pos: the value
- * read there is constant data from the snapshot. */
-static bool constant_at(const struct errorflow *s, uint64_t addr, uint64_t pos)
-{
-	if (!s->cappages)
-		return true;
-	uint64_t p = (addr >> 12) + 1;
-	uint64_t h = page_hash(p, s->cappages);
-	while (s->pages[h].page) {
-		if (s->pages[h].page == p)
-			return s->pages[h].first_pos >= pos;
-		h = (h + 1) & (s->cappages - 1);
-	}
-	return true;
-}
-
-static void on_insn(struct strand_replay *r, void *ud, uint64_t pos, uint64_t pc, uint32_t size)
-{
-	struct errorflow *s = ud;
-	flush_wval(s);
-	uint32_t si = summary_of(s, pc);
-	if (si == UINT32_MAX)
-		return;
-	struct entry *e = new_entry(s);
-	if (!e)
-		return;
-	e->kind = ENT_INSN;
-	e->pos = pos;
-	e->tid = strand_replay_thread(r);
-	e->sum = si;
-	if (s->sums[si].wr & ~SP_BITS)
-		s->pending_wval = (int64_t)(s->nent - 1);
-}
-
-static void on_mem(struct strand_replay *r, void *ud, uint64_t pos, uint64_t pc, uint64_t addr,
-		   uint32_t size, bool is_write, uint64_t value)
-{
-	struct errorflow *s = ud;
-	if (is_write)
-		page_written(s, addr, size, pos);
-	if (!s->nent || s->ent[s->nent - 1].pos != pos || s->ent[s->nent - 1].kind != ENT_INSN)
-		return;
-	if (s->ent[s->nent - 1].mem_n < UINT16_MAX)
-		add_mem(s, addr, size, is_write, value);
-}
+/* ------------------------------------------------------ the main pass */
 
 static struct sysinfo *last_sys_of(struct errorflow *s, uint32_t tid)
 {
@@ -446,114 +114,83 @@ static struct sysinfo *last_sys_of(struct errorflow *s, uint32_t tid)
 	return NULL;
 }
 
+static const struct sysinfo *sys_at(const struct errorflow *s, uint64_t pos, uint32_t tid)
+{
+	uint32_t lo = 0, hi = s->nsys; /* sys[] is in position order */
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (s->sys[mid].pos < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint32_t i = lo; i < s->nsys && s->sys[i].pos == pos; i++)
+		if (s->sys[i].tid == tid)
+			return &s->sys[i];
+	return NULL;
+}
+
 /* Is the output's text at one of the syscall's pointer arguments? */
-static bool locate_output(struct errorflow *s, struct outrec *o, struct sysinfo *sc)
+static bool locate_output(struct errorflow *s, struct strand_replay *r, struct outrec *o,
+			  struct sysinfo *sc)
 {
 	char buf[512];
 	for (uint32_t i = 0; i < sc->nargs; i++) {
 		uint64_t p = sc->args[i];
 		if (p < 0x10000)
 			continue;
-		if (strand_replay_read(s->r, p, buf, o->len, NULL) == o->len &&
+		if (strand_replay_read(r, p, buf, o->len, NULL) == o->len &&
 		    !memcmp(buf, o->data, o->len)) {
 			o->located = true;
 			o->buf = p;
 			o->argi = i;
-			o->sys_entry = sc->entry;
+			o->sys = sc - s->sys;
+			o->constant = s->df && strand_dataflow_constant(s->df, r, p, o->len);
 			return true;
 		}
 	}
 	return false;
 }
 
-static void log_event_effects(struct errorflow *s, const struct strand_record *rec,
-			      const struct strand_effects *fx, uint32_t sysidx)
-{
-	struct entry *e = new_entry(s);
-	if (!e)
-		return;
-	e->kind = ENT_EVENT;
-	e->pos = rec->position;
-	e->tid = rec->tid;
-	e->sum = sysidx;
-	if (fx->cpu)
-		e->ev_wr = 0xffff & ~SP_BITS;
-	for (uint32_t i = 0; i < fx->nregs; i++)
-		if (fx->regs[i].reg < 16)
-			e->ev_wr |= REG_BIT(fx->regs[i].reg);
-	e->ev_wr &= ~SP_BITS;
-	for (uint32_t i = 0; i < fx->nwrites; i++) {
-		const struct strand_memwrite *w = &fx->writes[i];
-		uint64_t v = 0;
-		for (uint32_t k = 0; k < w->len && k < 8; k++)
-			v |= (uint64_t)w->data[k] << (8 * k);
-		add_mem(s, w->addr, w->len, true, v);
-		page_written(s, w->addr, w->len, rec->position);
-	}
-	/* a new mapping's contents (a file mapped by the loader, zero pages)
-	 * count as constant data, like the snapshot's: not as writes */
-}
-
 static void on_event(struct strand_replay *r, void *ud, const struct strand_record *rec,
 		     bool after)
 {
 	struct errorflow *s = ud;
-	if (!after)
-		flush_wval(s);
 	switch (rec->type) {
 	case STRAND_REC_SYSCALL: {
 		const struct strand_syscall *sc = &rec->u.syscall;
-		if (!after) {
-			if (s->nsys == s->capsys) {
-				uint32_t cap = s->capsys ? s->capsys * 2 : 256;
-				struct sysinfo *n = realloc(s->sys, cap * sizeof *n);
-				if (!n)
-					return;
-				s->sys = n;
-				s->capsys = cap;
-			}
-			struct sysinfo *si = &s->sys[s->nsys++];
-			memset(si, 0, sizeof *si);
-			si->entry = UINT32_MAX;
-			si->log_before = s->nent;
-			si->pos = rec->position;
-			si->tid = rec->tid;
-			si->number = sc->number;
-			si->result = sc->result;
-			si->nargs = sc->nargs > 8 ? 8 : sc->nargs;
-			memcpy(si->args, sc->args, sizeof si->args);
-			if (s->abi == STRAND_ABI_WINDOWS_NT && s->arch == STRAND_ARCH_X86_32) {
-				uint64_t edx = 0;
-				strand_replay_reg(r, "edx", &edx);
-				si->args_base = edx + 8;
-			}
-			strand_syscall_decode_object(r, s->abi, s->arch, sc, si->obj, sizeof si->obj);
-			/* an output announced before its syscall */
-			for (uint32_t i = s->nout; i-- > 0 && s->nout - i <= 4;)
-				if (!s->out[i].located && s->out[i].tid == rec->tid)
-					locate_output(s, &s->out[i], si);
-		} else if (s->nsys && s->sys[s->nsys - 1].pos == rec->position) {
-			s->sys[s->nsys - 1].entry = (uint32_t)s->nent;
-			log_event_effects(s, rec, &sc->fx, s->nsys - 1);
-			for (uint32_t i = s->nout; i-- > 0 && s->nout - i <= 4;)
-				if (s->out[i].located && s->out[i].sys_entry == UINT32_MAX &&
-				    s->out[i].tid == rec->tid)
-					s->out[i].sys_entry = s->sys[s->nsys - 1].entry;
+		if (after)
+			break;
+		if (s->nsys == s->capsys) {
+			uint32_t cap = s->capsys ? s->capsys * 2 : 256;
+			struct sysinfo *n = realloc(s->sys, cap * sizeof *n);
+			if (!n)
+				return;
+			s->sys = n;
+			s->capsys = cap;
 		}
+		struct sysinfo *si = &s->sys[s->nsys++];
+		memset(si, 0, sizeof *si);
+		si->pos = rec->position;
+		si->tid = rec->tid;
+		si->number = sc->number;
+		si->result = sc->result;
+		si->nargs = sc->nargs > 8 ? 8 : sc->nargs;
+		memcpy(si->args, sc->args, sizeof si->args);
+		if (s->abi == STRAND_ABI_WINDOWS_NT && s->arch == STRAND_ARCH_X86_32) {
+			uint64_t edx = 0;
+			strand_replay_reg(r, "edx", &edx);
+			si->args_base = edx + 8;
+		}
+		strand_syscall_decode_object(r, s->abi, s->arch, sc, si->obj, sizeof si->obj);
+		/* an output announced before its syscall */
+		for (uint32_t i = s->nout; i-- > 0 && s->nout - i <= 4;)
+			if (!s->out[i].located && s->out[i].tid == rec->tid)
+				locate_output(s, r, &s->out[i], si);
 		break;
 	}
-	case STRAND_REC_NONDET:
-		if (after)
-			log_event_effects(s, rec, &rec->u.nondet.fx, UINT32_MAX);
-		break;
-	case STRAND_REC_MEMORY:
-		if (after)
-			log_event_effects(s, rec, &rec->u.memory, UINT32_MAX);
-		break;
 	case STRAND_REC_EXCEPTION:
-		if (after) {
-			log_event_effects(s, rec, &rec->u.exception.fx, UINT32_MAX);
-		} else if (rec->u.exception.flags & STRAND_EXC_F_FATAL && !s->have_crash) {
+		if (!after && rec->u.exception.flags & STRAND_EXC_F_FATAL && !s->have_crash) {
 			struct sink *k = &s->crash;
 			s->have_crash = true;
 			k->kind = SINK_CRASH;
@@ -573,6 +210,12 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 	case STRAND_REC_OUTPUT: {
 		if (after)
 			break;
+		if (s->nout == MAX_OUTPUTS) {
+			/* the oldest go: the error line is one of the last */
+			memmove(s->out, s->out + 1, (s->nout - 1) * sizeof *s->out);
+			s->nout--;
+			s->outputs_dropped++;
+		}
 		if (s->nout == s->capout) {
 			uint32_t cap = s->capout ? s->capout * 2 : 64;
 			struct outrec *n = realloc(s->out, cap * sizeof *n);
@@ -589,10 +232,10 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 		o->len = rec->u.output.len < sizeof o->data - 1 ? rec->u.output.len
 								: (uint32_t)sizeof o->data - 1;
 		memcpy(o->data, rec->u.output.data, o->len);
-		o->sys_entry = UINT32_MAX;
+		o->sys = -1;
 		struct sysinfo *sc = last_sys_of(s, rec->tid);
-		if (sc && locate_output(s, o, sc))
-			o->sys_entry = sc->entry;
+		if (sc)
+			locate_output(s, r, o, sc);
 		break;
 	}
 	case STRAND_REC_PROCESS_EXIT:
@@ -613,12 +256,12 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 			bool is_exit = nm && (!strcmp(nm, "NtTerminateProcess") || !strcmp(nm, "exit_group") ||
 					      !strcmp(nm, "exit"));
 			if (s->abi == STRAND_ABI_WINDOWS_NT && is_exit && sc->args_base) {
-				k->start = (uint32_t)sc->log_before;
+				k->start = sc->pos;
 				k->mem_addr = sc->args_base + 4; /* NtTerminateProcess(h, status) */
 				k->mem_len = 4;
 				k->have_flow = true;
 			} else if (s->abi == STRAND_ABI_LINUX) {
-				k->start = (uint32_t)(is_exit ? sc->log_before : s->nent);
+				k->start = is_exit ? sc->pos : rec->position;
 				k->reg_mask = REG_BIT(s->arch == STRAND_ARCH_X86_64 ? STRAND_REG_RDI
 										    : STRAND_REG_RBX);
 				k->have_flow = true;
@@ -644,8 +287,6 @@ static void on_call(struct strand_replay *r, void *ud, const struct strand_call_
 	s->service_reports++;
 	uint64_t args[2];
 	conv_read_args(r, s->arch, CONV_AUTO, c->sp_after, 2, args);
-	unsigned psz = s->arch == STRAND_ARCH_X86_64 ? 8 : 4;
-	(void)psz;
 	bool ok;
 	/* SERVICE_STATUS: dwServiceType, dwCurrentState, dwControlsAccepted,
 	 * dwWin32ExitCode, dwServiceSpecificExitCode, dwCheckPoint, dwWaitHint */
@@ -660,7 +301,7 @@ static void on_call(struct strand_replay *r, void *ud, const struct strand_call_
 	k->kind = SINK_SERVICE;
 	k->pos = c->position;
 	k->tid = c->tid;
-	k->start = (uint32_t)s->nent;
+	k->start = c->position + 1; /* after the call instruction */
 	bool specific = w32 == 1066; /* ERROR_SERVICE_SPECIFIC_ERROR */
 	k->value = specific ? spec : w32;
 	k->specific = specific;
@@ -672,325 +313,6 @@ static void on_call(struct strand_replay *r, void *ud, const struct strand_call_
 	snprintf(k->text, sizeof k->text,
 		 "service reported SERVICE_STOPPED with %s 0x%08" PRIX64 " (%" PRIu64 ") from %s",
 		 specific ? "dwServiceSpecificExitCode" : "dwWin32ExitCode", k->value, k->value, caller);
-}
-
-/* ---------------------------------------------------------------- walk */
-
-struct mtaint {
-	uint64_t addr;
-	uint32_t size;
-	int32_t step;
-};
-
-struct rtaint {
-	uint32_t tid;
-	uint64_t mask;
-	int32_t step[48];
-};
-
-enum { STEP_SINK = 0, STEP_INSN = 1, STEP_EVENT = 2, STEP_CONST = 3, STEP_SNAPSHOT = 4 };
-enum { SF_TABLE = 1, SF_COMPARE = 2 };
-
-struct step {
-	uint32_t kind;       /* STEP_* */
-	uint64_t entry;      /* into ent[] (not for SINK/SNAPSHOT) */
-	int32_t parent;      /* step that used this value, -1 for the sink */
-	uint32_t flags;      /* SF_* */
-	bool loc_is_reg;
-	uint8_t reg;
-	uint64_t addr;       /* memory location defined */
-	uint32_t size;
-	uint64_t value;
-	bool have_value;
-};
-
-struct deferred {
-	uint64_t entry;      /* apply when the walk reaches it */
-	uint32_t tid;
-	uint64_t regs;
-	int32_t step;
-};
-
-struct walk {
-	struct errorflow *s;
-	struct rtaint *rt; uint32_t nrt, caprt;
-	struct mtaint *mt; uint32_t nmt, capmt;
-	struct step *st; uint32_t nst, capst;
-	struct deferred *df; uint32_t ndf, capdf;
-	bool overflow;
-};
-
-#define WALK_MAX_STEPS 200000
-#define WALK_MAX_MEM 4096
-
-static int32_t new_step(struct walk *w, const struct step *x)
-{
-	if (w->nst >= WALK_MAX_STEPS) {
-		w->overflow = true;
-		return -1;
-	}
-	if (w->nst == w->capst) {
-		uint32_t cap = w->capst ? w->capst * 2 : 1024;
-		struct step *n = realloc(w->st, cap * sizeof *n);
-		if (!n) {
-			w->overflow = true;
-			return -1;
-		}
-		w->st = n;
-		w->capst = cap;
-	}
-	w->st[w->nst] = *x;
-	return (int32_t)w->nst++;
-}
-
-static struct rtaint *rt_get(struct walk *w, uint32_t tid)
-{
-	for (uint32_t i = 0; i < w->nrt; i++)
-		if (w->rt[i].tid == tid)
-			return &w->rt[i];
-	if (w->nrt == w->caprt) {
-		uint32_t cap = w->caprt ? w->caprt * 2 : 8;
-		struct rtaint *n = realloc(w->rt, cap * sizeof *n);
-		if (!n)
-			return NULL;
-		w->rt = n;
-		w->caprt = cap;
-	}
-	struct rtaint *t = &w->rt[w->nrt++];
-	memset(t, 0, sizeof *t);
-	t->tid = tid;
-	return t;
-}
-
-static void taint_regs(struct walk *w, uint32_t tid, uint64_t regs, int32_t step)
-{
-	regs &= ~SP_BITS & ((REG_BIT(48)) - 1);
-	if (!regs || step < 0)
-		return;
-	struct rtaint *t = rt_get(w, tid);
-	if (!t)
-		return;
-	for (unsigned i = 0; i < 48; i++)
-		if (regs & REG_BIT(i))
-			t->step[i] = step;
-	t->mask |= regs;
-}
-
-static void taint_mem(struct walk *w, uint64_t addr, uint32_t size, int32_t step)
-{
-	if (!size || step < 0)
-		return;
-	if (w->nmt >= WALK_MAX_MEM) {
-		w->overflow = true;
-		return;
-	}
-	if (w->nmt == w->capmt) {
-		uint32_t cap = w->capmt ? w->capmt * 2 : 64;
-		struct mtaint *n = realloc(w->mt, cap * sizeof *n);
-		if (!n)
-			return;
-		w->mt = n;
-		w->capmt = cap;
-	}
-	w->mt[w->nmt++] = (struct mtaint){ addr, size, step };
-}
-
-/* Remove [addr, addr+size) from the tainted memory; returns the step of
- * the first overlapping range, or -1 if none overlapped. */
-static int32_t untaint_mem(struct walk *w, uint64_t addr, uint32_t size)
-{
-	int32_t hit = -1;
-	uint64_t end = addr + size;
-	for (uint32_t i = 0; i < w->nmt;) {
-		struct mtaint m = w->mt[i];
-		uint64_t mend = m.addr + m.size;
-		if (m.addr >= end || addr >= mend) {
-			i++;
-			continue;
-		}
-		if (hit < 0)
-			hit = m.step;
-		w->mt[i] = w->mt[--w->nmt];
-		if (m.addr < addr)
-			taint_mem(w, m.addr, (uint32_t)(addr - m.addr), m.step);
-		if (mend > end)
-			taint_mem(w, end, (uint32_t)(mend - end), m.step);
-	}
-	return hit;
-}
-
-static bool taint_empty(const struct walk *w)
-{
-	if (w->nmt || w->ndf)
-		return false;
-	for (uint32_t i = 0; i < w->nrt; i++)
-		if (w->rt[i].mask)
-			return false;
-	return true;
-}
-
-/* Search-loop heuristic (see top): a compare shortly before the constant
- * load at entry i that touches the same table, directly or through a
- * register loaded from it; its other register operands are the key. */
-static void find_lookup_key(struct walk *w, uint64_t i, uint64_t table_addr, int32_t step)
-{
-	struct errorflow *s = w->s;
-	const struct entry *e = &s->ent[i];
-	uint64_t table_regs = 0; /* registers holding table entries in the window */
-	unsigned seen = 0;
-	for (uint64_t j = i; j-- > 0 && seen < 64;) {
-		const struct entry *c = &s->ent[j];
-		if (c->tid != e->tid || c->kind != ENT_INSN)
-			continue;
-		seen++;
-		const struct summary *sum = &s->sums[c->sum];
-		bool near = false;
-		for (uint32_t k = 0; k < c->mem_n; k++) {
-			const struct memacc *m = &s->mem[c->mem_first + k];
-			if (!m->is_write && m->addr + 256 >= table_addr && m->addr <= table_addr + 256)
-				near = true;
-		}
-		if (!(sum->flags & SUM_CMP)) {
-			if (near)
-				table_regs |= sum->wr;
-			continue;
-		}
-		if (!near && !(sum->rd & table_regs))
-			continue;
-		uint64_t key = sum->rd & ~table_regs & ~SP_BITS & ~FP_BITS;
-		if (!key)
-			continue;
-		struct step x = { .kind = STEP_INSN, .entry = j, .parent = step, .flags = SF_COMPARE };
-		int32_t cs = new_step(w, &x);
-		if (cs < 0)
-			return;
-		if (w->ndf == w->capdf) {
-			uint32_t cap = w->capdf ? w->capdf * 2 : 16;
-			struct deferred *n = realloc(w->df, cap * sizeof *n);
-			if (!n)
-				return;
-			w->df = n;
-			w->capdf = cap;
-		}
-		w->df[w->ndf++] = (struct deferred){ j, c->tid, key, cs };
-		return;
-	}
-}
-
-/* Walk back from `k`; fills w->st.  Returns the index of the best origin
- * step, or -1. */
-static int32_t walk_back(struct walk *w, const struct sink *k)
-{
-	struct errorflow *s = w->s;
-	struct step sink = { .kind = STEP_SINK, .parent = -1, .value = k->value, .have_value = true };
-	int32_t s0 = new_step(w, &sink);
-	taint_regs(w, k->tid, k->reg_mask, s0);
-	taint_mem(w, k->mem_addr, k->mem_len, s0);
-	int32_t best = -1, best_any = -1, best_const = -1;
-	for (uint64_t i = k->start > s->nent ? s->nent : k->start; i-- > 0;) {
-		if (taint_empty(w) || w->overflow)
-			break;
-		const struct entry *e = &s->ent[i];
-		/* deferred compare keys become live at their instruction */
-		for (uint32_t d = 0; d < w->ndf;) {
-			if (w->df[d].entry == i) {
-				taint_regs(w, w->df[d].tid, w->df[d].regs, w->df[d].step);
-				w->df[d] = w->df[--w->ndf];
-			} else {
-				d++;
-			}
-		}
-		struct rtaint *rt = NULL;
-		for (uint32_t t = 0; t < w->nrt; t++)
-			if (w->rt[t].tid == e->tid)
-				rt = &w->rt[t];
-		uint64_t wr = e->kind == ENT_EVENT ? e->ev_wr : s->sums[e->sum].wr;
-		uint64_t hitreg = rt ? rt->mask & wr & ~SP_BITS : 0;
-		int32_t parent = -1;
-		struct step x = { .kind = e->kind == ENT_EVENT ? STEP_EVENT : STEP_INSN, .entry = i };
-		if (hitreg) {
-			unsigned r0 = (unsigned)__builtin_ctzll(hitreg);
-			parent = rt->step[r0];
-			x.loc_is_reg = true;
-			x.reg = (uint8_t)r0;
-			if (e->kind == ENT_INSN && e->have_wval && r0 == s->sums[e->sum].first_wr) {
-				x.value = e->wval;
-				x.have_value = true;
-			} else if (e->kind == ENT_EVENT && e->sum != UINT32_MAX && r0 == STRAND_REG_RAX) {
-				x.value = s->sys[e->sum].result; /* the kernel's result register */
-				if (s->arch == STRAND_ARCH_X86_32)
-					x.value &= 0xffffffffu;
-				x.have_value = true;
-			}
-			rt->mask &= ~hitreg;
-		}
-		for (uint32_t m = 0; m < e->mem_n; m++) {
-			const struct memacc *a = &s->mem[e->mem_first + m];
-			if (!a->is_write)
-				continue;
-			int32_t h = untaint_mem(w, a->addr, a->size);
-			if (h < 0)
-				continue;
-			if (parent < 0 || !x.have_value) {
-				if (parent < 0)
-					parent = h;
-				x.loc_is_reg = false;
-				x.addr = a->addr;
-				x.size = a->size;
-				x.value = a->value & (a->size >= 8 ? ~0ull : ((1ull << (8 * a->size)) - 1));
-				x.have_value = true;
-			}
-		}
-		if (parent < 0)
-			continue;
-		x.parent = parent;
-		if (e->kind == ENT_EVENT) {
-			int32_t o = new_step(w, &x);
-			if (o >= 0 && e->sum != UINT32_MAX) {
-				const struct sysinfo *si = &s->sys[e->sum];
-				if (best < 0 && strand_syscall_failed(s->abi, s->arch, si->result))
-					best = o;
-				if (best_any < 0)
-					best_any = o;
-			}
-			continue;
-		}
-		const struct summary *sum = &s->sums[e->sum];
-		int32_t me = new_step(w, &x);
-		if (me < 0)
-			break;
-		uint64_t srcs = sum->rd;
-		bool any_src = false;
-		for (uint32_t m = 0; m < e->mem_n; m++) {
-			const struct memacc *a = &s->mem[e->mem_first + m];
-			if (a->is_write)
-				continue;
-			any_src = true;
-			if (constant_at(s, a->addr, e->pos)) {
-				w->st[me].flags |= SF_TABLE;
-				srcs |= sum->addr & ~SP_BITS & ~FP_BITS;
-				find_lookup_key(w, i, a->addr, me);
-			} else {
-				taint_mem(w, a->addr, a->size, me);
-				/* an array element: which one was read depends on
-				 * the subscript too */
-				srcs |= sum->index & ~SP_BITS & ~FP_BITS;
-			}
-		}
-		srcs &= ~SP_BITS;
-		if (srcs)
-			any_src = true;
-		taint_regs(w, e->tid, srcs, me);
-		if (!any_src && best_const < 0) {
-			w->st[me].kind = STEP_CONST;
-			best_const = me;
-		}
-	}
-	if (best >= 0)
-		return best;
-	if (best_any >= 0)
-		return best_any;
-	return best_const;
 }
 
 /* ------------------------------------------------------------- output */
@@ -1014,75 +336,6 @@ static void describe_value(struct errorflow *s, struct strand_rnode *o, uint64_t
 		strand_r_string(o, "meaning", strand_code_describe(k, v, buf, sizeof buf));
 }
 
-struct chain_pos {
-	uint64_t pos;
-	uint32_t tid;
-	bool is_event;
-	struct strand_stack *stack; /* owned, filled by the extra pass */
-};
-
-struct stack_pass {
-	struct chain_pos *cp;
-	uint32_t n;
-	struct strand_callstack *cs;
-};
-
-static void sp_insn(struct strand_replay *r, void *ud, uint64_t pos, uint64_t pc, uint32_t size)
-{
-	struct stack_pass *p = ud;
-	uint32_t tid = strand_replay_thread(r);
-	for (uint32_t i = 0; i < p->n; i++)
-		if (!p->cp[i].is_event && !p->cp[i].stack && p->cp[i].pos == pos && p->cp[i].tid == tid)
-			strand_callstack_capture(p->cs, tid, &p->cp[i].stack, NULL);
-}
-
-static void sp_event(struct strand_replay *r, void *ud, const struct strand_record *rec, bool after)
-{
-	struct stack_pass *p = ud;
-	if (after || rec->type != STRAND_REC_SYSCALL)
-		return;
-	for (uint32_t i = 0; i < p->n; i++)
-		if (p->cp[i].is_event && !p->cp[i].stack && p->cp[i].pos == rec->position &&
-		    p->cp[i].tid == rec->tid)
-			strand_callstack_capture(p->cs, rec->tid, &p->cp[i].stack, NULL);
-}
-
-/* Stacks at the chain's positions, by one extra pass. */
-static strand_status take_stacks(struct errorflow *s, struct chain_pos *cp, uint32_t n,
-				 strand_error *err)
-{
-	if (!n)
-		return STRAND_OK;
-	struct strand_replay *r = NULL;
-	struct stack_pass p = { cp, n, NULL };
-	uint64_t last = 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (cp[i].pos + 1 > last)
-			last = cp[i].pos + 1;
-	strand_status st = strand_analysis_open_pass(s->a, "errorflow stacks", &r, err);
-	if (st < 0)
-		return st;
-	st = strand_callstack_new(r, &p.cs, err);
-	if (st >= 0) {
-		strand_obs_id a = strand_replay_on_insn(r, sp_insn, &p);
-		strand_obs_id b = strand_replay_on_event(r, sp_event, &p);
-		st = strand_analysis_drive(s->a, r, "errorflow stacks", last, err);
-		strand_replay_observer_del(r, a);
-		strand_replay_observer_del(r, b);
-	}
-	strand_callstack_free(p.cs);
-	strand_replay_close(r);
-	return st;
-}
-
-static bool is_push_pop(struct errorflow *s, uint64_t pc)
-{
-	char buf[64];
-	if (strand_replay_disas(s->r, pc, buf, sizeof buf, NULL) != STRAND_OK)
-		return false;
-	return !strncmp(buf, "push ", 5) || !strncmp(buf, "pop ", 4);
-}
-
 static void func_of(struct errorflow *s, uint64_t pc, char *buf, size_t len)
 {
 	const struct strand_module *m;
@@ -1092,6 +345,8 @@ static void func_of(struct errorflow *s, uint64_t pc, char *buf, size_t len)
 	else
 		strand_replay_symbolize(s->r, pc, buf, len);
 }
+
+
 
 static const char *sink_kind_str(enum sink_kind k)
 {
@@ -1104,159 +359,176 @@ static const char *sink_kind_str(enum sink_kind k)
 	return "?";
 }
 
-static void emit_origin(struct errorflow *s, struct strand_rnode *o, const struct walk *w,
-			int32_t oi)
+static void emit_origin(struct errorflow *s, struct strand_rnode *o, const struct strand_df_step *x)
 {
-	const struct step *x = &w->st[oi];
 	char buf[512];
-	if (x->kind == STEP_EVENT && s->ent[x->entry].sum != UINT32_MAX) {
-		const struct sysinfo *si = &s->sys[s->ent[x->entry].sum];
-		const char *name = strand_syscall_name(s->abi, s->arch, si->number);
+	const struct sysinfo *si = x->kind == STRAND_DF_SYSCALL ? sys_at(s, x->position, x->tid) : NULL;
+	if (x->kind == STRAND_DF_SYSCALL) {
+		uint32_t number = si ? si->number : x->syscall;
+		uint64_t result = si ? si->result : x->result;
+		const char *name = strand_syscall_name(s->abi, s->arch, number);
 		strand_r_string(o, "kind", "syscall");
-		strand_r_position(o, "position", si->pos);
-		strand_r_uint(o, "tid", si->tid);
+		strand_r_position(o, "position", x->position);
+		strand_r_uint(o, "tid", x->tid);
 		strand_r_string(o, "syscall", name ? name : "?");
-		if (si->obj[0])
+		if (si && si->obj[0])
 			strand_r_string(o, "object", si->obj);
-		struct strand_rnode *rv = strand_r_hex(o, "status", si->result);
-		bool failed = strand_syscall_failed(s->abi, s->arch, si->result);
+		struct strand_rnode *rv = strand_r_hex(o, "status", result);
+		bool failed = strand_syscall_failed(s->abi, s->arch, result);
 		if (rv && failed)
 			rv->flags |= STRAND_RF_ALERT;
 		strand_r_string(o, "status_text",
-				strand_syscall_result_str(s->abi, s->arch, si->result, buf, sizeof buf));
+				strand_syscall_result_str(s->abi, s->arch, result, buf, sizeof buf));
 		strand_r_bool(o, "failed", failed);
-	} else if (x->kind == STEP_EVENT) {
+	} else if (x->kind == STRAND_DF_EVENT) {
 		strand_r_string(o, "kind", "event");
-		strand_r_position(o, "position", s->ent[x->entry].pos);
+		strand_r_position(o, "position", x->position);
 	} else {
-		const struct entry *e = &s->ent[x->entry];
 		strand_r_string(o, "kind", "constant");
-		strand_r_position(o, "position", e->pos);
-		strand_r_uint(o, "tid", e->tid);
+		strand_r_position(o, "position", x->position);
+		strand_r_uint(o, "tid", x->tid);
 		char sym[160];
-		strand_replay_symbolize(s->r, s->sums[e->sum].pc, sym, sizeof sym);
+		strand_replay_symbolize(s->r, x->pc, sym, sizeof sym);
 		strand_r_string(o, "where", sym);
 		if (x->have_value)
 			strand_r_hex(o, "value", x->value);
 	}
 }
 
-/* The chain of sink k into `o`. */
+static const char *step_what(const struct strand_df_step *x)
+{
+	switch (x->kind) {
+	case STRAND_DF_TABLE: return "value loaded from a constant table (index followed)";
+	case STRAND_DF_COMPARE: return "key compared against the table (search loop)";
+	case STRAND_DF_CONTROL: return "branch that chose the constant (its condition followed)";
+	default: return NULL;
+	}
+}
+
+/* The chain of sink k into `o`, by the engine. */
 static strand_status emit_chain(struct errorflow *s, const struct sink *k, struct strand_rnode *o,
 				strand_error *err)
 {
-	struct walk w = { .s = s };
 	strand_status st = STRAND_OK;
-	struct chain_pos *cp = NULL;
+	struct strand_df_stack_req *req = NULL;
 	int32_t *path = NULL, *keep = NULL;
 	uint32_t n = 0, np = 0, nkeep = 0;
-	int32_t origin = walk_back(&w, k);
-	if (w.overflow)
-		strand_r_string(o, "note", "data flow too wide: the walk was cut short");
+	struct strand_df_result *res = NULL;
+	struct strand_df_query q = { .position = k->start, .tid = k->tid, .regs = k->reg_mask,
+				     .addr = k->mem_addr, .len = k->mem_len };
+	if (!s->df)
+		return strand_error_set(err, STRAND_ERR_INVALID, "errorflow: no data-flow engine");
+	st = strand_dataflow_follow(s->df, &q, &res, err);
+	if (st < 0)
+		return strand_error_wrap(err, st, "errorflow: following the %s symptom at position=%" PRIu64,
+					 sink_kind_str(k->kind), k->pos);
+	s->logged += res->logged;
+	s->accesses += res->accesses;
+	s->windows += res->windows;
+	if (res->cut)
+		strand_r_string(o, "note", res->note);
+	int32_t origin = res->origin;
 	if (origin < 0) {
 		strand_r_string(strand_r_object(o, "no_origin"), "explanation",
 				"no instruction or kernel call in the trace produced this value "
 				"(it comes from the initial snapshot, or through control flow only)");
 		goto out;
 	}
-	emit_origin(s, strand_r_object(o, "origin"), &w, origin);
-	for (int32_t i = origin; i >= 0; i = w.st[i].parent)
+	const struct strand_df_step *steps = res->steps;
+	strand_r_string(o, "found_by", steps[origin].via_control ? "control flow" : "data flow");
+	emit_origin(s, strand_r_object(o, "origin"), &steps[origin]);
+	for (int32_t i = origin; i >= 0; i = steps[i].parent)
 		n++;
 	path = calloc(n, sizeof *path);
 	keep = calloc(n, sizeof *keep);
-	cp = calloc(n, sizeof *cp);
-	if (!path || !cp || !keep) {
+	req = calloc(n, sizeof *req);
+	if (!path || !keep || !req) {
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "errorflow: out of memory");
 		goto out;
 	}
-	for (int32_t i = origin; i >= 0 && np < n; i = w.st[i].parent)
+	for (int32_t i = origin; i >= 0 && np < n; i = steps[i].parent)
 		path[np++] = i;
 	/* keep one step per run of (function, value): the first of each run,
-	 * plus table lookups and compares, which explain a change of value */
+	 * plus table lookups, compares and branches, which explain a change */
 	char prev_fn[160] = "";
 	uint64_t prev_val = ~0ull;
 	for (uint32_t i = 0; i < np; i++) {
-		const struct step *x = &w.st[path[i]];
-		if (x->kind == STEP_SINK)
+		const struct strand_df_step *x = &steps[path[i]];
+		if (x->kind == STRAND_DF_QUERY)
 			continue;
-		const struct entry *e = &s->ent[x->entry];
+		bool is_event = x->kind == STRAND_DF_SYSCALL || x->kind == STRAND_DF_EVENT;
+		bool special = x->kind == STRAND_DF_TABLE || x->kind == STRAND_DF_COMPARE ||
+			       x->kind == STRAND_DF_CONTROL;
 		char fn[160];
-		if (e->kind == ENT_EVENT)
+		if (is_event)
 			snprintf(fn, sizeof fn, "kernel");
 		else
-			func_of(s, s->sums[e->sum].pc, fn, sizeof fn);
+			func_of(s, x->pc, fn, sizeof fn);
 		uint64_t v = x->have_value ? x->value : prev_val;
-		bool interesting = x->flags || strcmp(fn, prev_fn) || v != prev_val || i == 0;
+		bool interesting = special || strcmp(fn, prev_fn) || v != prev_val || i == 0;
 		/* a value only saved and restored (push/pop of a callee-saved
 		 * register, a spill) is not a step worth showing */
-		if (interesting && !x->flags && v == prev_val && e->kind == ENT_INSN &&
-		    is_push_pop(s, s->sums[e->sum].pc))
+		if (interesting && !special && v == prev_val && !is_event &&
+		    (!strncmp(x->insn, "push ", 5) || !strncmp(x->insn, "pop ", 4)))
 			interesting = false;
 		snprintf(prev_fn, sizeof prev_fn, "%s", fn);
 		prev_val = v;
 		/* the step that wrote the symptom's location is always shown */
-		bool last = i + 1 < np && w.st[path[i + 1]].kind == STEP_SINK;
+		bool last = i + 1 < np && steps[path[i + 1]].kind == STRAND_DF_QUERY;
 		if ((!interesting && !last) || nkeep >= 60)
 			continue;
 		keep[nkeep] = path[i];
-		cp[nkeep].pos = e->pos;
-		cp[nkeep].tid = e->tid;
-		cp[nkeep].is_event = e->kind == ENT_EVENT;
+		req[nkeep].position = x->position;
+		req[nkeep].tid = x->tid;
 		nkeep++;
 	}
 	strand_r_uint(o, "steps_total", np);
-	st = take_stacks(s, cp, nkeep, err);
+	st = strand_dataflow_stacks(s->flow_r, s->cs, req, nkeep, err);
 	if (st < 0)
 		goto out;
-	struct strand_rnode *steps = strand_r_list(o, "steps");
+	struct strand_rnode *list = strand_r_list(o, "steps");
 	for (uint32_t i = 0; i < nkeep; i++) {
-		const struct step *x = &w.st[keep[i]];
-		const struct entry *e = &s->ent[x->entry];
-		struct strand_rnode *so = strand_r_object(steps, NULL);
-		strand_r_position(so, "position", e->pos);
-		strand_r_uint(so, "tid", e->tid);
+		const struct strand_df_step *x = &steps[keep[i]];
+		struct strand_rnode *so = strand_r_object(list, NULL);
+		strand_r_position(so, "position", x->position);
+		strand_r_uint(so, "tid", x->tid);
 		char buf[256];
-		if (e->kind == ENT_EVENT) {
-			const struct sysinfo *si = e->sum != UINT32_MAX ? &s->sys[e->sum] : NULL;
-			const char *name = si ? strand_syscall_name(s->abi, s->arch, si->number) : NULL;
+		if (x->kind == STRAND_DF_SYSCALL || x->kind == STRAND_DF_EVENT) {
+			const char *name = x->kind == STRAND_DF_SYSCALL
+						   ? strand_syscall_name(s->abi, s->arch, x->syscall) : NULL;
 			strand_r_stringf(so, "where", "kernel: %s", name ? name : "event");
 			strand_r_string(so, "what", "result written by the kernel");
 		} else {
-			uint64_t pc = s->sums[e->sum].pc;
-			strand_r_hex(so, "pc", pc);
-			strand_replay_symbolize(s->r, pc, buf, sizeof buf);
+			strand_r_hex(so, "pc", x->pc);
+			strand_replay_symbolize(s->r, x->pc, buf, sizeof buf);
 			strand_r_string(so, "where", buf);
-			if (strand_replay_disas(s->r, pc, buf, sizeof buf, NULL) == STRAND_OK)
-				strand_r_string(so, "instruction", buf);
-			if (x->flags & SF_TABLE)
-				strand_r_string(so, "what", "value loaded from a constant table (index followed)");
-			else if (x->flags & SF_COMPARE)
-				strand_r_string(so, "what", "key compared against the table (search loop)");
+			if (x->insn[0])
+				strand_r_string(so, "instruction", x->insn);
+			if (step_what(x))
+				strand_r_string(so, "what", step_what(x));
 		}
-		if (x->flags & SF_COMPARE) {
+		bool no_loc = x->kind == STRAND_DF_COMPARE;
+		if (no_loc) {
 			/* the compare defines nothing: no location, no value */
 		} else if (x->loc_is_reg) {
 			strand_r_string(so, "location", reg_name(s, x->reg, buf, sizeof buf));
 		} else {
 			strand_r_stringf(so, "location", "[0x%" PRIx64 "] (%u bytes)", x->addr, x->size);
 		}
-		if (x->have_value && !(x->flags & SF_COMPARE)) {
+		if (x->have_value && !no_loc) {
 			strand_r_hex(so, "value", x->value);
 			describe_value(s, so, x->value, x->loc_is_reg ? 4 : x->size);
 		}
-		if (cp[i].stack)
-			strand_r_stack(so, "stack", cp[i].stack);
+		if (req[i].stack)
+			strand_r_stack(so, "stack", req[i].stack);
 	}
 out:
-	for (uint32_t i = 0; cp && i < nkeep; i++)
-		strand_stack_free(cp[i].stack);
-	free(cp);
+	for (uint32_t i = 0; req && i < nkeep; i++)
+		strand_stack_free(req[i].stack);
+	free(req);
 	free(keep);
 	free(path);
-	free(w.rt);
-	free(w.mt);
-	free(w.st);
-	free(w.df);
+	strand_df_result_free(res);
 	return st;
 }
 
@@ -1328,7 +600,7 @@ static void build_log_sink(struct errorflow *s)
 			continue;
 		/* only text the process wrote (found in its memory): lines a
 		 * recorder adds about the environment are not the program's */
-		if (!looks_like_error(o->data, o->len) || !o->located || o->sys_entry == UINT32_MAX)
+		if (!looks_like_error(o->data, o->len) || !o->located || o->sys < 0)
 			continue;
 		struct sink *k = &s->sinks[s->nsinks++];
 		memset(k, 0, sizeof *k);
@@ -1347,27 +619,24 @@ static void build_log_sink(struct errorflow *s)
 			k->value = strtoull(tok, NULL, 16);
 			snprintf(k->detail, sizeof k->detail, "reported code %s", tok);
 		}
-		if (o->located && o->sys_entry != UINT32_MAX) {
-			k->start = o->sys_entry;
+		if (o->located && o->sys >= 0) {
+			const struct sysinfo *si = &s->sys[o->sys];
+			k->start = si->pos;
 			k->mem_addr = o->buf + off;
 			k->mem_len = n;
 			k->have_flow = true;
 			/* text written straight from constant data (a message
 			 * table): what varies is which string was chosen, so
 			 * follow the pointer argument instead of the bytes */
-			const struct entry *se = &s->ent[o->sys_entry];
-			const struct sysinfo *si = se->sum != UINT32_MAX ? &s->sys[se->sum] : NULL;
-			if (si && constant_at(s, o->buf, si->pos)) {
+			if (o->constant) {
 				static const uint8_t linux_args[6] = { STRAND_REG_RDI, STRAND_REG_RSI,
 					STRAND_REG_RDX, 10 /* r10 */, STRAND_REG_R8, 9 /* r9 */ };
 				if (s->abi == STRAND_ABI_LINUX && s->arch == STRAND_ARCH_X86_64 && o->argi < 6) {
 					k->mem_len = 0;
 					k->reg_mask = REG_BIT(linux_args[o->argi]);
-					k->start = (uint32_t)si->log_before;
 				} else if (s->abi == STRAND_ABI_WINDOWS_NT && si->args_base) {
 					k->mem_addr = si->args_base + 4 * o->argi;
 					k->mem_len = 4;
-					k->start = (uint32_t)si->log_before;
 				}
 				snprintf(k->detail + strlen(k->detail), sizeof k->detail - strlen(k->detail),
 					 "%sconstant text: following the pointer to it", k->detail[0] ? "; " : "");
@@ -1402,12 +671,12 @@ static strand_status emit_symptom(struct errorflow *s, const struct sink *k,
 		strand_r_stack(o, "stack", s->crash_stack);
 	if (k->have_flow && k->mem_len)
 		strand_r_stringf(o, "followed_from", "[0x%" PRIx64 "] (%u bytes) before position %" PRIu64,
-				 k->mem_addr, k->mem_len, k->start < s->nent ? s->ent[k->start].pos : k->pos);
+				 k->mem_addr, k->mem_len, k->start);
 	else if (k->have_flow && k->reg_mask) {
 		char rn[16];
 		strand_r_stringf(o, "followed_from", "%s of thread %u before position %" PRIu64,
 				 reg_name(s, (unsigned)__builtin_ctzll(k->reg_mask), rn, sizeof rn), k->tid,
-				 k->start < s->nent ? s->ent[k->start].pos : k->pos);
+				 k->start);
 	}
 	if (!k->have_flow) {
 		strand_r_string(o, "chain_note", "the symptom's bytes could not be located in guest "
@@ -1421,8 +690,14 @@ static strand_status emit_symptom(struct errorflow *s, const struct sink *k,
 
 /* -------------------------------------------------------------- plugin */
 
+
+/* -------------------------------------------------------------- plugin */
+
 static const struct strand_plugin_option errorflow_options[] = {
-	{ "max_log", "instructions logged at most (memory bound, about 40 bytes each)", "20000000" },
+	{ "window", "instructions of the first data-flow window (memory: about 70 bytes each)",
+	  "262144" },
+	{ "max_window", "largest data-flow window", "2097152" },
+	{ "max_distance", "how far before a symptom data flow is followed", "268435456" },
 	{ NULL, NULL, NULL },
 };
 
@@ -1437,24 +712,24 @@ static strand_status errorflow_init(struct strand_analysis *a, const struct stra
 	s->r = strand_analysis_replay(a);
 	s->arch = strand_analysis_info(a)->arch;
 	s->abi = strand_analysis_info(a)->abi;
-	s->pending_wval = -1;
-	strand_status st = strand_plugin_opt_u64(args, "max_log", 20000000, &s->max_entries, err);
-	if (st < 0)
+	struct strand_df_options o = { 0 };
+	strand_status st;
+	if ((st = strand_plugin_opt_u64(args, "window", 1u << 18, &o.window, err)) < 0 ||
+	    (st = strand_plugin_opt_u64(args, "max_window", 1u << 21, &o.max_window, err)) < 0 ||
+	    (st = strand_plugin_opt_u64(args, "max_distance", 1u << 28, &o.max_distance, err)) < 0)
 		return st;
-	if (s->arch == STRAND_ARCH_X86_64) {
-		s->mode = ZYDIS_MACHINE_MODE_LONG_64;
-		ZydisDecoderInit(&s->dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-	} else if (s->arch == STRAND_ARCH_X86_32) {
-		s->mode = ZYDIS_MACHINE_MODE_LONG_COMPAT_32;
-		ZydisDecoderInit(&s->dec, ZYDIS_MACHINE_MODE_LONG_COMPAT_32, ZYDIS_STACK_WIDTH_32);
-	} else {
+	if (s->arch != STRAND_ARCH_X86_64 && s->arch != STRAND_ARCH_X86_32)
 		return strand_error_set(err, STRAND_ERR_UNSUPPORTED, "errorflow: architecture %s",
 					strand_arch_str(s->arch));
-	}
+	/* the engine's own handle: it replays windows before each symptom */
+	struct strand_replay_options ro = { .no_verify = true };
+	if ((st = strand_replay_open(strand_analysis_trace(a), &ro, &s->flow_r, err)) < 0)
+		return strand_error_wrap(err, st, "errorflow: cannot open the data-flow pass");
+	if ((st = strand_dataflow_new(s->flow_r, strand_analysis_trace(a), &o, &s->df, err)) < 0)
+		return st;
 	if (!(s->cs = strand_analysis_callstack(a, err)))
 		return STRAND_ERR_NOMEM;
-	strand_replay_on_insn(s->r, on_insn, s);
-	strand_replay_on_mem(s->r, on_mem, STRAND_WATCH_READ | STRAND_WATCH_WRITE, s);
+	strand_callstack_keep_snapshots(s->cs, STACK_SNAPSHOT_EVERY);
 	strand_replay_on_event(s->r, on_event, s);
 	strand_replay_on_call(s->r, on_call, s);
 	return STRAND_OK;
@@ -1464,11 +739,7 @@ static strand_status errorflow_finish(struct strand_analysis *a, void *state,
 				      struct strand_rnode *out, strand_error *err)
 {
 	struct errorflow *s = state;
-	flush_wval(s);
-	strand_r_uint(out, "instructions_logged", s->nent);
-	strand_r_uint(out, "memory_accesses_logged", s->nmem);
-	if (s->truncated)
-		strand_r_string(out, "note", "the log reached max_log: flows before its end are cut");
+	(void)a;
 	s->nsinks = 0;
 	if (s->have_crash)
 		s->sinks[s->nsinks++] = s->crash;
@@ -1484,6 +755,10 @@ static strand_status errorflow_finish(struct strand_analysis *a, void *state,
 		if (st < 0)
 			return st;
 	}
+	/* how much history the flows needed (windows before each symptom) */
+	strand_r_uint(out, "instructions_logged", s->logged);
+	strand_r_uint(out, "memory_accesses_logged", s->accesses);
+	strand_r_uint(out, "windows", s->windows);
 	return STRAND_OK;
 }
 
@@ -1492,13 +767,10 @@ static void errorflow_destroy(void *state)
 	struct errorflow *s = state;
 	if (!s)
 		return;
-	free(s->sums);
-	free(s->hash);
-	free(s->ent);
-	free(s->mem);
+	strand_dataflow_free(s->df);
+	strand_replay_close(s->flow_r);
 	free(s->sys);
 	free(s->out);
-	free(s->pages);
 	strand_stack_free(s->crash_stack);
 	free(s);
 }

@@ -14,10 +14,9 @@
  *   memory   a pass with a memory observer on the range
  *   find     a pass comparing registers before each instruction and
  *            memory writes against the value
- *   origin   a chain of passes, each finding the last change of a
- *            register or memory range before a position and reading the
- *            instruction that made it (copies are followed, computations
- *            and kernel writes end the chain)
+ *   origin   the data-flow engine (strand/dataflow.h) on the session's
+ *            own handle: bounded windows replayed before the position,
+ *            the handle put back where it was
  *   report   strand_report_build (analysis.h), rendered as text and
  *            embedded as JSON
  */
@@ -27,6 +26,7 @@
 
 #include "query/query_int.h"
 #include "strand/analysis.h"
+#include "strand/dataflow.h"
 
 /* The session's target state (q->ext_ud). */
 struct rtarget {
@@ -36,6 +36,7 @@ struct rtarget {
 	char **objects;     /* per event index: decoded syscall object or NULL;
 			       NULL until the first syscall_object() */
 	uint64_t nobjects;
+	struct strand_dataflow *df; /* owned: origin's engine over r, or NULL */
 };
 
 #define R(t) ((struct strand_replay *)(t))
@@ -728,813 +729,164 @@ static strand_status ext_find(struct strand_query *q, struct qargs *a, struct qo
 /* origin                                                                 */
 /* ===================================================================== */
 
-/* What an origin pass looks for: the last change of a register, or the
- * last write to a memory range, before position `until`. */
-struct origin_pass {
-	struct strand_query *q;
-	uint64_t until;
-	const char *reg;            /* register name, or NULL for memory */
-	uint32_t tid;               /* thread whose register `reg` is */
-	uint64_t addr, len;         /* memory range */
-	/* running state */
-	uint64_t prev;              /* register value at the last check */
-	bool prev_valid;            /* prev was read in thread `tid` */
-	uint64_t exec_pos, exec_pc; /* the last instruction (or event) run */
-	bool exec_is_syscall;
-	uint64_t exec_sysno;
-	struct { uint64_t addr; uint32_t size; uint64_t value; } reads[4], wreads[4];
-	uint32_t nreads, nwreads;
-	/* the answer */
-	bool found;
-	uint64_t w_pos, w_pc, w_value;
-	uint32_t w_tid;             /* thread of the writer */
-	bool w_kernel;              /* a syscall or memory event did it */
-	uint64_t w_sysno;
-};
-
-
-static void origin_change(struct origin_pass *op, uint64_t value)
+/* The engine of strand/dataflow.h over the session's handle (created on
+ * first use, kept: its instruction summaries serve the next origin). */
+static strand_status origin_engine(struct strand_query *q, struct strand_dataflow **out,
+				   strand_error *err)
 {
-	op->found = true;
-	op->w_pos = op->exec_pos;
-	op->w_pc = op->exec_pc;
-	op->w_value = value;
-	op->w_kernel = op->exec_is_syscall;
-	op->w_tid = op->tid;
-	op->w_sysno = op->exec_sysno;
-	memcpy(op->wreads, op->reads, sizeof op->reads);
-	op->nwreads = op->nreads;
-}
-
-/* Compare the tracked register with its last value, in its own thread
- * only (another thread's registers are not a change). */
-static void origin_check_reg(struct origin_pass *op, struct strand_replay *r)
-{
-	uint64_t v = 0;
-	strand_replay_reg(r, op->reg, &v);
-	if (!op->prev_valid) { /* the thread's first instruction: its start value */
-		op->prev = v;
-		op->prev_valid = true;
-		return;
+	struct rtarget *rt = RT(q);
+	if (!rt->df) {
+		strand_status st = strand_dataflow_new(rt->r, rt->path, NULL, &rt->df, err);
+		if (st < 0)
+			return st;
 	}
-	if (v != op->prev) {
-		origin_change(op, v);
-		op->prev = v;
-	}
-}
-
-static void origin_insn(struct strand_replay *r, void *ud, uint64_t position,
-			uint64_t pc, uint32_t size)
-{
-	struct origin_pass *op = ud;
-	if (position > op->until)
-		return;
-	if (op->reg) {
-		if (strand_replay_thread(r) != op->tid)
-			return; /* the other threads' instructions are not ours */
-		origin_check_reg(op, r);
-	}
-	op->exec_pos = position;
-	op->exec_pc = pc;
-	op->exec_is_syscall = false;
-	op->nreads = 0;
-}
-
-static void origin_event(struct strand_replay *r, void *ud,
-			 const struct strand_record *rec, bool after)
-{
-	struct origin_pass *op = ud;
-	if (rec->position >= op->until)
-		return;
-	const struct strand_effects *fx = NULL;
-	if (rec->type == STRAND_REC_SYSCALL)
-		fx = &rec->u.syscall.fx;
-	else if (rec->type == STRAND_REC_MEMORY)
-		fx = &rec->u.memory;
-	if (!after) {
-		/* kernel writes into the range */
-		for (uint32_t i = 0; fx && !op->reg && i < fx->nwrites; i++) {
-			const struct strand_memwrite *w = &fx->writes[i];
-			if (w->addr < op->addr + op->len && w->addr + w->len > op->addr) {
-				op->found = true;
-				op->w_pos = rec->position;
-				op->w_pc = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.pc : 0;
-				op->w_kernel = true;
-				op->w_tid = rec->tid;
-				op->w_sysno = rec->type == STRAND_REC_SYSCALL
-						      ? rec->u.syscall.number : UINT64_MAX;
-				op->w_value = 0;
-				op->nwreads = 0;
-			}
-		}
-		return;
-	}
-	if (!strand_rec_is_consuming(rec->type))
-		return;
-	if (op->reg && rec->tid != op->tid)
-		return;
-	op->exec_pos = rec->position;
-	op->exec_pc = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.pc : rec->u.nondet.pc;
-	op->exec_is_syscall = rec->type == STRAND_REC_SYSCALL;
-	op->exec_sysno = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.number : UINT64_MAX;
-	op->nreads = 0;
-	if (op->reg && strand_replay_thread(r) == op->tid)
-		origin_check_reg(op, r);
-}
-
-static void origin_mem(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
-		       uint64_t addr, uint32_t size, bool is_write, uint64_t value)
-{
-	struct origin_pass *op = ud;
-	if (position >= op->until)
-		return;
-	if (op->reg && strand_replay_thread(r) != op->tid)
-		return;
-	if (!is_write) {
-		if (op->nreads < 4) {
-			op->reads[op->nreads].addr = addr;
-			op->reads[op->nreads].size = size;
-			op->reads[op->nreads].value = value;
-			op->nreads++;
-		}
-		return;
-	}
-	if (op->reg || addr >= op->addr + op->len || addr + size <= op->addr)
-		return;
-	op->found = true;
-	op->w_pos = position;
-	op->w_pc = pc;
-	op->w_value = value;
-	op->w_tid = strand_replay_thread(r);
-	op->w_kernel = false;
-	/* reads of this instruction so far (a read-modify-write or movs) */
-	memcpy(op->wreads, op->reads, sizeof op->reads);
-	op->nwreads = op->nreads;
-}
-
-/* Run one origin pass on a fresh handle; the handle is left at `until`
- * so the caller can disassemble the writer (code does not change). */
-static strand_status origin_run(struct strand_query *q, struct origin_pass *op,
-				struct strand_replay **pass, strand_error *err)
-{
-	strand_status st = open_pass(q, pass, err);
-	if (st < 0)
-		return st;
-	uint64_t v;
-	if (op->reg && strand_replay_reg(*pass, op->reg, &v) != STRAND_OK)
-		return strand_error_set(err, STRAND_ERR_INVALID,
-					"unknown register '%s'", op->reg);
-	op->prev_valid = false;
-	strand_replay_on_insn(*pass, origin_insn, op);
-	strand_replay_on_event(*pass, origin_event, op);
-	strand_replay_on_mem(*pass, origin_mem, STRAND_WATCH_READ | STRAND_WATCH_WRITE, op);
-	if ((st = strand_replay_seek(*pass, op->until, err)) < 0)
-		return st;
-	if (op->reg && strand_replay_thread(*pass) == op->tid) {
-		/* a change by the instruction just before `until` */
-		strand_replay_reg(*pass, op->reg, &v);
-		if (op->prev_valid && v != op->prev)
-			origin_change(op, v);
-	}
+	*out = rt->df;
 	return STRAND_OK;
 }
 
-/* --- origin over a history log: one pass for the whole chain ---------- */
-
-/* A pass to the session's position records, per instruction executed,
- * which general registers of its thread it changed (and their values),
- * what memory it read and wrote; and every range the kernel wrote.  Each
- * step of the chain is then a backward scan of the log instead of a
- * replay pass.  Used when the position is at most ORIGIN_LOG_MAX (the log
- * costs up to about 270 bytes per instruction); beyond, one pass per step. */
-#define ORIGIN_LOG_MAX 1000000u
-
-struct omem {
-	uint64_t addr;
-	uint32_t size;
-	uint64_t value;
-};
-
-struct olog_ent {
-	uint64_t pos, pc;
-	uint64_t sysno;        /* syscall entries: the number */
-	uint32_t tid;
-	uint32_t vals;         /* index of 16 register values after, if changed */
-	uint16_t changed;      /* GPRs of thread tid this entry changed */
-	uint8_t syscall;       /* a kernel call (consuming event) */
-	uint8_t nreads, nwrites;
-	struct omem rd[2], wr[2];
-};
-
-struct okwrite {           /* memory written by the kernel */
-	uint64_t pos, pc, sysno;
-	uint32_t tid;
-	uint64_t addr, len;
-};
-
-struct olog_thread {
-	uint32_t tid;
-	bool valid;            /* regs[] read in this thread */
-	uint64_t regs[16];
-	uint64_t first[16];    /* the registers when the thread was first seen */
-	uint64_t last;         /* its last entry + 1; 0 = none */
-};
-
-struct olog {
-	struct strand_query *q;
-	struct olog_ent *e;
-	uint64_t n, cap;
-	uint64_t *vals;        /* 16 per used slot */
-	uint64_t nvals, capvals;
-	struct okwrite *kw;
-	uint64_t nkw, capkw;
-	struct olog_thread th[FIND_MAX_THREADS];
-	uint32_t nth;
-	bool nomem;
-};
-
-static bool grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
+/* One row of the chain: text and JSON. */
+static void origin_row(struct strand_query *q, struct qout *o, int n,
+		       const struct strand_df_step *x)
 {
-	if (need <= *cap)
-		return true;
-	uint64_t ncap = *cap ? *cap * 2 : 4096;
-	while (ncap < need)
-		ncap *= 2;
-	void *np = realloc(*p, ncap * elem);
-	if (!np)
-		return false;
-	*p = np;
-	*cap = ncap;
-	return true;
-}
-
-static struct olog_thread *olog_thread(struct olog *lg, uint32_t tid)
-{
-	for (uint32_t i = 0; i < lg->nth; i++)
-		if (lg->th[i].tid == tid)
-			return &lg->th[i];
-	if (lg->nth == FIND_MAX_THREADS)
-		return NULL;
-	struct olog_thread *t = &lg->th[lg->nth++];
-	memset(t, 0, sizeof *t);
-	t->tid = tid;
-	return t;
-}
-
-/* Compare thread t's registers now with the last read; charge changes to
- * its last entry. */
-static void olog_diff(struct olog *lg, struct olog_thread *t, struct strand_replay *r)
-{
-	struct strand_cpu cpu;
-	if (strand_replay_cpu(r, &cpu, NULL) < 0)
-		return;
-	unsigned n = lg->q->ptr_size == 4 ? 8 : 16;
-	uint64_t mask = n == 8 ? 0xffffffffu : UINT64_MAX;
-	uint16_t changed = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (t->valid && (cpu.gpr[i] & mask) != t->regs[i])
-			changed |= (uint16_t)(1u << i);
-	if (changed && t->last) {
-		struct olog_ent *e = &lg->e[t->last - 1];
-		if (!e->changed) {
-			if (!grow((void **)&lg->vals, &lg->capvals, (lg->nvals + 1) * 16,
-				  sizeof *lg->vals)) {
-				lg->nomem = true;
-				return;
-			}
-			e->vals = (uint32_t)(lg->nvals / 16);
-			lg->nvals += 16;
-		}
-		e->changed |= changed;
-		for (unsigned i = 0; i < n; i++)
-			lg->vals[(uint64_t)e->vals * 16 + i] = cpu.gpr[i] & mask;
+	char where[64], sym[160] = "", desc[256] = "";
+	if (x->loc_is_reg)
+		strand_df_reg_name(q->arch, x->reg, where, sizeof where);
+	else
+		snprintf(where, sizeof where, "[0x%" PRIx64 "]", x->addr);
+	if (x->pc)
+		qsym(q, x->pc, sym, sizeof sym);
+	bool kernel = x->kind == STRAND_DF_SYSCALL || x->kind == STRAND_DF_EVENT;
+	const char *sysname = x->kind == STRAND_DF_SYSCALL
+				      ? strand_syscall_name(q->abi, q->arch, x->syscall) : NULL;
+	if (x->have_value && x->loc_is_reg && x->reg < 16 && x->kind != STRAND_DF_CONTROL)
+		describe(q, x->value, false, desc, sizeof desc);
+	strand_json_start_object(o->j);
+	strand_json_string_field(o->j, "location", where);
+	strand_json_string_field(o->j, "kind", strand_df_kind_str(x->kind));
+	strand_json_uint_field(o->j, "position", x->position);
+	strand_json_uint_field(o->j, "tid", x->tid);
+	strand_json_hex_field(o->j, "pc", x->pc);
+	strand_json_string_field(o->j, "symbol", sym);
+	strand_json_string_field(o->j, "instruction", kernel ? "(kernel)" : x->insn);
+	if (x->have_value)
+		strand_json_hex_field(o->j, "value", x->value);
+	if (desc[0])
+		strand_json_string_field(o->j, "value_text", desc);
+	if (x->kind == STRAND_DF_SYSCALL) {
+		strand_json_hex_field(o->j, "syscall", x->syscall);
+		strand_json_string_field(o->j, "syscall_name", sysname);
+		strand_json_hex_field(o->j, "result", x->result);
 	}
-	for (unsigned i = 0; i < n; i++)
-		t->regs[i] = cpu.gpr[i] & mask;
-	if (!t->valid)
-		memcpy(t->first, t->regs, sizeof t->first);
-	t->valid = true;
-}
-
-static struct olog_ent *olog_add(struct olog *lg, struct olog_thread *t, uint64_t pos,
-				 uint64_t pc)
-{
-	if (!grow((void **)&lg->e, &lg->cap, lg->n + 1, sizeof *lg->e)) {
-		lg->nomem = true;
-		return NULL;
-	}
-	struct olog_ent *e = &lg->e[lg->n++];
-	memset(e, 0, sizeof *e);
-	e->pos = pos;
-	e->pc = pc;
-	e->tid = t->tid;
-	t->last = lg->n;
-	return e;
-}
-
-static void olog_insn(struct strand_replay *r, void *ud, uint64_t position,
-		      uint64_t pc, uint32_t size)
-{
-	struct olog *lg = ud;
-	struct olog_thread *t = olog_thread(lg, strand_replay_thread(r));
-	if (!t || lg->nomem)
-		return;
-	olog_diff(lg, t, r);
-	olog_add(lg, t, position, pc);
-}
-
-static void olog_mem(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
-		     uint64_t addr, uint32_t size, bool is_write, uint64_t value)
-{
-	struct olog *lg = ud;
-	if (!lg->n || lg->nomem)
-		return;
-	struct olog_ent *e = &lg->e[lg->n - 1]; /* the instruction running */
-	if (e->pos != position)
-		return;
-	struct omem m = { addr, size, value };
-	if (is_write && e->nwrites < 2)
-		e->wr[e->nwrites++] = m;
-	else if (!is_write && e->nreads < 2)
-		e->rd[e->nreads++] = m;
-}
-
-static void olog_event(struct strand_replay *r, void *ud,
-		       const struct strand_record *rec, bool after)
-{
-	struct olog *lg = ud;
-	if (lg->nomem)
-		return;
-	const struct strand_effects *fx = rec->type == STRAND_REC_SYSCALL ? &rec->u.syscall.fx
-					  : rec->type == STRAND_REC_MEMORY ? &rec->u.memory
-									   : NULL;
-	uint64_t pc = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.pc : 0;
-	uint64_t sysno = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.number : UINT64_MAX;
-	if (!after) {
-		for (uint32_t i = 0; fx && i < fx->nwrites; i++) {
-			if (!grow((void **)&lg->kw, &lg->capkw, lg->nkw + 1, sizeof *lg->kw)) {
-				lg->nomem = true;
-				return;
-			}
-			lg->kw[lg->nkw++] = (struct okwrite){ rec->position, pc, sysno, rec->tid,
-							      fx->writes[i].addr, fx->writes[i].len };
-		}
-		if (strand_rec_is_consuming(rec->type)) {
-			/* the previous instruction's changes are its own */
-			struct olog_thread *t = olog_thread(lg, rec->tid);
-			if (t)
-				olog_diff(lg, t, r);
-		}
+	strand_json_bool_field(o->j, "via_control", x->via_control);
+	strand_json_end_object(o->j);
+	if (kernel) {
+		qtext(o, "#%-2d %-14s position %-8" PRIu64 " %s: %s by the kernel (syscall %s)\n", n, where,
+		      x->position, sym, x->loc_is_reg ? "returned" : "written",
+		      sysname ? sysname : "event");
 		return;
 	}
-	if (!strand_rec_is_consuming(rec->type))
-		return;
-	struct olog_thread *t = olog_thread(lg, rec->tid);
-	if (!t)
-		return;
-	struct olog_ent *e = olog_add(lg, t, rec->position,
-				      rec->type == STRAND_REC_SYSCALL ? pc : rec->u.nondet.pc);
-	if (!e)
-		return;
-	e->syscall = rec->type == STRAND_REC_SYSCALL;
-	e->sysno = sysno;
-	olog_diff(lg, t, r);
-}
-
-static void olog_free(struct olog *lg)
-{
-	free(lg->e);
-	free(lg->vals);
-	free(lg->kw);
-}
-
-/* GPR index of a register name of any width ("al", "ax", "eax", "r8d"),
- * or -1. */
-static int gpr_index(const char *name)
-{
-	static const char *const n32[8][4] = {
-		{ "eax", "ax", "al", "ah" }, { "ecx", "cx", "cl", "ch" },
-		{ "edx", "dx", "dl", "dh" }, { "ebx", "bx", "bl", "bh" },
-		{ "esp", "sp", "spl", NULL }, { "ebp", "bp", "bpl", NULL },
-		{ "esi", "si", "sil", NULL }, { "edi", "di", "dil", NULL },
-	};
-	static const char *const n64[8] = { "rax", "rcx", "rdx", "rbx",
-					    "rsp", "rbp", "rsi", "rdi" };
-	for (int i = 0; i < 8; i++) {
-		if (!strcmp(name, n64[i]))
-			return i;
-		for (int k = 0; k < 4; k++)
-			if (n32[i][k] && !strcmp(name, n32[i][k]))
-				return i;
-	}
-	if (name[0] == 'r' && name[1] >= '0' && name[1] <= '9') {
-		int v = atoi(name + 1);
-		if (v >= 8 && v <= 15)
-			return v;
-	}
-	return -1;
-}
-
-/* One step over the log: the same answer origin_run gives with a pass. */
-static int split_insn(char *text, char **mn, char **ops, int max);
-
-/* Does the instruction at pc write general register gi as its first
- * operand (so that writing the value it already had counts too)? */
-static bool insn_writes_gpr(struct strand_replay *r, uint64_t pc, int gi)
-{
-	static const char *const reads_only[] = { "cmp", "test", "push", "bt", "call",
-						  "ret", "nop", "out", "bound",
-						  "prefetch", NULL };
-	char text[96], *mn, *ops[3] = { NULL, NULL, NULL };
-	if (strand_replay_disas(r, pc, text, sizeof text, NULL) < 0)
-		return false;
-	int n = split_insn(strncmp(text, "rep ", 4) ? text : text + 4, &mn, ops, 3);
-	if (n < 1 || mn[0] == 'j' || !strncmp(mn, "loop", 4))
-		return false;
-	for (const char *const *m = reads_only; *m; m++)
-		if (!strcmp(mn, *m))
-			return false;
-	if (gpr_index(ops[0]) == gi)
-		return true;
-	return !strcmp(mn, "xchg") && n == 2 && gpr_index(ops[1]) == gi;
-}
-
-/* Value of register gi of thread tid just after log entry `at`: from the
- * last change at or before it, else the thread's first value. */
-static uint64_t olog_value_after(const struct olog *lg, uint64_t at, uint32_t tid, int gi)
-{
-	for (uint64_t i = at + 1; i-- > 0;) {
-		const struct olog_ent *e = &lg->e[i];
-		if (e->tid == tid && (e->changed & (1u << gi)))
-			return lg->vals[(uint64_t)e->vals * 16 + (unsigned)gi];
-	}
-	for (uint32_t k = 0; k < lg->nth; k++)
-		if (lg->th[k].tid == tid)
-			return lg->th[k].first[gi];
-	return 0;
-}
-
-static bool olog_lookup(const struct olog *lg, struct strand_replay *r,
-			struct origin_pass *op)
-{
-	op->found = false;
-	int gi = op->reg ? gpr_index(op->reg) : -1;
-	if (op->reg && gi < 0)
-		return false; /* not a GPR: the caller falls back to passes */
-	for (uint64_t i = lg->n; i-- > 0;) {
-		const struct olog_ent *e = &lg->e[i];
-		if (e->pos >= op->until)
-			continue;
-		if (op->reg) {
-			if (e->tid != op->tid)
-				continue;
-			if (e->changed & (1u << gi))
-				op->w_value = lg->vals[(uint64_t)e->vals * 16 + (unsigned)gi];
-			else if (!e->syscall && insn_writes_gpr(r, e->pc, gi))
-				op->w_value = olog_value_after(lg, i, e->tid, gi);
-			else
-				continue;
-		} else {
-			int hit = -1;
-			for (int k = 0; k < e->nwrites; k++)
-				if (e->wr[k].addr < op->addr + op->len &&
-				    e->wr[k].addr + e->wr[k].size > op->addr)
-					hit = k;
-			if (hit < 0)
-				continue;
-			op->w_value = e->wr[hit].value;
-		}
-		op->found = true;
-		op->w_pos = e->pos;
-		op->w_pc = e->pc;
-		op->w_tid = e->tid;
-		op->w_kernel = e->syscall;
-		op->w_sysno = e->sysno;
-		op->nwreads = e->nreads;
-		memset(op->wreads, 0, sizeof op->wreads);
-		for (int k = 0; k < e->nreads; k++) {
-			op->wreads[k].addr = e->rd[k].addr;
-			op->wreads[k].size = e->rd[k].size;
-			op->wreads[k].value = e->rd[k].value;
-		}
+	bool named = sym[0] && strncmp(sym, "0x", 2) != 0;
+	qtext(o, "#%-2d %-14s position %-8" PRIu64 " 0x%08" PRIx64 "%s%s: %s", n, where, x->position,
+	      x->pc, named ? " " : "", named ? sym : "", x->insn);
+	if (x->have_value && x->kind != STRAND_DF_CONTROL && x->kind != STRAND_DF_COMPARE)
+		qtext(o, "   -> 0x%" PRIx64 "%s%s", x->value, desc[0] ? "  " : "", desc);
+	qtext(o, "\n");
+	switch (x->kind) {
+	case STRAND_DF_TABLE:
+		qtext(o, "    (a table lookup: constant data, following its index)\n");
+		break;
+	case STRAND_DF_COMPARE:
+		qtext(o, "    (the key this search loop compared against the table)\n");
+		break;
+	case STRAND_DF_CONTROL:
+		qtext(o, "    (the branch that chose the constant: following its condition)\n");
+		break;
+	case STRAND_DF_CONSTANT:
+		qtext(o, "    (constant here)\n");
+		break;
+	default:
 		break;
 	}
-	if (!op->reg) { /* a later kernel write wins */
-		for (uint64_t i = lg->nkw; i-- > 0;) {
-			const struct okwrite *k = &lg->kw[i];
-			if (k->pos >= op->until || k->addr >= op->addr + op->len ||
-			    k->addr + k->len <= op->addr)
-				continue;
-			if (!op->found || k->pos >= op->w_pos) {
-				op->found = true;
-				op->w_pos = k->pos;
-				op->w_pc = k->pc;
-				op->w_tid = k->tid;
-				op->w_kernel = true;
-				op->w_sysno = k->sysno;
-				op->w_value = 0;
-				op->nwreads = 0;
-			}
-			break;
-		}
-	}
-	return true;
 }
 
-/* Record the log on a fresh pass driven to `until`; the pass stays open
- * (for disassembly) in *pass. */
-static strand_status olog_record(struct strand_query *q, struct olog *lg, uint64_t until,
-				 struct strand_replay **pass, strand_error *err)
-{
-	memset(lg, 0, sizeof *lg);
-	lg->q = q;
-	strand_status st = open_pass(q, pass, err);
-	if (st < 0)
-		return st;
-	strand_replay_on_insn(*pass, olog_insn, lg);
-	strand_replay_on_event(*pass, olog_event, lg);
-	strand_replay_on_mem(*pass, olog_mem, STRAND_WATCH_READ | STRAND_WATCH_WRITE, lg);
-	if ((st = strand_replay_seek(*pass, until, err)) < 0)
-		return st;
-	struct olog_thread *t = olog_thread(lg, strand_replay_thread(*pass));
-	if (t) /* the last instruction's changes */
-		olog_diff(lg, t, *pass);
-	if (lg->nomem)
-		return strand_error_set(err, STRAND_ERR_NOMEM,
-					"cannot hold the history of %" PRIu64 " instructions", lg->n);
-	return STRAND_OK;
-}
-
-/* Split "mov eax, dword ptr [ebp - 8]" into mnemonic and operands. */
-static int split_insn(char *text, char **mn, char **ops, int max)
-{
-	char *s = text;
-	while (*s == ' ')
-		s++;
-	*mn = s;
-	while (*s && *s != ' ')
-		s++;
-	int n = 0;
-	if (*s)
-		*s++ = '\0';
-	while (*s && n < max) {
-		while (*s == ' ')
-			s++;
-		ops[n++] = s;
-		char *c = strchr(s, ',');
-		if (!c)
-			break;
-		*c = '\0';
-		s = c + 1;
-	}
-	return n;
-}
-
-static bool is_reg(struct strand_replay *r, const char *s)
-{
-	uint64_t v;
-	return s && !strchr(s, '[') && strand_replay_reg(r, s, &v) == STRAND_OK;
-}
-
-/* The register an address like "[eax + eax + 0x7c803100]" is indexed by:
- * the first register in the brackets that is not the stack or frame
- * pointer (those address locals, not tables), into buf; false if none. */
-static bool index_reg(struct strand_replay *r, const char *operand, char *buf,
-		      size_t len)
-{
-	const char *lb = operand ? strchr(operand, '[') : NULL;
-	if (!lb)
-		return false;
-	char tmp[96];
-	snprintf(tmp, sizeof tmp, "%s", lb + 1);
-	for (char *save = NULL, *t = strtok_r(tmp, " +-*]", &save); t;
-	     t = strtok_r(NULL, " +-*]", &save)) {
-		if (!strcmp(t, "esp") || !strcmp(t, "ebp") || !strcmp(t, "rsp") ||
-		    !strcmp(t, "rbp"))
-			continue;
-		if (is_reg(r, t)) {
-			snprintf(buf, len, "%s", t);
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool is_mnemonic(const char *mn, const char *const *list)
-{
-	for (; *list; list++)
-		if (!strcmp(mn, *list))
-			return true;
-	return false;
-}
-
+/* origin REG|ADDR [LEN]: the data-flow engine from the session's position;
+ * the chain shown runs from the value asked about back to its origin. */
 static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct qout *o,
 				strand_error *err)
 {
-	static const char *const copies[] = { "mov", "movabs", "movzx", "movsx", "movsxd", "movd",
-					      "movq", "pop", "push", "xchg", "cmove",
-					      "cmovne", "movsb", "movsw", "movsd",
-					      "movsq", "lodsb", "lodsw", "lodsd", "stosb",
-					      "stosw", "stosd", "stosq", NULL };
-	/* ALU with an immediate: the value came from the destination itself */
-	static const char *const self_imm[] = { "or", "and", "add", "sub", "xor",
-						"shl", "shr", "sar", "rol", "ror", "inc",
-						"dec", "neg", "not", "imul", NULL };
 	struct strand_replay *cur = RT(q)->r;
-	struct origin_pass op;
-	char regname[32] = "";
-	uint64_t len = q->ptr_size;
-	strand_status st = STRAND_OK;
-	memset(&op, 0, sizeof op);
-	op.q = q;
-	op.until = strand_replay_position(cur);
-	op.tid = strand_replay_thread(cur);
-	bool passes = false; /* --passes: one replay pass per step, no log */
-	if (a->argc > 1 && !strcmp(a->argv[a->argc - 1], "--passes")) {
-		passes = true;
-		a->argc--;
-	}
+	struct strand_df_query dq = { .position = strand_replay_position(cur),
+				      .tid = strand_replay_thread(cur) };
+	strand_status st;
+	if (a->argc > 1 && !strcmp(a->argv[a->argc - 1], "--passes"))
+		a->argc--; /* accepted for old scripts: there is one method now */
 	if (a->argc < 2)
-		return strand_error_set(err, STRAND_ERR_INVALID,
-					"usage: origin REG|ADDR [LEN] [--passes]");
+		return strand_error_set(err, STRAND_ERR_INVALID, "usage: origin REG|ADDR [LEN]");
 	const char *what = a->argv[1];
-	if (is_reg(cur, what[0] == '@' ? what + 1 : what)) {
-		snprintf(regname, sizeof regname, "%s", what[0] == '@' ? what + 1 : what);
-		op.reg = regname;
+	int reg = strand_df_reg_from_name(what);
+	uint64_t v;
+	if (reg >= 0 && strand_replay_reg(cur, what[0] == '@' ? what + 1 : what, &v) == STRAND_OK) {
+		if (reg == STRAND_REG_RSP)
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"origin: the stack pointer is not followed");
+		dq.regs = STRAND_DF_REG_BIT(reg);
 	} else {
-		if ((st = qeval(q, what, &op.addr, err)) < 0)
+		uint64_t len = q->ptr_size;
+		if ((st = qeval(q, what, &dq.addr, err)) < 0)
 			return st;
 		if (a->argc > 2 && (st = qeval(q, a->argv[2], &len, err)) < 0)
 			return st;
 		if (len == 0 || len > 8)
 			return strand_error_set(err, STRAND_ERR_INVALID,
 						"length must be 1..8, not %" PRIu64, len);
-		op.len = len;
+		dq.len = (uint32_t)len;
 	}
-	char prev_src[96] = ""; /* memory operand of the previous step's load */
-	/* one pass and a log when the history fits, else a pass per step */
-	struct olog lg;
-	struct strand_replay *lp = NULL;
-	bool use_log = op.until <= ORIGIN_LOG_MAX && !passes;
-	memset(&lg, 0, sizeof lg);
-	if (use_log && (st = olog_record(q, &lg, op.until, &lp, err)) < 0) {
-		strand_replay_close(lp);
-		olog_free(&lg);
-		return st;
+	struct strand_dataflow *df;
+	struct strand_df_result *res = NULL;
+	if ((st = origin_engine(q, &df, err)) < 0 ||
+	    (st = strand_dataflow_follow(df, &dq, &res, err)) < 0)
+		return strand_error_wrap(err, st, "origin: cannot follow %s", what);
+	/* the path shown: to the origin, or to the earliest step found */
+	int32_t end = res->origin;
+	if (end < 0 && res->nsteps > 1)
+		end = (int32_t)res->nsteps - 1;
+	uint32_t n = 0;
+	for (int32_t i = end; i > 0; i = res->steps[i].parent)
+		n++;
+	int32_t *path = calloc(n ? n : 1, sizeof *path);
+	if (!path) {
+		strand_df_result_free(res);
+		return strand_error_set(err, STRAND_ERR_NOMEM, "origin: out of memory");
 	}
+	uint32_t k = n;
+	for (int32_t i = end; i > 0 && k; i = res->steps[i].parent)
+		path[--k] = i;
 	strand_json_name(o->j, "chain");
 	strand_json_start_array(o->j);
-	for (int step = 0; step < 32; step++) {
-		struct strand_replay *p = NULL;
-		char where[64];
-		if (op.reg)
-			snprintf(where, sizeof where, "%s", op.reg);
-		else
-			snprintf(where, sizeof where, "[0x%" PRIx64 "]", op.addr);
-		op.found = false;
-		if (use_log && olog_lookup(&lg, lp, &op)) {
-			p = lp; /* borrowed: closed after the loop */
-		} else {
-			st = origin_run(q, &op, &p, err);
-			if (st < 0) {
-				if (p != lp)
-				strand_replay_close(p);
-				break;
-			}
-		}
-		char sym[160] = "", insn[96] = "", desc[256] = "";
-		const char *kind;
-		if (!op.found) {
-			kind = "initial";
-			qtext(o, "#%-2d %-14s holds its value since the initial snapshot\n",
-			      step, where);
-			/* a load from a table nobody wrote: the index is the news */
-			char idx[32];
-			if (!op.reg && index_reg(p, prev_src, idx, sizeof idx)) {
-				strand_json_start_object(o->j);
-				strand_json_string_field(o->j, "location", where);
-				strand_json_string_field(o->j, "kind", kind);
-				strand_json_string_field(o->j, "next", "index");
-				strand_json_string_field(o->j, "index", idx);
-				strand_json_end_object(o->j);
-				qtext(o, "    (a table lookup: following its index %s)\n", idx);
-				snprintf(regname, sizeof regname, "%s", idx);
-				op.reg = regname;
-				prev_src[0] = '\0';
-				if (p != lp)
-				strand_replay_close(p);
-				continue; /* same position: the index before the load */
-			}
-		} else {
-			strand_replay_symbolize(p, op.w_pc, sym, sizeof sym);
-			if (op.w_kernel)
-				snprintf(insn, sizeof insn, "(kernel)");
-			else
-				strand_replay_disas(p, op.w_pc, insn, sizeof insn, NULL);
-			if (op.reg)
-				describe(q, op.w_value, false, desc, sizeof desc);
-			kind = op.w_kernel ? "kernel" : "instruction";
-		}
-		strand_json_start_object(o->j);
-		strand_json_string_field(o->j, "location", where);
-		strand_json_string_field(o->j, "kind", kind);
-		if (op.found) {
-			strand_json_uint_field(o->j, "position", op.w_pos);
-			strand_json_uint_field(o->j, "tid", op.w_tid);
-			strand_json_hex_field(o->j, "pc", op.w_pc);
-			strand_json_string_field(o->j, "symbol", sym);
-			strand_json_string_field(o->j, "instruction", insn);
-			strand_json_hex_field(o->j, "value", op.w_value);
-			if (desc[0])
-				strand_json_string_field(o->j, "value_text", desc);
-			if (op.w_kernel && op.w_sysno != UINT64_MAX) {
-				const char *nm = strand_syscall_name(q->abi, q->arch,
-								     (uint32_t)op.w_sysno);
-				strand_json_hex_field(o->j, "syscall", op.w_sysno);
-				strand_json_string_field(o->j, "syscall_name", nm);
-			}
-		}
-		if (!op.found || op.w_kernel) {
-			if (op.found)
-				qtext(o, "#%-2d %-14s position %-8" PRIu64 " %s: %s by the kernel (syscall %s)\n",
-				      step, where, op.w_pos, sym, op.reg ? "returned" : "written",
-				      op.w_sysno != UINT64_MAX && strand_syscall_name(q->abi, q->arch, (uint32_t)op.w_sysno)
-					      ? strand_syscall_name(q->abi, q->arch, (uint32_t)op.w_sysno)
-					      : "event");
-			strand_json_string_field(o->j, "next", "end");
-			strand_json_end_object(o->j);
-			if (p != lp)
-				strand_replay_close(p);
-			break;
-		}
-		bool named = strncmp(sym, "0x", 2) != 0; /* else the address is all */
-		qtext(o, "#%-2d %-14s position %-8" PRIu64 " 0x%08" PRIx64 "%s%s: %s   -> 0x%" PRIx64 "%s%s\n",
-		      step, where, op.w_pos, op.w_pc, named ? " " : "", named ? sym : "", insn,
-		      op.w_value, desc[0] ? "  " : "", desc);
-		/* decide where the value came from */
-		char text[96], *mn, *ops[3] = { NULL, NULL, NULL };
-		snprintf(text, sizeof text, "%s", insn);
-		char *rep = strncmp(text, "rep ", 4) == 0 ? text + 4 : text;
-		int nops = split_insn(rep, &mn, ops, 3);
-		const char *next = "end";
-		uint64_t next_until = op.w_pos; /* state before the writer ran */
-		op.tid = op.w_tid;              /* its inputs are its thread's */
-		const char *other = NULL;       /* a second input we do not follow */
-		prev_src[0] = '\0';
-		if (is_mnemonic(mn, copies) || !strncmp(mn, "cmov", 4)) {
-			/* memory source: the instruction's read, if it made one */
-			const char *src = nops >= 2 ? ops[1] : NULL;
-			if (!strcmp(mn, "push") && nops >= 1)
-				src = ops[0];
-			if (op.nwreads > 0 && (!src || strchr(src, '[') || !strcmp(mn, "pop") ||
-					       !strncmp(mn, "movs", 4) || !strncmp(mn, "lods", 4))) {
-				op.reg = NULL;
-				op.addr = op.wreads[0].addr;
-				op.len = op.wreads[0].size;
-				next = "memory";
-				snprintf(prev_src, sizeof prev_src, "%s", src ? src : "");
-			} else if (src && is_reg(p, src)) {
-				snprintf(regname, sizeof regname, "%s", src);
-				op.reg = regname;
-				next = "register";
-			} else {
-				next = "constant";
-			}
-		} else if (!strcmp(mn, "xor") && nops == 2 && !strcmp(ops[0], ops[1])) {
-			next = "constant";
-		} else if (op.reg && is_mnemonic(mn, self_imm) && nops >= 1 &&
-			   !strcmp(ops[0], op.reg)) {
-			/* follow the destination, the value being transformed;
-			 * a register second operand is named, not followed */
-			next = "computed-from-itself";
-			if (nops >= 2 && is_reg(p, ops[1]))
-				other = ops[1];
-		} else if (op.reg && !strcmp(mn, "lea") && nops == 2 &&
-			   index_reg(p, ops[1], regname, sizeof regname)) {
-			op.reg = regname;
-			next = "computed-from-address";
-		} else {
-			next = "computed";
-		}
-		strand_json_string_field(o->j, "next", next);
-		if (other) {
-			strand_json_string_field(o->j, "other_input", other);
-			qtext(o, "    (also uses %s: 'seek %" PRIu64 "; origin %s' follows it)\n",
-			      other, op.w_pos, other);
-		}
-		strand_json_end_object(o->j);
-		if (p != lp)
-				strand_replay_close(p);
-		if (!strcmp(next, "constant") || !strcmp(next, "computed") || !strcmp(next, "end")) {
-			qtext(o, "    (%s here)\n", next);
-			break;
-		}
-		op.until = next_until;
-	}
+	for (uint32_t i = 0; i < n && i < 64; i++)
+		origin_row(q, o, (int)i, &res->steps[path[i]]);
 	strand_json_end_array(o->j);
-	strand_replay_close(lp);
-	olog_free(&lg);
-	return st;
+	if (n > 64)
+		qtext(o, "    (%" PRIu32 " more steps; the JSON has the first 64)\n", n - 64);
+	const char *found = res->origin < 0 ? "none"
+			    : res->steps[res->origin].via_control ? "control flow" : "data flow";
+	strand_json_string_field(o->j, "found_by", found);
+	strand_json_uint_field(o->j, "windows", res->windows);
+	strand_json_uint_field(o->j, "instructions_logged", res->logged);
+	strand_json_bool_field(o->j, "reached_start", res->reached_start);
+	if (res->cut)
+		strand_json_string_field(o->j, "note", res->note);
+	if (!n)
+		qtext(o, "#0  %s holds its value since the initial snapshot\n", what);
+	else if (res->reached_start && res->origin < 0)
+		qtext(o, "    (held since the initial snapshot before that)\n");
+	if (res->cut)
+		qtext(o, "    (%s)\n", res->note);
+	if (res->origin >= 0 && res->steps[res->origin].via_control)
+		qtext(o, "    (found through control flow: a branch chose the constant)\n");
+	free(path);
+	strand_df_result_free(res);
+	return STRAND_OK;
 }
 
 /* ===================================================================== */
@@ -1681,6 +1033,7 @@ static void rtarget_free(void *ud)
 	struct rtarget *rt = ud;
 	if (!rt)
 		return;
+	strand_dataflow_free(rt->df);
 	if (rt->owned)
 		strand_replay_close(rt->r);
 	for (uint64_t i = 0; rt->objects && i < rt->nobjects; i++)

@@ -312,6 +312,59 @@ strand_obs_id strand_replay_on_mem(struct strand_replay *r, strand_mem_cb cb,
 strand_obs_id strand_replay_on_event(struct strand_replay *r, strand_event_cb cb, void *ud);
 void strand_replay_observer_del(struct strand_replay *r, strand_obs_id id);
 
+/* How far observers have seen (opaque to callers: save and restore). */
+struct strand_replay_frontier {
+	uint64_t position;
+	struct strand_cursor events;
+};
+/* Observe again from the current position: the next forward motion fires
+ * the observers for every instruction and event from here on, even where
+ * the handle executed before (observers normally see each position once).
+ * For logging one window in detail after seeking back to its start
+ * (analyses/dataflow.c).  State, checkpoints and stops are unchanged.
+ * `saved` (may be NULL) gets the frontier as it was, for
+ * strand_replay_observe_restore once the window is logged (until then,
+ * forward seeks past the window do not jump through checkpoints). */
+void strand_replay_observe_from_here(struct strand_replay *r,
+				     struct strand_replay_frontier *saved);
+void strand_replay_observe_restore(struct strand_replay *r,
+				   const struct strand_replay_frontier *saved);
+
+/* The guest mapping holding addr at the current position. */
+struct strand_region_info {
+	uint64_t addr, size;  /* bytes, page aligned */
+	uint32_t prot;        /* STRAND_PROT_* */
+	uint32_t kind;        /* strand_region_kind */
+	const char *name;     /* borrowed, valid until the mapping changes */
+};
+/* STRAND_OK and *out, or STRAND_NOT_FOUND if addr is not mapped. */
+strand_status strand_replay_region_at(const struct strand_replay *r, uint64_t addr,
+				      struct strand_region_info *out);
+
+/* ===================================================================== */
+/* Checkpoints out and in (for indexes)                                   */
+/* ===================================================================== */
+
+/* Serialise the newest checkpoint (the handle must stand at it: right
+ * after a forward seek to a multiple of checkpoint_interval) into a blob
+ * (layout in replay/ckpt_io.c and docs/trace-format.md): registers of
+ * every thread, the mapping layout, the reader cursor and the pages that
+ * changed since the previous checkpoint.  *out is malloc'd, owned by the
+ * caller (free).  STRAND_ERR_INVALID if not at the newest checkpoint. */
+strand_status strand_replay_checkpoint_export(struct strand_replay *r, uint8_t **out,
+					      size_t *len, strand_error *err);
+
+/* Append a checkpoint exported by a handle on the same trace and stored
+ * at [offset, offset + len) of the file `path`.  Import every exported
+ * checkpoint, in order, right after strand_replay_open() and before any
+ * motion.  Fields are checked now; page data is read from the file (the
+ * handle keeps a descriptor) and checked against its XXH3 when a restore
+ * first needs it; a bad page fails that motion with STRAND_ERR_CORRUPT.
+ * Forward seeks then restore the closest checkpoint as they do for the
+ * handle's own, unless observers still need to see the stretch. */
+strand_status strand_replay_checkpoint_import(struct strand_replay *r, const char *path,
+					      uint64_t offset, uint64_t len, strand_error *err);
+
 /* ===================================================================== */
 /* Whole-trace helpers                                                    */
 /* ===================================================================== */
