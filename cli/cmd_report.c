@@ -1,9 +1,13 @@
-/* strand report: the root-cause report of a trace (analyses/report.c),
- * rendered as text, Markdown, JSON or a self-contained HTML page. */
+/* strand report: the root-cause report of a trace (report/report.c),
+ * rendered answer first as text or Markdown (the step-by-step propagation
+ * with --details), as JSON, or as a self-contained HTML page
+ * (report/render_html.c) whose timeline also shows the threads' runs and
+ * waits (report/activity.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "report/views.h"
 #include "strand/analysis.h"
 
 #define MAX_PLUGINS 16
@@ -43,7 +47,7 @@ static strand_status run_analyses(const char *trace, const char *const *specs, i
 static void usage_hint(void)
 {
 	fprintf(stderr,
-		"usage: strand report [--format text|markdown|json|html] [-o FILE]\n"
+		"usage: strand report [--format text|markdown|json|html] [-o FILE] [--details]\n"
 		"                     [--plugin SO[:k=v,...]]... [--analysis NAME[:k=v,...]]...\n"
 		"                     [--list] [-q] TRACE\n");
 }
@@ -52,12 +56,12 @@ int cmd_report(int argc, char **argv)
 {
 	const char *trace = NULL, *outpath = NULL;
 	strand_render_format fmt = STRAND_RENDER_TEXT;
-	bool quiet = false, json_errors = false;
+	bool quiet = false, json_errors = false, details = false;
 	char *plugin_buf[MAX_PLUGINS] = { 0 };
 	const char *plugins[MAX_PLUGINS + 1] = { 0 }, *plugin_opts[MAX_PLUGINS + 1] = { 0 };
 	const char *specs[MAX_PLUGINS];
 	int np = 0, nspecs = 0, rc = 1;
-	struct strand_result *res = NULL;
+	struct strand_result *res = NULL, *act = NULL;
 	FILE *out = stdout;
 
 	for (int i = 1; i < argc; i++) {
@@ -110,6 +114,8 @@ int cmd_report(int argc, char **argv)
 			}
 			rc = 0;
 			goto out;
+		} else if (!strcmp(a, "--details")) {
+			details = true;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			quiet = true;
 		} else if (a[0] == '-' && a[1]) {
@@ -157,7 +163,21 @@ int cmd_report(int argc, char **argv)
 	char title[512];
 	const char *base = strrchr(trace, '/');
 	snprintf(title, sizeof title, "strand report: %s", base ? base + 1 : trace);
-	st = strand_render(strand_result_root(res), fmt, title, out, &err);
+	if (nspecs) {
+		st = strand_render(strand_result_root(res), fmt, title, out, &err);
+	} else {
+		/* the page's timeline also draws runs and waits; without them
+		 * (a trace the reader cannot scan again) it still renders */
+		const struct strand_rnode *activity = NULL;
+		if (fmt == STRAND_RENDER_HTML && (act = strand_result_new())) {
+			strand_error aerr;
+			strand_error_clear(&aerr);
+			if (strand_activity_scan(trace, strand_result_root(act), &aerr) >= 0)
+				activity = strand_result_root(act);
+		}
+		st = strand_report_render(strand_result_root(res), activity, fmt, title,
+					  details ? STRAND_VIEW_DETAILS : 0, out, &err);
+	}
 	if (st < 0) {
 		rc = cli_fail("report", json_errors, &err);
 		goto out;
@@ -167,6 +187,7 @@ out:
 	if (out != stdout && fclose(out) != 0 && rc == 0)
 		rc = cli_failf("report", json_errors, false, "cannot write %s", outpath);
 	strand_result_free(res);
+	strand_result_free(act);
 	for (int i = 0; i < np; i++)
 		free(plugin_buf[i]);
 	return rc;

@@ -1,8 +1,11 @@
 /* Renderers of result trees: text, Markdown, JSON, self-contained HTML.
- * All four walk the same tree (include/strand/analysis.h); none of them
+ * All four walk the same tree (include/strand/result.h); none of them
  * knows what a report is, except that HTML draws an object flagged
- * STRAND_RF_TIMELINE as an SVG picture (layout below, draw_timeline). */
-#include "strand/analysis.h"
+ * STRAND_RF_TIMELINE as an SVG picture (svg.c).  The root-cause report has
+ * its own reading layout (render_report.c, render_html.c), chosen by
+ * strand_render when the tree is a report. */
+#include "report/render_int.h"
+#include "report/views.h"
 #include "strand/json.h"
 
 #include <inttypes.h>
@@ -23,8 +26,88 @@ bool strand_render_format_parse(const char *s, strand_render_format *out)
 	return false;
 }
 
+/* ------------------------------------------------------------ escaping */
+
+/* Length of the valid UTF-8 sequence at s that is not a C0/C1 control or
+ * DEL, or 0 (then the byte is shown as \xNN).  Only terminal- and
+ * markup-neutral text passes through unchanged. */
+static size_t utf8_printable(const unsigned char *s)
+{
+	if (s[0] >= 0x20 && s[0] < 0x7f)
+		return 1;
+	size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+		 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return 0; /* C1 controls (U+0080..U+009F): CSI for some terminals */
+	if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
+		return 0; /* overlong or surrogate */
+	if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return n;
+}
+
+/* Write s with every byte that is not printable UTF-8 as \xNN; `special`
+ * (may be NULL) writes one ASCII character itself and returns true when
+ * the sink needs it changed. */
+static void esc_walk(const char *s, FILE *out, bool (*special)(char c, FILE *out))
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (p && *p) {
+		size_t n = utf8_printable(p);
+		if (!n) {
+			fprintf(out, "\\x%02x", *p++);
+			continue;
+		}
+		if (n == 1 && special && special((char)*p, out)) {
+			p++;
+			continue;
+		}
+		fwrite(p, 1, n, out);
+		p += n;
+	}
+}
+
+void strand_render_text_esc(const char *s, FILE *out)
+{
+	esc_walk(s, out, NULL);
+}
+
+static bool md_special(char c, FILE *out)
+{
+	if (!strchr("\\`*_[]<>|#!~&", c))
+		return false;
+	fputc('\\', out);
+	fputc(c, out);
+	return true;
+}
+
+void strand_render_md_esc(const char *s, FILE *out)
+{
+	esc_walk(s, out, md_special);
+}
+
+static bool html_special(char c, FILE *out)
+{
+	switch (c) {
+	case '<': fputs("&lt;", out); return true;
+	case '>': fputs("&gt;", out); return true;
+	case '&': fputs("&amp;", out); return true;
+	case '"': fputs("&quot;", out); return true;
+	case '\'': fputs("&#39;", out); return true;
+	default: return false;
+	}
+}
+
+void strand_render_html_esc(const char *s, FILE *out)
+{
+	esc_walk(s, out, html_special);
+}
+
 /* "root_cause" -> "root cause" */
-static void label(const char *name, char *buf, size_t len)
+void strand_render_label(const char *name, char *buf, size_t len)
 {
 	size_t i = 0;
 	for (; name && name[i] && i + 1 < len; i++)
@@ -32,7 +115,7 @@ static void label(const char *name, char *buf, size_t len)
 	buf[i] = 0;
 }
 
-static bool is_scalar(const struct strand_rnode *n)
+bool strand_render_is_scalar(const struct strand_rnode *n)
 {
 	return n->kind != STRAND_R_OBJECT && n->kind != STRAND_R_LIST &&
 	       n->kind != STRAND_R_STACK;
@@ -41,13 +124,13 @@ static bool is_scalar(const struct strand_rnode *n)
 static bool scalar_list(const struct strand_rnode *n)
 {
 	for (const struct strand_rnode *c = n->first; c; c = c->next)
-		if (!is_scalar(c))
+		if (!strand_render_is_scalar(c))
 			return false;
 	return true;
 }
 
 /* Scalar value as text. */
-static void scalar_str(const struct strand_rnode *n, char *buf, size_t len)
+void strand_render_scalar_str(const struct strand_rnode *n, char *buf, size_t len)
 {
 	switch (n->kind) {
 	case STRAND_R_STRING: snprintf(buf, len, "%s", n->v.s); break;
@@ -61,7 +144,7 @@ static void scalar_str(const struct strand_rnode *n, char *buf, size_t len)
 }
 
 /* One frame object of a STACK as "#i  0xpc  symbol  (note)". */
-static void frame_str(const struct strand_rnode *f, char *buf, size_t len)
+void strand_render_frame_str(const struct strand_rnode *f, char *buf, size_t len)
 {
 	const char *note = strand_rnode_str(f, "frame_chain", NULL);
 	snprintf(buf, len, "#%-2" PRIu64 " 0x%08" PRIx64 "  %s%s%s%s",
@@ -72,7 +155,7 @@ static void frame_str(const struct strand_rnode *f, char *buf, size_t len)
 
 /* ----------------------------------------------------------------- text */
 
-static void text_node(const struct strand_rnode *n, int depth, bool in_list, FILE *out);
+#define text_node strand_render_text_node
 
 static void text_indent(int depth, FILE *out)
 {
@@ -88,20 +171,19 @@ static void text_children(const struct strand_rnode *n, int depth, FILE *out)
 			text_node(c, depth, list, out);
 }
 
-static void text_node(const struct strand_rnode *n, int depth, bool in_list, FILE *out)
+void strand_render_text_node(const struct strand_rnode *n, int depth, bool in_list, FILE *out)
 {
 	char lab[128], val[4096];
-	label(n->name, lab, sizeof lab);
+	strand_render_label(n->name, lab, sizeof lab);
 	text_indent(depth, out);
 	if (in_list)
 		fputs("- ", out);
-	if (is_scalar(n)) {
-		scalar_str(n, val, sizeof val);
-		if (in_list)
-			fprintf(out, "%s%s\n", val, n->flags & STRAND_RF_ALERT ? "  <-- FAILED" : "");
-		else
-			fprintf(out, "%s: %s%s\n", lab, val,
-				n->flags & STRAND_RF_ALERT ? "  <-- FAILED" : "");
+	if (strand_render_is_scalar(n)) {
+		strand_render_scalar_str(n, val, sizeof val);
+		if (!in_list)
+			fprintf(out, "%s: ", lab);
+		strand_render_text_esc(val, out);
+		fprintf(out, "%s\n", n->flags & STRAND_RF_ALERT ? "  <-- FAILED" : "");
 		return;
 	}
 	if (n->kind == STRAND_R_STACK) {
@@ -110,9 +192,10 @@ static void text_node(const struct strand_rnode *n, int depth, bool in_list, FIL
 		else
 			fputs("stack:\n", out);
 		for (const struct strand_rnode *f = n->first; f; f = f->next) {
-			frame_str(f, val, sizeof val);
+			strand_render_frame_str(f, val, sizeof val);
 			text_indent(depth + 1, out);
-			fprintf(out, "%s\n", val);
+			strand_render_text_esc(val, out);
+			fputc('\n', out);
 		}
 		if (!n->first) {
 			text_indent(depth + 1, out);
@@ -126,11 +209,12 @@ static void text_node(const struct strand_rnode *n, int depth, bool in_list, FIL
 		for (const struct strand_rnode *c = n->first; c; c = c->next) {
 			if (c->flags & STRAND_RF_NOTEXT)
 				continue;
-			if (first && is_scalar(c)) {
-				label(c->name, lab, sizeof lab);
-				scalar_str(c, val, sizeof val);
-				fprintf(out, "%s: %s%s\n", lab, val,
-					c->flags & STRAND_RF_ALERT ? "  <-- FAILED" : "");
+			if (first && strand_render_is_scalar(c)) {
+				strand_render_label(c->name, lab, sizeof lab);
+				strand_render_scalar_str(c, val, sizeof val);
+				fprintf(out, "%s: ", lab);
+				strand_render_text_esc(val, out);
+				fprintf(out, "%s\n", c->flags & STRAND_RF_ALERT ? "  <-- FAILED" : "");
 			} else {
 				if (first)
 					fputc('\n', out);
@@ -145,8 +229,9 @@ static void text_node(const struct strand_rnode *n, int depth, bool in_list, FIL
 	if (!in_list && n->kind == STRAND_R_LIST && n->nchildren && scalar_list(n)) {
 		fprintf(out, "%s: ", lab);
 		for (const struct strand_rnode *c = n->first; c; c = c->next) {
-			scalar_str(c, val, sizeof val);
-			fprintf(out, "%s%s", val, c->next ? ", " : "\n");
+			strand_render_scalar_str(c, val, sizeof val);
+			strand_render_text_esc(val, out);
+			fputs(c->next ? ", " : "\n", out);
 		}
 		return;
 	}
@@ -162,7 +247,8 @@ static void text_node(const struct strand_rnode *n, int depth, bool in_list, FIL
 static void render_text(const struct strand_rnode *root, const char *title, FILE *out)
 {
 	if (title) {
-		fprintf(out, "%s\n", title);
+		strand_render_text_esc(title, out);
+		fputc('\n', out);
 		for (size_t i = 0; i < strlen(title); i++)
 			fputc('=', out);
 		fputs("\n\n", out);
@@ -171,26 +257,20 @@ static void render_text(const struct strand_rnode *root, const char *title, FILE
 		if (c->flags & STRAND_RF_NOTEXT)
 			continue;
 		text_node(c, 0, false, out);
-		if (!is_scalar(c))
+		if (!strand_render_is_scalar(c))
 			fputc('\n', out);
 	}
 }
 
 /* ------------------------------------------------------------- markdown */
 
-static void md_escape(const char *s, FILE *out)
-{
-	for (; *s; s++) {
-		if (strchr("\\`*_[]<>|", *s))
-			fputc('\\', out);
-		fputc(*s, out);
-	}
-}
+#define md_escape strand_render_md_esc
+#define md_section strand_render_md_section
 
 static void md_scalar(const struct strand_rnode *n, FILE *out)
 {
 	char val[4096];
-	scalar_str(n, val, sizeof val);
+	strand_render_scalar_str(n, val, sizeof val);
 	if (n->kind == STRAND_R_STRING) {
 		md_escape(val, out);
 	} else {
@@ -206,9 +286,10 @@ static void md_stack(const struct strand_rnode *n, int depth, FILE *out)
 	text_indent(depth, out);
 	fputs("```\n", out);
 	for (const struct strand_rnode *f = n->first; f; f = f->next) {
-		frame_str(f, val, sizeof val);
+		strand_render_frame_str(f, val, sizeof val);
 		text_indent(depth, out);
-		fprintf(out, "%s\n", val);
+		strand_render_text_esc(val, out); /* inside a code block: no Markdown */
+		fputc('\n', out);
 	}
 	text_indent(depth, out);
 	fputs("```\n", out);
@@ -219,7 +300,7 @@ static bool flat_object(const struct strand_rnode *o)
 	if (o->kind != STRAND_R_OBJECT)
 		return false;
 	for (const struct strand_rnode *c = o->first; c; c = c->next)
-		if (!is_scalar(c))
+		if (!strand_render_is_scalar(c))
 			return false;
 	return true;
 }
@@ -231,7 +312,7 @@ static void md_table(const struct strand_rnode *list, FILE *out)
 	const struct strand_rnode *r0 = list->first;
 	fputc('|', out);
 	for (const struct strand_rnode *c = r0->first; c; c = c->next) {
-		label(c->name, lab, sizeof lab);
+		strand_render_label(c->name, lab, sizeof lab);
 		fprintf(out, " %s |", lab);
 	}
 	fputs("\n|", out);
@@ -259,13 +340,13 @@ static void md_item(const struct strand_rnode *c, int depth, bool in_list, FILE 
 	char lab[128];
 	if (c->flags & STRAND_RF_NOTEXT)
 		return;
-	label(c->name, lab, sizeof lab);
+	strand_render_label(c->name, lab, sizeof lab);
 	text_indent(depth, out);
 	if (in_list)
 		fputs("- ", out);
 	else
 		fprintf(out, "- **%s:** ", lab);
-	if (is_scalar(c)) {
+	if (strand_render_is_scalar(c)) {
 		md_scalar(c, out);
 		fputc('\n', out);
 	} else if (c->kind == STRAND_R_STACK) {
@@ -273,9 +354,9 @@ static void md_item(const struct strand_rnode *c, int depth, bool in_list, FILE 
 		md_stack(c, depth + 1, out);
 	} else if (c->nchildren == 0) {
 		fputs(c->kind == STRAND_R_LIST ? "(none)\n" : "-\n", out);
-	} else if (in_list && c->kind == STRAND_R_OBJECT && c->first && is_scalar(c->first)) {
+	} else if (in_list && c->kind == STRAND_R_OBJECT && c->first && strand_render_is_scalar(c->first)) {
 		/* "- **first:** value" then the other fields under it */
-		label(c->first->name, lab, sizeof lab);
+		strand_render_label(c->first->name, lab, sizeof lab);
 		fprintf(out, "**%s:** ", lab);
 		md_scalar(c->first, out);
 		fputc('\n', out);
@@ -299,10 +380,10 @@ static void md_bullets(const struct strand_rnode *n, int depth, FILE *out)
 		md_item(c, depth, list, out);
 }
 
-static void md_section(const struct strand_rnode *n, int level, FILE *out)
+void strand_render_md_section(const struct strand_rnode *n, int level, FILE *out)
 {
 	char lab[128];
-	label(n->name, lab, sizeof lab);
+	strand_render_label(n->name, lab, sizeof lab);
 	if (lab[0] >= 'a' && lab[0] <= 'z')
 		lab[0] = (char)(lab[0] - 'a' + 'A');
 	fprintf(out, "%.*s %s\n\n", level, "######", lab);
@@ -324,7 +405,7 @@ static void md_section(const struct strand_rnode *n, int level, FILE *out)
 	for (const struct strand_rnode *c = n->first; c; c = c->next) {
 		if (c->flags & STRAND_RF_NOTEXT)
 			continue;
-		if (n->kind != STRAND_R_OBJECT || is_scalar(c) || level >= 4) {
+		if (n->kind != STRAND_R_OBJECT || strand_render_is_scalar(c) || level >= 4) {
 			md_item(c, 0, n->kind != STRAND_R_OBJECT, out);
 			any = true;
 		}
@@ -333,24 +414,27 @@ static void md_section(const struct strand_rnode *n, int level, FILE *out)
 		fputc('\n', out);
 	if (n->kind == STRAND_R_OBJECT && level < 4)
 		for (const struct strand_rnode *c = n->first; c; c = c->next)
-			if (!is_scalar(c) && !(c->flags & STRAND_RF_NOTEXT))
+			if (!strand_render_is_scalar(c) && !(c->flags & STRAND_RF_NOTEXT))
 				md_section(c, level + 1, out);
 }
 
 static void render_markdown(const struct strand_rnode *root, const char *title, FILE *out)
 {
-	if (title)
-		fprintf(out, "# %s\n\n", title);
+	if (title) {
+		fputs("# ", out);
+		md_escape(title, out);
+		fputs("\n\n", out);
+	}
 	bool any = false;
 	for (const struct strand_rnode *c = root->first; c; c = c->next)
-		if (is_scalar(c) && !(c->flags & STRAND_RF_NOTEXT)) {
+		if (strand_render_is_scalar(c) && !(c->flags & STRAND_RF_NOTEXT)) {
 			md_item(c, 0, false, out);
 			any = true;
 		}
 	if (any)
 		fputc('\n', out);
 	for (const struct strand_rnode *c = root->first; c; c = c->next)
-		if (!is_scalar(c) && !(c->flags & STRAND_RF_NOTEXT))
+		if (!strand_render_is_scalar(c) && !(c->flags & STRAND_RF_NOTEXT))
 			md_section(c, 2, out);
 }
 
@@ -386,101 +470,13 @@ static void json_node(struct strand_json *j, const struct strand_rnode *n)
 
 /* ----------------------------------------------------------------- HTML */
 
-static void html_escape(const char *s, FILE *out)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '&': fputs("&amp;", out); break;
-		case '"': fputs("&quot;", out); break;
-		default: fputc(*s, out);
-		}
-	}
-}
-
-/* Timeline object layout (callstack plugin, "timeline" option):
- *   { start: position, end: position, max_depth: uint,
- *     threads: [ { tid, samples: [ { position, depth } ... ] } ... ],
- *     marks:   [ { position, tid, label } ... ] }
- * Drawn as one lane per thread: a step line of call depth over time, with
- * each mark as a red vertical line and its label. */
-static void draw_timeline(const struct strand_rnode *t, FILE *out)
-{
-	const double W = 900, LANE = 70, LEFT = 70, TOP = 20;
-	uint64_t start = strand_rnode_u64(t, "start", 0);
-	uint64_t end = strand_rnode_u64(t, "end", 1);
-	uint64_t maxd = strand_rnode_u64(t, "max_depth", 1);
-	if (end <= start)
-		end = start + 1;
-	if (!maxd)
-		maxd = 1;
-	const struct strand_rnode *threads = strand_rnode_get(t, "threads");
-	const struct strand_rnode *marks = strand_rnode_get(t, "marks");
-	uint32_t nth = threads ? threads->nchildren : 0;
-	uint32_t nmarks = marks ? marks->nchildren : 0;
-	double lanes_end = TOP + LANE * (nth ? nth : 1);
-	double H = lanes_end + 10 + 14 * (nmarks ? nmarks : 1);
-	fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-		"viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"call depth per thread over time\">\n",
-		LEFT + W + 20, H, LEFT + W + 20, H);
-	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fcfcfc\"/>\n",
-		LEFT + W + 20, H);
-	uint32_t lane = 0;
-	for (const struct strand_rnode *th = threads ? threads->first : NULL; th;
-	     th = th->next, lane++) {
-		double y0 = TOP + LANE * lane, yb = y0 + LANE - 8;
-		fprintf(out, "<text x=\"4\" y=\"%.1f\" font-size=\"11\">tid %" PRIu64 "</text>\n",
-			y0 + LANE / 2, strand_rnode_u64(th, "tid", 0));
-		fprintf(out, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ccc\"/>\n",
-			LEFT, yb, LEFT + W, yb);
-		fputs("<polyline fill=\"none\" stroke=\"#2a6fb0\" stroke-width=\"1.2\" points=\"", out);
-		const struct strand_rnode *samples = strand_rnode_get(th, "samples");
-		double prev_y = yb;
-		bool first = true;
-		for (const struct strand_rnode *s = samples ? samples->first : NULL; s; s = s->next) {
-			uint64_t p = strand_rnode_u64(s, "position", 0);
-			uint64_t d = strand_rnode_u64(s, "depth", 0);
-			double x = LEFT + W * (double)(p - (p < start ? p : start)) / (double)(end - start);
-			double y = yb - (LANE - 14) * (double)(d > maxd ? maxd : d) / (double)maxd;
-			if (!first)
-				fprintf(out, "%.1f,%.1f ", x, prev_y);
-			fprintf(out, "%.1f,%.1f ", x, y);
-			prev_y = y;
-			first = false;
-		}
-		fputs("\"/>\n", out);
-	}
-	uint32_t mi = 0;
-	for (const struct strand_rnode *m = marks ? marks->first : NULL; m; m = m->next, mi++) {
-		uint64_t p = strand_rnode_u64(m, "position", 0);
-		double x = LEFT + W * (double)(p > start ? p - start : 0) / (double)(end - start);
-		double ly = lanes_end + 14 + 14 * mi;
-		fprintf(out, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#d62728\" "
-			"stroke-width=\"2\"/>\n", x, TOP - 6, x, ly - 10);
-		/* a dot on the lane of the mark's thread */
-		uint32_t lane_of = 0, k = 0;
-		for (const struct strand_rnode *th = threads ? threads->first : NULL; th; th = th->next, k++)
-			if (strand_rnode_u64(th, "tid", 0) == strand_rnode_u64(m, "tid", ~0ull))
-				lane_of = k + 1;
-		if (lane_of)
-			fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"/>\n", x,
-				TOP + LANE * (lane_of - 1) + LANE / 2);
-		fprintf(out, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" fill=\"#d62728\" "
-			"text-anchor=\"%s\">", x, ly, x > LEFT + W / 2 ? "end" : "start");
-		html_escape(strand_rnode_str(m, "label", "failure"), out);
-		fprintf(out, " @%" PRIu64 "</text>\n", p);
-	}
-	fprintf(out, "<text x=\"%.0f\" y=\"12\" font-size=\"11\">position %" PRIu64 " .. %" PRIu64
-		" (instructions); line height = call depth (max %" PRIu64 ")</text>\n",
-		LEFT, start, end, maxd);
-	fputs("</svg>\n", out);
-}
+#define html_escape strand_render_html_esc
+#define html_node strand_render_html_node
 
 static void html_scalar(const struct strand_rnode *n, FILE *out)
 {
 	char val[4096];
-	scalar_str(n, val, sizeof val);
+	strand_render_scalar_str(n, val, sizeof val);
 	bool code = n->kind != STRAND_R_STRING;
 	if (n->flags & STRAND_RF_ALERT)
 		fputs("<span class=\"alert\">", out);
@@ -493,14 +489,13 @@ static void html_scalar(const struct strand_rnode *n, FILE *out)
 		fputs("</span>", out);
 }
 
-static void html_node(const struct strand_rnode *n, int level, FILE *out);
 
 static void html_stack(const struct strand_rnode *n, FILE *out)
 {
 	char val[512];
 	fputs("<pre class=\"stack\">", out);
 	for (const struct strand_rnode *f = n->first; f; f = f->next) {
-		frame_str(f, val, sizeof val);
+		strand_render_frame_str(f, val, sizeof val);
 		html_escape(val, out);
 		fputc('\n', out);
 	}
@@ -513,7 +508,7 @@ static void html_table(const struct strand_rnode *list, FILE *out)
 	const struct strand_rnode *r0 = list->first;
 	fputs("<table><tr>", out);
 	for (const struct strand_rnode *c = r0->first; c; c = c->next) {
-		label(c->name, lab, sizeof lab);
+		strand_render_label(c->name, lab, sizeof lab);
 		fputs("<th>", out);
 		html_escape(lab, out);
 		fputs("</th>", out);
@@ -544,7 +539,7 @@ static void html_children(const struct strand_rnode *n, int level, FILE *out)
 	fputs(list ? "<ol>\n" : "<dl>\n", out);
 	for (const struct strand_rnode *c = n->first; c; c = c->next) {
 		char lab[128];
-		label(c->name, lab, sizeof lab);
+		strand_render_label(c->name, lab, sizeof lab);
 		if (list) {
 			fputs("<li>", out);
 		} else {
@@ -558,13 +553,13 @@ static void html_children(const struct strand_rnode *n, int level, FILE *out)
 	fputs(list ? "</ol>\n" : "</dl>\n", out);
 }
 
-static void html_node(const struct strand_rnode *n, int level, FILE *out)
+void strand_render_html_node(const struct strand_rnode *n, int level, FILE *out)
 {
 	if (n->flags & STRAND_RF_TIMELINE) {
-		draw_timeline(n, out);
+		strand_svg_timeline(n, NULL, NULL, out);
 		return;
 	}
-	if (is_scalar(n))
+	if (strand_render_is_scalar(n))
 		html_scalar(n, out);
 	else if (n->kind == STRAND_R_STACK)
 		html_stack(n, out);
@@ -591,10 +586,10 @@ static void render_html(const struct strand_rnode *root, const char *title, FILE
 	html_escape(title ? title : "strand", out);
 	fputs("</h1>\n<dl>\n", out);
 	for (const struct strand_rnode *c = root->first; c; c = c->next) {
-		if (!is_scalar(c))
+		if (!strand_render_is_scalar(c))
 			continue;
 		char lab[128];
-		label(c->name, lab, sizeof lab);
+		strand_render_label(c->name, lab, sizeof lab);
 		fputs("<dt>", out);
 		html_escape(lab, out);
 		fputs("</dt><dd>", out);
@@ -603,10 +598,10 @@ static void render_html(const struct strand_rnode *root, const char *title, FILE
 	}
 	fputs("</dl>\n", out);
 	for (const struct strand_rnode *c = root->first; c; c = c->next) {
-		if (is_scalar(c))
+		if (strand_render_is_scalar(c))
 			continue;
 		char lab[128];
-		label(c->name, lab, sizeof lab);
+		strand_render_label(c->name, lab, sizeof lab);
 		fputs("<section>\n<h2>", out);
 		html_escape(lab, out);
 		fputs("</h2>\n", out);
@@ -635,6 +630,24 @@ strand_status strand_render(const struct strand_rnode *root, strand_render_forma
 	}
 	default:
 		return strand_error_set(err, STRAND_ERR_INVALID, "render: unknown format=%d", (int)fmt);
+	}
+	if (ferror(out))
+		return strand_error_set(err, STRAND_ERR_IO, "render: write failed");
+	return STRAND_OK;
+}
+
+strand_status strand_report_render(const struct strand_rnode *report,
+				   const struct strand_rnode *activity, strand_render_format fmt,
+				   const char *title, unsigned flags, FILE *out, strand_error *err)
+{
+	if (!report || !out)
+		return strand_error_set(err, STRAND_ERR_INVALID, "render: no report or no output");
+	bool details = flags & STRAND_VIEW_DETAILS;
+	switch (fmt) {
+	case STRAND_RENDER_TEXT: strand_render_report_text(report, title, details, out); break;
+	case STRAND_RENDER_MARKDOWN: strand_render_report_md(report, title, details, out); break;
+	case STRAND_RENDER_HTML: strand_render_report_html(report, activity, title, out); break;
+	default: return strand_render(report, fmt, title, out, err);
 	}
 	if (ferror(out))
 		return strand_error_set(err, STRAND_ERR_IO, "render: write failed");

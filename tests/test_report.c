@@ -193,7 +193,7 @@ Test(report, html_is_self_contained_with_a_timeline)
 	char *out = report(t, "html", NULL, &st);
 	cr_assert_eq(st, 0);
 	cr_assert(strstr(out, "<svg"), "no timeline picture");
-	cr_assert(strstr(out, "stroke=\"#d62728\""), "failure not marked");
+	cr_assert(strstr(out, "class=\"mark cause\""), "root cause not marked");
 	cr_assert_null(strstr(out, "src=\"http"), "external resource");
 	cr_assert_null(strstr(out, "<script"), "scripts");
 	free(out);
