@@ -9,17 +9,191 @@
  * number of instructions retired is the event's exact position.  A
  * non-consuming event is placed at the position where replay stands
  * when it comes, i.e. right after the previous consuming event, except
- * a KEYFRAME, which runs first to the running thread's recorded rip (so
- * recorders should emit thread switches, key frames and memory events
- * at kernel-transition boundaries, and record the exiting syscall as a
- * SYSCALL record before KEYFRAME + PROCESS_EXIT).  Key frames are
- * checked on the way, so the output is a verified trace.
+ * a KEYFRAME: it says where the running thread stands, so execution runs
+ * on to the first position where the thread's state equals the key
+ * frame's (see run_to_state): a recorder can therefore stop a thread
+ * anywhere in user code (a fault, an asynchronous signal, a preemption),
+ * write a KEYFRAME of that state and then the event that happens there.
+ * Key frames are checked on the way, so the output is a verified trace.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "replay/replay_int.h"
+
+/* ===================================================================== */
+/* Finding the position of a recorded state                               */
+/* ===================================================================== */
+
+/* A search for the first position where the running thread's state is
+ * `want` and memory matches the key frame's digests. */
+struct fz_search {
+	struct strand_replay *r;
+	const struct strand_cpu *want;
+	const struct strand_keyframe *kf;
+	uint64_t arrivals;       /* times execution reached want->rip */
+	uint64_t reg_matches;    /* of those, with every register equal */
+	bool found;
+};
+
+static const int fz_gpr_ids[16] = {
+	UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+	UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+	UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
+	UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+};
+
+/* The running thread's general registers, flags and SSE registers equal
+ * w's (the same comparison a key frame check makes; x86-64 only). */
+static bool fz_regs_match(struct strand_replay *r, const struct strand_cpu *w)
+{
+	uint64_t v[16];
+	void *ptrs[16];
+	for (int i = 0; i < 16; i++)
+		ptrs[i] = &v[i];
+	if (uc_reg_read_batch(r->uc, (int *)fz_gpr_ids, ptrs, 16) != UC_ERR_OK)
+		return false;
+	for (int i = 0; i < 16; i++)
+		if (v[i] != w->gpr[i])
+			return false;
+	uint64_t fl = 0;
+	uc_reg_read(r->uc, UC_X86_REG_RFLAGS, &fl);
+	if ((fl & 0xcd5) != (w->rflags & 0xcd5))
+		return false;
+	static const uint8_t zero[512];
+	if (memcmp(w->fxsave, zero, sizeof zero) != 0) {
+		for (int x = 0; x < 16; x++) {
+			uint8_t xmm[16];
+			uc_reg_read(r->uc, UC_X86_REG_XMM0 + x, xmm);
+			if (memcmp(xmm, w->fxsave + 160 + 16 * x, 16))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Every digest of the key frame matches replay memory. */
+static bool fz_memory_matches(struct strand_replay *r, const struct strand_keyframe *k)
+{
+	XXH3_state_t *xs = XXH3_createState();
+	if (!xs)
+		return false;
+	bool ok = true;
+	for (uint32_t i = 0; i < k->ndigests && ok; i++) {
+		const struct strand_digest *d = &k->digests[i];
+		XXH3_64bits_reset(xs);
+		uint64_t done = 0;
+		while (done < d->size) {
+			struct rp_region *g = rp_region_find(r, d->addr + done);
+			if (!g) {
+				ok = false;
+				break;
+			}
+			uint64_t off = d->addr + done - g->addr, n = g->size - off;
+			if (n > d->size - done)
+				n = d->size - done;
+			XXH3_64bits_update(xs, g->host + off, n);
+			done += n;
+		}
+		ok = ok && XXH3_64bits_digest(xs) == d->hash;
+	}
+	XXH3_freeState(xs);
+	return ok;
+}
+
+/* Position of the instruction at pc inside the block being executed. */
+static uint64_t fz_pos_in_block(struct strand_replay *r, uint64_t pc)
+{
+	uint64_t a = r->blk_addr, p = r->blk_pos;
+	ZydisDecodedInstruction ins;
+	for (int guard = 0; a < pc && guard < 4096; guard++) {
+		if (!rp_decode(r, a, &ins, NULL))
+			break;
+		a += ins.length;
+		p++;
+	}
+	return p;
+}
+
+/* Code hook on want->rip only: stop before the instruction when the
+ * whole state matches.  A state equal in registers and in all writable
+ * memory at two positions has the same future, so the first one is the
+ * recorded one as far as anything the trace can show. */
+static void fz_hook_arrival(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+	(void)size;
+	struct fz_search *s = ud;
+	struct strand_replay *r = s->r;
+	if (r->finishing || s->found)
+		return;
+	s->arrivals++;
+	if (!fz_regs_match(r, s->want))
+		return;
+	s->reg_matches++;
+	if (!fz_memory_matches(r, s->kf))
+		return;
+	s->found = true;
+	r->pos = fz_pos_in_block(r, addr);
+	r->run_target = r->pos;
+	r->hook_stopped = true;
+	uc_emu_stop(uc);
+}
+
+/* Run from the current position to the first one where the running
+ * thread's state is kt->cpu and memory matches the key frame k.  The
+ * search ends, as a located error, at the first kernel transition or
+ * nondeterministic instruction (the recorder writes the key frame
+ * before the next such event), at an emulator fault, or at the end of
+ * a run that never arrives. */
+static strand_status run_to_state(struct strand_replay *r, const struct strand_keyframe *k,
+				  const struct strand_keyframe_thread *kt, strand_error *err)
+{
+	uint64_t pc = kt->cpu.rip;
+	if (r->mode != UC_MODE_64)
+		return rp_emu_run_to_pc(r, pc, err); /* first arrival */
+	if (rp_pc(r) == pc && fz_regs_match(r, &kt->cpu))
+		return STRAND_OK; /* here (memory is checked with the key frame) */
+	struct fz_search s = { .r = r, .want = &kt->cpu, .kf = k };
+	uc_hook h;
+	if (uc_hook_add(r->uc, &h, UC_HOOK_CODE, (void *)fz_hook_arrival, &s, pc, pc) != UC_ERR_OK)
+		return strand_error_set(err, STRAND_ERR_EMULATOR, "cannot add a code hook at 0x%" PRIx64,
+					pc);
+	uc_ctl_remove_cache(r->uc, pc, pc + 1);
+	r->bp_hit_pos = UINT64_MAX;
+	r->watch_hit_pos = UINT64_MAX;
+	r->run_target = UINT64_MAX;
+	r->hook_stopped = false;
+	r->fault = 0;
+	r->fault_pending = false;
+	r->code_stop = UINT64_MAX;
+	uint64_t start_pos = r->pos, cur = rp_pc(r);
+	r->blk_pos = r->pos;
+	r->blk_addr = cur;
+	r->blk_idx = 0;
+	uc_err e = uc_emu_start(r->uc, cur, 0, 0, 0);
+	uc_hook_del(r->uc, h);
+	uc_ctl_remove_cache(r->uc, pc, pc + 1);
+	r->stats.instructions += r->pos - start_pos;
+	char where[256];
+	if (s.found && rp_pc(r) == pc)
+		return STRAND_OK;
+	uint64_t at = r->fault == RP_FAULT_SYSCALL && r->hook_stopped ? r->fault_addr : r->pos;
+	rp_describe_pc(r, r->fault ? r->fault_pc : rp_pc(r), where, sizeof where);
+	return strand_error_set(err, STRAND_ERR_DIVERGENCE,
+				"divergence: the recorded state of tid=%u at pc=0x%" PRIx64
+				" never recurs: execution reached pc %" PRIu64 " times, %" PRIu64
+				" with the recorded registers but other memory, then stopped at "
+				"position %" PRIu64 " (%s%s%s)",
+				kt->tid, pc, s.arrivals, s.reg_matches, at,
+				r->fault == RP_FAULT_SYSCALL ? "kernel transition or nondeterministic "
+							      "instruction at " :
+				r->fault ? "emulator fault at " : "",
+				where, e != UC_ERR_OK && !r->fault ? ", emulator error" : "");
+}
+
 
 strand_status strand_finalize_positions(const char *in, const char *out, strand_error *err)
 {
@@ -69,13 +243,13 @@ strand_status strand_finalize_positions(const char *in, const char *out, strand_
 		}
 		if (copy.type == STRAND_REC_KEYFRAME) {
 			/* a key frame says where the running thread is: run
-			 * there (first arrival), e.g. up to the exiting
-			 * syscall that has no record */
+			 * to where its state recurs (e.g. a fault or a signal
+			 * in user code) */
 			for (uint32_t i = 0; i < copy.u.keyframe.nthreads; i++) {
 				const struct strand_keyframe_thread *kt = &copy.u.keyframe.threads[i];
 				if (kt->tid != copy.tid || kt->tid != r->threads[r->cur].tid)
 					continue;
-				st = rp_emu_run_to_pc(r, kt->cpu.rip, err);
+				st = run_to_state(r, &copy.u.keyframe, kt, err);
 				if (st != STRAND_OK) {
 					strand_error_wrap(err, st, "finalize: key frame #%" PRIu64,
 							  copy.position);

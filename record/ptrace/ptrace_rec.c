@@ -15,9 +15,9 @@
  *    wrote (ptrace_sys.c, or the snapshot-diff fallback) and mapping changes.
  *  - rdtsc, rdtscp and cpuid trap as SIGSEGV (si_code SI_KERNEL); the
  *    recorder answers, writes a NONDET record and suppresses the signal.
- *  - Signals are delivered at syscall boundaries only: one that arrives in
- *    the middle of user code is held back and re-sent at the next syscall
- *    exit, where it is delivered and recorded as an EXCEPTION.
+ *  - Signals are delivered where they stop the tracee.  In the middle of
+ *    user code (a fault, an asynchronous signal) a KEYFRAME of the state
+ *    comes first: finalize finds the position where that state recurs.
  *  - Every position is the number of consuming events before the record.
  */
 #include <errno.h>
@@ -98,7 +98,6 @@ struct rec {
 	struct user_regs_struct exit_raw; /* as the exit stop showed them */
 	uint64_t nondet_at_exit;        /* res->nondet at that exit */
 	struct strand_cpu after;        /* state at the boundary (adjusted) */
-	uint64_t held_sigs;             /* signals held back (bit n-1 = signal n) */
 	bool exiting;                   /* exit_group written, final key frame done */
 
 	uint64_t brk_cur;               /* program break, as the kernel knows it */
@@ -1764,6 +1763,19 @@ static bool default_stops(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
+/* True if delivering `sig` changes what the program does (a handler
+ * runs or the process dies); ignored and job-control signals do not. */
+static bool signal_has_effect(struct rec *r, int sig, bool sync)
+{
+	if (sig == SIGKILL)
+		return true;
+	char disp = disposition(r->pid, sig);
+	if (disp == 'i' || (disp == 'd' && default_ignored(sig)) ||
+	    (disp == 'd' && default_stops(sig) && !sync))
+		return false;
+	return true;
+}
+
 /* True if the tracee has not run a user instruction since the last
  * syscall exit (it stopped for a signal on its way out of the kernel). */
 static bool at_boundary(struct rec *r, const struct user_regs_struct *regs)
@@ -1877,16 +1889,11 @@ static strand_status on_signal(struct rec *r, int sig, int *resume_sig, strand_e
 	if ((sig == SIGSEGV || sig == SIGTRAP) && si.si_code == 0x80)
 		sync = true; /* a real #GP (privileged instruction...) or the program's int3 */
 	bool boundary = at_boundary(r, &regs);
-	if (!sync && !boundary) {
-		/* hold it back until the next syscall exit */
-		r->held_sigs |= 1ull << (sig - 1);
-		return STRAND_OK;
-	}
-	if (sync && !boundary) {
-		/* A fault in the middle of user code: a key frame of the
-		 * faulting state first, so that finalize runs to the faulting
-		 * instruction (its first arrival there since the last event)
-		 * and checks the state; then the EXCEPTION. */
+	if (!boundary && signal_has_effect(r, sig, sync)) {
+		/* A fault, or an asynchronous signal, in the middle of user
+		 * code: a key frame of the state the thread stopped in
+		 * first, so that finalize runs to the position where that
+		 * state recurs (registers and memory), then the EXCEPTION. */
 		struct strand_cpu cpu;
 		if ((st = get_cpu(r, &regs, &cpu, err)) != STRAND_OK ||
 		    (st = write_keyframe(r, &cpu, err)) != STRAND_OK)
@@ -2193,11 +2200,6 @@ static strand_status loop(struct rec *r, strand_error *err)
 			} else {
 				r->in_syscall = false;
 				st = on_syscall_exit(r, err);
-				if (st == STRAND_OK && r->held_sigs) {
-					int s = __builtin_ctzll(r->held_sigs) + 1;
-					r->held_sigs &= ~(1ull << (s - 1));
-					resume_sig = s; /* re-sent: delivered on the way out */
-				}
 			}
 		} else if (sig == SIGTRAP && ev) {
 			if (ev == PTRACE_EVENT_EXEC)
@@ -2266,7 +2268,10 @@ strand_status strand_ptrace_record(const struct strand_ptrace_options *opt,
 		if (r.pid > 0)
 			kill_tracee(&r);
 		strand_writer_abort(r.w);
-		unlink(opt->out_path);
+		/* an I/O error (a full disk) keeps what was written: every
+		 * complete chunk reads back, and `strand finalize` takes it */
+		if (st != STRAND_ERR_IO)
+			unlink(opt->out_path);
 		goto out;
 	}
 	st = strand_writer_close(r.w, err);
