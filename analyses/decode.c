@@ -35,7 +35,14 @@ static bool read_unicode_string(struct strand_replay *r, bool wide64, uint64_t u
 bool strand_syscall_decode_object(struct strand_replay *r, strand_abi abi, strand_arch arch,
 				  const struct strand_syscall *sc, char *buf, size_t len)
 {
-	const char *name = strand_syscall_name(abi, arch, sc->number);
+	return strand_syscall_decode_object_in(r, NULL, abi, arch, sc, buf, len);
+}
+
+bool strand_syscall_decode_object_in(struct strand_replay *r, const struct strand_systable *systable,
+				     strand_abi abi, strand_arch arch, const struct strand_syscall *sc,
+				     char *buf, size_t len)
+{
+	const char *name = strand_syscall_name_in(systable, abi, arch, sc->number);
 	if (len)
 		buf[0] = 0;
 	if (!name || !len)

@@ -85,6 +85,7 @@ struct errorflow {
 	struct strand_callstack *cs;
 	strand_arch arch;
 	strand_abi abi;
+	const struct strand_systable *systable; /* the trace's service table, NULL = built in */
 
 	struct strand_replay *flow_r;   /* owned: the engine's handle */
 	struct strand_dataflow *df;     /* owned */
@@ -182,7 +183,7 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 			strand_replay_reg(r, "edx", &edx);
 			si->args_base = edx + 8;
 		}
-		strand_syscall_decode_object(r, s->abi, s->arch, sc, si->obj, sizeof si->obj);
+		strand_syscall_decode_object_in(r, s->systable, s->abi, s->arch, sc, si->obj, sizeof si->obj);
 		/* an output announced before its syscall */
 		for (uint32_t i = s->nout; i-- > 0 && s->nout - i <= 4;)
 			if (!s->out[i].located && s->out[i].tid == rec->tid)
@@ -252,7 +253,7 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 			 * trace at the exit instruction without a SYSCALL record, then
 			 * the registers at the end hold the arguments */
 			struct sysinfo *sc = last_sys_of(s, rec->tid);
-			const char *nm = sc ? strand_syscall_name(s->abi, s->arch, sc->number) : NULL;
+			const char *nm = sc ? strand_syscall_name_in(s->systable, s->abi, s->arch, sc->number) : NULL;
 			bool is_exit = nm && (!strcmp(nm, "NtTerminateProcess") || !strcmp(nm, "exit_group") ||
 					      !strcmp(nm, "exit"));
 			if (s->abi == STRAND_ABI_WINDOWS_NT && is_exit && sc->args_base) {
@@ -366,7 +367,7 @@ static void emit_origin(struct errorflow *s, struct strand_rnode *o, const struc
 	if (x->kind == STRAND_DF_SYSCALL) {
 		uint32_t number = si ? si->number : x->syscall;
 		uint64_t result = si ? si->result : x->result;
-		const char *name = strand_syscall_name(s->abi, s->arch, number);
+		const char *name = strand_syscall_name_in(s->systable, s->abi, s->arch, number);
 		strand_r_string(o, "kind", "syscall");
 		strand_r_position(o, "position", x->position);
 		strand_r_uint(o, "tid", x->tid);
@@ -495,7 +496,7 @@ static strand_status emit_chain(struct errorflow *s, const struct sink *k, struc
 		char buf[256];
 		if (x->kind == STRAND_DF_SYSCALL || x->kind == STRAND_DF_EVENT) {
 			const char *name = x->kind == STRAND_DF_SYSCALL
-						   ? strand_syscall_name(s->abi, s->arch, x->syscall) : NULL;
+						   ? strand_syscall_name_in(s->systable, s->abi, s->arch, x->syscall) : NULL;
 			strand_r_stringf(so, "where", "kernel: %s", name ? name : "event");
 			strand_r_string(so, "what", "result written by the kernel");
 		} else {
@@ -712,6 +713,7 @@ static strand_status errorflow_init(struct strand_analysis *a, const struct stra
 	s->r = strand_analysis_replay(a);
 	s->arch = strand_analysis_info(a)->arch;
 	s->abi = strand_analysis_info(a)->abi;
+	s->systable = strand_analysis_systable(a);
 	struct strand_df_options o = { 0 };
 	strand_status st;
 	if ((st = strand_plugin_opt_u64(args, "window", 1u << 18, &o.window, err)) < 0 ||

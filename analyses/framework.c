@@ -64,6 +64,8 @@ struct strand_analysis {
 	uint32_t ninst, capinst;
 	void **dls;                          /* dlopen handles, closed last */
 	uint32_t ndls;
+	struct strand_systable *systable;    /* owned: NOTE syscall-table, NULL if none */
+	bool systable_loaded;
 };
 
 static void progress_thunk(void *ud, uint64_t pos, uint64_t end)
@@ -130,6 +132,7 @@ void strand_analysis_free(struct strand_analysis *a)
 	}
 	free(a->inst);
 	strand_callstack_free(a->cs);
+	strand_systable_free(a->systable);
 	strand_replay_close(a->main);
 	for (uint32_t i = 0; i < a->ndls; i++)
 		dlclose(a->dls[i]);
@@ -363,6 +366,18 @@ const char *strand_analysis_trace(const struct strand_analysis *a)
 const struct strand_trace_info *strand_analysis_info(const struct strand_analysis *a)
 {
 	return strand_replay_info(a->main);
+}
+
+const struct strand_systable *strand_analysis_systable(struct strand_analysis *a)
+{
+	if (!a->systable_loaded) {
+		a->systable_loaded = true;
+		strand_error e = { 0 };
+		/* a damaged note leaves the built-in numbering (verify reports the file) */
+		if (strand_systable_load(a->trace, &a->systable, &e) < 0)
+			a->systable = NULL;
+	}
+	return a->systable;
 }
 
 struct strand_callstack *strand_analysis_callstack(struct strand_analysis *a, strand_error *err)

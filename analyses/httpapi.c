@@ -35,6 +35,7 @@ struct httpapi {
 	char module[64];
 	char prefix[32];
 	strand_abi abi;
+	const struct strand_systable *systable; /* the trace's service table, NULL = built in */
 	strand_arch arch;
 	struct api_fn *fn;      /* owned */
 	uint32_t nfn, capfn;
@@ -170,11 +171,11 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 		if (!a->kernel)
 			a->kernel = strand_r_list(a->entry, "failed_kernel_calls");
 		struct strand_rnode *k = strand_r_object(a->kernel, NULL);
-		const char *name = strand_syscall_name(s->abi, s->arch, sc->number);
+		const char *name = strand_syscall_name_in(s->systable, s->abi, s->arch, sc->number);
 		strand_r_position(k, "position", rec->position);
 		strand_r_string(k, "name", name ? name : "?");
 		char obj[200];
-		if (strand_syscall_decode_object(r, s->abi, s->arch, sc, obj, sizeof obj))
+		if (strand_syscall_decode_object_in(r, s->systable, s->abi, s->arch, sc, obj, sizeof obj))
 			strand_r_string(k, "object", obj);
 		struct strand_rnode *st = strand_r_hex(k, "status", sc->result);
 		if (st)
@@ -207,6 +208,7 @@ static strand_status httpapi_init(struct strand_analysis *a, const struct strand
 	*state = s;
 	s->a = a;
 	s->abi = strand_analysis_info(a)->abi;
+	s->systable = strand_analysis_systable(a);
 	s->arch = strand_analysis_info(a)->arch;
 	const char *m = strand_plugin_opt(args, "module"), *p = strand_plugin_opt(args, "prefix");
 	if (!m || !*m || strlen(m) >= sizeof s->module || !p || strlen(p) >= sizeof s->prefix)

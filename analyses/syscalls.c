@@ -17,6 +17,7 @@ struct syscalls {
 	struct strand_analysis *a;
 	struct strand_callstack *cs;   /* borrowed, the run's */
 	strand_abi abi;
+	const struct strand_systable *systable; /* the trace's service table, NULL = built in */
 	strand_arch arch;
 	bool only_failed;
 	bool stacks;
@@ -63,7 +64,7 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 	if (rec->type != STRAND_REC_SYSCALL)
 		return;
 	const struct strand_syscall *sc = &rec->u.syscall;
-	const char *name = strand_syscall_name(s->abi, s->arch, sc->number);
+	const char *name = strand_syscall_name_in(s->systable, s->abi, s->arch, sc->number);
 	if (after) {
 		/* a successful open: remember what the new handle names */
 		if (s->pending_out_handle && !strand_syscall_failed(s->abi, s->arch, sc->result)) {
@@ -84,7 +85,7 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 	if (failed)
 		s->failed++;
 	char obj[200];
-	bool has_obj = strand_syscall_decode_object(r, s->abi, s->arch, sc, obj, sizeof obj);
+	bool has_obj = strand_syscall_decode_object_in(r, s->systable, s->abi, s->arch, sc, obj, sizeof obj);
 	s->pending_obj[0] = 0;
 	if (has_obj && s->abi == STRAND_ABI_WINDOWS_NT && sc->nargs > 0 && name &&
 	    (!strncmp(name, "NtCreate", 8) || !strncmp(name, "NtOpen", 6))) {
@@ -145,13 +146,14 @@ static strand_status syscalls_init(struct strand_analysis *a,
 	*state = s;
 	s->a = a;
 	s->abi = strand_analysis_info(a)->abi;
+	s->systable = strand_analysis_systable(a);
 	s->arch = strand_analysis_info(a)->arch;
 	s->only_failed = strand_plugin_opt_bool(args, "failed");
 	s->stacks = strand_plugin_opt_bool(args, "stacks");
 	const char *f = strand_plugin_opt(args, "name");
 	if (f) {
 		uint32_t num;
-		if (!strand_syscall_number(s->abi, s->arch, f, &num))
+		if (!strand_syscall_number_in(s->systable, s->abi, s->arch, f, &num))
 			return strand_error_set(err, STRAND_ERR_INVALID,
 						"syscalls: option name: unknown syscall '%s' for %s",
 						f, strand_abi_str(s->abi));

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "strand/knowledge.h"
 #include "strand/json.h"
 #include "strand/trace.h"
 
@@ -34,6 +35,7 @@ struct info {
 	size_t nmods;
 	struct info_thread *threads;
 	size_t nthreads;
+	struct strand_systable *systab; /* the trace's NOTE syscall-table, NULL if none */
 };
 
 static void info_free(struct info *in)
@@ -46,6 +48,7 @@ static void info_free(struct info *in)
 		free(in->threads[i].name);
 	free(in->mods);
 	free(in->threads);
+	strand_systable_free(in->systab);
 }
 
 static strand_status info_add(struct info *in, const struct strand_record *rec,
@@ -77,6 +80,8 @@ static strand_status info_add(struct info *in, const struct strand_record *rec,
 		if (!t[in->nthreads].name)
 			goto nomem;
 		in->nthreads++;
+	} else if (rec->type == STRAND_REC_NOTE && strcmp(rec->u.note.key, "syscall-table") == 0 && !in->systab) {
+		return strand_systable_parse(rec->u.note.data, rec->u.note.len, &in->systab, err);
 	}
 	return STRAND_OK;
 nomem:
@@ -149,6 +154,11 @@ static void print_json(const char *path, struct strand_reader *r, const struct i
 	strand_json_string_field(j, "abi", strand_abi_str(ti->abi));
 	strand_json_string_field(j, "recorder", ti->recorder);
 	strand_json_string_field(j, "recorder_version", ti->recorder_version);
+	if (ti->abi == STRAND_ABI_WINDOWS_NT) {
+		strand_json_string_field(j, "personality", in->systab ? strand_systable_personality(in->systab) : "standin");
+		strand_json_string_field(j, "syscall_table", in->systab ? strand_systable_source(in->systab)
+									: "built in: Windows Server 2003 SP2 numbers");
+	}
 	format_time(ti->created_unix_ns, buf, sizeof buf);
 	strand_json_string_field(j, "created", buf);
 	strand_json_uint_field(j, "created_unix_ns", ti->created_unix_ns);
@@ -233,6 +243,13 @@ static void print_text(const char *path, struct strand_reader *r, const struct i
 	printf("arch:         %s\n", strand_arch_str(ti->arch));
 	printf("abi:          %s\n", strand_abi_str(ti->abi));
 	printf("recorder:     %s %s\n", ti->recorder, ti->recorder_version);
+	if (ti->abi == STRAND_ABI_WINDOWS_NT) {
+		/* which system DLLs the process ran, and whose service numbers */
+		printf("personality:  %s\n", in->systab ? strand_systable_personality(in->systab)
+						       : "standin (the project's stand-in system DLLs)");
+		printf("syscalls:     %s\n", in->systab ? strand_systable_source(in->systab)
+						       : "built in: Windows Server 2003 SP2 numbers");
+	}
 	format_time(ti->created_unix_ns, buf, sizeof buf);
 	printf("created:      %s\n", buf);
 	flags_str(ti->flags, buf, sizeof buf);

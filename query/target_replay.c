@@ -37,6 +37,7 @@ struct rtarget {
 			       NULL until the first syscall_object() */
 	uint64_t nobjects;
 	struct strand_dataflow *df; /* owned: origin's engine over r, or NULL */
+	struct strand_systable *systable; /* owned: the trace's NOTE syscall-table, NULL if none */
 };
 
 #define R(t) ((struct strand_replay *)(t))
@@ -757,7 +758,8 @@ static void origin_row(struct strand_query *q, struct qout *o, int n,
 		qsym(q, x->pc, sym, sizeof sym);
 	bool kernel = x->kind == STRAND_DF_SYSCALL || x->kind == STRAND_DF_EVENT;
 	const char *sysname = x->kind == STRAND_DF_SYSCALL
-				      ? strand_syscall_name(q->abi, q->arch, x->syscall) : NULL;
+				      ? strand_syscall_name_in(RT(q) ? RT(q)->systable : NULL, q->abi, q->arch,
+							       x->syscall) : NULL;
 	if (x->have_value && x->loc_is_reg && x->reg < 16 && x->kind != STRAND_DF_CONTROL)
 		describe(q, x->value, false, desc, sizeof desc);
 	strand_json_start_object(o->j);
@@ -950,7 +952,8 @@ static strand_status ext_report(struct strand_query *q, struct qargs *a, struct 
 static const char *ext_syscall_name(struct strand_query *q, uint64_t number)
 {
 	return number > UINT32_MAX ? NULL
-				   : strand_syscall_name(q->abi, q->arch, (uint32_t)number);
+				   : strand_syscall_name_in(RT(q) ? RT(q)->systable : NULL, q->abi, q->arch,
+							    (uint32_t)number);
 }
 
 static void ext_describe(struct strand_query *q, uint64_t v, bool syscall, char *buf,
@@ -982,8 +985,8 @@ static void objects_event(struct strand_replay *r, void *ud,
 	if (os->cursor >= q->nevents || q->events[os->cursor].position != rec->position)
 		return;
 	char buf[512];
-	if (strand_syscall_decode_object(r, q->abi, q->arch, &rec->u.syscall, buf,
-					 sizeof buf) && buf[0]) {
+	if (strand_syscall_decode_object_in(r, os->rt->systable, q->abi, q->arch, &rec->u.syscall, buf,
+					    sizeof buf) && buf[0]) {
 		os->rt->objects[os->cursor] = strdup(buf);
 		if (!os->rt->objects[os->cursor])
 			os->nomem = true;
@@ -1034,6 +1037,7 @@ static void rtarget_free(void *ud)
 	if (!rt)
 		return;
 	strand_dataflow_free(rt->df);
+	strand_systable_free(rt->systable);
 	if (rt->owned)
 		strand_replay_close(rt->r);
 	for (uint64_t i = 0; rt->objects && i < rt->nobjects; i++)
@@ -1062,7 +1066,8 @@ strand_status strand_query_new(struct strand_replay *r,
 			return strand_error_set(err, STRAND_ERR_NOMEM,
 						"cannot allocate query session");
 		}
-		if ((st = build_index(rt->path, info->abi, &ev, &nev, err)) < 0) {
+		if ((st = build_index(rt->path, info->abi, &ev, &nev, err)) < 0 ||
+		    (st = strand_systable_load(rt->path, &rt->systable, err)) < 0) {
 			rtarget_free(rt);
 			return st;
 		}

@@ -246,6 +246,34 @@ Test(winemu_wine, missing_file_fails_with_the_crt_message)
 	replay_exact(trace, "missing");
 }
 
+/* The report follows Wine's code: the failing open is named with the
+ * trace's own numbering (not the built-in Server 2003 table), with its
+ * path, status and a stack from the CRT's fopen into main. */
+Test(winemu_wine, missing_file_report_names_the_failed_open_and_its_stack)
+{
+	char trace[512];
+	record("missing", "missing", NULL, trace, sizeof trace);
+	char cmd[1400], out[600];
+	snprintf(out, sizeof out, "%s/missing-report.json", dir);
+	snprintf(cmd, sizeof cmd, "%s report --format json -o %s %s 2>%s/report-err.txt", STRAND_CLI, out, trace, dir);
+	cr_assert_eq(system(cmd), 0, "strand report failed");
+	FILE *f = fopen(out, "r");
+	cr_assert_not_null(f);
+	static char text[1 << 20];
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	text[n] = 0;
+	fclose(f);
+	/* the root cause object: everything between "root_cause" and the next top-level key */
+	const char *rc = strstr(text, "\"root_cause\"");
+	cr_assert_not_null(rc, "no root cause in the report");
+	cr_assert_not_null(strstr(rc, "\"NtCreateFile\""), "root cause: %.600s", rc);
+	cr_assert_not_null(strstr(rc, "C:\\\\ProgramData\\\\strand\\\\settings.ini"), "root cause: %.600s", rc);
+	cr_assert_not_null(strstr(rc, "STATUS_OBJECT_NAME_NOT_FOUND"), "root cause: %.600s", rc);
+	const char *fo = strstr(rc, "msvcrt.dll!fopen");
+	cr_assert_not_null(fo, "stack: %.1500s", rc);
+	cr_assert_not_null(strstr(fo, "missing.exe!main"), "stack from fopen into main: %.1500s", fo);
+}
+
 Test(winemu_wine, cxx_map_iostream_and_exceptions_run_on_libstdcxx)
 {
 	char trace[512];

@@ -60,6 +60,32 @@ bool strand_syscall_failed(strand_abi abi, strand_arch arch, uint64_t result);
 /* "STATUS_X (0x...): message" or "ENOENT (-2): No such file or directory". */
 const char *strand_syscall_result_str(strand_abi abi, strand_arch arch,
 				      uint64_t result, char *buf, size_t len);
+/* ---- Service tables of a trace ----
+ * A trace recorded on real Windows system DLLs (record-win `system_dlls`)
+ * numbers its system services as that ntdll does, and declares the
+ * numbering in the snapshot's NOTE "syscall-table" (docs/trace-format.md).
+ * Analyses name a SYSCALL record's number through the trace's table when
+ * it has one (never through the built-in Server 2003 table then). */
+struct strand_systable;
+/* Parse the note's text.  *out owned by the caller (strand_systable_free). */
+strand_status strand_systable_parse(const void *text, size_t len, struct strand_systable **out,
+				    strand_error *err);
+/* The table of a trace file; *out = NULL when the trace declares none. */
+strand_status strand_systable_load(const char *trace, struct strand_systable **out, strand_error *err);
+void strand_systable_free(struct strand_systable *t); /* t may be NULL */
+/* Lookups (t may be NULL: no entry).  Strings live as long as t. */
+const char *strand_systable_name(const struct strand_systable *t, uint32_t number);
+bool strand_systable_number(const struct strand_systable *t, const char *name, uint32_t *number);
+const char *strand_systable_personality(const struct strand_systable *t); /* "wine", "windows", "" */
+const char *strand_systable_source(const struct strand_systable *t);      /* where the numbers came from */
+size_t strand_systable_count(const struct strand_systable *t);
+/* The name of a service: through t if the trace has a table, else the
+ * built-in table of the ABI (strand_syscall_name). */
+const char *strand_syscall_name_in(const struct strand_systable *t, strand_abi abi, strand_arch arch,
+				   uint32_t number);
+bool strand_syscall_number_in(const struct strand_systable *t, strand_abi abi, strand_arch arch,
+			      const char *name, uint32_t *number);
+
 /* How a syscall argument names an object. */
 typedef enum strand_object_arg {
 	STRAND_OBJARG_C_STRING = 1,          /* a NUL-terminated path */

@@ -214,6 +214,10 @@ strand_status strand_analysis_run(struct strand_analysis *a, struct strand_resul
 struct strand_replay *strand_analysis_replay(struct strand_analysis *a);
 const char *strand_analysis_trace(const struct strand_analysis *a);
 const struct strand_trace_info *strand_analysis_info(const struct strand_analysis *a);
+/* The trace's own system service table (NOTE "syscall-table": traces of
+ * real Windows system DLLs), or NULL when the ABI's built-in numbering
+ * applies.  Loaded on first use; lives as long as `a`. */
+const struct strand_systable *strand_analysis_systable(struct strand_analysis *a);
 /* The run's shared shadow stack on the main pass (created on first use;
  * call it from init).  Borrowed, valid until strand_analysis_free. */
 struct strand_callstack *strand_analysis_callstack(struct strand_analysis *a,
@@ -241,6 +245,11 @@ const struct strand_rnode *strand_analysis_result_of(const struct strand_analysi
 bool strand_syscall_decode_object(struct strand_replay *r, strand_abi abi,
 				  strand_arch arch, const struct strand_syscall *sc,
 				  char *buf, size_t len);
+/* The same, naming the service through the trace's own service table
+ * (strand_analysis_systable; NULL = the ABI's built-in table). */
+bool strand_syscall_decode_object_in(struct strand_replay *r, const struct strand_systable *systable,
+				     strand_abi abi, strand_arch arch, const struct strand_syscall *sc,
+				     char *buf, size_t len);
 
 #ifdef __cplusplus
 }

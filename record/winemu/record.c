@@ -176,6 +176,9 @@ struct hookstate {
 	uint32_t intno;
 	bool have_mem_fault;
 	uint64_t mem_addr;
+	bool cpuid_pending;   /* a cpuid ran: its NONDET record is written at the next instruction */
+	uint64_t cpuid_pos;   /* its position */
+	uint64_t cpuid_pc;
 };
 
 struct wemu_run {
@@ -183,10 +186,41 @@ struct wemu_run {
 	struct hookstate h;
 };
 
+/* The cpuid that just ran: a NONDET record with the registers it produced
+ * (Unicorn's CPU model; replay takes them from the trace instead of
+ * executing the instruction, so another Unicorn build replays the same). */
+static void flush_cpuid(struct wemu_run *run, uint64_t next_pc)
+{
+	struct wemu *m = run->m;
+	run->h.cpuid_pending = false;
+	if (m->hook_status != STRAND_OK)
+		return;
+	static const int regs[4] = { UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX };
+	static const uint32_t ids[4] = { STRAND_REG_RAX, STRAND_REG_RBX, STRAND_REG_RCX, STRAND_REG_RDX };
+	struct strand_regval rv[5];
+	for (int i = 0; i < 4; i++) {
+		uint32_t v = 0;
+		uc_reg_read(m->uc, regs[i], &v);
+		rv[i] = (struct strand_regval){ ids[i], v };
+	}
+	rv[4] = (struct strand_regval){ STRAND_REG_RIP, next_pc };
+	struct strand_record r = { .type = STRAND_REC_NONDET, .tid = wemu_current(m)->tid,
+				   .position = run->h.cpuid_pos };
+	r.u.nondet = (struct strand_nondet){ run->h.cpuid_pc, STRAND_NONDET_CPUID,
+					     { NULL, 5, rv, 0, NULL, 0, NULL } };
+	strand_status st = wemu_put(m, &r);
+	if (st != STRAND_OK) {
+		m->hook_status = st;
+		m->stop_pending = true;
+	}
+}
+
 static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
 	struct wemu_run *run = ud;
 	struct wemu *m = run->m;
+	if (run->h.cpuid_pending)
+		flush_cpuid(run, addr);
 	if (m->stop_pending || m->icount >= m->stop_at) {
 		run->h.stopped = true;
 		uc_emu_stop(uc);
@@ -212,6 +246,15 @@ static void hook_sysenter(uc_engine *uc, void *ud)
 		m->hook_status = st;
 		m->stop_pending = true;
 	}
+}
+
+static int hook_cpuid(uc_engine *uc, void *ud)
+{
+	struct wemu_run *run = ud;
+	run->h.cpuid_pending = true;
+	run->h.cpuid_pos = run->m->icount - 1; /* the code hook counted it */
+	run->h.cpuid_pc = run->h.last_pc;
+	return 0; /* Unicorn executes it; flush_cpuid records what it produced */
 }
 
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
@@ -404,11 +447,12 @@ static strand_status guest_fault(struct wemu *m, struct wemu_run *run, uc_err e)
 static strand_status run(struct wemu *m)
 {
 	struct wemu_run rs = { .m = m };
-	uc_hook h1, h2, h3, h4;
+	uc_hook h1, h2, h3, h4, h5;
 	if (uc_hook_add(m->uc, &h1, UC_HOOK_CODE, (void *)hook_code, &rs, 1, 0) != UC_ERR_OK ||
 	    uc_hook_add(m->uc, &h2, UC_HOOK_INSN, (void *)hook_sysenter, &rs, 1, 0, UC_X86_INS_SYSENTER) != UC_ERR_OK ||
 	    uc_hook_add(m->uc, &h3, UC_HOOK_INTR, (void *)hook_intr, &rs, 1, 0) != UC_ERR_OK ||
-	    uc_hook_add(m->uc, &h4, UC_HOOK_MEM_INVALID, (void *)hook_mem_invalid, &rs, 1, 0) != UC_ERR_OK)
+	    uc_hook_add(m->uc, &h4, UC_HOOK_MEM_INVALID, (void *)hook_mem_invalid, &rs, 1, 0) != UC_ERR_OK ||
+	    uc_hook_add(m->uc, &h5, UC_HOOK_INSN, (void *)hook_cpuid, &rs, 1, 0, UC_X86_INS_CPUID) != UC_ERR_OK)
 		return strand_error_set(m->err, STRAND_ERR_EMULATOR, "winemu: cannot install hooks");
 	const struct wscn_process *pr = &m->scn->proc;
 	struct wthread *t0 = wemu_current(m);
