@@ -14,6 +14,7 @@
 
 #include <xxhash.h>
 
+#include "base/grow.h"
 #include "formats/trace_format.h"
 
 /* ===================================================================== */
@@ -22,19 +23,7 @@
 
 bool tf_buf_reserve(struct tf_buf *b, size_t n)
 {
-	if (b->cap - b->len >= n)
-		return true;
-	if (n > SIZE_MAX / 2 - b->len)
-		return false;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap - b->len < n)
-		cap *= 2;
-	uint8_t *p = realloc(b->p, cap);
-	if (!p)
-		return false;
-	b->p = p;
-	b->cap = cap;
-	return true;
+	return strand_grow((void **)&b->p, &b->cap, b->len, n, 1, 4096);
 }
 
 void tf_buf_free(struct tf_buf *b)
@@ -57,15 +46,9 @@ static void *arena_alloc(struct tf_arena *a, size_t n)
 		if (!blk)
 			return NULL;
 		if (a->blk) {
-			if (a->nold == a->capold) {
-				size_t nc = a->capold ? a->capold * 2 : 8;
-				void **o = realloc(a->old, nc * sizeof *o);
-				if (!o) {
-					free(blk);
-					return NULL;
-				}
-				a->old = o;
-				a->capold = nc;
+			if (!STRAND_GROW(a->old, a->capold, a->nold, 1)) {
+				free(blk);
+				return NULL;
 			}
 			a->old[a->nold++] = a->blk;
 		}
