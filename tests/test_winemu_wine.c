@@ -288,3 +288,22 @@ Test(winemu_wine, cxx_map_iostream_and_exceptions_run_on_libstdcxx)
 	cr_assert_not_null(strstr(s.loaded, "libgcc_s_dw2-1.dll "), "loaded: %s", s.loaded);
 	replay_exact(trace, "cxx");
 }
+
+/* CreateThread -> NtCreateThreadEx (threads start in LdrInitializeThunk),
+ * winpthreads' mutex and condition variable over Wine's critical sections
+ * and NtWaitForAlertByThreadId / NtAlertThreadByThreadId, pthread_join-free
+ * WaitForMultipleObjects on the thread handles; the last thread's exit
+ * ends the process (ThreadAmILastThread). */
+Test(winemu_wine, threads_with_pthread_mutex_and_condvar_run_and_replay)
+{
+	char trace[512];
+	struct strand_winemu_result res;
+	record("threads", "threads", &res, trace, sizeof trace);
+	struct seen s;
+	scan(trace, &s);
+	cr_assert_eq(s.exit_code, 0, "exit status 0x%" PRIx64 "; stdout: %s", s.exit_code, s.out);
+	cr_assert_str_eq(s.out, "threads done, total 3003000\r\n");
+	cr_assert_eq(res.threads, 4);
+	cr_assert_not_null(strstr(s.loaded, "libwinpthread-1.dll "), "loaded: %s", s.loaded);
+	replay_exact(trace, "threads");
+}

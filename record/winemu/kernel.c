@@ -1665,7 +1665,7 @@ static uint32_t key_info(struct sc *c, struct wkey *k, uint32_t cls, uint32_t bu
 	uint32_t nlen = (uint32_t)(2 * strlen(comp));
 	if (nlen > 1024)
 		nlen = 1024;
-	uint8_t b[16 + 1024 + 44] = { 0 };
+	uint8_t b[24 + 1024 + 44] = { 0 };
 	uint32_t need;
 	if (cls == 0) {
 		need = 16 + nlen;
@@ -1673,6 +1673,13 @@ static uint32_t key_info(struct sc *c, struct wkey *k, uint32_t cls, uint32_t bu
 		b[13] = (uint8_t)(nlen >> 8);
 		for (uint32_t i = 0; i < nlen / 2; i++)
 			b[16 + 2 * i] = (unsigned char)comp[i] < 0x80 ? (uint8_t)comp[i] : '?';
+	} else if (cls == 1) { /* KeyNodeInformation: no class */
+		need = 24 + nlen;
+		memset(b + 12, 0xff, 4); /* ClassOffset: none */
+		b[20] = nlen & 0xff;
+		b[21] = (uint8_t)(nlen >> 8);
+		for (uint32_t i = 0; i < nlen / 2; i++)
+			b[24 + 2 * i] = (unsigned char)comp[i] < 0x80 ? (uint8_t)comp[i] : '?';
 	} else if (cls == 2) {
 		need = 44;
 		uint32_t subkeys = 0;
@@ -1688,7 +1695,7 @@ static uint32_t key_info(struct sc *c, struct wkey *k, uint32_t cls, uint32_t bu
 	if (rlp && !wemu_write32(c->m, rlp, need))
 		return ST_ACCESS_VIOLATION;
 	if (len < need)
-		return cls == 0 && len >= 16 ? ST_BUFFER_OVERFLOW : ST_BUFFER_TOO_SMALL;
+		return (cls == 0 && len >= 16) || (cls == 1 && len >= 24) ? ST_BUFFER_OVERFLOW : ST_BUFFER_TOO_SMALL;
 	return wemu_write(c->m, buf, b, need) ? ST_SUCCESS : ST_ACCESS_VIOLATION;
 }
 
@@ -2099,19 +2106,6 @@ static uint32_t write_info(struct sc *c, const uint32_t *f, uint32_t nf, uint32_
 	return ST_SUCCESS;
 }
 
-static uint32_t sys_query_information_thread(struct sc *c)
-{
-	struct wobj *o;
-	uint32_t st = handle_get(c, c->a[0], WO_THREAD, &o);
-	if (st)
-		return st;
-	if (c->a[1] != 0)
-		return ST_INVALID_INFO_CLASS;
-	struct wthread *t = o->u.thread;
-	uint32_t f[7] = { t->state == WT_EXITED ? t->exit_status : ST_PENDING, t->teb, c->m->scn->proc.pid,
-			  t->tid, 1, 8, 8 };
-	return write_info(c, f, 7, c->a[2], c->a[3], c->a[4]);
-}
 
 static uint32_t sys_query_information_process(struct sc *c)
 {
@@ -2126,6 +2120,11 @@ static uint32_t sys_query_information_process(struct sc *c)
 	}
 	case 12: { /* ProcessDefaultHardErrorMode */
 		uint32_t f[1] = { 1 };
+		return write_info(c, f, 1, c->a[2], c->a[3], c->a[4]);
+	}
+	case 7:  /* ProcessDebugPort: no debugger */
+	case 26: { /* ProcessWow64Information: not a WOW64 process */
+		uint32_t f[1] = { 0 };
 		return write_info(c, f, 1, c->a[2], c->a[3], c->a[4]);
 	}
 	case 37: { /* ProcessImageInformation: the executable's SECTION_IMAGE_INFORMATION */
@@ -2585,6 +2584,193 @@ static uint32_t sys_get_nls_section_ptr(struct sc *c)
 }
 
 /* ===================================================================== */
+/* Threads, objects, alerts of Vista+ ntdlls                              */
+/* ===================================================================== */
+
+#define ST_ALERTED 0x00000101u
+
+/* NtCreateThreadEx(&handle, access, attributes, process, start, param,
+ * flags, zero_bits, stack_commit, stack_reserve, attribute_list): the
+ * kernel makes the stack (stack_reserve, else the executable's, at least
+ * 1 MiB + 64 KiB: ntdll's thread start clears 960 KiB of it) and the TEB;
+ * the thread starts in ntdll!LdrInitializeThunk like the first one.
+ * flags bit 0: created suspended.  PS_ATTRIBUTE_CLIENT_ID and
+ * PS_ATTRIBUTE_TEB_ADDRESS are filled; other attributes are logged. */
+static uint32_t sys_create_thread_ex(struct sc *c)
+{
+	struct wemu *m = c->m;
+	if (m->personality == WP_STANDIN)
+		return unmodelled_class(c, "personality", WP_STANDIN, ST_NOT_IMPLEMENTED);
+	if (!own_process(c->a[3]))
+		return ST_INVALID_HANDLE;
+	uint32_t start = c->a[4], param = c->a[5], flags = c->a[6], reserve = c->a[9], attrs = c->a[10];
+	if (!wemu_can_write(m, c->a[0], 4))
+		return ST_ACCESS_VIOLATION;
+	if (!reserve)
+		for (size_t i = 0; i < m->nmods; i++)
+			if (m->mods[i].main)
+				reserve = m->mods[i].pe.stack_reserve;
+	if (reserve < 0x110000)
+		reserve = 0x110000;
+	if (reserve > 0x1000000)
+		reserve = 0x1000000;
+	reserve = (reserve + WEMU_ALLOC_GRAN - 1) & ~(WEMU_ALLOC_GRAN - 1);
+	uint32_t stack;
+	if (!wemu_vm_find_free(m, reserve, WEMU_ALLOC_GRAN, WEMU_DYN_BASE, WEMU_USER_END, &stack))
+		return ST_NO_MEMORY;
+	struct wthread *t;
+	strand_status sst;
+	char label[32];
+	snprintf(label, sizeof label, "stack:%u", m->tid_cursor < m->scn->proc.ntids
+						       ? m->scn->proc.tids[m->tid_cursor] : m->last_tid + 4);
+	if ((sst = wemu_vm_map(m, stack, reserve, STRAND_PROT_READ | STRAND_PROT_WRITE, STRAND_REGION_STACK, label,
+			       NULL, true, false, 0x04)) != STRAND_OK ||
+	    (sst = wemu_new_thread(m, stack + reserve, stack, &t)) != STRAND_OK ||
+	    (sst = wemu_sys_thread_start(m, t, stack + reserve, start, param)) != STRAND_OK) {
+		m->hook_status = sst;
+		return ST_NO_MEMORY;
+	}
+	t->suspend_count = (flags & 1) ? 1 : 0;
+	t->quantum_start = m->icount;
+	uint32_t st = give_handle(c, t->obj, c->a[0]);
+	if (st)
+		return st;
+	c->created = t;
+	if (attrs) {
+		/* PS_ATTRIBUTE_LIST: TotalLength, then {Attribute, Size, Value, ReturnLength} */
+		uint32_t total;
+		if (!wemu_read32(m, attrs, &total))
+			return ST_ACCESS_VIOLATION;
+		for (uint32_t off = 4; off + 16 <= total && off < 4 + 16 * 32; off += 16) {
+			uint32_t e[4];
+			for (int i = 0; i < 4; i++)
+				if (!wemu_read32(m, attrs + off + 4 * (uint32_t)i, &e[i]))
+					return ST_ACCESS_VIOLATION;
+			if (e[0] == 0x10003 && e[1] >= 8) { /* PS_ATTRIBUTE_CLIENT_ID */
+				if (!wemu_write32(m, e[2], m->scn->proc.pid) || !wemu_write32(m, e[2] + 4, t->tid))
+					return ST_ACCESS_VIOLATION;
+			} else if (e[0] == 0x10004 && e[1] >= 4) { /* PS_ATTRIBUTE_TEB_ADDRESS */
+				if (!wemu_write32(m, e[2], t->teb))
+					return ST_ACCESS_VIOLATION;
+			} else {
+				unmodelled_class(c, "ps-attribute", e[0], 0);
+			}
+		}
+	}
+	return ST_SUCCESS;
+}
+
+static size_t live_threads(struct wemu *m);
+
+static uint32_t sys_query_information_thread(struct sc *c)
+{
+	struct wobj *o;
+	uint32_t st = handle_get(c, c->a[0], WO_THREAD, &o);
+	if (st)
+		return st;
+	struct wthread *t = o->u.thread;
+	switch (c->a[1]) {
+	case 0: { /* ThreadBasicInformation */
+		uint32_t f[7] = { t->state == WT_EXITED ? t->exit_status : ST_PENDING, t->teb, c->m->scn->proc.pid,
+				  t->tid, 1, 8, 8 };
+		return write_info(c, f, 7, c->a[2], c->a[3], c->a[4]);
+	}
+	case 12: { /* ThreadAmILastThread: is the caller the process's last thread? */
+		uint32_t f[1] = { live_threads(c->m) == 1 };
+		return write_info(c, f, 1, c->a[2], c->a[3], c->a[4]);
+	}
+	default:
+		if (c->m->personality == WP_STANDIN)
+			return ST_INVALID_INFO_CLASS;
+		return unmodelled_class(c, "class", c->a[1], ST_INVALID_INFO_CLASS);
+	}
+}
+
+/* NtQueryObject(handle, class, buf, len, retlen): ObjectBasicInformation
+ * (0: 56 bytes, one handle and one reference) and
+ * ObjectHandleFlagInformation (4: Inherit, ProtectFromClose = FALSE). */
+static uint32_t sys_query_object(struct sc *c)
+{
+	struct wobj *o;
+	uint32_t st = handle_get(c, c->a[0], 0, &o);
+	if (st)
+		return st;
+	uint8_t b[56] = { 0 };
+	uint32_t need;
+	switch (c->a[1]) {
+	case 0:
+		need = 56;
+		b[8] = 1;  /* HandleCount */
+		b[12] = 1; /* PointerCount */
+		break;
+	case 4:
+		need = 2;
+		break;
+	default:
+		return unmodelled_class(c, "class", c->a[1], ST_INVALID_INFO_CLASS);
+	}
+	if (c->a[4] && !wemu_write32(c->m, c->a[4], need))
+		return ST_ACCESS_VIOLATION;
+	if (c->a[3] < need)
+		return ST_INFO_LENGTH_MISMATCH;
+	return wemu_write(c->m, c->a[2], b, need) ? ST_SUCCESS : ST_ACCESS_VIOLATION;
+}
+
+static struct wobj *alert_of(struct wemu *m, struct wthread *t)
+{
+	if (!t->alert && (t->alert = wemu_obj_new(m, WO_EVENT, NULL)))
+		t->alert->u.event.sync = true;
+	return t->alert;
+}
+
+/* NtWaitForAlertByThreadId(address, timeout): wait until another thread
+ * alerts this one (STATUS_ALERTED) or the timeout (STATUS_TIMEOUT).  An
+ * alert given before the wait is kept (the flag of the real kernel). */
+static uint32_t sys_wait_for_alert_by_thread_id(struct sc *c)
+{
+	struct wobj *o = alert_of(c->m, c->t);
+	if (!o)
+		return ST_NO_MEMORY;
+	uint32_t st = wait_common(c, &o, 1, false, c->a[1], ST_SUCCESS);
+	return st == ST_WAIT_0 ? ST_ALERTED : st;
+}
+
+/* NtAlertThreadByThreadId(tid) */
+static uint32_t sys_alert_thread_by_thread_id(struct sc *c)
+{
+	for (size_t i = 0; i < c->m->nthreads; i++) {
+		struct wthread *t = c->m->threads[i];
+		if (t->tid == c->a[0] && t->state != WT_EXITED) {
+			struct wobj *o = alert_of(c->m, t);
+			if (!o)
+				return ST_NO_MEMORY;
+			o->u.event.signaled = true;
+			return ST_SUCCESS;
+		}
+	}
+	return 0xC000000Bu; /* STATUS_INVALID_CID */
+}
+
+/* NtOpenKeyEx(&handle, access, attributes, options): NtOpenKey. */
+static uint32_t sys_open_key(struct sc *c);
+static uint32_t sys_open_key_ex(struct sc *c) { return sys_open_key(c); }
+
+/* NtQuerySystemInformation(class, buf, len, retlen): SystemBasicInformation
+ * (0) of a one-processor machine with 256 MiB; other classes are logged. */
+static uint32_t sys_query_system_information(struct sc *c)
+{
+	switch (c->a[0]) {
+	case 0: {
+		uint32_t f[11] = { 0, 156250 /* 15.625 ms */, WEMU_PAGE, 0x10000, 1, 0x10000, WEMU_ALLOC_GRAN,
+				   WEMU_DYN_BASE, WEMU_USER_END - 0x10001, 1, 1 };
+		return write_info(c, f, 11, c->a[1], c->a[2], c->a[3]);
+	}
+	default:
+		return unmodelled_class(c, "class", c->a[0], ST_INVALID_INFO_CLASS);
+	}
+}
+
+/* ===================================================================== */
 /* Dispatch                                                               */
 /* ===================================================================== */
 
@@ -2603,6 +2789,12 @@ static const struct { const char *name; uint32_t (*fn)(struct sc *); } services[
 	{ "NtMapViewOfSection", sys_map_view_of_section },
 	{ "NtUnmapViewOfSection", sys_unmap_view_of_section },
 	{ "NtCreateThread", sys_create_thread },
+	{ "NtCreateThreadEx", sys_create_thread_ex },
+	{ "NtAlertThreadByThreadId", sys_alert_thread_by_thread_id },
+	{ "NtWaitForAlertByThreadId", sys_wait_for_alert_by_thread_id },
+	{ "NtQueryObject", sys_query_object },
+	{ "NtQuerySystemInformation", sys_query_system_information },
+	{ "NtOpenKeyEx", sys_open_key_ex },
 	{ "NtDelayExecution", sys_delay },
 	{ "NtDeviceIoControlFile", sys_device_io_control },
 	{ "NtDuplicateObject", sys_duplicate_object },

@@ -261,32 +261,43 @@ strand_status wemu_load_system_process(struct wemu *m)
 	char name[32];
 	snprintf(name, sizeof name, "stack:%u", tid0);
 	uint32_t top = stack_addr + stack;
-	uint32_t ctx_addr = (top - 16 - 0x2cc) & ~15u;
-	uint32_t esp0 = ctx_addr - 20;
-	uint8_t *frame = calloc(1, WEMU_PAGE);
-	if (!frame)
-		return strand_error_set(m->err, STRAND_ERR_NOMEM, "winemu: out of memory");
-	/* the last page of the stack: the CONTEXT and LdrInitializeThunk's frame */
-	uint32_t page = top - WEMU_PAGE;
-	main_context(frame + (ctx_addr - page), ntm->base + start->rva, m->mods[exe].entry, WEMU_PEB, top - 16);
-	put32(frame + (esp0 - page) + 4, ctx_addr);
-	put32(frame + (esp0 - page) + 8, ntm->base);
 	if ((st = wemu_vm_map(m, stack_addr, stack, STRAND_PROT_READ | STRAND_PROT_WRITE, STRAND_REGION_STACK, name,
-			      NULL, true, false, 0x04)) == STRAND_OK &&
-	    uc_mem_write(m->uc, page, frame, WEMU_PAGE) != UC_ERR_OK)
-		st = strand_error_set(m->err, STRAND_ERR_EMULATOR, "cannot write the initial context");
-	free(frame);
-	if (st != STRAND_OK)
+			      NULL, true, false, 0x04)) != STRAND_OK)
 		return st;
 	if ((st = wemu_kernel_std_handles(m)) != STRAND_OK || (st = build_env_and_params(m)) != STRAND_OK ||
 	    (st = build_sys_peb(m, &m->mods[exe])) != STRAND_OK || (st = build_sys_shared(m, &m->mods[nt])) != STRAND_OK)
 		return st;
 	m->next_teb = WEMU_TEB_TOP - WEMU_PAGE;
 	struct wthread *t;
-	if ((st = wemu_new_thread(m, top, stack_addr, &t)) != STRAND_OK || (st = wemu_map_gdt(m, t->teb)) != STRAND_OK)
+	if ((st = wemu_new_thread(m, top, stack_addr, &t)) != STRAND_OK || (st = wemu_map_gdt(m, t->teb)) != STRAND_OK ||
+	    (st = wemu_sys_thread_start(m, t, top, m->mods[exe].entry, WEMU_PEB)) != STRAND_OK)
 		return st;
+	m->cur = 0;
+	return STRAND_OK;
+}
+
+strand_status wemu_sys_thread_start(struct wemu *m, struct wthread *t, uint32_t top, uint32_t start,
+				    uint32_t param)
+{
+	struct wmodule *ntm = NULL;
+	for (size_t i = 0; i < m->nmods; i++)
+		if (!m->mods[i].main && strcasecmp(m->mods[i].pe.name, "ntdll.dll") == 0)
+			ntm = &m->mods[i];
+	const struct pe_export *init = ntm ? wemu_find_export(ntm, "LdrInitializeThunk") : NULL;
+	const struct pe_export *ust = ntm ? wemu_find_export(ntm, "RtlUserThreadStart") : NULL;
+	if (!init || !ust)
+		return strand_error_set(m->err, STRAND_ERR_INVALID,
+					"ntdll does not export LdrInitializeThunk and RtlUserThreadStart");
+	uint32_t ctx_addr = (top - 16 - 0x2cc) & ~15u;
+	uint32_t esp0 = ctx_addr - 20;
+	uint8_t ctx[0x2cc], frame[20] = { 0 };
+	main_context(ctx, ntm->base + ust->rva, start, param, top - 16);
+	put32(frame + 4, ctx_addr);
+	put32(frame + 8, ntm->base);
+	if (!wemu_write(m, ctx_addr, ctx, sizeof ctx) || !wemu_write(m, esp0, frame, sizeof frame))
+		return strand_error_set(m->err, STRAND_ERR_EMULATOR, "cannot write the initial context at 0x%08x",
+					ctx_addr);
 	t->cpu.rip = ntm->base + init->rva;
 	t->cpu.gpr[STRAND_REG_RSP] = esp0;
-	m->cur = 0;
 	return STRAND_OK;
 }

@@ -186,6 +186,7 @@ struct wthread {
 	bool has_deadline;
 	uint64_t deadline;        /* virtual time, 100 ns since 1601 */
 	uint64_t quantum_start;   /* position when it last got the CPU */
+	struct wobj *alert;       /* NtAlertThreadByThreadId's flag (a synchronization event), lazily made */
 };
 
 /* ===================================================================== */
@@ -375,6 +376,12 @@ const char *wemu_system_dlls_dir(const struct wemu *m);
 /* The process on real system DLLs: exe and ntdll mapped, the main thread
  * about to enter ntdll!LdrInitializeThunk (sysproc.c). */
 strand_status wemu_load_system_process(struct wemu *m);
+/* A thread of a system-DLL process starts like Windows starts one: in
+ * ntdll!LdrInitializeThunk with a CONTEXT (Eip = RtlUserThreadStart, Eax
+ * = start, Ebx = param) near `top` of its stack (sysproc.c).  Writes go
+ * through wemu_write (effects inside a system call). */
+strand_status wemu_sys_thread_start(struct wemu *m, struct wthread *t, uint32_t top, uint32_t start,
+				    uint32_t param);
 /* Write the initial snapshot records. */
 strand_status wemu_write_snapshot(struct wemu *m);
 /* Rewrite the FS descriptor base for `teb` (the thread switch rule). */
