@@ -134,7 +134,7 @@ void strand_svg_chain(const struct strand_link *links, uint32_t n, uint32_t elid
 		fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" class=\"k\">%" PRIu32 ". %s  @%" PRIu64 "</text>\n",
 			x + 8, y + 17, i + 1, link_kind_label(l->kind), l->position);
 		fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" class=\"t\">", x + 8, y + 37);
-		svg_text_cut(l->title, chars - 2, out);
+		svg_text_cut(l->title, (size_t)((BOX_W - 16) / 8.6), out); /* bold 13px */
 		fputs("</text>\n", out);
 		const char *third = l->kind == STRAND_LINK_ORIGIN ? l->object
 				  : l->kind == STRAND_LINK_SYMPTOM ? l->detail : l->instruction;
