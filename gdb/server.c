@@ -202,6 +202,8 @@ struct srv {
 	size_t nsf, capsf;
 	uint64_t lib_sig;                /* modules reported in the last library list */
 	char last_stop[256];             /* for '?' */
+	char pending[256];               /* a stop held back behind a "library"
+					    stop, sent at the next resume; "" if none */
 	char *reply;                     /* GDB_RSP_MAX + 1 bytes, owned */
 	char *xml;                       /* scratch for qXfer objects, owned */
 	bool done;                       /* detach / kill */
@@ -306,7 +308,8 @@ static const char *symfile_for(struct srv *s, const struct strand_module *m)
 	name[k] = '\0';
 	snprintf(f->path, sizeof f->path, "%s/%u-%s", s->dir, m->id, name);
 	strand_error e;
-	if (gdb_symfile_write(f->path, m, s->x86_64, &e) != STRAND_OK) {
+	if (gdb_symfile_write(f->path, m, s->x86_64, m->flags & STRAND_MODULE_F_MAIN, &e) !=
+	    STRAND_OK) {
 		if (s->opt->debug)
 			fprintf(stderr, "strand gdbserver: %s\n", e.msg);
 		return NULL;
@@ -340,11 +343,13 @@ static char *libraries_xml(struct srv *s)
 	else
 		fputs("<library-list version=\"1.0\">\n", f);
 	for (uint32_t i = 0; i < n; i++) {
+		if (m[i]->flags & STRAND_MODULE_F_MAIN)
+			continue; /* gdb's exec file (qXfer:exec-file:read) */
 		const char *path = symfile_for(s, m[i]);
 		if (!path)
 			continue;
 		if (s->linux_abi)
-			fprintf(f, "<library name=\"%s\" lm=\"0x%x\" l_addr=\"0x0\" l_ld=\"0x0\"/>\n",
+			fprintf(f, "<library name=\"%s\" lm=\"0x%x\" l_addr=\"0x0\" l_ld=\"0x0\" lmid=\"0x0\"/>\n",
 				path, i + 1);
 		else
 			fprintf(f, "<library name=\"%s\"><segment address=\"0x%" PRIx64
@@ -405,11 +410,24 @@ static void stop_reply(struct srv *s, strand_status st, strand_dir dir,
 			break;
 		}
 	}
-	char lib[16] = "";
-	if (modules_sig(s) != s->lib_sig)
-		snprintf(lib, sizeof lib, "library:;");
-	snprintf(s->last_stop, sizeof s->last_stop, "T%02xthread:%" PRIx32 ";%s%s", sig,
-		 strand_replay_thread(s->r), reason, lib);
+	/* gdb takes the thread of a stop reply as the new Hg thread */
+	s->g_tid = 0;
+	snprintf(s->last_stop, sizeof s->last_stop, "T%02xthread:%" PRIx32 ";%s", sig,
+		 strand_replay_thread(s->r), reason);
+	/* Modules changed: gdb must re-read the library list, which it does
+	 * on a "library" stop, and then resumes at once.  So a stop with a
+	 * reason of its own is held back: "library" goes first, the real
+	 * stop answers the resume that follows. */
+	if (modules_sig(s) != s->lib_sig) {
+		if (reason[0] || interrupted) {
+			snprintf(s->pending, sizeof s->pending, "%s", s->last_stop);
+			snprintf(s->last_stop, sizeof s->last_stop, "T05thread:%" PRIx32 ";library:;",
+				 strand_replay_thread(s->r));
+		} else {
+			size_t l = strlen(s->last_stop);
+			snprintf(s->last_stop + l, sizeof s->last_stop - l, "library:;");
+		}
+	}
 }
 
 /* Run to a stop in `dir`, in slices, watching for an interrupt. */
@@ -467,6 +485,11 @@ static strand_status step_thread(struct srv *s, strand_dir dir, uint32_t tid,
 static strand_status resume(struct srv *s, bool step, strand_dir dir, uint32_t tid,
 			    strand_error *err)
 {
+	if (s->pending[0]) { /* gdb resumed after a "library" stop */
+		snprintf(s->last_stop, sizeof s->last_stop, "%s", s->pending);
+		s->pending[0] = '\0';
+		return reply(s, s->last_stop, err);
+	}
 	struct strand_stop_hit hit;
 	memset(&hit, 0, sizeof hit);
 	bool interrupted = false;
@@ -522,20 +545,26 @@ static bool thread_alive(struct srv *s, uint32_t tid)
 	return false;
 }
 
+/* Registers of the Hg thread (0: the current one); false if it is not
+ * alive at this position. */
+static bool thread_regs(struct srv *s, struct strand_cpu *cpu)
+{
+	uint32_t tid = s->g_tid ? s->g_tid : strand_replay_thread(s->r);
+	return strand_replay_thread_cpu(s->r, tid, cpu, NULL) == STRAND_OK;
+}
+
 static strand_status do_regs(struct srv *s, strand_error *err)
 {
 	unsigned n;
 	const struct gdb_reg *t = gdb_regs(s->x86_64, s->linux_abi, &n);
-	bool mine = !s->g_tid || s->g_tid == strand_replay_thread(s->r);
 	struct strand_cpu cpu;
-	if (mine && strand_replay_cpu(s->r, &cpu, err) < 0)
-		return reply(s, "E01", err);
+	bool mine = thread_regs(s, &cpu);
 	char *o = s->reply;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned bytes = t[i].bits / 8;
 		if (!s->linux_abi && !strcmp(t[i].feature, "linux"))
 			continue; /* not in this target description */
-		if (!mine) { /* another thread's state is not at hand: unavailable */
+		if (!mine) { /* a thread that is not alive here: unavailable */
 			memset(o, 'x', 2 * bytes);
 			o += 2 * bytes;
 			continue;
@@ -558,14 +587,12 @@ static strand_status do_reg(struct srv *s, const char *p, strand_error *err)
 	    (!s->linux_abi && !strcmp(t[i].feature, "linux")))
 		return reply(s, "E00", err);
 	unsigned bytes = t[i].bits / 8;
-	if (s->g_tid && s->g_tid != strand_replay_thread(s->r)) {
+	struct strand_cpu cpu;
+	if (!thread_regs(s, &cpu)) {
 		memset(s->reply, 'x', 2 * bytes);
 		s->reply[2 * bytes] = '\0';
 		return reply(s, s->reply, err);
 	}
-	struct strand_cpu cpu;
-	if (strand_replay_cpu(s->r, &cpu, err) < 0)
-		return reply(s, "E01", err);
 	uint8_t v[16];
 	gdb_reg_value(&cpu, s->x86_64, s->linux_abi, (unsigned)i, v);
 	gdb_rsp_hex(v, bytes, s->reply);
@@ -802,7 +829,7 @@ static strand_status handle(struct srv *s, const char *p, size_t len, strand_err
 		if (starts(p, "qSupported")) {
 			char b[256];
 			snprintf(b, sizeof b,
-				 "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;%s;"
+				 "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;qXfer:exec-file:read+;%s;"
 				 "ReverseStep+;ReverseContinue+;swbreak+;hwbreak+;vContSupported+",
 				 GDB_RSP_MAX,
 				 s->linux_abi ? "qXfer:libraries-svr4:read+" : "qXfer:libraries:read+");
@@ -824,6 +851,16 @@ static strand_status handle(struct srv *s, const char *p, size_t len, strand_err
 			free(s->xml);
 			s->xml = libraries_xml(s);
 			return xfer_reply(s, s->xml, a ? a + 1 : "", err);
+		}
+		if (starts(p, "qXfer:exec-file:read:")) {
+			const char *a = strchr(p + strlen("qXfer:exec-file:read:"), ':');
+			uint32_t n = 0;
+			const struct strand_module *const *m = strand_replay_modules(s->r, &n);
+			const char *path = NULL;
+			for (uint32_t i = 0; i < n && !path; i++)
+				if (m[i]->flags & STRAND_MODULE_F_MAIN)
+					path = symfile_for(s, m[i]);
+			return xfer_reply(s, path, a ? a + 1 : "", err);
 		}
 		if (starts(p, "qfThreadInfo"))
 			return do_threads(s, err);
@@ -884,7 +921,9 @@ strand_status gdb_serve(struct strand_query *q, int in_fd, int out_fd,
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate reply buffer");
 		goto out;
 	}
-	s.lib_sig = modules_sig(&s);
+	/* the first stop reply says "library:" so gdb loads the symbol
+	 * files at once */
+	s.lib_sig = ~modules_sig(&s);
 	stop_reply(&s, STRAND_OK, STRAND_FORWARD, NULL, false);
 	while (!s.done && !(s.opt->quit && *s.opt->quit)) {
 		const char *pkt;

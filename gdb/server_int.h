@@ -6,9 +6,9 @@
 #include "gdb/server.h"
 
 /* Write a symbol-only ELF for module `m` at `path` (gdb/symfile.c):
- * ELF64 x86-64 when elf64, else ELF32 i386. */
+ * ELF64 x86-64 when elf64, else ELF32 i386; ET_EXEC when exec. */
 strand_status gdb_symfile_write(const char *path, const struct strand_module *m,
-				bool elf64, strand_error *err);
+				bool elf64, bool exec, strand_error *err);
 
 /* One register of the target description: its number is its index in
  * the table (gdb/server.c). */

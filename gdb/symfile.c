@@ -13,6 +13,7 @@
  *   section 3 .strtab   their names
  *   section 4 .shstrtab section names
  * The module is reported to gdb at its base, so gdb relocates by zero.
+ * The main module's file is ET_EXEC (gdb's exec file: not relocated).
  */
 #include <elf.h>
 #include <errno.h>
@@ -73,7 +74,7 @@ static uint64_t sym_size(const struct strand_module *m, uint32_t i)
 }
 
 strand_status gdb_symfile_write(const char *path, const struct strand_module *m,
-				bool elf64, strand_error *err)
+				bool elf64, bool exec, strand_error *err)
 {
 	struct blob strs = { 0 }, syms = { 0 }, f = { 0 };
 	strand_status st = STRAND_OK;
@@ -136,7 +137,7 @@ strand_status gdb_symfile_write(const char *path, const struct strand_module *m,
 				      .sh_offset = off_shstr, .sh_size = sizeof shstr,
 				      .sh_addralign = 1 };
 		put(&f, sh, sizeof sh);
-		Elf64_Ehdr eh = { .e_type = ET_DYN, .e_machine = EM_X86_64,
+		Elf64_Ehdr eh = { .e_type = exec ? ET_EXEC : ET_DYN, .e_machine = EM_X86_64,
 				  .e_version = EV_CURRENT, .e_phoff = ehsz, .e_shoff = off_sh,
 				  .e_ehsize = (Elf64_Half)ehsz, .e_phentsize = (Elf64_Half)phsz,
 				  .e_phnum = 1, .e_shentsize = (Elf64_Half)shsz, .e_shnum = 5,
@@ -167,7 +168,7 @@ strand_status gdb_symfile_write(const char *path, const struct strand_module *m,
 				      .sh_offset = (Elf32_Off)off_shstr, .sh_size = sizeof shstr,
 				      .sh_addralign = 1 };
 		put(&f, sh, sizeof sh);
-		Elf32_Ehdr eh = { .e_type = ET_DYN, .e_machine = EM_386,
+		Elf32_Ehdr eh = { .e_type = exec ? ET_EXEC : ET_DYN, .e_machine = EM_386,
 				  .e_version = EV_CURRENT, .e_phoff = (Elf32_Off)ehsz,
 				  .e_shoff = (Elf32_Off)off_sh, .e_ehsize = (Elf32_Half)ehsz,
 				  .e_phentsize = (Elf32_Half)phsz, .e_phnum = 1,

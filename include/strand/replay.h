@@ -201,6 +201,12 @@ strand_status strand_replay_threads(const struct strand_replay *r,
 strand_status strand_replay_cpu(struct strand_replay *r, struct strand_cpu *out,
 				strand_error *err);
 
+/* Full context of thread `tid` (alive at the current position): the
+ * running thread's live state, or a waiting thread's saved one.
+ * STRAND_NOT_FOUND if no such thread is alive here. */
+strand_status strand_replay_thread_cpu(struct strand_replay *r, uint32_t tid,
+				       struct strand_cpu *out, strand_error *err);
+
 /* Register by name, any width: "eax", "ax", "al", "ah", "rip", "eflags",
  * "fs_base", "xmm0" (low 64 bits), "st0" (as double bits)...
  * STRAND_NOT_FOUND for an unknown name. */
