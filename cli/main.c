@@ -16,19 +16,12 @@ const struct cli_command cli_commands[] = {
 	{ "verify", "verify [--json] TRACE",
 	  "check a trace's structure: chunks, checksums, index, event order",
 	  "  --json              machine-readable output\n", cmd_verify },
-	{ "replay", "replay [--json] [--show-output] [-q] [--max-instructions N] [--max-memory SIZE] TRACE",
+	{ "replay", "replay [--json] [--show-output] [-q] TRACE",
 	  "re-execute a whole trace and check it against the recording",
 	  "  --json              machine-readable summary\n"
 	  "  --show-output       re-emit the program's recorded output\n"
 	  "  -q, --quiet         no progress display\n"
-	  CLI_BUDGET_HELP
-	  "exit status: 0 exact, 1 divergence, unverified or error, 2 bad usage\n", cmd_replay },
-	{ "finalize", "finalize [-o FILE] [--json] RAW",
-	  "turn the ordinal trace a recording left behind (FILE.raw) into a replayable trace",
-	  "  -o, --output FILE   trace to write (default: RAW without .raw, else RAW.strand)\n"
-	  "  --json              summary as JSON\n"
-	  "a recording stopped early (killed, disk full) leaves a readable .raw trace up\n"
-	  "to its last complete chunk: finalize gives it exact positions\n", cmd_finalize },
+	  "exit status: 0 exact, 1 divergence or error, 2 bad usage\n", cmd_replay },
 	{ "record", "record [-o FILE] [--json] [-q] [--raw] [--keyframe-every N] -- PROGRAM [ARGS...]",
 	  "record a Linux x86-64 process under ptrace",
 	  "  -o, --output FILE   trace to write (default: PROGRAM.strand)\n"
@@ -53,8 +46,7 @@ const struct cli_command cli_commands[] = {
 	  "  --plugin SO[:OPTS]  load an external analysis plugin (shared object)\n"
 	  "  -a, --analysis SPEC run only these analyses (NAME or NAME:k=v,...) and show their results\n"
 	  "  --list              list the built-in analyses and their options\n"
-	  "  -q, --quiet         no progress display\n"
-	  CLI_BUDGET_HELP, cmd_report },
+	  "  -q, --quiet         no progress display\n", cmd_report },
 	{ "query", "query [--json] [--keep-going] [-q] [-c CMDS | -f SCRIPT] TRACE",
 	  "explore a trace interactively or from a script",
 	  "  -c, --command CMDS  run 'cmd; cmd; ...'\n"
@@ -62,7 +54,6 @@ const struct cli_command cli_commands[] = {
 	  "  --json              one JSON object per command (JSON Lines), errors too\n"
 	  "  --keep-going        continue a script past failing commands\n"
 	  "  -q, --quiet         no progress display\n"
-	  CLI_BUDGET_HELP
 	  "without -c/-f: interactive on a terminal, else commands from stdin;\n"
 	  "'help' inside a session lists the commands (docs/query.md)\n", cmd_query },
 	{ "gdbserver", "gdbserver [--port N | --stdio] [--at POS] [--debug] [-q] TRACE",
@@ -74,20 +65,6 @@ const struct cli_command cli_commands[] = {
 	  "  -q, --quiet         no progress display, no banner\n"
 	  "one connection is served; the command ends when gdb detaches or kills (docs/gdb.md)\n",
 	  cmd_gdbserver },
-	{ "index", "index [--json] [-q] [--force] [--segment N] [--verify] [-j N] TRACE",
-	  "build the sidecar index TRACE.sidx (calls, syscalls, page changes, checkpoints)",
-	  "  --json              summary as JSON\n"
-	  "  -q, --quiet         no progress display\n"
-	  "  --force             rebuild even if the index is up to date\n"
-	  "  --segment N         instructions per segment (default 1M, at most 4096 segments)\n"
-	  "  --verify            re-execute every segment from its checkpoint and check\n"
-	  "                      that they chain exactly (a parallel replay)\n"
-	  "  -j N                worker threads for --verify (default: the core count)\n",
-	  cmd_index },
-	{ "batch", "batch [-j N] [-o FILE] DIR",
-	  "triage every trace in DIR on all cores: one JSON line per trace",
-	  "  -j N                worker processes (default: the core count)\n"
-	  "  -o, --output FILE   write the JSON Lines there (default: stdout)\n", cmd_batch },
 	{ "help", "help [COMMAND]", "show help for strand or a command",
 	  NULL, cmd_help },
 	{ NULL, NULL, NULL, NULL, NULL },
