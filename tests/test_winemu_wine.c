@@ -307,3 +307,29 @@ Test(winemu_wine, threads_with_pthread_mutex_and_condvar_run_and_replay)
 	cr_assert_not_null(strstr(s.loaded, "libwinpthread-1.dll "), "loaded: %s", s.loaded);
 	replay_exact(trace, "threads");
 }
+
+/* Wine's own reg.exe (advapi32, sechost, ucrtbase, kernelbase's registry
+ * over NtOpenKeyEx / NtQueryValueKey) querying a key the scenario defines. */
+Test(winemu_wine, wine_reg_exe_queries_the_scenario_registry)
+{
+	char scn[512], trace[512];
+	snprintf(scn, sizeof scn, "%s/tests/traces/src/win/reg.scenario", STRAND_SOURCE_DIR);
+	snprintf(trace, sizeof trace, "%s/reg.strand", dir);
+	/* reg.exe lives with the system DLLs: that is its module directory */
+	struct strand_winemu_options opt = { .modules_dir = sysdlls, .system_dlls_dir = sysdlls, .nls_dir = nls,
+					     .quiet = true };
+	strand_error err = { 0 };
+	struct strand_winemu_result res;
+	cr_assert_eq(strand_winemu_record(scn, trace, &opt, &res, &err), STRAND_OK, "%s", err.msg);
+	struct seen s;
+	scan(trace, &s);
+	cr_assert_eq(s.exit_code, 0, "exit status 0x%" PRIx64 "; stdout: %s; stderr: %s", s.exit_code, s.out, s.err);
+	cr_assert_not_null(strstr(s.out, "HKEY_LOCAL_MACHINE\\Software\\Strand\\Demo"), "stdout: %s", s.out);
+	cr_assert_not_null(strstr(s.out, "Answer"), "stdout: %s", s.out);
+	cr_assert_not_null(strstr(s.out, "REG_DWORD"), "stdout: %s", s.out);
+	cr_assert_not_null(strstr(s.out, "0x2a"), "stdout: %s", s.out);
+	cr_assert_not_null(strstr(s.loaded, "advapi32.dll "), "loaded: %s", s.loaded);
+	/* the console probes reg.exe makes on a pipe are logged, not hidden */
+	cr_assert_not_null(strstr(s.unmodelled, "stdio-ioctl=0x00508078"), "%s", s.unmodelled);
+	replay_exact(trace, "reg");
+}

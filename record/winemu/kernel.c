@@ -87,7 +87,8 @@ static uint32_t unmodelled_class(struct sc *c, const char *kind, uint32_t cls, u
 {
 	const struct wsyscall *svc = wemu_sys_find(c->m, c->number);
 	char what[160];
-	snprintf(what, sizeof what, "service=%s %s=%u", svc ? svc->name : "?", kind, cls);
+	snprintf(what, sizeof what, strstr(kind, "ioctl") ? "service=%s %s=0x%08x" : "service=%s %s=%u",
+		 svc ? svc->name : "?", kind, cls);
 	log_unmodelled(c, what);
 	return status;
 }
@@ -1304,8 +1305,12 @@ static uint32_t sys_device_io_control(struct sc *c)
 	uint32_t st = handle_get(c, c->a[0], 0, &o);
 	if (st)
 		return st;
-	if (o->type == WO_FILE)
-		return ST_INVALID_DEVICE_REQUEST;
+	if (o->type == WO_FILE || o->type == WO_STDIO) {
+		/* no file-system or console control codes are modelled */
+		char what[32];
+		snprintf(what, sizeof what, "%s-ioctl", o->type == WO_FILE ? "file" : "stdio");
+		return unmodelled_class(c, what, c->a[5], ST_INVALID_DEVICE_REQUEST);
+	}
 	if (o->type != WO_DEVICE)
 		return ST_OBJECT_TYPE_MISMATCH;
 	const struct wscn_device *d = o->u.device.dev->d;
