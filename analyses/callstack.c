@@ -101,10 +101,15 @@ static bool grow_array(void **p, uint64_t *cap, uint64_t need, size_t elem)
 	return true;
 }
 
-/* Copy every thread's frames as they are now, labelled `pos`. */
+/* Copy every thread's frames as they are before the call or ret at
+ * `pos`.  No call or ret happened since snap_next (else it would have
+ * taken the copy), so the copy holds at the last multiple of snap_every
+ * at or before pos: it is labelled there, as early as it is valid. */
 static void snap_take(struct strand_callstack *cs, uint64_t pos)
 {
-	cs->snap_next = (pos / cs->snap_every + 1) * cs->snap_every;
+	uint64_t label = pos / cs->snap_every * cs->snap_every;
+	cs->snap_next = label + cs->snap_every;
+	pos = label;
 	uint64_t frames = 0;
 	for (uint32_t i = 0; i < cs->nth; i++)
 		frames += cs->th[i].n;

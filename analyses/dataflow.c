@@ -1180,7 +1180,20 @@ strand_status strand_dataflow_follow(struct strand_dataflow *d, const struct str
 	taint_mem(d, q->addr, q->len, root);
 
 	uint64_t hi = q->position, size = d->opt.window;
+	/* Once an origin is known, locations still open (registers saved long
+	 * ago, subscripts of loads) are followed for one more window only: a
+	 * better origin is looked for nearby, not in the whole trace.  When
+	 * data reaches a failed kernel call the walk stops at once: nothing
+	 * further back could be preferred. */
+	int extra = 1;
 	while (!taint_empty(d) && !d->walk_full && d->best[BEST_FAILED_DATA] < 0) {
+		if (pick_origin(d) >= 0 && extra-- <= 0) {
+			res->cut = true;
+			snprintf(res->note, sizeof res->note,
+				 "origin found; locations still open before position %" PRIu64
+				 " were not followed further", hi);
+			break;
+		}
 		if (hi == 0) {
 			res->reached_start = true;
 			break;
@@ -1233,9 +1246,11 @@ strand_status strand_dataflow_follow(struct strand_dataflow *d, const struct str
 	}
 	res->origin = pick_origin(d);
 	/* the handle goes back where the caller had it */
-	st = strand_replay_seek(r, home, err);
-	if (st < 0)
-		strand_error_wrap(err, st, "dataflow: cannot return to position=%" PRIu64, home);
+	if (!d->opt.stay) {
+		st = strand_replay_seek(r, home, err);
+		if (st < 0)
+			strand_error_wrap(err, st, "dataflow: cannot return to position=%" PRIu64, home);
+	}
 out:
 	d->res = NULL;
 	/* the window log is not kept between follows */
@@ -1339,6 +1354,6 @@ strand_status strand_dataflow_stacks(struct strand_replay *r, const struct stran
 		i = j;
 	}
 	free(order);
-	strand_status s2 = strand_replay_seek(r, home, st < 0 ? NULL : err);
-	return st < 0 ? st : s2;
+	(void)home;
+	return st;
 }

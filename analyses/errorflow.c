@@ -87,8 +87,7 @@ struct errorflow {
 	strand_abi abi;
 	const struct strand_systable *systable; /* the trace's service table, NULL = built in */
 
-	struct strand_replay *flow_r;   /* owned: the engine's handle */
-	struct strand_dataflow *df;     /* owned */
+	struct strand_dataflow *df;     /* owned: over the main pass's handle */
 	struct sysinfo *sys; uint32_t nsys, capsys;
 	struct outrec *out; uint32_t nout, capout;
 	uint64_t outputs_dropped;
@@ -484,7 +483,7 @@ static strand_status emit_chain(struct errorflow *s, const struct sink *k, struc
 		nkeep++;
 	}
 	strand_r_uint(o, "steps_total", np);
-	st = strand_dataflow_stacks(s->flow_r, s->cs, req, nkeep, err);
+	st = strand_dataflow_stacks(s->r, s->cs, req, nkeep, err);
 	if (st < 0)
 		goto out;
 	struct strand_rnode *list = strand_r_list(o, "steps");
@@ -714,7 +713,7 @@ static strand_status errorflow_init(struct strand_analysis *a, const struct stra
 	s->arch = strand_analysis_info(a)->arch;
 	s->abi = strand_analysis_info(a)->abi;
 	s->systable = strand_analysis_systable(a);
-	struct strand_df_options o = { 0 };
+	struct strand_df_options o = { .stay = true };
 	strand_status st;
 	if ((st = strand_plugin_opt_u64(args, "window", 1u << 18, &o.window, err)) < 0 ||
 	    (st = strand_plugin_opt_u64(args, "max_window", 1u << 21, &o.max_window, err)) < 0 ||
@@ -723,11 +722,9 @@ static strand_status errorflow_init(struct strand_analysis *a, const struct stra
 	if (s->arch != STRAND_ARCH_X86_64 && s->arch != STRAND_ARCH_X86_32)
 		return strand_error_set(err, STRAND_ERR_UNSUPPORTED, "errorflow: architecture %s",
 					strand_arch_str(s->arch));
-	/* the engine's own handle: it replays windows before each symptom */
-	struct strand_replay_options ro = { .no_verify = true };
-	if ((st = strand_replay_open(strand_analysis_trace(a), &ro, &s->flow_r, err)) < 0)
-		return strand_error_wrap(err, st, "errorflow: cannot open the data-flow pass");
-	if ((st = strand_dataflow_new(s->flow_r, strand_analysis_trace(a), &o, &s->df, err)) < 0)
+	/* the engine replays windows of the main pass's handle in finish(),
+	 * through the checkpoints the main pass left (no second pass) */
+	if ((st = strand_dataflow_new(s->r, strand_analysis_trace(a), &o, &s->df, err)) < 0)
 		return st;
 	if (!(s->cs = strand_analysis_callstack(a, err)))
 		return STRAND_ERR_NOMEM;
@@ -752,11 +749,21 @@ static strand_status errorflow_finish(struct strand_analysis *a, void *state,
 		s->sinks[s->nsinks++] = s->exit;
 	strand_r_bool(out, "healthy", s->nsinks == 0);
 	struct strand_rnode *list = strand_r_list(out, "symptoms");
-	for (uint32_t i = 0; i < s->nsinks; i++) {
-		strand_status st = emit_symptom(s, &s->sinks[i], list, err);
-		if (st < 0)
-			return st;
-	}
+	/* the windows are replayed on the main pass's handle: the other
+	 * plugins' observers must not see them again, and the handle goes
+	 * back to the end for those that finish after this one */
+	struct strand_replay_muted muted;
+	uint64_t end = strand_replay_position(s->r);
+	strand_replay_observers_mute(s->r, &muted);
+	strand_status st = STRAND_OK;
+	for (uint32_t i = 0; i < s->nsinks && st >= 0; i++)
+		st = emit_symptom(s, &s->sinks[i], list, err);
+	strand_status s2 = strand_replay_seek(s->r, end, st < 0 ? NULL : err);
+	strand_replay_observers_unmute(s->r, &muted);
+	if (st < 0)
+		return st;
+	if (s2 < 0)
+		return strand_error_wrap(err, s2, "errorflow: cannot return to position=%" PRIu64, end);
 	/* how much history the flows needed (windows before each symptom) */
 	strand_r_uint(out, "instructions_logged", s->logged);
 	strand_r_uint(out, "memory_accesses_logged", s->accesses);
@@ -770,7 +777,6 @@ static void errorflow_destroy(void *state)
 	if (!s)
 		return;
 	strand_dataflow_free(s->df);
-	strand_replay_close(s->flow_r);
 	free(s->sys);
 	free(s->out);
 	strand_stack_free(s->crash_stack);

@@ -11,6 +11,9 @@
  * strand_replay_observe_from_here() lowers both to the current position;
  * the state, the checkpoints and the stops are untouched.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "replay/replay_int.h"
 
 static int cursor_cmp(const struct strand_cursor *a, const struct strand_cursor *b)
@@ -62,4 +65,39 @@ strand_status strand_replay_region_at(const struct strand_replay *r, uint64_t ad
 		}
 	}
 	return STRAND_NOT_FOUND;
+}
+
+/* Observers registered now are set aside (they see nothing) until
+ * strand_replay_observers_unmute; observers added meanwhile work as usual
+ * and must be deleted before unmuting. */
+void strand_replay_observers_mute(struct strand_replay *r, struct strand_replay_muted *m)
+{
+	memset(m, 0, sizeof *m);
+	m->obs = r->obs;
+	m->n = r->nobs;
+	m->cap = r->cap_obs;
+	m->counts[0] = r->n_insn_obs;
+	m->counts[1] = r->n_block_obs;
+	m->counts[2] = r->n_call_obs;
+	m->counts[3] = r->n_mem_obs;
+	m->counts[4] = r->n_event_obs;
+	r->obs = NULL;
+	r->nobs = r->cap_obs = 0;
+	r->n_insn_obs = r->n_block_obs = r->n_call_obs = r->n_mem_obs = r->n_event_obs = 0;
+	rp_emu_update_hooks(r, NULL);
+}
+
+void strand_replay_observers_unmute(struct strand_replay *r, struct strand_replay_muted *m)
+{
+	free(r->obs);
+	r->obs = m->obs;
+	r->nobs = m->n;
+	r->cap_obs = m->cap;
+	r->n_insn_obs = m->counts[0];
+	r->n_block_obs = m->counts[1];
+	r->n_call_obs = m->counts[2];
+	r->n_mem_obs = m->counts[3];
+	r->n_event_obs = m->counts[4];
+	memset(m, 0, sizeof *m);
+	rp_emu_update_hooks(r, NULL);
 }

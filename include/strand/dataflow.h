@@ -115,6 +115,8 @@ struct strand_df_options {
 	uint64_t max_distance; /* farthest back from the query position; 0 = 268435456 */
 	uint32_t max_steps;    /* 0 = 200000 */
 	bool no_control;       /* data flow only */
+	bool stay;             /* leave the handle where the last window ended
+				  (default: put it back where it was) */
 	/* Called after each window; may be NULL. */
 	void (*progress)(void *ud, uint64_t lowest_position, uint64_t query_position);
 	void *progress_ud;
@@ -142,8 +144,8 @@ struct strand_df_result {
 
 struct strand_dataflow;
 
-/* An engine over `r` (borrowed; the engine moves it and leaves it where it
- * found it after each follow).  `trace` is the trace file, used to compare
+/* An engine over `r` (borrowed; the engine moves it and, unless
+ * opt->stay, leaves it where it found it after each follow).  `trace` is the trace file, used to compare
  * loaded bytes with the initial snapshot (may be NULL: then only mappings
  * without write permission count as constant data).  `opt` may be NULL.
  * *out owned: strand_dataflow_free. */
@@ -204,7 +206,7 @@ struct strand_df_stack_req {
 
 /* Stacks at the requested positions, by replaying r from the copy of
  * `src` before each (positions close together share one replay; src NULL:
- * from position 0).  r is moved and left where it was. */
+ * from position 0).  r is moved (it ends after the last position). */
 strand_status strand_dataflow_stacks(struct strand_replay *r, const struct strand_callstack *src,
 				     struct strand_df_stack_req *req, uint32_t n,
 				     strand_error *err);

@@ -336,6 +336,20 @@ void strand_replay_observe_from_here(struct strand_replay *r,
 void strand_replay_observe_restore(struct strand_replay *r,
 				   const struct strand_replay_frontier *saved);
 
+/* Observers set aside by strand_replay_observers_mute (opaque). */
+struct strand_replay_muted {
+	void *obs;
+	uint32_t n, cap;
+	uint32_t counts[5];
+};
+/* Set every observer registered now aside: they see nothing until
+ * strand_replay_observers_unmute.  Observers added in between work as
+ * usual and must be deleted before unmuting.  For a plugin's finish()
+ * that replays windows of the main pass again (analyses/dataflow.c)
+ * without the other plugins seeing them twice. */
+void strand_replay_observers_mute(struct strand_replay *r, struct strand_replay_muted *m);
+void strand_replay_observers_unmute(struct strand_replay *r, struct strand_replay_muted *m);
+
 /* The guest mapping holding addr at the current position. */
 struct strand_region_info {
 	uint64_t addr, size;  /* bytes, page aligned */
