@@ -14,6 +14,7 @@ owner() {
 	strand/trace.h) echo formats ;;
 	strand/knowledge.h) echo knowledge ;;
 	strand/replay.h) echo replay ;;
+	strand/index.h) echo index ;;
 	strand/result.h|strand/plugin.h|strand/analysis.h|strand/dataflow.h) echo analyses ;;
 	strand/report.h) echo report ;;
 	strand/query.h) echo query ;;
