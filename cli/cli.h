@@ -62,6 +62,9 @@ int cmd_record_win(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_gdbserver(int argc, char **argv);
+int cmd_finalize(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 #endif

@@ -65,6 +65,21 @@ const struct cli_command cli_commands[] = {
 	  "  -q, --quiet         no progress display, no banner\n"
 	  "one connection is served; the command ends when gdb detaches or kills (docs/gdb.md)\n",
 	  cmd_gdbserver },
+	{ "index", "index [--json] [-q] [--force] [--segment N] [--verify] [-j N] TRACE",
+	  "build the sidecar index TRACE.sidx (calls, syscalls, page changes, checkpoints)",
+	  "  --json              summary as JSON\n"
+	  "  -q, --quiet         no progress display\n"
+	  "  --force             rebuild even if the index is up to date\n"
+	  "  --segment N         instructions per segment (default 1M, at most 4096 segments)\n"
+	  "  --verify            re-execute every segment from its checkpoint and check\n"
+	  "                      that they chain exactly (a parallel replay)\n"
+	  "  -j N                worker threads for --verify (default: the core count)\n",
+	  cmd_index },
+	{ "batch", "batch [-j N] [--timeout SEC] DIR",
+	  "triage every trace in DIR on all cores: one JSON line per trace",
+	  "  -j N                worker processes (default: the core count)\n"
+	  "  --timeout SEC       give up on a trace after SEC seconds (its line says so)\n",
+	  cmd_batch },
 	{ "help", "help [COMMAND]", "show help for strand or a command",
 	  NULL, cmd_help },
 	{ NULL, NULL, NULL, NULL, NULL },

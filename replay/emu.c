@@ -711,25 +711,36 @@ static strand_status split_at(struct strand_replay *r, uint64_t at, strand_error
 	a.size = lsize;
 	b.addr = at;
 	b.size = rsize;
-	a.host = mmap(NULL, lsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	b.host = mmap(NULL, rsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* the pages move, they are not copied (mremap moves page tables):
+	 * splitting a region of gigabytes costs what it holds, and pages
+	 * never touched stay unmaterialised; a is the old mapping's head */
 	a.name = strdup(old.name);
 	b.name = strdup(old.name);
-	if (a.host == MAP_FAILED || b.host == MAP_FAILED || !a.name || !b.name) {
-		if (a.host != MAP_FAILED)
-			munmap(a.host, lsize);
-		if (b.host != MAP_FAILED)
-			munmap(b.host, rsize);
+	if (!a.name || !b.name) {
 		free(a.name);
 		free(b.name);
 		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot split region at 0x%" PRIx64, at);
 	}
+	bool code = (old.prot & STRAND_PROT_EXEC) != 0;
+	uint32_t gi = (uint32_t)(g - r->regions);
+	uc_mem_unmap(r->uc, old.addr, old.size);
+	b.host = mremap(old.host + lsize, rsize, rsize, MREMAP_MAYMOVE);
+	if (b.host == MAP_FAILED) {
+		free(a.name);
+		free(b.name);
+		uc_mem_map_ptr(r->uc, old.addr, old.size, prot_to_uc(old.prot), old.host);
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot split region at 0x%" PRIx64, at);
+	}
+	a.host = old.host;
 	a.gen = ++r->map_gen;
 	b.gen = ++r->map_gen;
-	memcpy(a.host, old.host, lsize);
-	memcpy(b.host, old.host + lsize, rsize);
-	bool code = (old.prot & STRAND_PROT_EXEC) != 0;
-	region_remove_at(r, (uint32_t)(g - r->regions), true);
+	if (code) {
+		uc_ctl_remove_cache(r->uc, old.addr, old.addr + old.size);
+		rp_blockcache_clear(r);
+	}
+	free(old.name);
+	memmove(&r->regions[gi], &r->regions[gi + 1], (r->nregions - gi - 1) * sizeof *r->regions);
+	r->nregions--;
 	/* translated code of the old mapping must not be reused (a full
 	 * TB flush here cost ~20 ms per mprotect on real traces: it memsets
 	 * the whole code buffer) */
@@ -767,8 +778,14 @@ strand_status rp_map(struct strand_replay *r, uint64_t addr, uint64_t size,
 		return strand_error_set(err, STRAND_ERR_NOMEM,
 					"cannot allocate region: size=0x%" PRIx64, size);
 	}
-	if (data)
-		memcpy(g.host, data, size);
+	if (data) {
+		/* zero pages stay unmaterialised (host memory is zero-filled on
+		 * first touch): a recorded region of zeros costs no memory */
+		static const uint8_t zero[RP_PAGE];
+		for (uint64_t off = 0; off < size; off += RP_PAGE)
+			if (memcmp(data + off, zero, RP_PAGE) != 0)
+				memcpy(g.host + off, data + off, RP_PAGE);
+	}
 	g.tracked = (prot & STRAND_PROT_WRITE) != 0;
 	g.gen = ++r->map_gen;
 	st = region_insert(r, &g, err);

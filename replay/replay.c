@@ -25,6 +25,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "replay/replay_int.h"
@@ -159,6 +161,7 @@ static strand_status module_add(struct strand_replay *r, const struct strand_mod
 #undef COPYSTR
 	rm->m.syms = rm->syms;
 	rm->loaded = true;
+	rm->cursor = r->next_cursor; /* the record being applied */
 	r->nmods++;
 	r->modview_dirty = true;
 	return STRAND_OK;
@@ -681,6 +684,7 @@ static void ckpt_free(struct rp_ckpt *c)
 		if (c->threads[i].ctx)
 			uc_context_free(c->threads[i].ctx);
 	free(c->threads);
+	free(c->cpus);
 	for (uint32_t i = 0; i < c->nlayout; i++)
 		free(c->layout[i].name);
 	free(c->layout);
@@ -708,9 +712,10 @@ static uc_context *ctx_copy(struct strand_replay *r, uint32_t i, uc_context *cur
 	return c;
 }
 
-/* Append a copy of the page at `src` (guest address `addr`) to checkpoint
- * `c`, growing its page array (capacity *cap).  False when out of memory;
- * `c` stays valid for ckpt_free either way. */
+/* Append a page entry to checkpoint `c`, growing its page array
+ * (capacity *cap): a copy of `src` (guest address `addr`), or a zero
+ * marker when src is NULL.  False when out of memory; `c` stays valid for
+ * ckpt_free either way. */
 static bool ckpt_add_page(struct rp_ckpt *c, uint32_t *cap, uint64_t addr,
 			  const uint8_t *src)
 {
@@ -722,14 +727,31 @@ static bool ckpt_add_page(struct rp_ckpt *c, uint32_t *cap, uint64_t addr,
 		c->pages = p;
 		*cap = ncap;
 	}
-	uint8_t *d = malloc(RP_PAGE);
-	if (!d)
-		return false;
-	memcpy(d, src, RP_PAGE);
-	c->pages[c->npages].addr = addr;
-	c->pages[c->npages].data = d;
-	c->npages++;
+	uint8_t *d = NULL;
+	if (src) {
+		d = malloc(RP_PAGE);
+		if (!d)
+			return false;
+		memcpy(d, src, RP_PAGE);
+	}
+	struct rp_page *pg = &c->pages[c->npages++];
+	memset(pg, 0, sizeof *pg);
+	pg->addr = addr;
+	pg->data = d;
+	pg->kind = src ? RP_PG_DATA : RP_PG_ZERO;
 	return true;
+}
+
+/* Bytes a checkpoint holds: page copies (zero markers and pages still in
+ * an index file cost their entry only), contexts, layout. */
+static uint64_t ckpt_bytes_of(struct strand_replay *r, const struct rp_ckpt *c)
+{
+	uint64_t b = (uint64_t)c->npages * sizeof(struct rp_page);
+	for (uint32_t i = 0; i < c->npages; i++)
+		if (c->pages[i].kind == RP_PG_DATA)
+			b += RP_PAGE;
+	return b + (uint64_t)c->nthreads * (sizeof(struct rp_thread) + uc_context_size(r->uc)) +
+	       c->nlayout * sizeof(struct rp_layout_ent);
 }
 
 static int page_cmp(const void *a, const void *b)
@@ -756,6 +778,71 @@ static void fine_clear(struct strand_replay *r)
 	r->fine_bytes = 0;
 }
 
+static bool page_is_zero(const uint8_t *p)
+{
+	static const uint8_t zero[RP_PAGE];
+	return memcmp(p, zero, RP_PAGE) == 0;
+}
+
+/* Residency.  Guest memory is anonymous host memory mapped on first
+ * touch, so a page the host never materialised is zero and costs
+ * nothing: checkpoints hash and copy only materialised pages, and a
+ * region of gigabytes of zeros stays free.  mincore() says which pages
+ * are in memory; with swap enabled a swapped-out page is not "in
+ * memory", so /proc/self/pagemap (present or swapped) decides for the
+ * pages mincore calls absent; when neither can answer, every page counts
+ * as materialised (correct, only slower). */
+void rp_resident(struct strand_replay *r, const uint8_t *host, uint64_t npages,
+		 uint8_t *vec)
+{
+	if (mincore((void *)host, npages * RP_PAGE, vec) != 0) {
+		memset(vec, 1, npages);
+		return;
+	}
+	for (uint64_t i = 0; i < npages; i++)
+		vec[i] &= 1;
+	if (!r->swap_on)
+		return;
+	if (r->pagemap_fd < 0) {
+		memset(vec, 1, npages);
+		return;
+	}
+	uint64_t vpn0 = (uint64_t)(uintptr_t)host / RP_PAGE;
+	for (uint64_t i = 0; i < npages;) {
+		if (vec[i]) {
+			i++;
+			continue;
+		}
+		uint64_t ent[512];
+		uint64_t n = npages - i < 512 ? npages - i : 512;
+		ssize_t got = pread(r->pagemap_fd, ent, n * 8, (off_t)((vpn0 + i) * 8));
+		if (got != (ssize_t)(n * 8)) {
+			memset(vec + i, 1, npages - i);
+			return;
+		}
+		for (uint64_t j = 0; j < n; j++)
+			if (ent[j] & (3ull << 62)) /* present or swapped */
+				vec[i + j] = 1;
+		i += n;
+	}
+}
+
+/* Is swap enabled on the host?  Unknown counts as yes. */
+static bool host_swap_on(void)
+{
+	FILE *f = fopen("/proc/swaps", "r");
+	if (!f)
+		return true;
+	char line[256];
+	int lines = 0;
+	while (fgets(line, sizeof line, f))
+		lines++;
+	fclose(f);
+	return lines > 1;
+}
+
+#define RP_SCAN 1024u /* pages per residency query */
+
 /* Take a checkpoint at the current position.  fine < 0: a chain
  * checkpoint at the frontier (pages changed since the previous one, by
  * hash).  fine = k >= 0: a temporary "fine" checkpoint between chain
@@ -767,6 +854,78 @@ static strand_status ckpt_take_any(struct strand_replay *r, int fine, strand_err
 static strand_status ckpt_take(struct strand_replay *r, strand_error *err)
 {
 	return ckpt_take_any(r, -1, err);
+}
+
+/* The pages of region g that changed since the newest chain checkpoint
+ * (by hash; ph holds the hashes at that checkpoint, "zero" for pages it
+ * does not hold), appended to c; ph updated.  Only materialised pages are
+ * hashed: in a region that existed at that checkpoint a page the host
+ * never materialised was zero then and is zero now (restores zero pages
+ * by dropping them, and a page that became non-zero since is
+ * materialised), so only new mappings look up their absent pages. */
+static bool ckpt_chain_pages(struct strand_replay *r, struct rp_ckpt *c, uint32_t *cap,
+			     const struct rp_region *g, uint8_t *vec)
+{
+	bool fresh = !r->nckpts || g->gen > r->ckpt_gen;
+	uint64_t np = g->size / RP_PAGE;
+	for (uint64_t base = 0; base < np; base += RP_SCAN) {
+		uint64_t n = np - base < RP_SCAN ? np - base : RP_SCAN;
+		rp_resident(r, g->host + base * RP_PAGE, n, vec);
+		for (uint64_t j = 0; j < n; j++) {
+			if (!vec[j] && !fresh)
+				continue;
+			uint64_t a = g->addr + (base + j) * RP_PAGE;
+			const uint8_t *p = g->host + (base + j) * RP_PAGE;
+			if (!ph_grow(r))
+				return false;
+			uint64_t h = vec[j] ? page_hash(p) : r->zero_hash;
+			bool zero = h == r->zero_hash && (!vec[j] || page_is_zero(p));
+			struct rp_hashent *e = ph_slot(r, a);
+			uint64_t was = e->addr ? e->hash : r->zero_hash;
+			if (was == h && (zero || h != r->zero_hash))
+				continue;
+			if (!e->addr && zero)
+				continue; /* zero, and no version saved: zero implied */
+			if (!e->addr)
+				r->ph_n++;
+			e->addr = a + 1;
+			e->hash = zero ? r->zero_hash : h;
+			if (!ckpt_add_page(c, cap, a, zero ? NULL : p))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* The pages of region g that differ from chain checkpoint k's state (a
+ * fine checkpoint), appended to c. */
+static bool ckpt_fine_pages(struct strand_replay *r, struct rp_ckpt *c, uint32_t *cap,
+			    const struct rp_region *g, uint32_t k, uint8_t *vec)
+{
+	const struct rp_ckpt *b = &r->ckpts[k];
+	bool same_region = layout_has(b, g->addr, g->size, g->gen);
+	if (!g->tracked && same_region)
+		return true;
+	uint64_t np = g->size / RP_PAGE;
+	for (uint64_t base = 0; base < np; base += RP_SCAN) {
+		uint64_t n = np - base < RP_SCAN ? np - base : RP_SCAN;
+		rp_resident(r, g->host + base * RP_PAGE, n, vec);
+		for (uint64_t j = 0; j < n; j++) {
+			uint64_t a = g->addr + (base + j) * RP_PAGE;
+			const uint8_t *p = g->host + (base + j) * RP_PAGE;
+			bool zero = !vec[j] || page_is_zero(p);
+			const uint8_t *want = same_region ? page_at(r, k, a) : NULL;
+			if (r->imp_failed)
+				return false;
+			if (!want && zero)
+				continue;
+			if (want && !zero && memcmp(want, p, RP_PAGE) == 0)
+				continue;
+			if (!ckpt_add_page(c, cap, a, zero ? NULL : p))
+				return false;
+		}
+	}
+	return true;
 }
 
 static strand_status ckpt_take_any(struct strand_replay *r, int fine, strand_error *err)
@@ -781,6 +940,7 @@ static strand_status ckpt_take_any(struct strand_replay *r, int fine, strand_err
 	}
 	struct rp_ckpt c;
 	memset(&c, 0, sizeof c);
+	uint8_t vec[RP_SCAN];
 	c.pos = r->pos;
 	c.cursor = r->next_cursor;
 	c.have_last_event = r->have_last_event;
@@ -822,40 +982,17 @@ static strand_status ckpt_take_any(struct strand_replay *r, int fine, strand_err
 		if (!c.layout[i].name)
 			goto nomem;
 		if (fine >= 0) {
-			const struct rp_ckpt *b = &r->ckpts[fine];
-			bool same_region = layout_has(b, g->addr, g->size, g->gen);
-			if (!g->tracked && same_region)
-				continue;
-			for (uint64_t off = 0; off < g->size; off += RP_PAGE) {
-				const uint8_t *want = same_region ? page_at(r, (uint32_t)fine, g->addr + off) : NULL;
-				if (want && memcmp(want, g->host + off, RP_PAGE) == 0)
-					continue;
-				if (!ckpt_add_page(&c, &cap_pages, g->addr + off, g->host + off))
-					goto nomem;
-			}
+			if (!ckpt_fine_pages(r, &c, &cap_pages, g, (uint32_t)fine, vec))
+				goto nomem;
 			continue;
 		}
 		if (!g->tracked && g->gen <= r->ckpt_gen && r->nckpts)
 			continue; /* unchanged read-only mapping */
-		for (uint64_t off = 0; off < g->size; off += RP_PAGE) {
-			if (!ph_grow(r))
-				goto nomem;
-			uint64_t h = page_hash(g->host + off);
-			struct rp_hashent *e = ph_slot(r, g->addr + off);
-			if (e->addr && e->hash == h)
-				continue;
-			if (!e->addr)
-				r->ph_n++;
-			e->addr = g->addr + off + 1;
-			e->hash = h;
-			if (!ckpt_add_page(&c, &cap_pages, g->addr + off, g->host + off))
-				goto nomem;
-		}
+		if (!ckpt_chain_pages(r, &c, &cap_pages, g, vec))
+			goto nomem;
 	}
 	qsort(c.pages, c.npages, sizeof *c.pages, page_cmp);
-	c.bytes = (uint64_t)c.npages * (RP_PAGE + sizeof(struct rp_page)) +
-		  (uint64_t)c.nthreads * (sizeof(struct rp_thread) + uc_context_size(r->uc)) +
-		  c.nlayout * sizeof(struct rp_layout_ent);
+	c.bytes = ckpt_bytes_of(r, &c);
 	uc_context_free(cur_saved);
 	if (fine >= 0) {
 		c.base = fine;
@@ -883,6 +1020,11 @@ nomem:
 	if (cur_saved)
 		uc_context_free(cur_saved);
 	ckpt_free(&c);
+	if (r->imp_failed) {
+		if (err)
+			*err = r->imp_err;
+		return r->imp_err.status;
+	}
 	return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate checkpoint at position %" PRIu64,
 				r->pos);
 }
@@ -913,8 +1055,7 @@ static void ckpt_merge_into_next(struct strand_replay *r, uint32_t k)
 	a->pages = NULL;
 	a->npages = 0;
 	r->ckpt_bytes -= a->bytes + b->bytes;
-	b->bytes = (uint64_t)b->npages * (RP_PAGE + sizeof(struct rp_page)) +
-		   (uint64_t)b->nthreads * (sizeof(struct rp_thread) + uc_context_size(r->uc));
+	b->bytes = ckpt_bytes_of(r, b);
 	r->ckpt_bytes += b->bytes;
 	ckpt_free(a);
 	memmove(&r->ckpts[k], &r->ckpts[k + 1], (r->nckpts - k - 1) * sizeof *r->ckpts);
@@ -931,21 +1072,58 @@ static void ckpt_thin(struct strand_replay *r)
 	r->stats.checkpoint_bytes = r->ckpt_bytes;
 }
 
-/* Version of page `addr` at checkpoint k: the newest copy at or before k. */
+/* Bytes of a page entry: its copy, or NULL for a zero page.  A page kept
+ * in an index file is read (and checked) now; on failure r->imp_failed
+ * is set and NULL returned. */
+static const uint8_t *page_data(struct strand_replay *r, struct rp_page *pg)
+{
+	if (pg->kind == RP_PG_DATA)
+		return pg->data;
+	if (pg->kind == RP_PG_ZERO || r->imp_failed)
+		return NULL;
+	uint8_t *d = malloc(RP_PAGE);
+	if (!d) {
+		r->imp_failed = true;
+		strand_error_set(&r->imp_err, STRAND_ERR_NOMEM, "cannot load a checkpoint page");
+		return NULL;
+	}
+	ssize_t got = r->imp_fd >= 0 ? pread(r->imp_fd, d, RP_PAGE, (off_t)pg->src) : -1;
+	if (got != (ssize_t)RP_PAGE || XXH3_64bits(d, RP_PAGE) != pg->hash) {
+		free(d);
+		r->imp_failed = true;
+		strand_error_set(&r->imp_err, STRAND_ERR_CORRUPT,
+				 "index %s at offset=%" PRIu64 ": page 0x%" PRIx64 " %s",
+				 r->imp_path ? r->imp_path : "?", pg->src, pg->addr,
+				 got == (ssize_t)RP_PAGE ? "checksum mismatch" : "cannot be read");
+		return NULL;
+	}
+	pg->data = d;
+	pg->kind = RP_PG_DATA;
+	r->ckpt_bytes += RP_PAGE;
+	return d;
+}
+
+static struct rp_page *page_find(struct rp_ckpt *c, uint64_t addr)
+{
+	uint32_t lo = 0, hi = c->npages;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (c->pages[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->npages && c->pages[lo].addr == addr ? &c->pages[lo] : NULL;
+}
+
+/* Version of page `addr` at checkpoint k: the newest entry at or before
+ * k; NULL when that is a zero page or there is none (zero). */
 static const uint8_t *page_at(struct strand_replay *r, uint32_t k, uint64_t addr)
 {
 	for (int64_t i = k; i >= 0; i--) {
-		const struct rp_ckpt *c = &r->ckpts[i];
-		uint32_t lo = 0, hi = c->npages;
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (c->pages[mid].addr < addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < c->npages && c->pages[lo].addr == addr)
-			return c->pages[lo].data;
+		struct rp_page *pg = page_find(&r->ckpts[i], addr);
+		if (pg)
+			return page_data(r, pg);
 	}
 	return NULL;
 }
@@ -955,16 +1133,9 @@ static const uint8_t *page_in(struct strand_replay *r, const struct rp_ckpt *c, 
 			      uint64_t addr)
 {
 	if (c->base >= 0) {
-		uint32_t lo = 0, hi = c->npages;
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (c->pages[mid].addr < addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < c->npages && c->pages[lo].addr == addr)
-			return c->pages[lo].data;
+		struct rp_page *pg = page_find((struct rp_ckpt *)c, addr);
+		if (pg)
+			return page_data(r, pg);
 		return page_at(r, (uint32_t)c->base, addr);
 	}
 	return page_at(r, k, addr);
@@ -979,11 +1150,32 @@ static strand_status ckpt_restore(struct strand_replay *r, uint32_t k, strand_er
 	return ckpt_restore_c(r, k, NULL, err);
 }
 
+/* Set the threads from an imported checkpoint (contexts as strand_cpu):
+ * the running one is loaded into the emulator, the others become
+ * pending contexts loaded at their next switch. */
+static strand_status restore_imported_threads(struct strand_replay *r, const struct rp_ckpt *c,
+					      strand_error *err)
+{
+	for (uint32_t i = 0; i < c->nthreads; i++) {
+		r->threads[i] = c->threads[i];
+		r->threads[i].ctx = NULL;
+		if (c->threads[i].has_ctx && i != c->cur) {
+			r->threads[i].init = c->cpus[i];
+			r->threads[i].has_ctx = false;
+		}
+	}
+	r->cur = c->cur;
+	strand_status st = rp_cpu_write(r, r->cur, &c->cpus[r->cur], err);
+	r->threads[r->cur].has_ctx = true;
+	return st;
+}
+
 static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 				    const struct rp_ckpt *fine, strand_error *err)
 {
 	const struct rp_ckpt *c = fine ? fine : &r->ckpts[k];
 	strand_status st = STRAND_OK;
+	uint8_t vec[RP_SCAN];
 	/* 1. layout: drop regions that are not in the checkpoint as they are */
 	for (uint32_t i = 0; i < r->nregions;) {
 		struct rp_region *g = &r->regions[i];
@@ -1023,15 +1215,35 @@ static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 		g->tracked = l->tracked || g->tracked;
 		if (!fresh && !g->tracked)
 			continue;
-		for (uint64_t off = 0; off < g->size; off += RP_PAGE) {
-			const uint8_t *want = page_in(r, c, k, g->addr + off);
-			if (!want)
-				continue; /* never saved: zero page since mapping */
-			if (!fresh && memcmp(g->host + off, want, RP_PAGE) == 0)
-				continue;
-			memcpy(g->host + off, want, RP_PAGE);
-			if (g->prot & STRAND_PROT_EXEC)
-				code_changed = true;
+		uint64_t np = g->size / RP_PAGE;
+		for (uint64_t base = 0; base < np; base += RP_SCAN) {
+			uint64_t n = np - base < RP_SCAN ? np - base : RP_SCAN;
+			if (fresh)
+				memset(vec, 0, n);
+			else
+				rp_resident(r, g->host + base * RP_PAGE, n, vec);
+			for (uint64_t q = 0; q < n; q++) {
+				uint64_t off = (base + q) * RP_PAGE;
+				const uint8_t *want = page_in(r, c, k, g->addr + off);
+				if (r->imp_failed) {
+					if (err)
+						*err = r->imp_err;
+					return r->imp_err.status;
+				}
+				if (!want) {
+					/* zero at the checkpoint: drop the page */
+					if (!vec[q] || page_is_zero(g->host + off))
+						continue;
+					if (madvise(g->host + off, RP_PAGE, MADV_DONTNEED) != 0)
+						memset(g->host + off, 0, RP_PAGE);
+				} else {
+					if (vec[q] && memcmp(g->host + off, want, RP_PAGE) == 0)
+						continue;
+					memcpy(g->host + off, want, RP_PAGE);
+				}
+				if (g->prot & STRAND_PROT_EXEC)
+					code_changed = true;
+			}
 		}
 	}
 	if (code_changed) {
@@ -1050,18 +1262,25 @@ static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 	}
 	r->nthreads = c->nthreads;
 	r->cur = c->cur;
-	for (uint32_t i = 0; i < c->nthreads; i++) {
-		r->threads[i] = c->threads[i];
-		r->threads[i].ctx = NULL;
-		if (c->threads[i].ctx) {
-			if (uc_context_alloc(r->uc, &r->threads[i].ctx) != UC_ERR_OK)
-				return strand_error_set(err, STRAND_ERR_NOMEM, "cannot restore context");
-			uc_context_restore(r->uc, c->threads[i].ctx);
-			uc_context_save(r->uc, r->threads[i].ctx);
+	if (c->cpus) {
+		st = restore_imported_threads(r, c, err);
+		if (st != STRAND_OK)
+			return st;
+	} else {
+		for (uint32_t i = 0; i < c->nthreads; i++) {
+			r->threads[i] = c->threads[i];
+			r->threads[i].ctx = NULL;
+			if (c->threads[i].ctx) {
+				if (uc_context_alloc(r->uc, &r->threads[i].ctx) != UC_ERR_OK)
+					return strand_error_set(err, STRAND_ERR_NOMEM,
+								"cannot restore context");
+				uc_context_restore(r->uc, c->threads[i].ctx);
+				uc_context_save(r->uc, r->threads[i].ctx);
+			}
 		}
+		if (r->threads[r->cur].ctx)
+			uc_context_restore(r->uc, r->threads[r->cur].ctx);
 	}
-	if (r->threads[r->cur].ctx)
-		uc_context_restore(r->uc, r->threads[r->cur].ctx);
 	/* 3. modules, events */
 	for (uint32_t i = 0; i < r->nmods; i++)
 		r->mods[i].loaded = i < c->nmods ? c->mod_loaded[i] : false;
@@ -1076,6 +1295,59 @@ static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 		st = rp_read_next(r, err);
 	r->stats.restores++;
 	return st;
+}
+
+/* For imported checkpoints (ckpt_io.c): free one; record the hash of a
+ * page at the newest checkpoint; append a chain checkpoint (owned from
+ * then on; its position after the newest's). */
+void rp_ckpt_free(struct rp_ckpt *c)
+{
+	ckpt_free(c);
+}
+
+strand_status rp_module_add(struct strand_replay *r, const struct strand_module *m,
+			    const struct strand_cursor *cursor, strand_error *err)
+{
+	strand_status st = module_add(r, m, err);
+	if (st == STRAND_OK)
+		for (uint32_t i = 0; i < r->nmods; i++)
+			if (r->mods[i].m.id == m->id)
+				r->mods[i].cursor = *cursor;
+	return st;
+}
+
+bool rp_ph_set(struct strand_replay *r, uint64_t addr, uint64_t hash)
+{
+	if (!ph_grow(r))
+		return false;
+	struct rp_hashent *e = ph_slot(r, addr);
+	if (!e->addr)
+		r->ph_n++;
+	e->addr = addr + 1;
+	e->hash = hash;
+	return true;
+}
+
+strand_status rp_ckpt_push(struct strand_replay *r, struct rp_ckpt *c, strand_error *err)
+{
+	if (r->nckpts == r->cap_ckpts) {
+		uint32_t cap = r->cap_ckpts ? r->cap_ckpts * 2 : 64;
+		struct rp_ckpt *p = realloc(r->ckpts, cap * sizeof *p);
+		if (!p)
+			return strand_error_set(err, STRAND_ERR_NOMEM, "cannot grow checkpoints");
+		r->ckpts = p;
+		r->cap_ckpts = cap;
+	}
+	c->base = -1;
+	c->bytes = ckpt_bytes_of(r, c);
+	r->ckpts[r->nckpts++] = *c;
+	r->ckpt_bytes += c->bytes;
+	r->stats.checkpoints = r->nckpts;
+	r->stats.checkpoint_bytes = r->ckpt_bytes;
+	memset(c, 0, sizeof *c);
+	if (r->ckpt_bytes > r->ckpt_limit)
+		ckpt_thin(r);
+	return STRAND_OK;
 }
 
 /* Index of the newest checkpoint at or before pos. */
@@ -1312,6 +1584,8 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 	struct strand_replay *r = calloc(1, sizeof *r);
 	if (!r)
 		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate replay");
+	r->imp_fd = -1;
+	r->pagemap_fd = -1;
 	strand_status st = strand_reader_open(path, &r->rd, err);
 	if (st != STRAND_OK) {
 		strand_error_wrap(err, st, "cannot open trace %s", path);
@@ -1330,6 +1604,12 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 	r->ckpt_limit = r->opt.checkpoint_memory_limit ? r->opt.checkpoint_memory_limit : DEFAULT_LIMIT;
 	r->fine_step = r->ckpt_interval / 16 > 4096 ? r->ckpt_interval / 16 : 4096;
 	r->fine_mode_base = -1;
+	{
+		static const uint8_t zero_page[RP_PAGE];
+		r->zero_hash = XXH3_64bits(zero_page, RP_PAGE);
+	}
+	r->swap_on = host_swap_on();
+	r->pagemap_fd = r->swap_on ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
 	if (r->info.arch != STRAND_ARCH_X86_32 && r->info.arch != STRAND_ARCH_X86_64) {
 		st = strand_error_set(err, STRAND_ERR_UNSUPPORTED, "cannot replay %s: architecture %s",
 				      path, strand_arch_str(r->info.arch));
@@ -1430,6 +1710,11 @@ void strand_replay_close(struct strand_replay *r)
 	free(r->ckpts);
 	fine_clear(r);
 	free(r->ph);
+	if (r->imp_fd >= 0)
+		close(r->imp_fd);
+	if (r->pagemap_fd >= 0)
+		close(r->pagemap_fd);
+	free(r->imp_path);
 	for (uint32_t i = 0; i < r->nthreads; i++)
 		if (r->threads[i].ctx)
 			uc_context_free(r->threads[i].ctx);
@@ -1537,7 +1822,7 @@ static strand_status goto_pos(struct strand_replay *r, uint64_t pos, strand_erro
 	}
 	uint32_t k = ckpt_find(r, pos);
 	if (r->ckpts[k].pos > r->pos + r->ckpt_interval / 4 && r->ckpts[k].pos <= pos &&
-	    r->ckpts[k].pos <= r->frontier) {
+	    (r->ckpts[k].pos <= r->frontier || r->ckpts[k].cpus /* imported */)) {
 		/* a checkpoint ahead is cheaper than executing up to it,
 		 * unless observers still need that stretch */
 		if (!(r->nobs && r->ckpts[k].pos > r->frontier)) {

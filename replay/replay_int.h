@@ -70,12 +70,22 @@ struct rp_module {
 	struct strand_symbol *syms; /* owned, sorted by addr */
 	char *strings;           /* owned arena */
 	bool loaded;
+	struct strand_cursor cursor; /* its MODULE record (checkpoint import) */
 };
 
 /* A checkpoint: everything needed to stand at `pos` again. */
+/* One page of a checkpoint.  RP_PG_DATA: `data` holds its bytes;
+ * RP_PG_ZERO: the page is all zero (data NULL); RP_PG_LAZY: its bytes are
+ * in the imported checkpoint file at offset `src`, checked against
+ * `hash` when first read (then it becomes RP_PG_DATA).  A page no
+ * checkpoint holds is zero (pages start zero and every change is saved). */
+enum { RP_PG_DATA = 0, RP_PG_ZERO = 1, RP_PG_LAZY = 2 };
 struct rp_page {
 	uint64_t addr;
-	uint8_t *data;            /* RP_PAGE bytes, owned */
+	uint8_t *data;            /* RP_PAGE bytes, owned; NULL unless DATA */
+	uint32_t kind;            /* RP_PG_* */
+	uint64_t src;             /* LAZY: file offset in r->imp_fd */
+	uint64_t hash;            /* LAZY: XXH3-64 of the page */
 };
 
 struct rp_layout_ent {
@@ -107,6 +117,9 @@ struct rp_ckpt {
 	uint32_t npages;
 	struct rp_page *pages;
 	uint64_t bytes;                 /* memory held */
+	/* imported (strand_replay_checkpoint_import): the threads' contexts
+	 * as strand_cpu (nthreads entries, owned) instead of threads[].ctx */
+	struct strand_cpu *cpus;
 };
 
 /* Per-page hash of tracked memory at the newest checkpoint. */
@@ -239,6 +252,13 @@ struct strand_replay {
 	uint64_t ckpt_gen;      /* map_gen at the newest checkpoint */
 	struct rp_hashent *ph;  /* open addressing, power of two */
 	uint64_t ph_cap, ph_n;
+	uint64_t zero_hash;     /* XXH3 of a zero page: "zero" in ph */
+	int imp_fd;             /* imported checkpoints' file, -1 if none */
+	char *imp_path;         /* owned: its path */
+	bool imp_failed;        /* a lazy page could not be read: imp_err */
+	strand_error imp_err;
+	bool swap_on;           /* host swap enabled: residency by pagemap */
+	int pagemap_fd;         /* /proc/self/pagemap, -1 if closed/none */
 
 	/* stops */
 	struct strand_stop *stops;
@@ -325,6 +345,21 @@ bool rp_decode(struct strand_replay *r, uint64_t addr,
 void rp_modview_rebuild(struct strand_replay *r);
 /* "0x401000 (mod!sym+0x10): mov eax, 1" into buf */
 void rp_describe_pc(struct strand_replay *r, uint64_t pc, char *buf, size_t len);
+
+/* ---- memory residency (replay.c, checkpoints) ---- */
+/* Which pages of [host, host + npages pages) hold memory (were ever
+ * touched since mapped): vec[i] = 1 if page i may be non-zero, 0 if it
+ * is certainly zero.  Never says 0 for a page with data. */
+void rp_resident(struct strand_replay *r, const uint8_t *host, uint64_t npages,
+		 uint8_t *vec);
+
+/* ---- checkpoints (replay.c) for ckpt_io.c ---- */
+void rp_ckpt_free(struct rp_ckpt *c);
+bool rp_ph_set(struct strand_replay *r, uint64_t addr, uint64_t hash);
+strand_status rp_ckpt_push(struct strand_replay *r, struct rp_ckpt *c, strand_error *err);
+/* Add a module read from its record at `cursor` (not the current one). */
+strand_status rp_module_add(struct strand_replay *r, const struct strand_module *m,
+			    const struct strand_cursor *cursor, strand_error *err);
 
 /* ---- replay.c ---- */
 double rp_now(void);

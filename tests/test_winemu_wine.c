@@ -333,3 +333,32 @@ Test(winemu_wine, wine_reg_exe_queries_the_scenario_registry)
 	cr_assert_not_null(strstr(s.unmodelled, "stdio-ioctl=0x00508078"), "%s", s.unmodelled);
 	replay_exact(trace, "reg");
 }
+
+/* A hardware fault (read of address 0) is an EXCEPTION record delivered to
+ * ntdll!KiUserExceptionDispatcher, not the end of the process; a software
+ * exception goes through NtRaiseException; a vectored handler resumes
+ * both with NtContinue. */
+Test(winemu_wine, exceptions_are_dispatched_to_the_process_handlers)
+{
+	char trace[512];
+	record("fault", "fault", NULL, trace, sizeof trace);
+	struct seen s;
+	scan(trace, &s);
+	cr_assert_eq(s.exit_code, 0, "exit status 0x%" PRIx64 "; stdout: %s; debug: %s", s.exit_code, s.out, s.debug);
+	cr_assert_str_eq(s.out, "access violations 1, software exceptions 1\r\n");
+	struct strand_reader *r;
+	strand_error err = { 0 };
+	cr_assert_eq(strand_reader_open(trace, &r, &err), STRAND_OK, "%s", err.msg);
+	const struct strand_record *rec;
+	unsigned delivered = 0;
+	while (strand_reader_next(r, &rec, &err) == STRAND_OK)
+		if (rec->type == STRAND_REC_EXCEPTION) {
+			cr_assert_eq(rec->u.exception.code, 0xC0000005u);
+			cr_assert_eq(rec->u.exception.flags & STRAND_EXC_F_FATAL, 0);
+			cr_assert(rec->u.exception.fx.cpu != NULL);
+			delivered++;
+		}
+	strand_reader_close(r);
+	cr_assert_eq(delivered, 1);
+	replay_exact(trace, "fault");
+}

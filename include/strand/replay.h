@@ -385,6 +385,13 @@ strand_status strand_replay_checkpoint_export(struct strand_replay *r, uint8_t *
 strand_status strand_replay_checkpoint_import(struct strand_replay *r, const char *path,
 					      uint64_t offset, uint64_t len, strand_error *err);
 
+/* At the position of an imported checkpoint, compare the state reached
+ * by execution with it: every thread's registers, and the pages the
+ * checkpoint holds.  STRAND_OK (also when no imported checkpoint is
+ * here), or STRAND_ERR_DIVERGENCE naming the position and what differs.
+ * Used to chain independently replayed segments exactly. */
+strand_status strand_replay_checkpoint_check(struct strand_replay *r, strand_error *err);
+
 /* ===================================================================== */
 /* Whole-trace helpers                                                    */
 /* ===================================================================== */

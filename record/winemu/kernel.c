@@ -2775,6 +2775,44 @@ static uint32_t sys_query_system_information(struct sc *c)
 	}
 }
 
+/* NtRaiseException(EXCEPTION_RECORD *rec, CONTEXT *ctx, BOOLEAN first):
+ * first chance: the exception goes to the thread's
+ * ntdll!KiUserExceptionDispatcher with copies of rec and ctx (the SEH
+ * and vectored handlers run in user mode); second chance (no handler
+ * took it, no debugger): the process ends with the exception code. */
+static uint32_t sys_raise_exception(struct sc *c)
+{
+	uint8_t rec[0x50] = { 0 }, ctx[0x2cc];
+	if (!wemu_read(c->m, c->a[0], rec, 0x14) || !wemu_read(c->m, c->a[1], ctx, sizeof ctx))
+		return ST_ACCESS_VIOLATION;
+	uint32_t nparams = rd32le(rec + 0x10);
+	if (nparams > 15)
+		return ST_INVALID_PARAMETER;
+	if (nparams && !wemu_read(c->m, c->a[0] + 0x14, rec + 0x14, 4 * nparams))
+		return ST_ACCESS_VIOLATION;
+	uint32_t code = rd32le(rec);
+	if (!(c->a[2] & 0xff)) {
+		wemu_warn(c->m, "unhandled exception 0x%08x (second chance) in thread %u: ending the process", code,
+			  c->t->tid);
+		c->exit_process = true;
+		c->exit_status = code;
+		return ST_SUCCESS;
+	}
+	struct strand_cpu cpu;
+	wemu_cpu_store(c->m, &cpu);
+	strand_status st = wemu_deliver_exception(c->m, &cpu, rec, sizeof rec, ctx);
+	if (st == STRAND_ERR_UNSUPPORTED)
+		return unmodelled_class(c, "exception-dispatch", code, ST_NOT_IMPLEMENTED);
+	if (st != STRAND_OK) {
+		c->exit_process = true; /* no stack left to deliver it */
+		c->exit_status = code;
+		return ST_SUCCESS;
+	}
+	wemu_cpu_load(c->m, &cpu);
+	c->full_cpu = true;
+	return ST_SUCCESS;
+}
+
 /* ===================================================================== */
 /* Dispatch                                                               */
 /* ===================================================================== */
@@ -2798,6 +2836,7 @@ static const struct { const char *name; uint32_t (*fn)(struct sc *); } services[
 	{ "NtAlertThreadByThreadId", sys_alert_thread_by_thread_id },
 	{ "NtWaitForAlertByThreadId", sys_wait_for_alert_by_thread_id },
 	{ "NtQueryObject", sys_query_object },
+	{ "NtRaiseException", sys_raise_exception },
 	{ "NtQuerySystemInformation", sys_query_system_information },
 	{ "NtOpenKeyEx", sys_open_key_ex },
 	{ "NtDelayExecution", sys_delay },
@@ -2923,6 +2962,7 @@ strand_status wemu_syscall(struct wemu *m, uint32_t pc, bool *blocked)
 	c.t->waiting = false;
 	if (c.t->state == WT_WAITING)
 		c.t->state = WT_READY;
+	m->nested_faults = 0;
 	if (c.full_cpu) {
 		/* NtContinue: the context was loaded into Unicorn; record it whole */
 		struct strand_record r = { .type = STRAND_REC_SYSCALL, .tid = c.t->tid, .position = position };

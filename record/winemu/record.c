@@ -176,6 +176,7 @@ struct hookstate {
 	uint32_t intno;
 	bool have_mem_fault;
 	uint64_t mem_addr;
+	int mem_access;       /* EXCEPTION_RECORD access: 0 read, 1 write, 8 execute */
 	bool cpuid_pending;   /* a cpuid ran: its NONDET record is written at the next instruction */
 	uint64_t cpuid_pos;   /* its position */
 	uint64_t cpuid_pc;
@@ -271,6 +272,9 @@ static bool hook_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int
 	struct wemu_run *run = ud;
 	run->h.have_mem_fault = true;
 	run->h.mem_addr = addr;
+	run->h.mem_access = type == UC_MEM_WRITE_UNMAPPED || type == UC_MEM_WRITE_PROT   ? 1
+			    : type == UC_MEM_FETCH_UNMAPPED || type == UC_MEM_FETCH_PROT ? 8
+											 : 0;
 	return false;
 }
 
@@ -429,6 +433,40 @@ static strand_status guest_fault(struct wemu *m, struct wemu_run *run, uc_err e)
 		pc = (uint32_t)run->h.last_pc;
 		uc_reg_write(m->uc, UC_X86_REG_EIP, &pc);
 	}
+	if (m->personality != WP_STANDIN && m->nested_faults < 8) {
+		/* real system DLLs handle exceptions themselves: deliver it to
+		 * ntdll!KiUserExceptionDispatcher (an EXCEPTION record, not fatal,
+		 * whose effects are the frame written and the context entered) */
+		uint8_t rec[0x50] = { 0 };
+		uint32_t nparams = code == ST_ACCESS_VIOLATION ? 2 : 0;
+		le_put(rec + 0x00, code, 4);
+		le_put(rec + 0x0C, pc, 4);
+		le_put(rec + 0x10, nparams, 4);
+		if (nparams) {
+			le_put(rec + 0x14, (uint64_t)run->h.mem_access, 4);
+			le_put(rec + 0x18, addr, 4);
+		}
+		struct strand_cpu cpu;
+		wemu_cpu_store(m, &cpu);
+		cpu.rip = pc;
+		wemu_fx_reset(&m->fx);
+		m->fx.active = true;
+		strand_status dst = wemu_deliver_exception(m, &cpu, rec, sizeof rec, NULL);
+		m->fx.active = false;
+		if (dst == STRAND_OK) {
+			m->nested_faults++;
+			struct strand_record r = { .type = STRAND_REC_EXCEPTION, .tid = wemu_current(m)->tid,
+						   .position = m->icount };
+			r.u.exception = (struct strand_exception){
+				STRAND_EXC_EXCEPTION, 0, code, pc, addr,
+				{ &cpu, 0, NULL, m->fx.nmaps, m->fx.maps, m->fx.nwrites, m->fx.writes } };
+			strand_status st = wemu_put(m, &r);
+			wemu_fx_reset(&m->fx);
+			wemu_cpu_load(m, &cpu);
+			return st;
+		}
+		wemu_fx_reset(&m->fx);
+	}
 	if (!m->opt || !m->opt->quiet)
 		fprintf(stderr, "strand record-win: guest fault: thread %u pc=0x%08x status=0x%08x%s%s at "
 			"position %" PRIu64 "\n", wemu_current(m)->tid, pc, code,
@@ -500,7 +538,9 @@ static strand_status run(struct wemu *m)
 		if (e != UC_ERR_OK || rs.h.have_intr || !rs.h.stopped) {
 			if ((st = guest_fault(m, &rs, e)) != STRAND_OK)
 				return st;
-			break;
+			if (m->ended)
+				break;
+			continue; /* delivered to the thread's exception dispatcher */
 		}
 	}
 	if (m->res && !m->res->end_reason[0])

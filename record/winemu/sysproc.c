@@ -301,3 +301,65 @@ strand_status wemu_sys_thread_start(struct wemu *m, struct wthread *t, uint32_t 
 	t->cpu.gpr[STRAND_REG_RSP] = esp0;
 	return STRAND_OK;
 }
+
+/* Build the x86 CONTEXT (0x2CC bytes, CONTEXT_ALL | EXTENDED_REGISTERS)
+ * of a CPU state. */
+static void context_of(const struct strand_cpu *c, uint8_t *ctx)
+{
+	memset(ctx, 0, 0x2cc);
+	put32(ctx + 0x00, 0x1003f);
+	put16(ctx + 0x1C, (uint16_t)(c->fxsave[0] | c->fxsave[1] << 8)); /* FloatSave.ControlWord */
+	put32(ctx + 0x8C, c->sel[STRAND_SEG_GS]);
+	put32(ctx + 0x90, c->sel[STRAND_SEG_FS]);
+	put32(ctx + 0x94, c->sel[STRAND_SEG_ES]);
+	put32(ctx + 0x98, c->sel[STRAND_SEG_DS]);
+	put32(ctx + 0x9C, (uint32_t)c->gpr[STRAND_REG_RDI]);
+	put32(ctx + 0xA0, (uint32_t)c->gpr[STRAND_REG_RSI]);
+	put32(ctx + 0xA4, (uint32_t)c->gpr[STRAND_REG_RBX]);
+	put32(ctx + 0xA8, (uint32_t)c->gpr[STRAND_REG_RDX]);
+	put32(ctx + 0xAC, (uint32_t)c->gpr[STRAND_REG_RCX]);
+	put32(ctx + 0xB0, (uint32_t)c->gpr[STRAND_REG_RAX]);
+	put32(ctx + 0xB4, (uint32_t)c->gpr[STRAND_REG_RBP]);
+	put32(ctx + 0xB8, (uint32_t)c->rip);
+	put32(ctx + 0xBC, c->sel[STRAND_SEG_CS]);
+	put32(ctx + 0xC0, (uint32_t)c->rflags);
+	put32(ctx + 0xC4, (uint32_t)c->gpr[STRAND_REG_RSP]);
+	put32(ctx + 0xC8, c->sel[STRAND_SEG_SS]);
+	memcpy(ctx + 0xCC, c->fxsave, 512);
+}
+
+strand_status wemu_deliver_exception(struct wemu *m, struct strand_cpu *cpu, const uint8_t *rec, uint32_t rec_len,
+				     const uint8_t *ctx_in)
+{
+	struct wmodule *ntm = NULL;
+	for (size_t i = 0; i < m->nmods; i++)
+		if (!m->mods[i].main && !m->mods[i].unloaded && strcasecmp(m->mods[i].pe.name, "ntdll.dll") == 0)
+			ntm = &m->mods[i];
+	const struct pe_export *kd = ntm ? wemu_find_export(ntm, "KiUserExceptionDispatcher") : NULL;
+	if (!kd)
+		return STRAND_ERR_UNSUPPORTED;
+	uint8_t ctx[0x2cc], er[0x50] = { 0 };
+	if (ctx_in)
+		memcpy(ctx, ctx_in, sizeof ctx);
+	else
+		context_of(cpu, ctx);
+	memcpy(er, rec, rec_len < sizeof er ? rec_len : sizeof er);
+	uint32_t esp = ctx[0xC4] | ctx[0xC5] << 8 | ctx[0xC6] << 16 | (uint32_t)ctx[0xC7] << 24;
+	/* below the interrupted frame: EXCEPTION_RECORD, CONTEXT, then the
+	 * two pointers KiUserExceptionDispatcher takes from its stack */
+	uint32_t rec_addr = (esp - sizeof er) & ~3u;
+	uint32_t ctx_addr = (rec_addr - sizeof ctx) & ~3u;
+	uint32_t new_esp = ctx_addr - 8;
+	uint8_t ptrs[8];
+	put32(ptrs, rec_addr);
+	put32(ptrs + 4, ctx_addr);
+	if (esp < 0x2000 || !wemu_can_write(m, new_esp, esp - new_esp))
+		return STRAND_ERR_LIMIT; /* no stack left: the process dies of it */
+	wemu_write(m, rec_addr, er, sizeof er);
+	wemu_write(m, ctx_addr, ctx, sizeof ctx);
+	wemu_write(m, new_esp, ptrs, sizeof ptrs);
+	cpu->rip = ntm->base + kd->rva;
+	cpu->gpr[STRAND_REG_RSP] = new_esp;
+	cpu->rflags = 0x202;
+	return STRAND_OK;
+}

@@ -315,7 +315,8 @@ struct wemu {
 	struct { char file[32]; uint32_t addr, size; } nls[16]; /* NLS files mapped, once each */
 	size_t nnls;
 	uint32_t std_handles[3]; /* stdin, stdout, stderr of a system-DLL process (0 = none) */
-	uint32_t next_module_id; /* id of the next module mapped at run time, 0 = index + 1 */
+	uint32_t next_module_id;
+	uint32_t nested_faults; /* faults delivered since the last completed system call (a loop guard) */ /* id of the next module mapped at run time, 0 = index + 1 */
 
 	/* trace */
 	struct strand_writer *w;
@@ -382,6 +383,14 @@ strand_status wemu_load_system_process(struct wemu *m);
  * through wemu_write (effects inside a system call). */
 strand_status wemu_sys_thread_start(struct wemu *m, struct wthread *t, uint32_t top, uint32_t start,
 				    uint32_t param);
+/* Deliver an exception the Windows way: EXCEPTION_RECORD `rec` (rec_len
+ * bytes, at most 0x50) and the interrupted CONTEXT (ctx_in, 0x2CC bytes,
+ * or built from *cpu) below the interrupted esp, *cpu set to enter
+ * ntdll!KiUserExceptionDispatcher(rec, ctx).  Memory goes through
+ * wemu_write (effects when collecting).  STRAND_ERR_UNSUPPORTED if ntdll
+ * has no dispatcher, STRAND_ERR_LIMIT if the stack has no room. */
+strand_status wemu_deliver_exception(struct wemu *m, struct strand_cpu *cpu, const uint8_t *rec, uint32_t rec_len,
+				     const uint8_t *ctx_in);
 /* Write the initial snapshot records. */
 strand_status wemu_write_snapshot(struct wemu *m);
 /* Rewrite the FS descriptor base for `teb` (the thread switch rule). */

@@ -1,0 +1,768 @@
+/*
+ * The index: built by one replay pass (observers for calls and returns,
+ * the checkpoint of every segment boundary exported from the replay
+ * core, the trace's events read with a reader), written as the sidecar
+ * (index_format.c), then used for whole-trace queries, to give replay
+ * handles their checkpoints (strand_index_attach) and to verify a trace
+ * segment by segment on several cores (strand_index_verify).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "index/index_int.h"
+
+#define AUTO_SEGMENT 1000000ull
+#define MAX_SEGMENTS 4096ull
+
+/* ===================================================================== */
+/* Paths                                                                  */
+/* ===================================================================== */
+
+strand_status strand_index_path(const char *trace, char *buf, size_t len, strand_error *err)
+{
+	int n = snprintf(buf, len, "%s.sidx", trace);
+	if (n < 0 || (size_t)n >= len)
+		return strand_error_set(err, STRAND_ERR_INVALID, "index path of %s is too long", trace);
+	return STRAND_OK;
+}
+
+/* ===================================================================== */
+/* Building                                                               */
+/* ===================================================================== */
+
+struct callent {
+	uint64_t target;   /* 0 = empty slot (0 is never a call target we keep) */
+	uint64_t count;
+	uint64_t first;
+};
+
+struct build {
+	struct strand_index *ix;
+	uint64_t cap_segs, cap_ckpts;
+	uint64_t cap_events;
+	uint32_t cap_calls;
+	uint64_t cap_pages;
+	/* calls of the segment being replayed: open addressing by target */
+	struct callent *cmap;
+	uint32_t cmap_cap, cmap_n;
+	uint64_t seg_calls, seg_rets;
+	bool nomem;
+};
+
+static bool cmap_grow(struct build *b)
+{
+	if (b->cmap_cap && (b->cmap_n + 1) * 2 < b->cmap_cap)
+		return true;
+	uint32_t ncap = b->cmap_cap ? b->cmap_cap * 2 : 1024;
+	struct callent *n = calloc(ncap, sizeof *n);
+	if (!n)
+		return false;
+	for (uint32_t i = 0; i < b->cmap_cap; i++) {
+		if (!b->cmap[i].target)
+			continue;
+		uint32_t j = (uint32_t)((b->cmap[i].target * 0x9E3779B97F4A7C15ull) >> 40) & (ncap - 1);
+		while (n[j].target)
+			j = (j + 1) & (ncap - 1);
+		n[j] = b->cmap[i];
+	}
+	free(b->cmap);
+	b->cmap = n;
+	b->cmap_cap = ncap;
+	return true;
+}
+
+static void on_call(struct strand_replay *r, void *ud, const struct strand_call_info *c)
+{
+	struct build *b = ud;
+	b->seg_calls++;
+	if (!c->to || !cmap_grow(b)) {
+		if (c->to)
+			b->nomem = true;
+		return;
+	}
+	uint32_t j = (uint32_t)((c->to * 0x9E3779B97F4A7C15ull) >> 40) & (b->cmap_cap - 1);
+	while (b->cmap[j].target && b->cmap[j].target != c->to)
+		j = (j + 1) & (b->cmap_cap - 1);
+	if (!b->cmap[j].target) {
+		b->cmap[j].target = c->to;
+		b->cmap[j].first = c->position;
+		b->cmap_n++;
+	}
+	b->cmap[j].count++;
+}
+
+static void on_ret(struct strand_replay *r, void *ud, const struct strand_call_info *c)
+{
+	((struct build *)ud)->seg_rets++;
+}
+
+static bool grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	uint64_t n = *cap ? *cap * 2 : 256;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(*p, n * elem);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = n;
+	return true;
+}
+
+/* Close segment `s` [start, end): its counters and call rows. */
+static bool seg_close(struct build *b, uint64_t start, uint64_t end)
+{
+	struct strand_index *ix = b->ix;
+	uint64_t had = b->cap_ckpts;
+	if (!grow((void **)&ix->segs, &b->cap_segs, ix->nsegs + 1, sizeof *ix->segs) ||
+	    !grow((void **)&ix->ckpts, &b->cap_ckpts, ix->nsegs + 2, sizeof *ix->ckpts))
+		return false;
+	if (b->cap_ckpts > had)
+		memset(ix->ckpts + had, 0, (b->cap_ckpts - had) * sizeof *ix->ckpts);
+	struct strand_index_segment *s = &ix->segs[ix->nsegs];
+	memset(s, 0, sizeof *s);
+	s->start = start;
+	s->end = end;
+	s->ncalls = b->seg_calls;
+	s->nrets = b->seg_rets;
+	s->ncall_targets = b->cmap_n;
+	uint64_t cc = b->cap_calls;
+	if (!grow((void **)&ix->calls, &cc, (uint64_t)ix->ncalls + b->cmap_n, sizeof *ix->calls) ||
+	    cc > UINT32_MAX)
+		return false;
+	b->cap_calls = (uint32_t)cc;
+	for (uint32_t i = 0; i < b->cmap_cap; i++) {
+		if (!b->cmap[i].target)
+			continue;
+		struct strand_index_calls *c = &ix->calls[ix->ncalls++];
+		c->segment = ix->nsegs;
+		c->target = b->cmap[i].target;
+		c->count = b->cmap[i].count;
+		c->first = b->cmap[i].first;
+	}
+	if (b->cmap)
+		memset(b->cmap, 0, b->cmap_cap * sizeof *b->cmap);
+	b->cmap_n = 0;
+	b->seg_calls = b->seg_rets = 0;
+	ix->nsegs++;
+	return true;
+}
+
+/* The page addresses of a checkpoint blob (replay/ckpt_io.c layout),
+ * appended as page rows of segment `seg`; *n gets their count.  False if
+ * the blob is not as expected or memory runs out. */
+static bool blob_pages(struct build *b, const uint8_t *blob, size_t len, uint32_t seg,
+		       uint32_t *n)
+{
+	uint32_t nthreads, nlayout, nmods, npages;
+	uint64_t meta;
+	if (len < 72)
+		return false;
+	memcpy(&nthreads, blob + 40, 4);
+	memcpy(&nlayout, blob + 44, 4);
+	memcpy(&nmods, blob + 48, 4);
+	memcpy(&npages, blob + 52, 4);
+	memcpy(&meta, blob + 64, 8);
+	uint64_t at = 72 + (uint64_t)nthreads * (4 + 4 + 12 + 4 + 40 + 2 * 704);
+	for (uint32_t i = 0; i < nlayout; i++) {
+		uint32_t nl;
+		if (at + 40 > meta)
+			return false;
+		memcpy(&nl, blob + at + 36, 4);
+		at += 40 + (uint64_t)nl;
+	}
+	at += (uint64_t)nmods * 9;
+	if (at + (uint64_t)npages * 24 > meta)
+		return false;
+	struct strand_index *ix = b->ix;
+	if (!grow((void **)&ix->pages, &b->cap_pages, ix->npages + npages, sizeof *ix->pages))
+		return false;
+	for (uint32_t i = 0; i < npages; i++) {
+		uint64_t a;
+		memcpy(&a, blob + at + (uint64_t)i * 24, 8);
+		ix->pages[ix->npages].addr = a;
+		ix->pages[ix->npages].segment = seg;
+		ix->npages++;
+	}
+	*n = npages;
+	return true;
+}
+
+/* Every event after the snapshot but key frames, as the query engine
+ * lists them. */
+static strand_status read_events(const char *trace, struct build *b, strand_error *err)
+{
+	struct strand_reader *rd = NULL;
+	struct strand_index *ix = b->ix;
+	strand_status st = strand_reader_open(trace, &rd, err);
+	if (st != STRAND_OK)
+		return st;
+	strand_abi abi = strand_reader_info(rd)->abi;
+	bool in_snapshot = true;
+	for (;;) {
+		const struct strand_record *rec;
+		st = strand_reader_next(rd, &rec, err);
+		if (st == STRAND_END) {
+			st = STRAND_OK;
+			break;
+		}
+		if (st != STRAND_OK)
+			break;
+		if (in_snapshot) {
+			if (rec->type == STRAND_REC_SNAPSHOT_END)
+				in_snapshot = false;
+			continue;
+		}
+		if (rec->type == STRAND_REC_KEYFRAME)
+			continue;
+		if (!grow((void **)&ix->events, &b->cap_events, ix->nevents + 1, sizeof *ix->events)) {
+			st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot index events");
+			break;
+		}
+		struct strand_index_event *e = &ix->events[ix->nevents++];
+		memset(e, 0, sizeof *e);
+		e->position = rec->position;
+		e->type = rec->type;
+		e->tid = rec->tid;
+		switch (rec->type) {
+		case STRAND_REC_SYSCALL:
+			e->pc = rec->u.syscall.pc;
+			e->number = rec->u.syscall.number;
+			e->result = rec->u.syscall.result;
+			for (uint32_t k = 0; k < 4 && k < rec->u.syscall.nargs; k++)
+				e->args[k] = rec->u.syscall.args[k];
+			e->failed = ix_syscall_failed(abi, e->result);
+			break;
+		case STRAND_REC_NONDET:
+			e->pc = rec->u.nondet.pc;
+			e->number = rec->u.nondet.kind;
+			break;
+		case STRAND_REC_EXCEPTION:
+			e->pc = rec->u.exception.pc;
+			e->number = rec->u.exception.code;
+			e->failed = true;
+			break;
+		case STRAND_REC_THREAD_EXIT:
+		case STRAND_REC_PROCESS_EXIT:
+			e->number = rec->u.exit_code;
+			break;
+		case STRAND_REC_MODULE_UNLOAD:
+			e->number = rec->u.module_id;
+			break;
+		default:
+			break;
+		}
+	}
+	strand_reader_close(rd);
+	return st;
+}
+
+static int call_cmp(const void *a, const void *b)
+{
+	const struct strand_index_calls *x = a, *y = b;
+	if (x->target != y->target)
+		return x->target < y->target ? -1 : 1;
+	return x->segment < y->segment ? -1 : x->segment > y->segment;
+}
+
+static int page_cmp(const void *a, const void *b)
+{
+	const struct ix_page *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->segment < y->segment ? -1 : x->segment > y->segment;
+}
+
+static strand_status write_blob(int fd, const char *path, const uint8_t *p, size_t n,
+				uint64_t off, strand_error *err)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return strand_error_set(err, STRAND_ERR_IO, "cannot write %s: %s", path,
+						strerror(errno));
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return STRAND_OK;
+}
+
+strand_status strand_index_build(const char *trace, const char *out,
+				 const struct strand_index_options *opt, strand_error *err)
+{
+	char side[4096], tmp[4200] = "";
+	struct build b = { 0 };
+	struct strand_replay *r = NULL;
+	uint8_t *blob = NULL;
+	int fd = -1;
+	strand_status st;
+	if (!out) {
+		if ((st = strand_index_path(trace, side, sizeof side, err)) != STRAND_OK)
+			return st;
+		out = side;
+	}
+	struct ix_fingerprint fp;
+	if ((st = ix_fingerprint(trace, &fp, err)) != STRAND_OK)
+		return st;
+	b.ix = calloc(1, sizeof *b.ix);
+	if (!b.ix)
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate index");
+	/* the segment length: the replay's checkpoint interval */
+	struct strand_reader *rd = NULL;
+	if ((st = strand_reader_open(trace, &rd, err)) != STRAND_OK)
+		goto out;
+	uint64_t end = strand_reader_summary(rd)->last_position;
+	strand_reader_close(rd);
+	uint64_t L = opt && opt->segment_length ? opt->segment_length : AUTO_SEGMENT;
+	if (!(opt && opt->segment_length) && end / L >= MAX_SEGMENTS)
+		L = end / MAX_SEGMENTS + 1;
+	b.ix->end = end;
+	b.ix->seglen = L;
+	struct strand_replay_options ro = { .checkpoint_interval = L };
+	if (opt) {
+		ro.progress = opt->progress;
+		ro.progress_ud = opt->progress_ud;
+	}
+	if ((st = strand_replay_open(trace, &ro, &r, err)) != STRAND_OK)
+		goto out;
+	if (!strand_replay_on_call(r, on_call, &b) || !strand_replay_on_ret(r, on_ret, &b)) {
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot observe calls");
+		goto out;
+	}
+	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", out);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		st = strand_error_set(err, STRAND_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	uint64_t off = IX_HEADER;
+	for (uint64_t start = 0;; start += L) {
+		uint64_t stop = end - start > L ? start + L : end;
+		if ((st = strand_replay_seek(r, stop, err)) != STRAND_OK)
+			goto out;
+		if (b.nomem) {
+			st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot count calls");
+			goto out;
+		}
+		uint32_t seg = b.ix->nsegs;
+		if (!seg_close(&b, start, stop)) {
+			st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot index segment %u", seg);
+			goto out;
+		}
+		b.ix->ckpts[seg].position = start;
+		if (stop == end)
+			break;
+		size_t len = 0;
+		if ((st = strand_replay_checkpoint_export(r, &blob, &len, err)) != STRAND_OK)
+			goto out;
+		uint32_t np = 0;
+		if (!blob_pages(&b, blob, len, seg, &np)) {
+			st = strand_error_set(err, STRAND_ERR_INVALID,
+					      "checkpoint at %" PRIu64 " is not as expected", stop);
+			goto out;
+		}
+		b.ix->segs[seg].npages = np;
+		uint64_t meta;
+		memcpy(&meta, blob + 64, 8);
+		if ((st = write_blob(fd, tmp, blob, len, off, err)) != STRAND_OK)
+			goto out;
+		/* the next segment starts from this checkpoint */
+		b.ix->ckpts[seg + 1].position = stop;
+		b.ix->ckpts[seg + 1].offset = off;
+		b.ix->ckpts[seg + 1].size = len;
+		b.ix->ckpts[seg + 1].meta_hash = XXH3_64bits(blob, meta);
+		off += len;
+		free(blob);
+		blob = NULL;
+	}
+	if ((st = read_events(trace, &b, err)) != STRAND_OK)
+		goto out;
+	for (uint64_t i = 0; i < b.ix->nevents; i++) {
+		const struct strand_index_event *e = &b.ix->events[i];
+		uint64_t s = e->position / L;
+		if (s >= b.ix->nsegs)
+			s = b.ix->nsegs - 1;
+		if (e->type == STRAND_REC_SYSCALL)
+			b.ix->segs[s].nsyscalls++;
+		else if (e->type == STRAND_REC_THREAD_SWITCH)
+			b.ix->segs[s].nswitches++;
+	}
+	qsort(b.ix->calls, b.ix->ncalls, sizeof *b.ix->calls, call_cmp);
+	qsort(b.ix->pages, b.ix->npages, sizeof *b.ix->pages, page_cmp);
+	if ((st = ix_write_tail(fd, tmp, off, b.ix, &fp, err)) != STRAND_OK)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		st = strand_error_set(err, STRAND_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, out) != 0) {
+		st = strand_error_set(err, STRAND_ERR_IO, "cannot rename %s to %s: %s", tmp, out,
+				      strerror(errno));
+		goto out;
+	}
+	tmp[0] = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (fd >= 0 || (st != STRAND_OK && tmp[0]))
+		unlink(tmp);
+	free(blob);
+	free(b.cmap);
+	strand_replay_close(r);
+	ix_free(b.ix);
+	if (st != STRAND_OK)
+		strand_error_wrap(err, st, "cannot index %s", trace);
+	return st;
+}
+
+/* ===================================================================== */
+/* Opening                                                                */
+/* ===================================================================== */
+
+strand_status strand_index_open(const char *trace, const char *path,
+				struct strand_index **out, strand_error *err)
+{
+	char side[4096];
+	*out = NULL;
+	if (!path) {
+		strand_status st = strand_index_path(trace, side, sizeof side, err);
+		if (st != STRAND_OK)
+			return st;
+		path = side;
+	}
+	return ix_read(trace, path, out, err);
+}
+
+strand_status strand_index_ensure(const char *trace, const struct strand_index_options *opt,
+				  struct strand_index **out, bool *built, strand_error *err)
+{
+	char side[4096];
+	strand_error e2;
+	if (built)
+		*built = false;
+	strand_status st = strand_index_path(trace, side, sizeof side, err);
+	if (st != STRAND_OK)
+		return st;
+	st = ix_read(trace, side, out, &e2);
+	if (st == STRAND_OK)
+		return st;
+	/* missing, stale or damaged: build it (beside the trace, else in a
+	 * temporary file) */
+	const char *where = side;
+	char tmp[4096] = "";
+	if (access(side, F_OK) != 0) {
+		char dir[4096];
+		snprintf(dir, sizeof dir, "%s", side);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		if (access(slash ? dir : ".", W_OK) != 0) {
+			const char *td = getenv("TMPDIR");
+			snprintf(tmp, sizeof tmp, "%s/strand-index-%d-%p.sidx", td && *td ? td : "/tmp",
+				 (int)getpid(), (void *)out);
+			where = tmp;
+		}
+	} else if (access(side, W_OK) != 0) {
+		const char *td = getenv("TMPDIR");
+		snprintf(tmp, sizeof tmp, "%s/strand-index-%d-%p.sidx", td && *td ? td : "/tmp",
+			 (int)getpid(), (void *)out);
+		where = tmp;
+	}
+	if ((st = strand_index_build(trace, where, opt, err)) != STRAND_OK)
+		return st;
+	if (built)
+		*built = true;
+	st = ix_read(trace, where, out, err);
+	if (st == STRAND_NOT_FOUND)
+		st = strand_error_set(err, STRAND_ERR_IO, "index %s vanished after building", where);
+	if (tmp[0] && st == STRAND_OK)
+		(*out)->unlink_on_close = true;
+	return st;
+}
+
+void strand_index_close(struct strand_index *ix)
+{
+	if (ix && ix->unlink_on_close && ix->path)
+		unlink(ix->path);
+	ix_free(ix);
+}
+
+/* ===================================================================== */
+/* Queries                                                                */
+/* ===================================================================== */
+
+const struct strand_index_segment *strand_index_segments(const struct strand_index *ix,
+							 uint32_t *n)
+{
+	*n = ix->nsegs;
+	return ix->segs;
+}
+
+uint32_t strand_index_segment_of(const struct strand_index *ix, uint64_t pos)
+{
+	uint64_t s = pos / ix->seglen;
+	return s >= ix->nsegs ? ix->nsegs - 1 : (uint32_t)s;
+}
+
+uint64_t strand_index_end(const struct strand_index *ix)
+{
+	return ix->end;
+}
+
+const struct strand_index_event *strand_index_events(const struct strand_index *ix,
+						     uint64_t *n)
+{
+	*n = ix->nevents;
+	return ix->events;
+}
+
+const struct strand_index_calls *strand_index_calls_to(const struct strand_index *ix,
+						       uint64_t target, uint32_t *n,
+						       uint64_t *total)
+{
+	uint32_t lo = 0, hi = ix->ncalls;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (ix->calls[mid].target < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint32_t i = lo;
+	uint64_t t = 0;
+	while (i < ix->ncalls && ix->calls[i].target == target)
+		t += ix->calls[i++].count;
+	*n = i - lo;
+	if (total)
+		*total = t;
+	return *n ? &ix->calls[lo] : NULL;
+}
+
+uint32_t strand_index_pages_changed(const struct strand_index *ix, uint64_t addr,
+				    uint64_t len, uint32_t *segs, uint32_t max)
+{
+	if (!len)
+		return 0;
+	uint64_t first = addr & ~(uint64_t)4095;
+	uint64_t last = (addr + len - 1 < addr ? UINT64_MAX : addr + len - 1) & ~(uint64_t)4095;
+	/* a bitmap of segments: the answer is in segment order */
+	uint8_t *hit = calloc(ix->nsegs, 1);
+	if (!hit)
+		return 0;
+	uint64_t lo = 0, hi = ix->npages;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (ix->pages[mid].addr < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint64_t i = lo; i < ix->npages && ix->pages[i].addr <= last; i++)
+		hit[ix->pages[i].segment] = 1;
+	/* the last segment ends without a checkpoint: its pages are not
+	 * listed, so it may always have changed them */
+	hit[ix->nsegs - 1] = 1;
+	uint32_t n = 0;
+	for (uint32_t s = 0; s < ix->nsegs; s++)
+		if (hit[s]) {
+			if (n < max)
+				segs[n] = s;
+			n++;
+		}
+	free(hit);
+	return n;
+}
+
+/* ===================================================================== */
+/* Restoring                                                              */
+/* ===================================================================== */
+
+strand_status strand_index_attach(struct strand_index *ix, struct strand_replay *r,
+				  strand_error *err)
+{
+	if (strand_replay_end(r) != ix->end)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"index %s is of a trace of %" PRIu64 " instructions, the replay has %" PRIu64,
+					ix->path, ix->end, strand_replay_end(r));
+	int fd = open(ix->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return strand_error_set(err, STRAND_ERR_IO, "cannot open index %s: %s", ix->path,
+					strerror(errno));
+	strand_status st = STRAND_OK;
+	uint8_t *meta = NULL;
+	for (uint32_t s = 1; s < ix->nsegs && st == STRAND_OK; s++) {
+		const struct ix_ckpt *c = &ix->ckpts[s];
+		if (!c->size)
+			continue;
+		uint64_t msize = 0;
+		if (c->size < 72 || pread(fd, &msize, 8, (off_t)(c->offset + 64)) != 8 ||
+		    msize < 72 || msize > c->size) {
+			st = strand_error_set(err, STRAND_ERR_CORRUPT,
+					      "index %s at offset=%" PRIu64 ": checkpoint of segment %u is cut short",
+					      ix->path, c->offset, s);
+			break;
+		}
+		free(meta);
+		meta = malloc(msize);
+		if (!meta) {
+			st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot read index checkpoint");
+			break;
+		}
+		if (pread(fd, meta, msize, (off_t)c->offset) != (ssize_t)msize ||
+		    XXH3_64bits(meta, msize) != c->meta_hash) {
+			st = strand_error_set(err, STRAND_ERR_CORRUPT,
+					      "index %s at offset=%" PRIu64 ": checkpoint of segment %u: checksum mismatch",
+					      ix->path, c->offset, s);
+			break;
+		}
+		st = strand_replay_checkpoint_import(r, ix->path, c->offset, c->size, err);
+	}
+	free(meta);
+	close(fd);
+	if (st != STRAND_OK)
+		strand_error_wrap(err, st, "cannot attach index %s", ix->path);
+	return st;
+}
+
+/* ===================================================================== */
+/* Segment-parallel verification                                          */
+/* ===================================================================== */
+
+struct verify {
+	struct strand_index *ix;
+	pthread_mutex_t lock;
+	uint32_t next;           /* next segment to hand out */
+	strand_status *status;   /* per segment */
+	strand_error *errs;      /* per segment */
+	uint64_t instructions;
+	strand_status setup_st;
+	strand_error setup_err;
+};
+
+static void *verify_worker(void *ud)
+{
+	struct verify *v = ud;
+	struct strand_index *ix = v->ix;
+	struct strand_replay *r = NULL;
+	strand_error err;
+	strand_status st = strand_replay_open(ix->trace, NULL, &r, &err);
+	if (st == STRAND_OK)
+		st = strand_index_attach(ix, r, &err);
+	if (st != STRAND_OK) {
+		pthread_mutex_lock(&v->lock);
+		if (v->setup_st == STRAND_OK) {
+			v->setup_st = st;
+			v->setup_err = err;
+		}
+		v->next = ix->nsegs;
+		pthread_mutex_unlock(&v->lock);
+		strand_replay_close(r);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&v->lock);
+		uint32_t s = v->next < ix->nsegs ? v->next++ : UINT32_MAX;
+		pthread_mutex_unlock(&v->lock);
+		if (s == UINT32_MAX)
+			break;
+		const struct strand_index_segment *g = &ix->segs[s];
+		struct strand_replay_stats a, b;
+		strand_replay_get_stats(r, &a);
+		/* to the segment's start (its checkpoint), then execute it: to
+		 * end - 1 first, so the checkpoint at end is not restored
+		 * instead of executed */
+		st = strand_replay_seek(r, g->start, &err);
+		if (st == STRAND_OK && g->end > g->start + 1)
+			st = strand_replay_seek(r, g->end - 1, &err);
+		if (st == STRAND_OK && g->end > g->start)
+			st = strand_replay_seek(r, g->end, &err);
+		if (st == STRAND_OK && s + 1 < ix->nsegs)
+			st = strand_replay_checkpoint_check(r, &err);
+		strand_replay_get_stats(r, &b);
+		pthread_mutex_lock(&v->lock);
+		v->status[s] = st;
+		if (st != STRAND_OK)
+			v->errs[s] = err;
+		v->instructions += b.instructions - a.instructions;
+		pthread_mutex_unlock(&v->lock);
+		if (st != STRAND_OK) {
+			/* a diverged handle refuses further motion: a fresh one */
+			strand_replay_close(r);
+			r = NULL;
+			if (strand_replay_open(ix->trace, NULL, &r, &err) != STRAND_OK ||
+			    strand_index_attach(ix, r, &err) != STRAND_OK)
+				break;
+		}
+	}
+	strand_replay_close(r);
+	return NULL;
+}
+
+strand_status strand_index_verify(struct strand_index *ix, unsigned jobs,
+				  uint64_t *instructions, strand_error *err)
+{
+	if (jobs == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = n > 0 ? (unsigned)n : 1;
+	}
+	if (jobs > ix->nsegs)
+		jobs = ix->nsegs;
+	if (jobs > 256)
+		jobs = 256;
+	struct verify v = { .ix = ix };
+	pthread_mutex_init(&v.lock, NULL);
+	v.status = calloc(ix->nsegs, sizeof *v.status);
+	v.errs = calloc(ix->nsegs, sizeof *v.errs);
+	pthread_t *th = calloc(jobs, sizeof *th);
+	strand_status st = STRAND_OK;
+	if (!v.status || !v.errs || !th) {
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot verify: out of memory");
+		goto out;
+	}
+	unsigned started = 0;
+	for (unsigned i = 1; i < jobs; i++)
+		if (pthread_create(&th[i], NULL, verify_worker, &v) == 0)
+			started = i;
+		else
+			break;
+	verify_worker(&v); /* this thread works too */
+	for (unsigned i = 1; i <= started; i++)
+		pthread_join(th[i], NULL);
+	if (v.setup_st != STRAND_OK) {
+		st = v.setup_st;
+		if (err)
+			*err = v.setup_err;
+		goto out;
+	}
+	/* the merge: the first segment (in trace order) that failed */
+	for (uint32_t s = 0; s < ix->nsegs; s++)
+		if (v.status[s] != STRAND_OK) {
+			st = v.status[s];
+			if (err)
+				*err = v.errs[s];
+			break;
+		}
+	if (instructions)
+		*instructions = v.instructions;
+out:
+	free(th);
+	free(v.status);
+	free(v.errs);
+	pthread_mutex_destroy(&v.lock);
+	return st;
+}
