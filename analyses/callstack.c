@@ -374,11 +374,6 @@ strand_status strand_callstack_capture(struct strand_callstack *cs, uint32_t tid
 	return STRAND_OK;
 }
 
-static void noop_insn(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
-		      uint32_t size)
-{
-}
-
 strand_status strand_callstack_at(const char *trace, uint64_t pos, uint32_t tid,
 				  struct strand_stack **out, strand_error *err)
 {
@@ -390,11 +385,6 @@ strand_status strand_callstack_at(const char *trace, uint64_t pos, uint32_t tid,
 	st = strand_callstack_new(r, &cs, err);
 	if (st < 0)
 		goto out;
-	/* With only block observers the core misses a call whose next block
-	 * straddles the stop position (a stop inside the callee's first
-	 * block); an instruction observer makes it run blocks instruction by
-	 * instruction up to the stop, and the call is seen. */
-	strand_replay_on_insn(r, noop_insn, NULL);
 	st = strand_replay_seek(r, pos, err);
 	if (st < 0) {
 		strand_error_wrap(err, st, "callstack: replay to position=%" PRIu64, pos);
@@ -560,7 +550,6 @@ static strand_status callstack_finish(struct strand_analysis *a, void *state,
 		if (st >= 0)
 			st = strand_callstack_new(r, &xcs, err);
 		if (st >= 0) {
-			strand_replay_on_insn(r, noop_insn, NULL); /* see strand_callstack_at */
 			st = strand_analysis_drive(a, r, "callstack at", p->at, err);
 		}
 		struct strand_rnode *at = strand_r_object(out, "at");
