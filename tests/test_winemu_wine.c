@@ -56,10 +56,33 @@ static void setup(void)
 	snprintf(dir, sizeof dir, "/tmp/strand-wine-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(guests, sizeof guests, "%s/guests", dir);
-	char cmd[1024];
+	char cmd[2048];
 	snprintf(cmd, sizeof cmd, "sh %s/tests/traces/src/win/build.sh %s > %s/build.txt 2>&1", STRAND_SOURCE_DIR,
 		 guests, dir);
 	cr_assert_eq(system(cmd), 0, "cannot build the guest programs (%s/build.txt)", dir);
+	/* the HTTP SSL stand-ins that run on Wine's system DLLs, next to the host */
+	snprintf(cmd, sizeof cmd,
+		 "sh %s/tests/traces/build-guests.sh %s/standins > %s/standins.txt 2>&1 && "
+		 "cp %s/standins/strmfilt.dll %s/standins/httpapi.dll %s/",
+		 STRAND_SOURCE_DIR, dir, dir, dir, dir, guests);
+	cr_assert_eq(system(cmd), 0, "cannot build the stand-in DLLs (%s/standins.txt)", dir);
+}
+
+/* The text of dir/NAME-report.json after `strand report --format json`. */
+static char *report_json(const char *trace, const char *name)
+{
+	char cmd[1400], out[600];
+	snprintf(out, sizeof out, "%s/%s-report.json", dir, name);
+	snprintf(cmd, sizeof cmd, "%s report --format json -o %s %s 2>%s/%s-report-err.txt", STRAND_CLI, out, trace,
+		 dir, name);
+	cr_assert_eq(system(cmd), 0, "strand report failed");
+	FILE *f = fopen(out, "r");
+	cr_assert_not_null(f);
+	static char text[4 << 20];
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	text[n] = 0;
+	fclose(f);
+	return text;
 }
 
 static void teardown(void)
@@ -361,4 +384,34 @@ Test(winemu_wine, exceptions_are_dispatched_to_the_process_handlers)
 	strand_reader_close(r);
 	cr_assert_eq(delivered, 1);
 	replay_exact(trace, "fault");
+}
+
+/* The seed's failure re-hosted on Wine's ntdll, kernel32 and advapi32 with
+ * the project's strmfilt and httpapi: the report still finds NtCreateFile
+ * on \Device\Http\Control -> 0xC000000E by data flow, and follows Wine's
+ * own status translation (433 = ERROR_NO_SUCH_DEVICE, where the stand-in
+ * ntdll says 2) to the symptom hr = 800701b1. */
+Test(winemu_wine, httpssl_rehosted_on_wine_finds_the_device_open_and_wines_translation)
+{
+	char trace[512];
+	record("httpssl-wine", "httpssl-wine", NULL, trace, sizeof trace);
+	struct seen s;
+	scan(trace, &s);
+	cr_assert_eq(s.exit_code, 1, "exit status 0x%" PRIx64 "; stderr: %s", s.exit_code, s.err);
+	cr_assert_str_eq(s.err, "httpsslhost: Error initializing SSL_STREAM_CONTEXT globals. hr = 800701b1\r\n");
+	cr_assert_not_null(strstr(s.loaded, "httpapi.dll "), "loaded: %s", s.loaded);
+	cr_assert_not_null(strstr(s.loaded, "advapi32.dll "), "loaded: %s", s.loaded);
+	const char *text = report_json(trace, "httpssl-wine");
+	const char *rc = strstr(text, "\"root_cause\"");
+	cr_assert_not_null(rc, "no root cause");
+	cr_assert_not_null(strstr(rc, "\"syscall\": \"NtCreateFile\""), "root cause: %.500s", rc);
+	cr_assert_not_null(strstr(rc, "\\\\Device\\\\Http\\\\Control"), "root cause: %.500s", rc);
+	cr_assert_not_null(strstr(rc, "0xc000000e"), "root cause: %.500s", rc);
+	cr_assert_not_null(strstr(rc, "data flow"), "root cause: %.500s", rc);
+	cr_assert_not_null(strstr(rc, "httpapi.dll!HttpInitialize"), "root cause stack: %.1500s", rc);
+	const char *pr = strstr(text, "\"propagation\"");
+	cr_assert_not_null(pr);
+	cr_assert_not_null(strstr(pr, "ntdll.dll!RtlNtStatusToDosError"), "the translation is Wine's ntdll");
+	cr_assert_not_null(strstr(text, "0x800701b1"), "the symptom's value");
+	replay_exact(trace, "httpssl-wine");
 }

@@ -27,6 +27,7 @@ $CC -std=gnu11 $FLAGS -o "$out/hello.exe" hello.c $LDFLAGS
 $CC -std=gnu11 $FLAGS -o "$out/missing.exe" missing.c $LDFLAGS
 $CC -std=gnu11 $FLAGS -o "$out/threads.exe" threads.c $LDFLAGS -lpthread
 $CC -std=gnu11 $FLAGS -o "$out/fault.exe" fault.c $LDFLAGS
+$CC -std=gnu11 $FLAGS -o "$out/httpsslhost.exe" httpsslhost.c $LDFLAGS
 $CXX -std=gnu++17 $FLAGS -o "$out/cxx.exe" cxx.cpp $LDFLAGS -shared-libgcc
 # the mingw runtime DLLs the programs import, without their DWARF debug
 # sections (the COFF symbols stay): libstdc++-6.dll is 21 MB with them
