@@ -27,6 +27,7 @@
 #include "query/query_int.h"
 #include "strand/analysis.h"
 #include "strand/dataflow.h"
+#include "strand/index.h"
 
 /* The session's target state (q->ext_ud). */
 struct rtarget {
@@ -128,10 +129,44 @@ static const struct qtarget_ops replay_ops = {
 /* The event index                                                        */
 /* ===================================================================== */
 
+/* The event list from the trace's sidecar index (strand/index.h), when
+ * it is there and up to date: no pass over the trace.  False if not. */
+static bool events_from_sidecar(const char *path, struct strand_query_event **out,
+				uint64_t *nout)
+{
+	struct strand_index *ix = NULL;
+	if (strand_index_open(path, NULL, &ix, NULL) != STRAND_OK)
+		return false;
+	uint64_t n;
+	const struct strand_index_event *ie = strand_index_events(ix, &n);
+	struct strand_query_event *ev = calloc(n ? n : 1, sizeof *ev);
+	for (uint64_t i = 0; ev && i < n; i++) {
+		ev[i].index = i;
+		ev[i].position = ie[i].position;
+		ev[i].type = ie[i].type;
+		ev[i].tid = ie[i].tid;
+		ev[i].pc = ie[i].pc;
+		ev[i].number = ie[i].number;
+		ev[i].result = ie[i].result;
+		memcpy(ev[i].args, ie[i].args, sizeof ev[i].args);
+		ev[i].failed = ie[i].failed;
+	}
+	strand_index_close(ix);
+	if (!ev)
+		return false;
+	*out = n ? ev : NULL;
+	if (!n)
+		free(ev);
+	*nout = n;
+	return true;
+}
+
 static strand_status build_index(const char *path, strand_abi abi,
 				 struct strand_query_event **out, uint64_t *nout,
 				 strand_error *err)
 {
+	if (events_from_sidecar(path, out, nout))
+		return STRAND_OK;
 	struct strand_reader *rd = NULL;
 	struct strand_query_event *ev = NULL;
 	uint64_t n = 0, cap = 0;
@@ -1085,6 +1120,29 @@ strand_status strand_query_new(struct strand_replay *r,
 	return STRAND_OK;
 }
 
+/* Give the session's replay the checkpoints of the trace's sidecar index
+ * (seeks from a cold start restore the closest segment), building the
+ * index first when the trace is long enough to be worth it.  An index
+ * that is missing, stale or damaged only costs speed: replay then starts
+ * from the snapshot as without one. */
+static void attach_sidecar(const char *path, const struct strand_replay_options *ropt,
+			   struct strand_replay *r)
+{
+	struct strand_index *ix = NULL;
+	strand_status st = strand_index_open(path, NULL, &ix, NULL);
+	if (st != STRAND_OK && strand_replay_end(r) >= STRAND_INDEX_AUTO_BUILD) {
+		struct strand_index_options io = { 0 };
+		if (ropt) {
+			io.progress = ropt->progress;
+			io.progress_ud = ropt->progress_ud;
+		}
+		st = strand_index_ensure(path, &io, &ix, NULL, NULL);
+	}
+	if (st == STRAND_OK)
+		strand_index_attach(ix, r, NULL);
+	strand_index_close(ix);
+}
+
 strand_status strand_query_open(const char *path,
 				const struct strand_replay_options *ropt,
 				struct strand_query **out, strand_error *err)
@@ -1093,6 +1151,7 @@ strand_status strand_query_open(const char *path,
 	strand_status st = strand_replay_open(path, ropt, &r, err);
 	if (st < 0)
 		return st;
+	attach_sidecar(path, ropt, r);
 	struct strand_query_options qo = { .trace_path = path };
 	if ((st = strand_query_new(r, &qo, out, err)) < 0) {
 		strand_replay_close(r);

@@ -43,6 +43,10 @@ struct strand_index;
 #define STRAND_INDEX_VERSION_MAJOR 1
 #define STRAND_INDEX_VERSION_MINOR 0
 
+/* Traces at least this long get an index built on first need by the
+ * commands that use one (query); shorter ones use an index if present. */
+#define STRAND_INDEX_AUTO_BUILD 50000000ull
+
 struct strand_index_options {
 	/* Instructions per segment; 0 = automatic (1M, or more so that a
 	 * trace has at most 4096 segments). */
