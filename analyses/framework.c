@@ -86,6 +86,8 @@ static strand_status open_handle(struct strand_analysis *a, struct pass_progress
 	return strand_replay_open(a->trace, &ro, out, err);
 }
 
+	ro.max_instructions = a->opt.max_instructions;
+	ro.max_memory = a->opt.max_memory;
 strand_status strand_analysis_new(const char *trace, const struct strand_analysis_options *opt,
 				  struct strand_analysis **out, strand_error *err)
 {
@@ -409,6 +411,8 @@ strand_status strand_analysis_drive(struct strand_analysis *a, struct strand_rep
 	 * handle was opened with. */
 	uint64_t slice = end / 50 + 1;
 	if (slice < 1000000)
+	ro.max_instructions = a->opt.max_instructions;
+	ro.max_memory = a->opt.max_memory;
 		slice = 1000000; /* each seek has a fixed cost; small traces go at once */
 	while (strand_replay_position(r) < pos) {
 		uint64_t cur = strand_replay_position(r);

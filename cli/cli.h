@@ -12,6 +12,7 @@
 #define STRAND_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "strand/strand.h"
@@ -52,6 +53,56 @@ bool cli_progress_enabled(bool quiet);
 /* Progress callback for strand_replay_options.progress (ud = label). */
 void cli_progress(void *ud, uint64_t pos, uint64_t end);
 void cli_progress_done(void);
+
+/* Budgets.  cli_parse_size: "4096", "0x1000", "512M", "2GiB" (binary
+ * suffixes K M G T, optional "i" and "B"); false if not a positive number.
+ * cli_budget_option: if argv[*i] is --max-instructions or --max-memory,
+ * parse its value into the matching out-parameter, advance *i and return
+ * 1; 0 if argv[*i] is another option; a negative exit code (the usage
+ * error already reported) on a bad value. */
+bool cli_parse_size(const char *s, uint64_t *out);
+int cli_budget_option(const char *cmd, bool json, int argc, char **argv, int *i,
+		      uint64_t *max_instructions, uint64_t *max_memory);
+#define CLI_BUDGET_HELP \
+	"  --max-instructions N  refuse traces claiming more than N instructions\n" \
+	"                      (default: 2^30 + 2^20 per byte of trace)\n" \
+	"  --max-memory SIZE   bound guest and checkpoint memory (default: 256M +\n" \
+	"                      4K per byte of trace, at most 64G)\n"
+
+/* An output file written safely, for every command that writes one:
+ *  - a symbolic link or a directory as target is refused before anything
+ *    is created;
+ *  - a regular (or missing) target is written to a fresh temporary in its
+ *    directory, ".BASE.TAG.XXXXXX", created O_EXCL (never through an
+ *    existing name), and renamed over the target on commit;
+ *  - any other target (a device, a FIFO) is never replaced: the output
+ *    goes to a temporary in $TMPDIR (or /tmp) and is copied into the target
+ *    on commit, opened O_NOFOLLOW without O_CREAT;
+ *  - abort (and commit, after an error) removes the temporary.
+ * Use: cli_out_begin, then write either through cli_out_file() (a FILE)
+ * or to the path cli_out_path() (closed, for writers that open a path),
+ * then cli_out_commit or cli_out_abort. */
+struct cli_out {
+	char *target;     /* owned copy of the path given */
+	char *tmp;        /* owned: the temporary written; NULL after abort */
+	int fd;           /* open on tmp until cli_out_file/cli_out_path, else -1 */
+	FILE *f;          /* from cli_out_file, or NULL */
+	bool in_place;    /* the target exists and is not a regular file */
+	bool committed;   /* renamed: tmp no longer exists */
+};
+strand_status cli_out_begin(struct cli_out *o, const char *target, const char *tag,
+			    strand_error *err);
+FILE *cli_out_file(struct cli_out *o);       /* borrowed until commit/abort */
+const char *cli_out_path(struct cli_out *o); /* borrowed until commit/abort */
+strand_status cli_out_commit(struct cli_out *o, strand_error *err);
+void cli_out_abort(struct cli_out *o);       /* idempotent */
+/* For `strand record`: the ordinal trace next to the output, TARGET.raw
+ * (an old regular file of that name is replaced; anything else is
+ * refused), created O_EXCL|O_NOFOLLOW; a temporary in $TMPDIR when the
+ * target is written in place.  *raw owned (free).  cli_raw_commit makes
+ * the raw trace itself the output (--raw) and ends `o` like commit. */
+strand_status cli_raw_begin(struct cli_out *o, char **raw, strand_error *err);
+strand_status cli_raw_commit(struct cli_out *o, const char *raw, strand_error *err);
 
 /* Subcommand handlers, one file each: cli/cmd_<name>.c */
 int cmd_info(int argc, char **argv);

@@ -16,12 +16,19 @@ const struct cli_command cli_commands[] = {
 	{ "verify", "verify [--json] TRACE",
 	  "check a trace's structure: chunks, checksums, index, event order",
 	  "  --json              machine-readable output\n", cmd_verify },
-	{ "replay", "replay [--json] [--show-output] [-q] TRACE",
+	{ "replay", "replay [--json] [--show-output] [-q] [--max-instructions N] [--max-memory SIZE] TRACE",
 	  "re-execute a whole trace and check it against the recording",
 	  "  --json              machine-readable summary\n"
 	  "  --show-output       re-emit the program's recorded output\n"
 	  "  -q, --quiet         no progress display\n"
-	  "exit status: 0 exact, 1 divergence or error, 2 bad usage\n", cmd_replay },
+	  CLI_BUDGET_HELP
+	  "exit status: 0 exact, 1 divergence, unverified or error, 2 bad usage\n", cmd_replay },
+	{ "finalize", "finalize [-o FILE] [--json] RAW",
+	  "turn the ordinal trace a recording left behind (FILE.raw) into a replayable trace",
+	  "  -o, --output FILE   trace to write (default: RAW without .raw, else RAW.strand)\n"
+	  "  --json              summary as JSON\n"
+	  "a recording stopped early (killed, disk full) leaves a readable .raw trace up\n"
+	  "to its last complete chunk: finalize gives it exact positions\n", cmd_finalize },
 	{ "record", "record [-o FILE] [--json] [-q] [--raw] [--keyframe-every N] -- PROGRAM [ARGS...]",
 	  "record a Linux x86-64 process under ptrace",
 	  "  -o, --output FILE   trace to write (default: PROGRAM.strand)\n"
@@ -36,6 +43,7 @@ const struct cli_command cli_commands[] = {
 	  "  --system-dlls DIR   real system DLLs (overrides the scenario's 'system_dlls')\n"
 	  "  --nls DIR           locale data (overrides the scenario's 'nls_dir')\n"
 	  "  --trace-syscalls    every system call on stderr as it is served\n"
+	  "  --allow-host-files  let the scenario's file: data name files outside its directory\n"
 	  "  --json              summary as JSON\n"
 	  "  -q, --quiet         no warnings\n", cmd_record_win },
 	{ "report", "report [--format text|markdown|json|html] [-o FILE] [--plugin SO[:k=v,...]] [-a NAME] TRACE",
@@ -46,7 +54,8 @@ const struct cli_command cli_commands[] = {
 	  "  --plugin SO[:OPTS]  load an external analysis plugin (shared object)\n"
 	  "  -a, --analysis SPEC run only these analyses (NAME or NAME:k=v,...) and show their results\n"
 	  "  --list              list the built-in analyses and their options\n"
-	  "  -q, --quiet         no progress display\n", cmd_report },
+	  "  -q, --quiet         no progress display\n"
+	  CLI_BUDGET_HELP, cmd_report },
 	{ "query", "query [--json] [--keep-going] [-q] [-c CMDS | -f SCRIPT] TRACE",
 	  "explore a trace interactively or from a script",
 	  "  -c, --command CMDS  run 'cmd; cmd; ...'\n"
@@ -54,6 +63,7 @@ const struct cli_command cli_commands[] = {
 	  "  --json              one JSON object per command (JSON Lines), errors too\n"
 	  "  --keep-going        continue a script past failing commands\n"
 	  "  -q, --quiet         no progress display\n"
+	  CLI_BUDGET_HELP
 	  "without -c/-f: interactive on a terminal, else commands from stdin;\n"
 	  "'help' inside a session lists the commands (docs/query.md)\n", cmd_query },
 	{ "gdbserver", "gdbserver [--port N | --stdio] [--at POS] [--debug] [-q] TRACE",

@@ -361,3 +361,21 @@ Test(winemu_pe, random_header_damage_never_crashes)
 	}
 	free(orig);
 }
+
+Test(winemu_scenario, system_dlls_and_nls_dir_resolve_against_the_scenario_directory)
+{
+	struct wscn *s = parse_ok("[process]\nimage = hello.exe\nsystem_dlls = wine/i386-windows\nnls_dir = /opt/nls\n");
+	cr_assert_str_eq(s->proc.system_dlls, "/tmp/wine/i386-windows");
+	cr_assert_str_eq(s->proc.nls_dir, "/opt/nls");
+	wscn_free(s);
+	s = parse_ok("[process]\nimage = lsass.exe\n");
+	cr_assert_null(s->proc.system_dlls, "no system_dlls: the stand-in DLLs");
+	cr_assert_null(s->proc.nls_dir);
+	wscn_free(s);
+	struct wscn *bad = NULL;
+	strand_error err = { 0 };
+	const char *twice = "[process]\nimage = a.exe\nsystem_dlls = x\nsystem_dlls = y\n";
+	cr_assert_neq(wscn_parse("t.scenario", "/tmp", twice, strlen(twice), &bad, &err), STRAND_OK);
+	cr_assert_not_null(strstr(err.msg, "t.scenario:4"), "%s", err.msg);
+	wscn_free(bad);
+}

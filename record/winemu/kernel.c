@@ -2460,6 +2460,8 @@ static uint32_t sys_map_view_of_section(struct sc *c)
 	if (!wemu_write32(m, basep, mod->base) || !wemu_write32(m, viewp, mod->size))
 		return ST_ACCESS_VIOLATION;
 	c->loaded = mod;
+	if (m->res)
+		m->res->modules++;
 	return moved ? ST_IMAGE_NOT_AT_BASE : ST_SUCCESS;
 }
 
