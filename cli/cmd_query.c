@@ -265,8 +265,11 @@ int cmd_query(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "command", required_argument, NULL, 'c' },
 		{ "file", required_argument, NULL, 'f' },
+		{ "max-instructions", required_argument, NULL, 'I' },
+		{ "max-memory", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t max_insns = 0, max_mem = 0;
 	struct run rn = { 0 };
 	const char *cmds = NULL, *script = NULL;
 	bool quiet = false;
@@ -280,6 +283,12 @@ int cmd_query(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 'c': cmds = optarg; break;
 		case 'f': script = optarg; break;
+		case 'I':
+		case 'M':
+			if (!cli_parse_size(optarg, opt == 'I' ? &max_insns : &max_mem))
+				return cli_failf("query", rn.json, true, "bad --%s '%s'",
+						 opt == 'I' ? "max-instructions" : "max-memory", optarg);
+			break;
 		default:
 			return cli_failf("query", rn.json, true, "bad option '%s'",
 					 argv[optind - 1]);
@@ -300,6 +309,8 @@ int cmd_query(int argc, char **argv)
 	}
 
 	struct strand_replay_options ro = { 0 };
+	ro.max_instructions = max_insns;
+	ro.max_memory = max_mem;
 	if (cli_progress_enabled(quiet)) {
 		ro.progress = cli_progress;
 		ro.progress_ud = (void *)"query";

@@ -5,10 +5,13 @@
  *
  * The recorder (record/ptrace/) writes a trace with ordinal positions to
  * FILE.raw; strand_finalize_positions() then replays it to give every event
- * its exact instruction position, into FILE.tmp, renamed to FILE.  With
+ * its exact instruction position, into a temporary renamed to FILE (see
+ * cli_out in cli.h: symlinks refused, devices written in place).  With
  * --raw the ordinal trace itself is kept as FILE (not replayable, but
- * `strand info` and `strand verify` read it).  Ctrl-C stops the program
- * and still leaves a complete trace.
+ * `strand info` and `strand verify` read it).  Ctrl-C, SIGTERM and SIGHUP
+ * stop the program and still leave a complete trace; if the recorder
+ * itself dies (SIGKILL) or the disk fills, FILE.raw holds every chunk
+ * written so far and `strand finalize FILE.raw` makes it replayable.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,6 +39,27 @@ static const char *base_name(const char *p)
 	const char *s = strrchr(p, '/');
 	return s ? s + 1 : p;
 }
+
+/* Exit status of `strand record` (docs/linux-recorder.md, "Exit status"):
+ * the program's own, or one of these when the recorder failed. */
+enum {
+	RECORD_EXIT_FINALIZE = 124,  /* recorded, but the finalizing replay failed */
+	RECORD_EXIT_FAILED = 125,    /* bad usage, or recording failed: no trace */
+	RECORD_EXIT_CANNOT_EXEC = 126, /* the program cannot be executed */
+	RECORD_EXIT_NOT_FOUND = 127, /* the program was not found */
+	RECORD_EXIT_INTERRUPTED = 130, /* stopped by Ctrl-C / SIGTERM / SIGHUP */
+};
+
+/* The program's status as a shell shows it: its exit status, or 128 + N
+ * for a death by signal N. */
+static int program_status(const struct strand_ptrace_result *res)
+{
+	if (res->interrupted)
+		return RECORD_EXIT_INTERRUPTED;
+	return res->signaled ? 128 + res->exit_code : res->exit_code;
+}
+
+static int record_main(int argc, char **argv, bool *program_status_rc);
 
 int cmd_record(int argc, char **argv)
 {
@@ -75,17 +99,23 @@ int cmd_record(int argc, char **argv)
 		snprintf(defout, sizeof defout, "%s.strand", base_name(argv[i]));
 		out = defout;
 	}
-	size_t ol = strlen(out) + 8;
-	char *rawpath = malloc(ol), *tmppath = malloc(ol);
-	if (!rawpath || !tmppath) {
-		free(rawpath);
-		free(tmppath);
-		return cli_failf("record", false, false, "out of memory");
+	/* the trace goes through cli_out (cli.h): a symlink or directory is
+	 * refused, a device is written in place, the temporary is exclusive;
+	 * the ordinal trace is OUT.raw (kept when recording or finalizing
+	 * fails: `strand finalize OUT.raw`), or a temporary when OUT is not a
+	 * regular file */
+	struct cli_out o;
+	strand_error oerr;
+	if (cli_out_begin(&o, out, "record", &oerr) != STRAND_OK)
+		return cli_fail("record", json, &oerr);
+	char *rawpath = NULL;
+	if (cli_raw_begin(&o, &rawpath, &oerr) != STRAND_OK) {
+		cli_out_abort(&o);
+		return cli_fail("record", json, &oerr);
 	}
-	snprintf(rawpath, ol, "%s.raw", out);
-	snprintf(tmppath, ol, "%s.tmp", out);
+	const char *tmppath = cli_out_path(&o);
 
-	struct sigaction sa, old_int, old_term;
+	struct sigaction sa, old_int, old_term, old_hup;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigint; /* no SA_RESTART: waitpid returns EINTR */
 	sigaction(SIGINT, &sa, &old_int);
@@ -103,33 +133,35 @@ int cmd_record(int argc, char **argv)
 	strand_error_clear(&err);
 	strand_status st = strand_ptrace_record(&opt, &res, &err);
 	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGHUP, &sa, &old_hup); /* a closed terminal still leaves a trace */
 	sigaction(SIGTERM, &old_term, NULL);
-	int rc = 1;
+	sigaction(SIGHUP, &old_hup, NULL);
+	int rc = RECORD_EXIT_FAILED;
 	if (st != STRAND_OK) {
 		cli_fail("record", json, &err);
 		goto out;
 	}
 	if (raw) {
-		if (rename(rawpath, out) < 0) {
-			cli_failf("record", json, false, "cannot rename %s to %s: %s", rawpath, out,
-				  strerror(errno));
-			goto out;
-		}
+		/* the ordinal trace itself is the output */
+		st = cli_raw_commit(&o, rawpath, &err);
 	} else {
 		st = strand_finalize_positions(rawpath, tmppath, &err);
 		if (st != STRAND_OK) {
 			strand_error_wrap(&err, st, "cannot finalize positions (ordinal trace kept in %s)",
+		if (res.exec_errno)
+			rc = res.exec_errno == ENOENT ? RECORD_EXIT_NOT_FOUND : RECORD_EXIT_CANNOT_EXEC;
+		if (access(rawpath, F_OK) == 0)
+			strand_error_wrap(&err, st, "partial trace kept in %s ('strand finalize %s')",
+					  rawpath, rawpath);
 					  rawpath);
-			unlink(tmppath);
-			cli_fail("record", json, &err);
-			goto out;
+			rc = RECORD_EXIT_FINALIZE;
 		}
-		if (rename(tmppath, out) < 0) {
-			cli_failf("record", json, false, "cannot rename %s to %s: %s", tmppath, out,
-				  strerror(errno));
-			goto out;
-		}
-		unlink(rawpath);
+		else if ((st = cli_out_commit(&o, &err)) == STRAND_OK)
+			unlink(rawpath);
+	}
+	if (st != STRAND_OK) {
+		cli_fail("record", json, &err);
+		goto out;
 	}
 	if (json) {
 		struct strand_json *j = strand_json_new(stdout, false);
@@ -162,6 +194,6 @@ int cmd_record(int argc, char **argv)
 	rc = 0;
 out:
 	free(rawpath);
-	free(tmppath);
 	return rc;
 }
+	cli_out_abort(&o);

@@ -21,6 +21,7 @@ static const char usage_help[] =
 	"  --system-dlls DIR   real system DLLs (overrides the scenario's 'system_dlls')\n"
 	"  --nls DIR           locale data (overrides the scenario's 'nls_dir')\n"
 	"  --trace-syscalls    every system call on stderr as it is served\n"
+	"  --allow-host-files  let the scenario's file: data name files outside its directory\n"
 	"  --json              summary as JSON\n"
 	"  -q, --quiet         no warnings\n";
 
@@ -69,6 +70,8 @@ int cmd_record_win(int argc, char **argv)
 				opt.nls_dir = argv[i];
 		} else if (strcmp(a, "--trace-syscalls") == 0) {
 			opt.trace_syscalls = true;
+		} else if (strcmp(a, "--allow-host-files") == 0) {
+			opt.allow_host_files = true;
 		} else if (a[0] == '-' && a[1]) {
 			return cli_failf("record-win", json, true, "unknown option '%s'", a);
 		} else if (!scenario) {

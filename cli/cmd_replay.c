@@ -2,9 +2,14 @@
  * strand replay [--json] [--show-output] [-q] TRACE: re-execute a whole
  * trace on the replay core and check it against the recording.
  *
- * Prints instructions, events applied, key frames checked, wall time,
- * instructions per second and the verdict: "exact" when the end was
- * reached with every key frame matching, else the divergence message.
+ * Prints instructions, events applied, key frames checked, what else was
+ * compared (syscalls, output bytes), whether the trace is complete (ends
+ * with the process exit), wall time, instructions per second and the
+ * verdict: "exact" when the end was reached with every check passing and
+ * enough key frames for the trace's length (strand_replay_exactness);
+ * "unverified" when the end was reached but too little was compared; else
+ * the divergence (or budget) message.  --max-instructions / --max-memory
+ * set the budgets (replay.h).
  * --show-output writes the program's recorded output (OUTPUT records) to
  * stdout/stderr as replay reaches it.  Exit status: 0 exact, 1 otherwise.
  */
@@ -20,6 +25,7 @@
 struct replay_args {
 	bool json, show_output, quiet;
 	const char *path;
+	uint64_t max_instructions, max_memory; /* 0 = defaults */
 };
 
 static void on_output(struct strand_replay *r, void *ud, const struct strand_record *rec,
@@ -37,6 +43,7 @@ static void on_output(struct strand_replay *r, void *ud, const struct strand_rec
 static int parse(int argc, char **argv, struct replay_args *a)
 {
 	memset(a, 0, sizeof *a);
+	int rc;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		if (!strcmp(s, "--json"))
@@ -47,6 +54,11 @@ static int parse(int argc, char **argv, struct replay_args *a)
 			a->quiet = true;
 		else if (!strcmp(s, "-h") || !strcmp(s, "--help"))
 			return 3;
+		else if ((rc = cli_budget_option("replay", a->json, argc, argv, &i,
+						 &a->max_instructions, &a->max_memory)) != 0) {
+			if (rc < 0)
+				return -rc;
+		}
 		else if (s[0] == '-' && s[1])
 			return cli_failf("replay", a->json, true, "unknown option '%s'", s);
 		else if (a->path)
@@ -71,6 +83,8 @@ int cmd_replay(int argc, char **argv)
 		return rc;
 	bool progress = !a.json && cli_progress_enabled(a.quiet) && !a.show_output;
 	struct strand_replay_options opt = { 0 };
+	opt.max_instructions = a.max_instructions;
+	opt.max_memory = a.max_memory;
 	if (progress) {
 		opt.progress = cli_progress;
 		opt.progress_ud = (void *)"replay";
@@ -85,6 +99,9 @@ int cmd_replay(int argc, char **argv)
 	if (sum->truncated)
 		fprintf(stderr, "strand replay: warning: %s is truncated (no footer); "
 			"replaying its %u complete chunks\n", a.path, sum->nchunks);
+	else if (!sum->complete)
+		fprintf(stderr, "strand replay: warning: %s is an incomplete trace (it does "
+			"not end with the process exit)\n", a.path);
 	if (a.show_output)
 		strand_replay_on_event(r, on_output, NULL);
 	struct timespec t0, t1;
@@ -97,7 +114,12 @@ int cmd_replay(int argc, char **argv)
 	double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
 	struct strand_replay_stats s;
 	strand_replay_get_stats(r, &s);
-	bool exact = st == STRAND_OK;
+	/* "exact" only when the end was reached and enough was compared */
+	char checked[512] = "";
+	bool reached = st == STRAND_OK;
+	bool exact = reached && strand_replay_exactness(r, checked, sizeof checked);
+	bool complete = sum->complete && !sum->truncated;
+	const char *verdict = exact ? "exact" : reached ? "unverified" : "divergence";
 	double ips = wall > 0 ? (double)s.instructions / wall : 0.0;
 	if (a.json) {
 		struct strand_json *j = strand_json_new(stdout, false);
@@ -113,8 +135,17 @@ int cmd_replay(int argc, char **argv)
 			strand_json_uint_field(j, "checkpoint_bytes", s.checkpoint_bytes);
 			strand_json_double_field(j, "wall_seconds", wall);
 			strand_json_double_field(j, "instructions_per_second", ips);
-			strand_json_string_field(j, "verdict", exact ? "exact" : "divergence");
-			if (!exact) {
+			strand_json_uint_field(j, "digests_checked", s.digests_checked);
+			strand_json_uint_field(j, "syscalls_applied", s.syscalls_applied);
+			strand_json_uint_field(j, "syscalls_checked", s.syscalls_checked);
+			strand_json_uint_field(j, "outputs_applied", s.outputs_applied);
+			strand_json_uint_field(j, "outputs_checked", s.outputs_checked);
+			strand_json_uint_field(j, "output_bytes_checked", s.output_bytes_checked);
+			strand_json_bool_field(j, "complete", complete);
+			strand_json_string_field(j, "verdict", verdict);
+			if (reached)
+				strand_json_string_field(j, "checked", checked);
+			if (!reached) {
 				strand_json_string_field(j, "status", strand_status_str(st));
 				strand_json_string_field(j, "message", err.msg);
 			}
@@ -129,8 +160,17 @@ int cmd_replay(int argc, char **argv)
 		printf("key frames checked: %" PRIu64 "\n", s.keyframes_checked);
 		printf("wall time:          %.3f s\n", wall);
 		printf("instructions/s:     %.1f M\n", ips / 1e6);
+		printf("syscalls compared:  %" PRIu64 " of %" PRIu64 "\n", s.syscalls_checked,
+		       s.syscalls_applied);
+		printf("outputs compared:   %" PRIu64 " of %" PRIu64 " (%" PRIu64 " bytes)\n",
+		       s.outputs_checked, s.outputs_applied, s.output_bytes_checked);
+		printf("trace:              %s\n",
+		       complete ? "complete (ends with the process exit)"
+				: "incomplete (no process exit recorded)");
 		if (exact)
-			printf("verdict:            exact\n");
+			printf("verdict:            exact (%s)\n", checked);
+		else if (reached)
+			printf("verdict:            unverified: %s\n", checked);
 		else
 			printf("verdict:            %s: %s\n",
 			       st == STRAND_ERR_DIVERGENCE ? "divergence" : strand_status_str(st),

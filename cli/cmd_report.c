@@ -32,7 +32,9 @@ static strand_status run_analyses(const char *trace, const char *const *specs, i
 {
 	struct strand_analysis *a = NULL;
 	struct strand_analysis_options ao = { .progress = ro->progress,
-					      .progress_ud = ro->progress_ud };
+					      .progress_ud = ro->progress_ud,
+					      .max_instructions = ro->max_instructions,
+					      .max_memory = ro->max_memory };
 	strand_status st = strand_analysis_new(trace, &ao, &a, err);
 	for (int i = 0; st >= 0 && i < nspecs; i++)
 		st = strand_analysis_add_spec(a, specs[i], err);
@@ -60,9 +62,11 @@ int cmd_report(int argc, char **argv)
 	char *plugin_buf[MAX_PLUGINS] = { 0 };
 	const char *plugins[MAX_PLUGINS + 1] = { 0 }, *plugin_opts[MAX_PLUGINS + 1] = { 0 };
 	const char *specs[MAX_PLUGINS];
-	int np = 0, nspecs = 0, rc = 1;
+	int np = 0, nspecs = 0, rc = 1, brc;
+	uint64_t max_insns = 0, max_mem = 0;
 	struct strand_result *res = NULL, *act = NULL;
 	FILE *out = stdout;
+	struct cli_out outf = { .fd = -1 };
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -114,6 +118,12 @@ int cmd_report(int argc, char **argv)
 			}
 			rc = 0;
 			goto out;
+		} else if ((brc = cli_budget_option("report", json_errors, argc, argv, &i,
+						     &max_insns, &max_mem)) != 0) {
+			if (brc < 0) {
+				rc = -brc;
+				goto out;
+			}
 		} else if (!strcmp(a, "--details")) {
 			details = true;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -138,6 +148,7 @@ int cmd_report(int argc, char **argv)
 	struct strand_report_options opt = {
 		.plugins = plugins, .plugin_opts = plugin_opts,
 		.progress = report_progress, .progress_ud = &prog,
+		.max_instructions = max_insns, .max_memory = max_mem,
 	};
 	strand_error err;
 	strand_error_clear(&err);
@@ -155,10 +166,17 @@ int cmd_report(int argc, char **argv)
 		rc = cli_fail("report", json_errors, &err);
 		goto out;
 	}
-	if (outpath && !(out = fopen(outpath, "w"))) {
-		rc = cli_failf("report", json_errors, false, "cannot write %s", outpath);
-		out = stdout;
-		goto out;
+	if (outpath) {
+		/* never through a symlink, never replacing a device (cli.h) */
+		if ((st = cli_out_begin(&outf, outpath, "report", &err)) < 0) {
+			rc = cli_fail("report", json_errors, &err);
+			goto out;
+		}
+		if (!(out = cli_out_file(&outf))) {
+			out = stdout;
+			rc = cli_failf("report", json_errors, false, "cannot write %s", outpath);
+			goto out;
+		}
 	}
 	char title[512];
 	const char *base = strrchr(trace, '/');
@@ -182,10 +200,13 @@ int cmd_report(int argc, char **argv)
 		rc = cli_fail("report", json_errors, &err);
 		goto out;
 	}
+	if (outpath && (st = cli_out_commit(&outf, &err)) < 0) {
+		rc = cli_fail("report", json_errors, &err);
+		goto out;
+	}
 	rc = 0;
 out:
-	if (out != stdout && fclose(out) != 0 && rc == 0)
-		rc = cli_failf("report", json_errors, false, "cannot write %s", outpath);
+	cli_out_abort(&outf); /* after commit: nothing left to do */
 	strand_result_free(res);
 	strand_result_free(act);
 	for (int i = 0; i < np; i++)

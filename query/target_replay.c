@@ -38,6 +38,8 @@ struct rtarget {
 			       NULL until the first syscall_object() */
 	uint64_t nobjects;
 	struct strand_dataflow *df; /* owned: origin's engine over r, or NULL */
+	uint64_t max_instructions;  /* budgets of extra passes (0 = defaults) */
+	uint64_t max_memory;
 	struct strand_systable *systable; /* owned: the trace's NOTE syscall-table, NULL if none */
 };
 
@@ -261,6 +263,8 @@ static strand_status open_pass(struct strand_query *q, struct strand_replay **ou
 		return strand_error_set(err, STRAND_ERR_UNSUPPORTED,
 					"needs the trace file (session opened without a path)");
 	struct strand_replay_options o = { 0 };
+	o.max_instructions = RT(q)->max_instructions;
+	o.max_memory = RT(q)->max_memory;
 	strand_status st = strand_replay_open(RT(q)->path, &o, out, err);
 	if (st < 0)
 		strand_error_wrap(err, st, "cannot open a pass on %s", RT(q)->path);
@@ -408,6 +412,17 @@ static void calls_block(struct strand_replay *r, void *ud, uint64_t position,
 		static const char *const win[] = { "rcx", "rdx", "r8", "r9" };
 		static const char *const sysv[] = { "rdi", "rsi", "rdx", "rcx" };
 		for (int k = 0; k < 4; k++)
+	if (cs->nopen == cs->capopen) {
+		uint64_t ncap = cs->capopen ? cs->capopen * 2 : 64;
+		void *p = realloc(cs->open, ncap * sizeof *cs->open);
+		if (!p) {
+			cs->nomem = true;
+			return;
+		}
+		cs->open = p;
+		cs->capopen = ncap;
+	}
+	cs->open[cs->nopen++] = cs->n;
 			strand_replay_reg(r, cs->q->abi == STRAND_ABI_WINDOWS_NT ? win[k]
 										  : sysv[k],
 					  &c->args[k]);
@@ -1157,7 +1172,12 @@ strand_status strand_query_open(const char *path,
 		strand_replay_close(r);
 		return st;
 	}
-	((struct rtarget *)(*out)->ext_ud)->owned = true;
+	struct rtarget *rt = (*out)->ext_ud;
+	rt->owned = true;
+	if (ropt) {
+		rt->max_instructions = ropt->max_instructions;
+		rt->max_memory = ropt->max_memory;
+	}
 	return STRAND_OK;
 }
 

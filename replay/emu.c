@@ -1026,6 +1026,77 @@ void rp_thread_cpu(struct strand_replay *r, uint32_t ti, struct strand_cpu *out)
 		*out = t->init;
 }
 
+/* Can Unicorn load selector `sel` outside emulation without faulting?
+ * Outside uc_emu_start a fault while reading (or setting the accessed bit
+ * of) a descriptor longjmps to nowhere and kills the process, so every
+ * descriptor is checked here first, from the GDTR Unicorn will use: within
+ * the limit, its 8 bytes in mapped readable guest memory, present, and
+ * either writable memory or the accessed bit already set.  Null selectors
+ * read no descriptor; LDT selectors are refused (the emulator has no LDT).
+ * On false, *why says what is wrong (static string). */
+static bool seg_loadable(struct strand_replay *r, uint16_t sel, const char **why)
+{
+	if ((sel & ~3u) == 0)
+		return true;
+	if (sel & 4) {
+		*why = "LDT selector (no LDT in replay)";
+		return false;
+	}
+	uc_x86_mmr gdtr = { 0 };
+	if (uc_reg_read(r->uc, UC_X86_REG_GDTR, &gdtr) != UC_ERR_OK) {
+		*why = "cannot read GDTR";
+		return false;
+	}
+	uint64_t off = (uint64_t)(sel >> 3) * 8;
+	if (off + 7 > gdtr.limit) {
+		*why = "beyond the GDT limit";
+		return false;
+	}
+	uint64_t da = (gdtr.base + off) & (r->mode == UC_MODE_64 ? UINT64_MAX : 0xffffffffu);
+	uint8_t d[8];
+	bool writable = true;
+	for (uint64_t i = 0; i < 8; i++) {
+		struct rp_region *g = rp_region_find(r, da + i);
+		if (!g || da + i < da || !(g->prot & STRAND_PROT_READ)) {
+			*why = "descriptor not in readable guest memory";
+			return false;
+		}
+		if (!(g->prot & STRAND_PROT_WRITE))
+			writable = false;
+		d[i] = g->host[da + i - g->addr];
+	}
+	if (!(d[5] & 0x80)) {
+		*why = "descriptor not present";
+		return false;
+	}
+	if (!writable && !(d[5] & 0x01)) {
+		*why = "descriptor in read-only memory without the accessed bit";
+		return false;
+	}
+	return true;
+}
+
+/* Load selector `sel` into segment register index `seg` of the running
+ * thread, after seg_loadable().  Returns STRAND_ERR_CORRUPT naming the
+ * thread and selector when the descriptor cannot be loaded safely. */
+static strand_status seg_load(struct strand_replay *r, uint32_t ti, int seg, uint16_t sel,
+			      strand_error *err)
+{
+	const char *why = "";
+	if (!seg_loadable(r, sel, &why))
+		return strand_error_set(err, STRAND_ERR_CORRUPT,
+					"thread tid=%u: cannot load %s=0x%x: %s", r->threads[ti].tid,
+					strand_reg_name(STRAND_REG_ES + (unsigned)seg), sel, why);
+	uint32_t v = sel;
+	uc_err e = uc_reg_write(r->uc, segregs[seg], &v);
+	if (e != UC_ERR_OK)
+		return strand_error_set(err, STRAND_ERR_EMULATOR,
+					"thread tid=%u: cannot load %s=0x%x: %s", r->threads[ti].tid,
+					strand_reg_name(STRAND_REG_ES + (unsigned)seg), sel,
+					uc_strerror(e));
+	return STRAND_OK;
+}
+
 strand_status rp_apply_seg_bases(struct strand_replay *r, uint32_t ti,
 				 strand_error *err)
 {
@@ -1037,11 +1108,11 @@ strand_status rp_apply_seg_bases(struct strand_replay *r, uint32_t ti,
 	for (int k = 0; k < 2; k++) {
 		uint16_t sel = t->sel[which[k]];
 		if ((sel & ~3u) == 0 || (sel & 4)) {
-			if (ti == r->cur) {
+			if (ti == r->cur && (sel & ~3u) == 0) {
 				uint32_t v = sel;
 				uc_reg_write(r->uc, segregs[which[k]], &v);
 			}
-			continue; /* null selector or LDT */
+			continue; /* null selector, or LDT: kept as recorded */
 		}
 		uint64_t da = t->init.gdt_base + (uint64_t)(sel >> 3) * 8;
 		if ((uint64_t)(sel >> 3) * 8 + 7 > t->init.gdt_limit)
@@ -1061,14 +1132,8 @@ strand_status rp_apply_seg_bases(struct strand_replay *r, uint32_t ti,
 		strand_status st = rp_write(r, da, d, 8, err);
 		if (st != STRAND_OK)
 			return st;
-		if (ti == r->cur) {
-			uint32_t v = sel;
-			uc_err e = uc_reg_write(r->uc, segregs[which[k]], &v);
-			if (e != UC_ERR_OK)
-				return strand_error_set(err, STRAND_ERR_EMULATOR,
-							"cannot load selector 0x%x: %s", sel,
-							uc_strerror(e));
-		}
+		if (ti == r->cur && (st = seg_load(r, ti, which[k], sel, err)) != STRAND_OK)
+			return st;
 	}
 	return STRAND_OK;
 }
@@ -1122,7 +1187,9 @@ strand_status rp_cpu_write(struct strand_replay *r, uint32_t ti,
 			 * rp_apply_seg_bases().  Key frames compare selectors. */
 			for (int i = 0; i < 4 && !e; i++) {
 				uint32_t s = c->sel[i];
-				uc_reg_write(r->uc, segregs[i], &s);
+				const char *why;
+				if (seg_loadable(r, c->sel[i], &why))
+					uc_reg_write(r->uc, segregs[i], &s);
 			}
 		}
 	}
@@ -1168,6 +1235,11 @@ strand_status rp_reg_set(struct strand_replay *r, uint32_t reg, uint64_t v,
 	if (reg >= STRAND_REG_ES && reg <= STRAND_REG_GS) {
 		t->sel[reg - STRAND_REG_ES] = (uint16_t)v;
 		if (r->mode == UC_MODE_32 && t->init.gdt_base) {
+			const char *why;
+			if (!seg_loadable(r, (uint16_t)v, &why))
+				return strand_error_set(err, STRAND_ERR_CORRUPT,
+							"thread tid=%u: cannot load %s=0x%x: %s",
+							t->tid, strand_reg_name(reg), (unsigned)(uint16_t)v, why);
 			uint32_t s = (uint32_t)v;
 			uc_reg_write(r->uc, segregs[reg - STRAND_REG_ES], &s);
 		}

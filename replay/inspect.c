@@ -185,16 +185,18 @@ size_t strand_replay_read(struct strand_replay *r, uint64_t addr, void *buf, siz
 				memset(valid + done, 1, n);
 			mapped += n;
 		} else {
-			/* up to the next region or the end */
-			uint64_t next = UINT64_MAX;
+			/* up to the next region, or to the end of buf when no
+			 * region follows (never 0 bytes: `a` is unmapped, so the
+			 * next region starts strictly above it; a sentinel of
+			 * UINT64_MAX would make n = 0 at the top of the address
+			 * space and loop forever) */
+			n = len - done;
 			for (uint32_t i = 0; i < r->nregions; i++)
 				if (r->regions[i].addr > a) {
-					next = r->regions[i].addr;
+					if (r->regions[i].addr - a < n)
+						n = (size_t)(r->regions[i].addr - a);
 					break;
 				}
-			n = len - done;
-			if (next - a < n)
-				n = (size_t)(next - a);
 			memset(out + done, 0, n);
 			if (valid)
 				memset(valid + done, 0, n);

@@ -289,7 +289,9 @@ static strand_status apply_effects(struct strand_replay *r, const struct strand_
 		const struct strand_mapchange *m = &fx->maps[i];
 		switch (m->op) {
 		case STRAND_MAP_MAP:
-			st = rp_map(r, m->addr, m->size, m->prot, m->kind, m->name, m->data, err);
+			st = budget_map(r, m->addr, m->size, err);
+			if (st == STRAND_OK)
+				st = rp_map(r, m->addr, m->size, m->prot, m->kind, m->name, m->data, err);
 			break;
 		case STRAND_MAP_UNMAP:
 			st = rp_unmap(r, m->addr, m->size, err);
@@ -298,6 +300,41 @@ static strand_status apply_effects(struct strand_replay *r, const struct strand_
 			st = rp_protect(r, m->addr, m->size, m->prot, err);
 			break;
 		default:
+/* ===================================================================== */
+/* Budgets                                                                */
+/* ===================================================================== */
+
+void strand_replay_default_budget(uint64_t file_size, uint64_t *max_instructions,
+				  uint64_t *max_memory)
+{
+	uint64_t fs = file_size > (1ull << 40) ? (1ull << 40) : file_size;
+	if (max_instructions)
+		*max_instructions = (1ull << 30) + (fs > (1ull << 43) ? UINT64_MAX >> 1 : fs << 20);
+	if (max_memory) {
+		uint64_t m = (256ull << 20) + (fs << 12);
+		*max_memory = m > (64ull << 30) ? (64ull << 30) : m;
+	}
+}
+
+/* Would mapping `size` more bytes pass the memory budget?  Counts every
+ * mapped region at its full size (a zero-filled region claims its memory
+ * as much as one with bytes) and the checkpoints. */
+static strand_status budget_map(struct strand_replay *r, uint64_t addr, uint64_t size,
+				strand_error *err)
+{
+	uint64_t used = r->ckpt_bytes + r->fine_bytes;
+	for (uint32_t i = 0; i < r->nregions; i++)
+		used += r->regions[i].size;
+	if (size > r->max_mem || used > r->max_mem - size)
+		return strand_error_set(err, STRAND_ERR_LIMIT,
+					"mapping 0x%" PRIx64 "+0x%" PRIx64 " would take guest memory to %"
+					PRIu64 " MiB, over the memory budget of %" PRIu64
+					" MiB (--max-memory)",
+					addr, size, (used + (size > UINT64_MAX - used ? 0 : size)) >> 20,
+					r->max_mem >> 20);
+	return STRAND_OK;
+}
+
 			st = strand_error_set(err, STRAND_ERR_CORRUPT, "unknown map op %u", m->op);
 		}
 	}
@@ -470,7 +507,10 @@ static strand_status check_keyframe(struct strand_replay *r, const struct strand
 					  " (region %s) differs: digest 0x%016" PRIx64 ", recorded 0x%016" PRIx64 " (at %s)",
 					  rec->position, d->addr, d->size, rname, h, d->hash, where);
 	}
-	r->stats.keyframes_checked++;
+	if (event_first_time(r)) {
+		r->stats.keyframes_checked++;
+		r->stats.digests_checked += k->ndigests;
+	}
 	return STRAND_OK;
 }
 
@@ -494,7 +534,9 @@ strand_status rp_apply_event(struct strand_replay *r, strand_error *err)
 		r->modview_dirty = true;
 		break;
 	case STRAND_REC_REGION:
-		st = rp_map(r, rec->u.region.addr, rec->u.region.size, rec->u.region.prot,
+		st = budget_map(r, rec->u.region.addr, rec->u.region.size, err);
+		if (st == STRAND_OK)
+			st = rp_map(r, rec->u.region.addr, rec->u.region.size, rec->u.region.prot,
 			    rec->u.region.kind, rec->u.region.name, rec->u.region.data, err);
 		break;
 	case STRAND_REC_THREAD:
@@ -509,6 +551,264 @@ strand_status rp_apply_event(struct strand_replay *r, strand_error *err)
 		else
 			st = thread_switch(r, (uint32_t)ti, err);
 		break;
+/* ===================================================================== */
+/* Fact checks: what a SYSCALL or OUTPUT record says against the replay  */
+/* ===================================================================== */
+
+/* Argument `i` of a kernel transition as the kernel reads it at this
+ * point (the transition at `pc`, checked by consume_insn, has not taken
+ * effect: only rip may have moved past it), per the trace's ABI.  False
+ * when the ABI has no convention strand knows, or the argument lives in
+ * unmapped memory. */
+static bool sys_arg(struct strand_replay *r, uint64_t pc, unsigned i, uint64_t *out)
+{
+	bool is64 = r->mode == UC_MODE_64;
+	if (r->info.abi == STRAND_ABI_LINUX) {
+		static const unsigned a64[6] = { STRAND_REG_RDI, STRAND_REG_RSI, STRAND_REG_RDX,
+						 STRAND_REG_R8 + 2, STRAND_REG_R8, STRAND_REG_R8 + 1 };
+		static const unsigned a32[6] = { STRAND_REG_RBX, STRAND_REG_RCX, STRAND_REG_RDX,
+						 STRAND_REG_RSI, STRAND_REG_RDI, STRAND_REG_RBP };
+		if (i >= 6)
+			return false;
+		*out = rp_gpr(r, is64 ? a64[i] : a32[i]) & (is64 ? UINT64_MAX : 0xffffffffu);
+		return true;
+	}
+	if (r->info.abi == STRAND_ABI_WINDOWS_NT && !is64) {
+		/* KiFastSystemCall: edx = esp at the sysenter, the arguments
+		 * start after two return addresses; int 0x2e: edx points at
+		 * them */
+		ZydisDecodedInstruction ins;
+		if (!rp_decode(r, pc, &ins, NULL))
+			return false;
+		uint64_t base = (rp_gpr(r, STRAND_REG_RDX) & 0xffffffffu) +
+				(ins.mnemonic == ZYDIS_MNEMONIC_SYSENTER ? 8 : 0);
+		uint32_t v = 0;
+		uint8_t valid[4];
+		if (strand_replay_read(r, base + 4 * (uint64_t)i, &v, 4, valid) != 4)
+			return false;
+		*out = v;
+		return true;
+	}
+	return false;
+}
+
+/* The value the record's effects give rax, if they set it. */
+static bool fx_rax(const struct strand_effects *fx, uint64_t *out)
+{
+	bool set = false;
+	if (fx->cpu) {
+		*out = fx->cpu->gpr[STRAND_REG_RAX];
+		set = true;
+	}
+	for (uint32_t i = 0; i < fx->nregs; i++)
+		if (fx->regs[i].reg == STRAND_REG_RAX) {
+			*out = fx->regs[i].value;
+			set = true;
+		}
+	return set;
+}
+
+/* Compare a SYSCALL record with the machine about to execute it (after
+ * consume_insn checked pc, thread and instruction).  Returns
+ * STRAND_ERR_DIVERGENCE naming the position and what differs. */
+static strand_status check_syscall(struct strand_replay *r, const struct strand_record *rec,
+				   bool first, strand_error *err)
+{
+	const struct strand_syscall *s = &rec->u.syscall;
+	bool is64 = r->mode == UC_MODE_64;
+	uint64_t wmask = is64 ? UINT64_MAX : 0xffffffffu;
+	char where[256];
+	uint64_t rax = rp_gpr(r, STRAND_REG_RAX) & wmask;
+	if (r->info.abi != STRAND_ABI_NONE && (uint32_t)rax != s->number) {
+		rp_describe_pc(r, s->pc, where, sizeof where);
+		return divergence(r, err,
+				  "divergence at position %" PRIu64 ": syscall record says number=%" PRIu32
+				  " but replay has eax=0x%" PRIx64 " at %s",
+				  rec->position, s->number, rax, where);
+	}
+	if (s->result > wmask) {
+		return divergence(r, err,
+				  "divergence at position %" PRIu64 ": syscall result=0x%" PRIx64
+				  " does not fit a %d-bit register",
+				  rec->position, s->result, is64 ? 64 : 32);
+	}
+	if (r->info.abi == STRAND_ABI_LINUX && is64 && (int64_t)s->result < -4095) {
+		return divergence(r, err,
+				  "divergence at position %" PRIu64 ": syscall number=%" PRIu32
+				  " result=0x%" PRIx64 " is neither a value nor -errno",
+				  rec->position, s->number, s->result);
+	}
+	uint64_t fr;
+	if (fx_rax(&s->fx, &fr) && (fr & wmask) != s->result) {
+		return divergence(r, err,
+				  "divergence at position %" PRIu64 ": syscall number=%" PRIu32
+				  " says result=0x%" PRIx64 " but its effects set rax=0x%" PRIx64,
+				  rec->position, s->number, s->result, fr & wmask);
+	}
+	bool compared = r->info.abi != STRAND_ABI_NONE;
+	for (uint32_t i = 0; i < s->nargs && i < 8; i++) {
+		uint64_t v;
+		if (!sys_arg(r, s->pc, i, &v)) {
+			compared = false;
+			break;
+		}
+		if ((s->args[i] & wmask) != v) {
+			rp_describe_pc(r, s->pc, where, sizeof where);
+			return divergence(r, err,
+					  "divergence at position %" PRIu64 ": syscall number=%" PRIu32
+					  " argument %" PRIu32 " recorded 0x%" PRIx64 " but replay has 0x%" PRIx64
+					  " at %s",
+					  rec->position, s->number, i, s->args[i], v, where);
+		}
+	}
+	if (first) {
+		r->stats.syscalls_applied++;
+		if (compared)
+			r->stats.syscalls_checked++;
+	}
+	r->last_sys = *s;
+	memset(&r->last_sys.fx, 0, sizeof r->last_sys.fx);
+	r->last_sys_tid = rec->tid;
+	r->last_sys_after = rec->position + 1;
+	r->last_sys_valid = true;
+	return STRAND_OK;
+}
+
+/* Compare `len` recorded bytes with guest memory at addr; on a mismatch
+ * *at gets the offset of the first differing or unmapped byte. */
+static bool bytes_match(struct strand_replay *r, uint64_t addr, const uint8_t *data,
+			uint64_t len, uint64_t *at)
+{
+	uint8_t buf[4096], valid[4096];
+	for (uint64_t off = 0; off < len;) {
+		size_t n = len - off < sizeof buf ? (size_t)(len - off) : sizeof buf;
+		strand_replay_read(r, addr + off, buf, n, valid);
+		for (size_t k = 0; k < n; k++)
+			if (!valid[k] || buf[k] != data[off + k]) {
+				*at = off + k;
+				return false;
+			}
+		off += n;
+	}
+	return true;
+}
+
+/* Is the OUTPUT record `rec` what the program wrote with the kernel
+ * transition just before it?  Linux: that transition must be a write,
+ * pwrite64 or writev to fd == stream returning len, and the bytes those
+ * buffers hold now; Windows: after NtWriteFile of exactly len bytes, the
+ * buffer it passed (other outputs, such as service status lines the
+ * kernel model formats, cannot be compared). */
+static strand_status check_output(struct strand_replay *r, const struct strand_record *rec,
+				  bool first, strand_error *err)
+{
+	const struct strand_output *o = &rec->u.output;
+	const struct strand_syscall *s = &r->last_sys;
+	bool is64 = r->mode == UC_MODE_64;
+	bool have = r->last_sys_valid && r->last_sys_after == rec->position;
+	bool checked = false;
+	uint64_t at = 0;
+	if (first)
+		r->stats.outputs_applied++;
+	if (r->info.abi == STRAND_ABI_LINUX && first) {
+		uint32_t nr = s->number;
+		bool wr = is64 ? nr == 1 || nr == 18 : nr == 4 || nr == 181;
+		bool wv = is64 ? nr == 20 : nr == 146;
+		if (!have || !(wr || wv) || s->args[0] != o->stream || s->result != o->len)
+			return divergence(r, err,
+					  "divergence at position %" PRIu64 ": output of %" PRIu32
+					  " bytes to stream %" PRIu32 " was not written by the program "
+					  "(the kernel transition before it: number=%" PRIu32 " fd=%" PRIu64
+					  " result=%" PRId64 "%s)",
+					  rec->position, o->len, o->stream, nr, s->args[0],
+					  (int64_t)s->result, have ? "" : ", at another position");
+		if (wr) {
+			if (s->args[2] < o->len || !bytes_match(r, s->args[1], o->data, o->len, &at))
+				return divergence(r, err,
+						  "divergence at position %" PRIu64 ": recorded output differs from "
+						  "the %" PRIu64 "-byte buffer at 0x%" PRIx64 " the program wrote "
+						  "(first difference at byte %" PRIu64 ")",
+						  rec->position, s->args[2], s->args[1], at);
+		} else {
+			/* gather the iovecs, as the kernel did */
+			uint64_t off = 0, esz = is64 ? 16 : 8;
+			for (uint64_t i = 0; i < s->args[2] && i < 1024 && off < o->len; i++) {
+				uint8_t iov[16] = { 0 }, valid[16];
+				strand_replay_read(r, s->args[1] + i * esz, iov, esz, valid);
+				uint64_t base = 0, ln = 0;
+				if (is64) {
+					memcpy(&base, iov, 8);
+					memcpy(&ln, iov + 8, 8);
+				} else {
+					uint32_t b32, l32;
+					memcpy(&b32, iov, 4);
+					memcpy(&l32, iov + 4, 4);
+					base = b32;
+					ln = l32;
+				}
+				uint64_t take = ln < o->len - off ? ln : o->len - off;
+				if (!bytes_match(r, base, o->data + off, take, &at))
+					return divergence(r, err,
+							  "divergence at position %" PRIu64 ": recorded output "
+							  "differs from writev buffer %" PRIu64 " at 0x%" PRIx64
+							  " (first difference at output byte %" PRIu64 ")",
+							  rec->position, i, base, off + at);
+				off += take;
+			}
+			if (off != o->len)
+				return divergence(r, err,
+						  "divergence at position %" PRIu64 ": recorded output of %" PRIu32
+						  " bytes is longer than the writev buffers (%" PRIu64 " bytes)",
+						  rec->position, o->len, off);
+		}
+		checked = true;
+	} else if (r->info.abi == STRAND_ABI_WINDOWS_NT && have && first) {
+#define NT_SYSCALL(name, num, argc) enum { SYS_##name = num };
+#include "knowledge/nt_syscalls.h"
+#undef NT_SYSCALL
+		if (s->number == SYS_NtWriteFile && s->nargs >= 7 && s->args[6] == o->len) {
+			if (!bytes_match(r, s->args[5], o->data, o->len, &at))
+				return divergence(r, err,
+						  "divergence at position %" PRIu64 ": recorded output differs from "
+						  "the NtWriteFile buffer at 0x%" PRIx64
+						  " (first difference at byte %" PRIu64 ")",
+						  rec->position, s->args[5], at);
+			checked = true;
+		}
+	}
+	if (first && checked) {
+		r->stats.outputs_checked++;
+		r->stats.output_bytes_checked += o->len;
+	}
+	return STRAND_OK;
+}
+
+bool strand_replay_exactness(const struct strand_replay *r, char *buf, size_t len)
+{
+	const struct strand_replay_stats *s = &r->stats;
+	uint64_t need = 1 + s->syscalls_applied / 4096;
+	char what[320];
+	snprintf(what, sizeof what,
+		 "%" PRIu64 " key frames, %" PRIu64 " digests, %" PRIu64 "/%" PRIu64
+		 " syscalls, %" PRIu64 "/%" PRIu64 " outputs (%" PRIu64 " bytes) compared",
+		 s->keyframes_checked, s->digests_checked, s->syscalls_checked,
+		 s->syscalls_applied, s->outputs_checked, s->outputs_applied,
+		 s->output_bytes_checked);
+	if (r->opt.no_verify) {
+		snprintf(buf, len, "not verified (key frames not compared): %s", what);
+		return false;
+	}
+	if (s->keyframes_checked < need) {
+		snprintf(buf, len,
+			 "not verified: %" PRIu64 " key frames for %" PRIu64 " kernel transitions "
+			 "(at least %" PRIu64 " needed); %s",
+			 s->keyframes_checked, s->syscalls_applied, need, what);
+		return false;
+	}
+	snprintf(buf, len, "%s", what);
+	return true;
+}
+
 	case STRAND_REC_THREAD_EXIT:
 		ti = thread_index(r, rec->tid);
 		if (ti >= 0)
@@ -551,12 +851,18 @@ strand_status rp_apply_event(struct strand_replay *r, strand_error *err)
 		r->exited = true;
 		break;
 	default:
-		break; /* NOTE, OUTPUT, SNAPSHOT_END, unknown optional types */
+		if (st == STRAND_OK)
+			st = check_syscall(r, rec, first, err);
+		break; /* NOTE, SNAPSHOT_END, unknown optional types */
 	}
 	if (st != STRAND_OK)
 		return st;
 	r->stats.events_applied++;
+	case STRAND_REC_OUTPUT:
+		st = check_output(r, rec, first, err);
+		break;
 	r->have_last_event = true;
+		r->last_sys_valid = false;
 	r->last_event = r->next_cursor;
 	if (first) {
 		r->ev_frontier = r->next_cursor;
@@ -1617,8 +1923,8 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 	}
 	if ((r->info.flags & STRAND_TRACE_F_ORDINAL_POSITIONS) && !allow_ordinal) {
 		st = strand_error_set(err, STRAND_ERR_UNSUPPORTED,
-				      "cannot replay %s: event positions are ordinals; run strand_finalize_positions first",
-				      path);
+				      "cannot replay %s: event positions are ordinals; run 'strand finalize %s' first",
+				      path, path);
 		goto fail;
 	}
 	const struct strand_trace_summary *sum = strand_reader_summary(r->rd);
@@ -1653,11 +1959,27 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 		}
 		if (rec->type == STRAND_REC_MODULE)
 			st = module_add(r, &rec->u.module, err);
-		else if (rec->type == STRAND_REC_REGION)
+		else if (rec->type == STRAND_REC_REGION &&
+			 (st = budget_map(r, rec->u.region.addr, rec->u.region.size, err)) == STRAND_OK)
 			st = rp_map(r, rec->u.region.addr, rec->u.region.size, rec->u.region.prot,
 				    rec->u.region.kind, rec->u.region.name, rec->u.region.data, err);
 		else if (rec->type == STRAND_REC_THREAD)
 			st = thread_add(r, rec->tid, &rec->u.thread, err);
+	strand_replay_default_budget(sum->file_size, &r->max_insns, &r->max_mem);
+	if (r->opt.max_instructions)
+		r->max_insns = r->opt.max_instructions;
+	if (r->opt.max_memory)
+		r->max_mem = r->opt.max_memory;
+	if (!r->opt.checkpoint_memory_limit && r->ckpt_limit > r->max_mem / 2)
+		r->ckpt_limit = r->max_mem / 2;
+	if (r->end > r->max_insns && !r->ordinal) {
+		st = strand_error_set(err, STRAND_ERR_LIMIT,
+				      "trace %s claims %" PRIu64 " instructions in %" PRIu64
+				      " bytes, over the budget of %" PRIu64
+				      " instructions (--max-instructions)",
+				      path, r->end, sum->file_size, r->max_insns);
+		goto fail;
+	}
 		if (st != STRAND_OK) {
 			strand_error_wrap(err, st, "cannot load snapshot of %s", path);
 			goto fail;

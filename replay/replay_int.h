@@ -283,6 +283,14 @@ struct strand_replay {
 };
 
 enum { RP_FAULT_NONE = 0, RP_FAULT_UNMAPPED, RP_FAULT_PROT,
+
+	/* fact checks and budgets (replay.c) */
+	uint64_t max_insns;     /* budget: longest trace accepted */
+	uint64_t max_mem;       /* budget: guest mapped + checkpoint bytes */
+	bool last_sys_valid;    /* last_sys is the last SYSCALL applied */
+	uint64_t last_sys_after;/* position after it */
+	uint32_t last_sys_tid;
+	struct strand_syscall last_sys; /* copy; fx pointers cleared */
        RP_FAULT_INVALID, RP_FAULT_SYSCALL, RP_FAULT_CPUID, RP_FAULT_INTR,
        RP_FAULT_EMU, RP_FAULT_EVENT /* inline event failed: inline_err */ };
 

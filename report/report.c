@@ -267,6 +267,8 @@ static void emit_other_failures(struct strand_rnode *root, const struct strand_r
 			strand_r_string(o, "reason", "unrelated");
 			strand_r_string(o, "why", "in a thread the failure never went through; its "
 					"status reached no symptom");
+		ao.max_instructions = opt->max_instructions;
+		ao.max_memory = opt->max_memory;
 		} else {
 			strand_r_string(o, "reason", "handled");
 			strand_r_string(o, "why", rc->found

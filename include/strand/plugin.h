@@ -180,6 +180,9 @@ struct strand_analysis_options {
 	void (*progress)(void *ud, const char *label, uint64_t pos, uint64_t end);
 	void *progress_ud;
 	bool no_verify;    /* skip key frame checks */
+	/* Budgets of every pass (strand_replay_options); 0 = defaults. */
+	uint64_t max_instructions;
+	uint64_t max_memory;
 };
 
 /* Open a run on `trace` (opens the main pass at position 0).  `opt` may be

@@ -9,7 +9,15 @@
  * instructions, before the instruction at index P.
  *
  * Exactness: at every key frame the registers and memory digests are
- * compared with the recording, and the final state at the end.  A
+ * compared with the recording, and the final state at the end.  Every
+ * SYSCALL record is compared with the replayed machine before its effects
+ * are applied: its pc and thread, the number in eax/rax, the arguments
+ * (Linux: the argument registers; Windows x86: the stack words at
+ * [edx + 8]), and its result with the rax its effects set (and, on Linux,
+ * that it is a value or -errno).  Every OUTPUT record on Linux must follow
+ * the write/writev/pwrite64 that produced it, with the same fd and length,
+ * and its bytes equal to the buffer the program passed; on Windows an
+ * OUTPUT following NtWriteFile is compared the same way.  A
  * divergence stops motion with STRAND_ERR_DIVERGENCE and a message naming
  * the position, the instruction (disassembled) and what differs; the
  * handle then refuses further forward motion past that point.
@@ -69,7 +77,22 @@ struct strand_replay_options {
 	/* Called about every 0.1 s during long motion; may be NULL. */
 	void (*progress)(void *ud, uint64_t position, uint64_t end);
 	void *progress_ud;
+	/* Budgets for untrusted traces (0 = the default derived from the
+	 * trace, strand_replay_default_budget).  max_instructions bounds the
+	 * length the trace claims (its last position): a longer trace is
+	 * refused at open with STRAND_ERR_LIMIT.  max_memory bounds guest
+	 * memory mapped (bytes, every region counted at its full size) plus
+	 * checkpoint memory; a mapping past it fails with STRAND_ERR_LIMIT. */
+	uint64_t max_instructions;
+	uint64_t max_memory;
 };
+
+/* The default budgets for a trace file of `file_size` bytes: what a trace
+ * of that size can plausibly claim.  Instructions: 2^30 + 2^20 per byte;
+ * memory: 256 MiB + 4 KiB per byte, at most 64 GiB.  A trace whose claims
+ * exceed them is refused unless the caller raises the budget. */
+void strand_replay_default_budget(uint64_t file_size, uint64_t *max_instructions,
+				  uint64_t *max_memory);
 
 /* Statistics of a handle (strand replay prints these). */
 struct strand_replay_stats {
@@ -79,6 +102,16 @@ struct strand_replay_stats {
 	uint64_t checkpoints;        /* held now */
 	uint64_t checkpoint_bytes;   /* memory they hold */
 	uint64_t restores;           /* checkpoint restores (backward motion) */
+	/* What was checked against the recording (first forward pass only;
+	 * see strand_replay_exactness): */
+	uint64_t digests_checked;    /* memory ranges of key frames */
+	uint64_t syscalls_applied;   /* SYSCALL records applied */
+	uint64_t syscalls_checked;   /* ... whose pc, number, arguments and
+					result were compared with the replay */
+	uint64_t outputs_applied;    /* OUTPUT records applied */
+	uint64_t outputs_checked;    /* ... compared with the bytes the
+					program passed to its write call */
+	uint64_t output_bytes_checked;
 };
 
 /* ===================================================================== */
@@ -99,6 +132,14 @@ const struct strand_trace_info *strand_replay_info(const struct strand_replay *r
 struct strand_reader *strand_replay_reader(struct strand_replay *r);
 void strand_replay_get_stats(const struct strand_replay *r,
 			     struct strand_replay_stats *out);
+
+/* After a replay reached the end without divergence: may it be called
+ * exact?  True when enough was compared: at least one key frame, and one
+ * per 4096 kernel transitions (recorders write one per 1000 or fewer).
+ * `buf` (always NUL-terminated) gets what was compared ("12 key frames,
+ * 340 digests, 2001/2001 syscalls, 3/3 outputs (35 bytes) compared") or,
+ * when false, why it is not exact. */
+bool strand_replay_exactness(const struct strand_replay *r, char *buf, size_t len);
 
 /* ===================================================================== */
 /* Positions and motion                                                   */

@@ -37,6 +37,12 @@ struct strand_report_options {
 	const char *const *plugin_opts;  /* options of each (same length) or NULL */
 	void (*progress)(void *ud, const char *label, uint64_t pos, uint64_t end);
 	void *progress_ud;
+	/* Knowledge-base files added after the one shipped with the program
+	 * (knowledge/data/kb.txt format), NULL-terminated; may be NULL. */
+	const char *const *kb_files;
+	/* Budgets of every replay pass (strand_replay_options); 0 = defaults. */
+	uint64_t max_instructions;
+	uint64_t max_memory;
 };
 
 /* The root-cause report of `trace` into `res` (its root gets: trace,

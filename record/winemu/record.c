@@ -591,7 +591,8 @@ static strand_status record_pass(const char *scenario_path, const char *out_path
 	struct wemu m = { .opt = opt, .res = res, .err = err, .unmodelled_note = note,
 			  .unmodelled_note_len = note_len };
 	bool opened = false;
-	strand_status st = wscn_load(scenario_path, &m.scn, err);
+	struct wscn_parse_options so = { .allow_host_files = opt && opt->allow_host_files };
+	strand_status st = wscn_load_opts(scenario_path, &so, &m.scn, err);
 	if (st != STRAND_OK)
 		return st;
 	uc_err e = uc_open(UC_ARCH_X86, UC_MODE_32, &m.uc);

@@ -11,6 +11,10 @@
 #include <string.h>
 #include <strings.h>
 #include <stdarg.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "record/winemu/scenario.h"
 
@@ -37,13 +41,24 @@ static char *xstrndup(const char *s, size_t n)
 
 /* Grow *arr (elements of `size`) to hold one more; returns the new slot
  * zeroed, or NULL. */
+/* Append a zeroed element to an array of *n elements.  Capacity is
+ * implicit, max(4, next power of two >= *n), so the array is reallocated
+ * only when *n reaches a power of two (linear total cost).  Arrays passed
+ * here must only ever grow through grow(). */
 static void *grow(void *arrp, size_t *n, size_t size)
 {
 	void **arr = arrp;
-	void *p = realloc(*arr, (*n + 1) * size);
-	if (!p)
-		return NULL;
-	*arr = p;
+	size_t k = *n;
+	if (k == 0 || (k >= 4 && (k & (k - 1)) == 0)) {
+		size_t cap = k < 4 ? 4 : 2 * k;
+		if (cap > SIZE_MAX / size)
+			return NULL;
+		void *q = realloc(*arr, cap * size);
+		if (!q)
+			return NULL;
+		*arr = q;
+	}
+	void *p = *arr;
 	void *slot = (char *)p + *n * size;
 	memset(slot, 0, size);
 	(*n)++;
@@ -147,6 +162,79 @@ bool wscn_parse_time(const char *s, uint64_t *out)
 
 enum sect { S_NONE, S_PROCESS, S_DEVICE, S_FILE, S_KEY, S_EVENT, S_LINK };
 
+/* Limits that keep parsing linear and bounded (beyond the file and line
+ * sizes): sections, key depth, keys with their implicit ancestors, thread
+ * ids. */
+#define WSCN_SECTIONS_MAX 65536
+#define WSCN_KEY_DEPTH_MAX 64
+#define WSCN_KEYS_MAX (1u << 18)
+#define WSCN_TIDS_MAX 256
+
+/* A hash set of (section type, canonical name), case-insensitive as NT
+ * names are: open addressing, power-of-two capacity.  Names are borrowed
+ * from the scenario (each is a separate allocation, so they do not move). */
+struct nameset_ent {
+	uint64_t hash;       /* 0 = empty */
+	int type;
+	const char *name;
+};
+struct nameset {
+	struct nameset_ent *e;
+	size_t cap, n;
+};
+
+static uint64_t name_hash(int type, const char *s)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)type;
+	for (; *s; s++) {
+		h ^= (uint64_t)tolower((unsigned char)*s);
+		h *= 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
+static bool nameset_has(const struct nameset *ns, int type, const char *name)
+{
+	if (!ns->cap)
+		return false;
+	uint64_t h = name_hash(type, name);
+	for (size_t i = h & (ns->cap - 1);; i = (i + 1) & (ns->cap - 1)) {
+		const struct nameset_ent *x = &ns->e[i];
+		if (!x->hash)
+			return false;
+		if (x->hash == h && x->type == type && wscn_name_eq(x->name, name))
+			return true;
+	}
+}
+
+static bool nameset_add(struct nameset *ns, int type, const char *name)
+{
+	if (2 * (ns->n + 1) > ns->cap) {
+		size_t cap = ns->cap ? 2 * ns->cap : 64;
+		struct nameset_ent *e = calloc(cap, sizeof *e);
+		if (!e)
+			return false;
+		for (size_t i = 0; i < ns->cap; i++) {
+			if (!ns->e[i].hash)
+				continue;
+			size_t j = ns->e[i].hash & (cap - 1);
+			while (e[j].hash)
+				j = (j + 1) & (cap - 1);
+			e[j] = ns->e[i];
+		}
+		free(ns->e);
+		ns->e = e;
+		ns->cap = cap;
+	}
+	uint64_t h = name_hash(type, name);
+	size_t i = h & (ns->cap - 1);
+	while (ns->e[i].hash)
+		i = (i + 1) & (ns->cap - 1);
+	ns->e[i] = (struct nameset_ent){ h, type, name };
+	ns->n++;
+	return true;
+}
+
 struct parser {
 	struct wscn *s;
 	const char *name;      /* file name for messages */
@@ -156,6 +244,9 @@ struct parser {
 	void *cur;             /* the section's struct */
 	unsigned seen;         /* bit set of single-valued keys seen in the section */
 	bool have_process;
+	bool allow_host_files; /* file: may name any host file */
+	struct nameset names;  /* every section name, for linear-time lookups */
+	size_t nsections;      /* sections so far (WSCN_SECTIONS_MAX) */
 };
 
 static strand_status perr(struct parser *p, const char *fmt, ...)
@@ -185,17 +276,31 @@ static strand_status once(struct parser *p, unsigned bit, const char *key)
 	return STRAND_OK;
 }
 
+/* Capacity of a data buffer of `len` bytes built only by append(): 0, or
+ * the next power of two >= len, at least 64 (linear total cost). */
+static size_t data_cap(size_t len)
+{
+	if (len == 0)
+		return 0;
+	size_t c = 64;
+	while (c < len)
+		c *= 2;
+	return c;
+}
+
 static strand_status append(struct parser *p, struct wscn_data *d, const void *b, size_t n)
 {
 	if (n == 0)
 		return STRAND_OK;
 	if (d->len + n > WSCN_FILE_MAX)
 		return perr(p, "data longer than %u bytes", WSCN_FILE_MAX);
-	uint8_t *q = realloc(d->bytes, d->len + n);
-	if (!q)
-		return nomem(p);
-	memcpy(q + d->len, b, n);
-	d->bytes = q;
+	if (d->len + n > data_cap(d->len)) {
+		uint8_t *q = realloc(d->bytes, data_cap(d->len + n));
+		if (!q)
+			return nomem(p);
+		d->bytes = q;
+	}
+	memcpy(d->bytes + d->len, b, n);
 	d->len += n;
 	return STRAND_OK;
 }
@@ -228,6 +333,11 @@ static strand_status parse_hex(struct parser *p, const char *v, struct wscn_data
 	return STRAND_OK;
 }
 
+/* `file:REL`: the bytes of a host file.  Scenarios come from others, so
+ * REL is confined to the scenario's directory (after resolving symbolic
+ * links) unless the caller allowed host files; only a regular file is
+ * read (a FIFO or device would block or never end: opened O_NONBLOCK and
+ * refused after fstat). */
 static strand_status read_host_file(struct parser *p, const char *rel, struct wscn_data *d)
 {
 	char path[4096];
@@ -235,9 +345,38 @@ static strand_status read_host_file(struct parser *p, const char *rel, struct ws
 		snprintf(path, sizeof path, "%s", rel);
 	else
 		snprintf(path, sizeof path, "%s/%s", p->s->dir, rel);
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	if (!p->allow_host_files) {
+		char rdir[PATH_MAX], rfile[PATH_MAX];
+		if (!realpath(p->s->dir, rdir))
+			return perr(p, "cannot resolve the scenario directory '%s': %s", p->s->dir,
+				    strerror(errno));
+		if (!realpath(path, rfile))
+			return perr(p, "cannot open '%s': %s", path, strerror(errno));
+		size_t n = strlen(rdir);
+		bool inside = strncmp(rfile, rdir, n) == 0 &&
+			      (rfile[n] == '/' || (n == 1 && rdir[0] == '/'));
+		if (!inside)
+			return perr(p, "file:%s is outside the scenario's directory %s "
+				    "(use --allow-host-files to read host files)", rel, rdir);
+		snprintf(path, sizeof path, "%s", rfile);
+	}
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
 		return perr(p, "cannot open '%s': %s", path, strerror(errno));
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return perr(p, "file:%s is not a regular file", rel);
+	}
+	if (sb.st_size > (off_t)WSCN_FILE_MAX) {
+		close(fd);
+		return perr(p, "file:%s is larger than %u bytes", rel, WSCN_FILE_MAX);
+	}
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return nomem(p);
+	}
 	strand_status st = STRAND_OK;
 	uint8_t buf[8192];
 	size_t n;
@@ -365,6 +504,17 @@ static strand_status process_key(struct parser *p, const char *k, const char *v)
 			uint32_t tid;
 			if (!parse_u32(t, &tid) || tid == 0 || tid % 4) {
 				st = perr(p, "thread id '%s' is not a non-zero multiple of 4", t);
+				break;
+			}
+			bool dup = false;
+			for (size_t j = 0; j < pr->ntids; j++)
+				dup |= pr->tids[j] == tid;
+			if (dup) {
+				st = perr(p, "thread id %" PRIu32 " listed twice", tid);
+				break;
+			}
+			if (pr->ntids == WSCN_TIDS_MAX) {
+				st = perr(p, "more than %u thread ids", WSCN_TIDS_MAX);
 				break;
 			}
 			uint32_t *slot = grow(&pr->tids, &pr->ntids, sizeof *slot);
@@ -691,21 +841,30 @@ static strand_status begin_section(struct parser *p, const char *type, const cha
 		return nomem(p);
 	wscn_canon_name(cname);
 	struct wscn *s = p->s;
+	if (++p->nsections > WSCN_SECTIONS_MAX) {
+		free(cname);
+		return perr(p, "more than %u sections", WSCN_SECTIONS_MAX);
+	}
+	/* `arr` names the array the section joins: its address tells the
+	 * types apart in the name set */
 #define DUPCHECK(arr, n, what)                                                   \
-	for (size_t i = 0; i < (n); i++)                                         \
-		if (wscn_name_eq((arr)[i].name, cname)) {                        \
-			free(cname);                                             \
-			return perr(p, "[%s %s] given twice", what, name);       \
-		}
+	if (nameset_has(&p->names, (int)(offsetof(struct wscn, arr) & 0xffff), cname)) { \
+		free(cname);                                                     \
+		return perr(p, "[%s %s] given twice", what, name);               \
+	}                                                                        \
+	if (!nameset_add(&p->names, (int)(offsetof(struct wscn, arr) & 0xffff), cname)) { \
+		free(cname);                                                     \
+		return nomem(p);                                                 \
+	}
 	if (strcmp(type, "device") == 0) {
-		DUPCHECK(s->devices, s->ndevices, "device");
+		DUPCHECK(devices, s->ndevices, "device");
 		struct wscn_device *d = grow(&s->devices, &s->ndevices, sizeof *d);
 		if (!d) { free(cname); return nomem(p); }
 		d->name = cname;
 		p->sect = S_DEVICE;
 		p->cur = d;
 	} else if (strcmp(type, "file") == 0) {
-		DUPCHECK(s->files, s->nfiles, "file");
+		DUPCHECK(files, s->nfiles, "file");
 		struct wscn_file *f = grow(&s->files, &s->nfiles, sizeof *f);
 		if (!f) { free(cname); return nomem(p); }
 		f->name = cname;
@@ -713,7 +872,14 @@ static strand_status begin_section(struct parser *p, const char *type, const cha
 		p->sect = S_FILE;
 		p->cur = f;
 	} else if (strcmp(type, "key") == 0) {
-		DUPCHECK(s->keys, s->nkeys, "key");
+		size_t depth = 0;
+		for (const char *c = cname; *c; c++)
+			depth += *c == '\\';
+		if (depth > WSCN_KEY_DEPTH_MAX) {
+			free(cname);
+			return perr(p, "[key] is deeper than %u levels", WSCN_KEY_DEPTH_MAX);
+		}
+		DUPCHECK(keys, s->nkeys, "key");
 		if (!wscn_name_has_prefix(cname, "\\Registry\\Machine") &&
 		    !wscn_name_has_prefix(cname, "\\Registry\\User")) {
 			free(cname);
@@ -725,14 +891,14 @@ static strand_status begin_section(struct parser *p, const char *type, const cha
 		p->sect = S_KEY;
 		p->cur = k;
 	} else if (strcmp(type, "event") == 0) {
-		DUPCHECK(s->events, s->nevents, "event");
+		DUPCHECK(events, s->nevents, "event");
 		struct wscn_event *e = grow(&s->events, &s->nevents, sizeof *e);
 		if (!e) { free(cname); return nomem(p); }
 		e->name = cname;
 		p->sect = S_EVENT;
 		p->cur = e;
 	} else if (strcmp(type, "link") == 0) {
-		DUPCHECK(s->links, s->nlinks, "link");
+		DUPCHECK(links, s->nlinks, "link");
 		struct wscn_link *l = grow(&s->links, &s->nlinks, sizeof *l);
 		if (!l) { free(cname); return nomem(p); }
 		l->name = cname;
@@ -794,7 +960,12 @@ static strand_status parse_line(struct parser *p, char *line)
 	return perr(p, "internal: bad section");
 }
 
-/* Add every ancestor of declared keys (below the root) as implicit keys. */
+#define KEYS_TYPE ((int)(offsetof(struct wscn, keys) & 0xffff))
+
+/* Add every ancestor of declared keys (below the root) as implicit keys,
+ * in the order they are first met.  Names are looked up in the parser's
+ * name set, so the cost is at most depth x length per key (the depth is
+ * bounded by WSCN_KEY_DEPTH_MAX, the lengths by the file size). */
 static strand_status add_implicit_keys(struct parser *p)
 {
 	struct wscn *s = p->s;
@@ -805,15 +976,21 @@ static strand_status add_implicit_keys(struct parser *p)
 			return nomem(p);
 		for (char *bs = strrchr(name, '\\'); bs && bs != name; bs = strrchr(name, '\\')) {
 			*bs = 0;
-			if (wscn_find_key(s, name))
+			if (nameset_has(&p->names, KEYS_TYPE, name))
 				continue;
+			if (s->nkeys >= WSCN_KEYS_MAX) {
+				free(name);
+				return strand_error_set(p->err, STRAND_ERR_INVALID,
+							"%s: more than %u registry keys with their parents",
+							p->name, WSCN_KEYS_MAX);
+			}
 			struct wscn_key *k = grow(&s->keys, &s->nkeys, sizeof *k);
 			if (!k) {
 				free(name);
 				return nomem(p);
 			}
 			k->implicit = true;
-			if (!(k->name = strdup(name))) {
+			if (!(k->name = strdup(name)) || !nameset_add(&p->names, KEYS_TYPE, k->name)) {
 				free(name);
 				return nomem(p);
 			}
@@ -823,10 +1000,10 @@ static strand_status add_implicit_keys(struct parser *p)
 	/* the roots always exist */
 	static const char *const roots[] = { "\\Registry", "\\Registry\\Machine", "\\Registry\\User" };
 	for (size_t i = 0; i < 3; i++) {
-		if (wscn_find_key(s, roots[i]))
+		if (nameset_has(&p->names, KEYS_TYPE, roots[i]))
 			continue;
 		struct wscn_key *k = grow(&s->keys, &s->nkeys, sizeof *k);
-		if (!k || !(k->name = strdup(roots[i])))
+		if (!k || !(k->name = strdup(roots[i])) || !nameset_add(&p->names, KEYS_TYPE, k->name))
 			return nomem(p);
 		k->implicit = true;
 	}
@@ -902,11 +1079,19 @@ static void set_defaults(struct wscn_process *pr)
 strand_status wscn_parse(const char *name, const char *dir, const char *text, size_t len,
 			 struct wscn **out, strand_error *err)
 {
+	return wscn_parse_opts(name, dir, text, len, NULL, out, err);
+}
+
+strand_status wscn_parse_opts(const char *name, const char *dir, const char *text, size_t len,
+			      const struct wscn_parse_options *opt, struct wscn **out,
+			      strand_error *err)
+{
 	*out = NULL;
 	struct wscn *s = calloc(1, sizeof *s);
 	if (!s)
 		return strand_error_set(err, STRAND_ERR_NOMEM, "%s: out of memory", name);
-	struct parser p = { .s = s, .name = name, .err = err };
+	struct parser p = { .s = s, .name = name, .err = err,
+			    .allow_host_files = opt && opt->allow_host_files };
 	strand_status st = STRAND_OK;
 	s->path = strdup(name);
 	s->dir = strdup(dir && *dir ? dir : ".");
@@ -939,6 +1124,7 @@ strand_status wscn_parse(const char *name, const char *dir, const char *text, si
 	}
 	st = finish(&p);
 out:
+	free(p.names.e);
 	if (st != STRAND_OK) {
 		wscn_free(s);
 		return st;
@@ -948,6 +1134,12 @@ out:
 }
 
 strand_status wscn_load(const char *path, struct wscn **out, strand_error *err)
+{
+	return wscn_load_opts(path, NULL, out, err);
+}
+
+strand_status wscn_load_opts(const char *path, const struct wscn_parse_options *opt,
+			     struct wscn **out, strand_error *err)
 {
 	*out = NULL;
 	FILE *f = fopen(path, "rb");
@@ -988,7 +1180,7 @@ strand_status wscn_load(const char *path, struct wscn **out, strand_error *err)
 		*slash = 0;
 	else
 		strcpy(dir, ".");
-	st = wscn_parse(path, dir, buf ? buf : "", len, out, err);
+	st = wscn_parse_opts(path, dir, buf ? buf : "", len, opt, out, err);
 out:
 	free(buf);
 	fclose(f);

@@ -121,6 +121,18 @@ strand_status wscn_load(const char *path, struct wscn **out, strand_error *err);
 strand_status wscn_parse(const char *name, const char *dir, const char *text,
 			 size_t len, struct wscn **out, strand_error *err);
 
+/* How a scenario may reach the host.  A scenario is input from others:
+ * by default `file:` data is confined to the scenario's directory. */
+struct wscn_parse_options {
+	bool allow_host_files; /* `file:` may name any host file (absolute, ../) */
+};
+/* wscn_load / wscn_parse with options (`opt` may be NULL: defaults). */
+strand_status wscn_load_opts(const char *path, const struct wscn_parse_options *opt,
+			     struct wscn **out, strand_error *err);
+strand_status wscn_parse_opts(const char *name, const char *dir, const char *text,
+			      size_t len, const struct wscn_parse_options *opt,
+			      struct wscn **out, strand_error *err);
+
 void wscn_free(struct wscn *s); /* s may be NULL */
 
 /* Canonical form of an NT object name, in place: \DosDevices\ and

@@ -20,6 +20,7 @@ struct strand_winemu_options {
 	const char *system_dlls_dir; /* overrides the scenario's `system_dlls`; NULL = use it */
 	const char *nls_dir;     /* overrides the scenario's `nls_dir`; NULL = use it */
 	bool trace_syscalls;     /* one stderr line per system call served (diagnosis) */
+	bool allow_host_files;   /* scenario file: data may come from outside its directory */
 };
 
 /* What a recording did, for the CLI's summary. */

@@ -655,6 +655,15 @@ static strand_status handle_sensitive(struct tg *g, strand_error *err)
 			static const int a[6] = { 7, 6, 2, 10, 8, 9 };
 			for (int i = 0; i < 6; i++)
 				s.args[i] = rd(g, a[i]);
+		} else if (g->o.abi == STRAND_ABI_WINDOWS_NT) {
+			/* as the NT kernel reads them: 32-bit words at edx
+			 * (int 0x2e) or edx + 8 (sysenter from KiFastSystemCall) */
+			uint64_t base = rd(g, 2) + (b[0] == 0x0f ? 8 : 0);
+			for (int i = 0; i < 6; i++) {
+				uint32_t w = 0;
+				uc_mem_read(g->uc, base + 4 * (uint64_t)i, &w, 4);
+				s.args[i] = w;
+			}
 		} else {
 			static const int a[6] = { 3, 1, 2, 6, 7, 5 };
 			for (int i = 0; i < 6; i++)
