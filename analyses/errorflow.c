@@ -24,6 +24,7 @@
  * Nothing here knows module names, symbols or addresses of a scenario:
  * the only Windows knowledge is the SetServiceStatus contract. */
 #include "analyses/internal.h"
+#include "analyses/symptom.h"
 #include "strand/dataflow.h"
 
 #include <inttypes.h>
@@ -64,6 +65,7 @@ struct sink {
 	char text[512];      /* log line, description */
 	char detail[256];
 	bool have_flow;      /* locations known */
+	struct sym_choice line; /* SINK_LOG: the line as chosen */
 };
 
 struct outrec {
@@ -534,115 +536,73 @@ out:
 
 /* ------------------------------------------------------------ symptoms */
 
-static bool looks_like_error(const char *t, uint32_t len)
+/* The program's basename (the main module), for diagnostic prefixes. */
+static const char *program_name(struct errorflow *s)
 {
-	static const char *const words[] = { "error", "fail", "cannot", "can't", "denied",
-					     "not found", "no such", "hr =", "hr=",
-					     "fatal", "abort", "unable" };
-	char low[512];
-	uint32_t n = len < sizeof low - 1 ? len : (uint32_t)sizeof low - 1;
-	for (uint32_t i = 0; i < n; i++)
-		low[i] = (char)(t[i] >= 'A' && t[i] <= 'Z' ? t[i] - 'A' + 'a' : t[i]);
-	low[n] = 0;
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strstr(low, words[i]))
-			return true;
-	return false;
+	uint32_t n = 0;
+	const struct strand_module *const *m = strand_replay_modules(s->r, &n);
+	for (uint32_t i = 0; m && i < n; i++)
+		if (m[i]->flags & STRAND_MODULE_F_MAIN)
+			return m[i]->name;
+	return NULL;
 }
 
-static bool is_alnum(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* The last number in the line (hex or decimal, "0x" allowed): the code
- * the line reports.  Returns false if none. */
-static bool last_number(const char *t, uint32_t len, uint32_t *off, uint32_t *n)
-{
-	bool found = false;
-	for (uint32_t i = 0; i < len;) {
-		if (!is_alnum(t[i])) {
-			i++;
-			continue;
-		}
-		uint32_t j = i;
-		while (j < len && is_alnum(t[j]))
-			j++;
-		uint32_t a = i;
-		if (j - i > 2 && t[i] == '0' && (t[i + 1] == 'x' || t[i + 1] == 'X'))
-			a = i + 2;
-		bool hex = true;
-		for (uint32_t k = a; k < j; k++)
-			hex = hex && is_hex(t[k]);
-		bool digit = false;
-		for (uint32_t k = a; k < j; k++)
-			digit = digit || (t[k] >= '0' && t[k] <= '9');
-		if (hex && digit && j - a >= 1) {
-			*off = a;
-			*n = j - a;
-			found = true;
-		}
-		i = j;
-	}
-	return found;
-}
-
+/* The error line: chosen by analyses/symptom.c among the lines the
+ * process wrote (assembled across writes); the bytes followed are the
+ * reported code, else the status message, else the line's last write. */
 static void build_log_sink(struct errorflow *s)
 {
-	for (uint32_t i = s->nout; i-- > 0;) {
-		struct outrec *o = &s->out[i];
-		if (!(o->stream == 3 || o->stream == 2 || looks_like_error(o->data, o->len)))
-			continue;
-		/* only text the process wrote (found in its memory): lines a
-		 * recorder adds about the environment are not the program's */
-		if (!looks_like_error(o->data, o->len) || !o->located || o->sys < 0)
-			continue;
-		struct sink *k = &s->sinks[s->nsinks++];
-		memset(k, 0, sizeof *k);
-		k->kind = SINK_LOG;
-		k->pos = o->pos;
-		k->tid = o->tid;
-		uint32_t len = o->len;
-		while (len && (o->data[len - 1] == '\n' || o->data[len - 1] == '\r'))
-			len--;
-		snprintf(k->text, sizeof k->text, "%.*s", (int)len, o->data);
-		uint32_t off = 0, n = len;
-		bool num = last_number(o->data, len, &off, &n);
-		if (num) {
-			char tok[64];
-			snprintf(tok, sizeof tok, "%.*s", (int)(n < 63 ? n : 63), o->data + off);
-			k->value = strtoull(tok, NULL, 16);
-			snprintf(k->detail, sizeof k->detail, "reported code %s", tok);
-		}
-		if (o->located && o->sys >= 0) {
-			const struct sysinfo *si = &s->sys[o->sys];
-			k->start = si->pos;
-			k->mem_addr = o->buf + off;
-			k->mem_len = n;
-			k->have_flow = true;
-			/* text written straight from constant data (a message
-			 * table): what varies is which string was chosen, so
-			 * follow the pointer argument instead of the bytes */
-			if (o->constant) {
-				static const uint8_t linux_args[6] = { STRAND_REG_RDI, STRAND_REG_RSI,
-					STRAND_REG_RDX, 10 /* r10 */, STRAND_REG_R8, 9 /* r9 */ };
-				if (s->abi == STRAND_ABI_LINUX && s->arch == STRAND_ARCH_X86_64 && o->argi < 6) {
-					k->mem_len = 0;
-					k->reg_mask = REG_BIT(linux_args[o->argi]);
-				} else if (s->abi == STRAND_ABI_WINDOWS_NT && si->args_base) {
-					k->mem_addr = si->args_base + 4 * o->argi;
-					k->mem_len = 4;
-				}
-				snprintf(k->detail + strlen(k->detail), sizeof k->detail - strlen(k->detail),
-					 "%sconstant text: following the pointer to it", k->detail[0] ? "; " : "");
-			}
-		}
+	struct sym_piece *pc = calloc(s->nout ? s->nout : 1, sizeof *pc);
+	struct sym_choice ch;
+	if (!pc)
 		return;
+	for (uint32_t i = 0; i < s->nout; i++)
+		pc[i] = (struct sym_piece){ s->out[i].stream, s->out[i].tid, s->out[i].data,
+					    s->out[i].len,
+					    s->out[i].located && s->out[i].sys >= 0 };
+	bool found = sym_choose(s->abi, program_name(s), pc, s->nout, &ch);
+	free(pc);
+	if (!found)
+		return;
+	struct outrec *o = &s->out[ch.flow_piece];
+	struct sink *k = &s->sinks[s->nsinks++];
+	memset(k, 0, sizeof *k);
+	k->kind = SINK_LOG;
+	k->pos = s->out[ch.last_piece].pos;
+	k->tid = o->tid;
+	snprintf(k->text, sizeof k->text, "%s", ch.text);
+	k->line = ch;
+	if (ch.code.found && (ch.score == SYM_CODE || !ch.msg.found)) {
+		k->value = ch.code.value;
+		snprintf(k->detail, sizeof k->detail, "reported code %.*s (%s)", (int)ch.code.len,
+			 ch.text + ch.code.off, ch.code.base == 16 ? "hexadecimal" : "decimal");
+	} else if (ch.msg.found) {
+		k->value = ch.msg.value;
+		snprintf(k->detail, sizeof k->detail, "status message of %s", ch.msg.name);
+	}
+	if (ch.npieces > 1)
+		snprintf(k->detail + strlen(k->detail), sizeof k->detail - strlen(k->detail),
+			 "%sline written in %u writes", k->detail[0] ? "; " : "", ch.npieces);
+	const struct sysinfo *si = &s->sys[o->sys];
+	k->start = si->pos;
+	k->mem_addr = o->buf + ch.flow_off;
+	k->mem_len = ch.flow_len;
+	k->have_flow = true;
+	/* text written straight from constant data (a message table): what
+	 * varies is which string was chosen, so follow the pointer argument
+	 * instead of the bytes */
+	if (o->constant) {
+		static const uint8_t linux_args[6] = { STRAND_REG_RDI, STRAND_REG_RSI,
+			STRAND_REG_RDX, 10 /* r10 */, STRAND_REG_R8, 9 /* r9 */ };
+		if (s->abi == STRAND_ABI_LINUX && s->arch == STRAND_ARCH_X86_64 && o->argi < 6) {
+			k->mem_len = 0;
+			k->reg_mask = REG_BIT(linux_args[o->argi]);
+		} else if (s->abi == STRAND_ABI_WINDOWS_NT && si->args_base) {
+			k->mem_addr = si->args_base + 4 * o->argi;
+			k->mem_len = 4;
+		}
+		snprintf(k->detail + strlen(k->detail), sizeof k->detail - strlen(k->detail),
+			 "%sconstant text: following the pointer to it", k->detail[0] ? "; " : "");
 	}
 }
 
@@ -664,7 +624,21 @@ static strand_status emit_symptom(struct errorflow *s, const struct sink *k,
 	if (s->abi == STRAND_ABI_WINDOWS_NT)
 		kind = k->kind == SINK_CRASH ? STRAND_CODE_NTSTATUS
 		       : k->kind == SINK_SERVICE && !k->specific ? STRAND_CODE_WIN32
+		       : k->kind == SINK_LOG && k->line.code.found && k->line.code.base == 10 &&
+				 strand_win32_lookup((uint32_t)k->value) ? STRAND_CODE_WIN32
 		       : strand_code_guess(k->value);
+	if (k->kind == SINK_LOG && k->line.msg.found && !(k->line.code.found && k->line.score == SYM_CODE))
+		kind = k->line.msg.kind;
+	if (k->kind == SINK_LOG) {
+		if (k->line.code.found) {
+			strand_r_stringf(o, "code_text", "%.*s", (int)k->line.code.len,
+					 k->line.text + k->line.code.off);
+			strand_r_uint(o, "code_base", k->line.code.base);
+		}
+		if (k->line.msg.found)
+			strand_r_string(o, "status_in_text", k->line.msg.name);
+		strand_r_uint(o, "writes", k->line.npieces);
+	}
 	if (kind && k->value)
 		strand_r_string(o, "meaning", strand_code_describe(kind, k->value, buf, sizeof buf));
 	if (k->kind == SINK_CRASH && s->crash_stack)

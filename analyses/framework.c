@@ -15,10 +15,13 @@ extern const struct strand_plugin strand_plugin_syscalls;
 extern const struct strand_plugin strand_plugin_httpapi;
 extern const struct strand_plugin strand_plugin_errorflow;
 extern const struct strand_plugin strand_plugin_memhist;
+extern const struct strand_plugin strand_plugin_crash;
+extern const struct strand_plugin strand_plugin_hang;
 
 const struct strand_plugin *const strand_analysis_builtins[] = {
 	&strand_plugin_callstack, &strand_plugin_calls, &strand_plugin_syscalls,
 	&strand_plugin_httpapi, &strand_plugin_errorflow, &strand_plugin_memhist,
+	&strand_plugin_crash, &strand_plugin_hang,
 	NULL,
 };
 

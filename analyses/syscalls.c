@@ -4,7 +4,9 @@
  * a failed NtDeviceIoControlFile says which device it went to. */
 #include "strand/analysis.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,10 @@ struct syscalls {
 	struct strand_rnode *pending;
 	uint64_t pending_out_handle;   /* address of the HANDLE out-arg, 0 if none */
 	char pending_obj[200];
+	/* Linux: what the descriptor a successful call returns will name
+	 * (open: the path; dup: the old descriptor's name; socket) */
+	bool pending_fd;
+	char pending_fd_name[200];
 };
 
 static const char *handle_lookup(struct syscalls *s, uint64_t h)
@@ -57,6 +63,67 @@ static void handle_add(struct syscalls *s, uint64_t h, const char *name)
 	s->nh++;
 }
 
+/* A struct sockaddr in guest memory as "127.0.0.1:1", "[::1]:80" or a
+ * socket path; false if it cannot be read. */
+static bool decode_sockaddr(struct strand_replay *r, uint64_t addr, uint64_t len, char *buf,
+			    size_t blen)
+{
+	uint8_t sa[128];
+	if (!addr || len < 2 || len > sizeof sa || strand_replay_read(r, addr, sa, len, NULL) != len)
+		return false;
+	unsigned fam = sa[0] | sa[1] << 8;
+	if (fam == 2 && len >= 8) { /* AF_INET */
+		snprintf(buf, blen, "%u.%u.%u.%u:%u", sa[4], sa[5], sa[6], sa[7], sa[2] << 8 | sa[3]);
+		return true;
+	}
+	if (fam == 10 && len >= 24) { /* AF_INET6 */
+		char a[64];
+		if (!inet_ntop(AF_INET6, sa + 8, a, sizeof a))
+			return false;
+		snprintf(buf, blen, "[%s]:%u", a, sa[2] << 8 | sa[3]);
+		return true;
+	}
+	if (fam == 1 && len > 2) { /* AF_UNIX: a path, or an abstract name after a NUL */
+		size_t n = len - 2, k = sa[2] ? 0 : 1;
+		char path[110];
+		size_t o = 0;
+		for (; k < n && o + 1 < sizeof path && (sa[2] == 0 || sa[2 + k]); k++)
+			path[o++] = sa[2 + k] >= 0x20 && sa[2 + k] < 0x7f ? (char)sa[2 + k] : '?';
+		path[o] = 0;
+		snprintf(buf, blen, "%s%s", sa[2] ? "" : "@", path);
+		return true;
+	}
+	return false;
+}
+
+/* Linux: the object of a call that names none itself, from its
+ * descriptor ("3 → 127.0.0.1:1", "1 → out.txt"); false if none. */
+static bool linux_fd_object(struct syscalls *s, struct strand_replay *r, const char *name,
+			    const struct strand_syscall *sc, char *obj, size_t len)
+{
+	unsigned fa;
+	if (!name || !strand_syscall_fd_arg(s->abi, name, &fa) || fa >= sc->nargs)
+		return false;
+	uint64_t fd = sc->args[fa];
+	char peer[160];
+	bool is_conn = !strcmp(name, "connect") || !strcmp(name, "bind");
+	if (is_conn && sc->nargs >= 3 && decode_sockaddr(r, sc->args[1], sc->args[2], peer, sizeof peer)) {
+		snprintf(obj, len, "%" PRIu64 " → %s", fd, peer);
+		return true;
+	}
+	if (!strcmp(name, "sendto") && sc->nargs >= 6 &&
+	    decode_sockaddr(r, sc->args[4], sc->args[5], peer, sizeof peer)) {
+		snprintf(obj, len, "%" PRIu64 " → %s", fd, peer);
+		return true;
+	}
+	const char *hn = handle_lookup(s, fd);
+	if (hn && hn[0]) {
+		snprintf(obj, len, "%" PRIu64 " → %s", fd, hn);
+		return true;
+	}
+	return false;
+}
+
 static void on_event(struct strand_replay *r, void *ud, const struct strand_record *rec,
 		     bool after)
 {
@@ -76,8 +143,14 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 					strand_r_hex(s->pending, "handle_out", h);
 			}
 		}
+		if (s->pending_fd && !strand_syscall_failed(s->abi, s->arch, sc->result)) {
+			handle_add(s, sc->result, s->pending_fd_name);
+			if (s->pending)
+				strand_r_uint(s->pending, "fd_out", sc->result);
+		}
 		s->pending = NULL;
 		s->pending_out_handle = 0;
+		s->pending_fd = false;
 		return;
 	}
 	s->total++;
@@ -91,6 +164,35 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 	    (!strncmp(name, "NtCreate", 8) || !strncmp(name, "NtOpen", 6))) {
 		s->pending_out_handle = sc->args[0];
 		snprintf(s->pending_obj, sizeof s->pending_obj, "%s", obj);
+	}
+	/* Linux descriptors: remember what a new one names; name the
+	 * descriptor a call uses */
+	char fdobj[240] = "";
+	if (s->abi == STRAND_ABI_LINUX && name) {
+		if (has_obj && (!strcmp(name, "open") || !strcmp(name, "openat") ||
+				!strcmp(name, "openat2") || !strcmp(name, "creat"))) {
+			s->pending_fd = true;
+			snprintf(s->pending_fd_name, sizeof s->pending_fd_name, "%s", obj);
+		} else if (!strcmp(name, "socket")) {
+			s->pending_fd = true;
+			snprintf(s->pending_fd_name, sizeof s->pending_fd_name, "socket");
+		} else if ((!strcmp(name, "dup") || !strcmp(name, "dup2") || !strcmp(name, "dup3") ||
+			    (!strcmp(name, "fcntl") && sc->nargs > 1 &&
+			     (sc->args[1] == 0 || sc->args[1] == 1030))) && sc->nargs > 0) {
+			const char *hn = handle_lookup(s, sc->args[0]);
+			if (hn) {
+				s->pending_fd = true;
+				snprintf(s->pending_fd_name, sizeof s->pending_fd_name, "%s", hn);
+			}
+		}
+		if (!has_obj)
+			linux_fd_object(s, r, name, sc, fdobj, sizeof fdobj);
+		if (!strcmp(name, "connect") && fdobj[0] && sc->nargs > 0) {
+			/* the socket is named by its peer from now on */
+			const char *arrow = strstr(fdobj, "→ ");
+			if (arrow)
+				handle_add(s, sc->args[0], arrow + strlen("→ "));
+		}
 	}
 	if ((s->only_failed && !failed) || (s->filter && (!name || strcmp(name, s->filter))))
 		return;
@@ -108,6 +210,8 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 		strand_r_hex(args, NULL, sc->args[i]);
 	if (has_obj)
 		strand_r_string(e, "object", obj);
+	else if (fdobj[0])
+		strand_r_string(e, "object", fdobj);
 	else if (s->abi == STRAND_ABI_WINDOWS_NT && sc->nargs > 0) {
 		const char *hn = handle_lookup(s, sc->args[0]);
 		if (hn && hn[0])

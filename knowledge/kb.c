@@ -1,69 +1,211 @@
-/* The knowledge base: hints attached to a root cause, kept as data.  An
- * entry matches when every non-NULL key matches (status by name, object
- * by prefix, case-insensitive; the symptom's reported value exactly).
- * Add entries here; nothing else changes. */
+/* The knowledge base: hints attached to a root cause and documented exit
+ * statuses, read from data files (knowledge/data/kb.txt describes the
+ * format).  Nothing here knows an entry: they are all data, each with its
+ * source. */
 #include "knowledge/kb.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
-const struct kb_entry strand_kb[] = {
-	{ "STATUS_NO_SUCH_DEVICE", "\\Device\\Http\\", NULL, 0,
-	  "HTTP.SYS has no device object",
-	  "The HTTP driver (HTTP.SYS) did not create its device objects: it is either not "
-	  "started or stuck in unload-pending state ('net start http' says it is already "
-	  "started while 'net stop http' says it cannot be controlled in its present state). "
-	  "A driver stays unload-pending while references to its device objects remain: look "
-	  "for lingering w3wp.exe processes that should have ended when WAS stopped, and for "
-	  "third-party drivers registered for process-creation notifications (anti-virus; "
-	  "nt!PspCreateProcessNotifyRoutine in a kernel dump) that keep them alive. A reboot "
-	  "clears the state; removing or updating the offending driver prevents it." },
-	{ "STATUS_ACCESS_DENIED", "\\Device\\Http\\", NULL, 0,
-	  "The caller may not open an HTTP.SYS device",
-	  "The security descriptor of HTTP.SYS's device objects denies the service's account. "
-	  "Check the account the service runs as and whether a hardening tool or policy changed "
-	  "the device's ACL." },
-	{ "STATUS_NO_SUCH_DEVICE", NULL, NULL, 0,
-	  "The device object does not exist",
-	  "The driver that should own this device is not loaded, failed to start, or is "
-	  "unloading. Check the driver's service state and the system event log." },
-	{ "STATUS_OBJECT_NAME_NOT_FOUND", "\\Registry\\", NULL, 0,
-	  "A registry key or value is absent",
-	  "The configuration the code expects is missing; compare with a healthy machine or "
-	  "reinstall the component that owns the key." },
-	{ "STATUS_OBJECT_NAME_NOT_FOUND", NULL, NULL, 0,
-	  "A named object or file does not exist",
-	  "The object was not created (yet) or the file is missing: check the path and the "
-	  "order in which components start." },
-	{ "STATUS_OBJECT_PATH_NOT_FOUND", NULL, NULL, 0,
-	  "A directory in the path does not exist",
-	  "An intermediate directory or object directory of the name is missing." },
-	{ "STATUS_ACCESS_DENIED", NULL, NULL, 0,
-	  "Access denied",
-	  "The caller's token lacks the requested access to the object: check the object's "
-	  "ACL, the account, and the desired access mask." },
-	{ "STATUS_INSUFFICIENT_RESOURCES", NULL, NULL, 0,
-	  "The kernel ran out of a resource for this request",
-	  "The driver could not allocate memory (nonpaged or paged pool) or another kernel "
-	  "resource. Look for a pool leak: pool usage by tag (poolmon, !poolused in a kernel "
-	  "dump) usually points at a driver, often a third-party one. A reboot clears it only "
-	  "until the leak fills the pool again." },
-	{ NULL, NULL, NULL, 0x80070002,
-	  "ERROR_FILE_NOT_FOUND does not always mean a missing file",
-	  "HRESULT 0x80070002 wraps Win32 error 2, which several NTSTATUS values map to, "
-	  "including STATUS_NO_SUCH_DEVICE and STATUS_OBJECT_NAME_NOT_FOUND. A file monitor "
-	  "may show no missing file: follow the status to the kernel call (see the "
-	  "propagation chain)." },
-	{ "ENOENT", NULL, NULL, 0,
-	  "No such file or directory",
-	  "The path does not exist relative to the process's working directory or root: check "
-	  "the path, the working directory and the installation." },
-	{ "EACCES", NULL, NULL, 0,
-	  "Permission denied",
-	  "The process's credentials do not allow the access: check file modes, ownership and "
-	  "any security module policy." },
-	{ NULL, NULL, NULL, 0, NULL, NULL },
-};
+bool kb_default_path(char *buf, size_t len)
+{
+	const char *env = getenv("STRAND_KB");
+	if (env && env[0]) {
+		snprintf(buf, len, "%s", env);
+		return access(buf, R_OK) == 0;
+	}
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	static const char *const rel[] = { "/../share/strand/kb.txt", "/../knowledge/data/kb.txt",
+					   "/../../knowledge/data/kb.txt" };
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		snprintf(buf, len, "%s%s", exe, rel[i]);
+		if (access(buf, R_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		s[--n] = 0;
+	return s;
+}
+
+static void entry_free(struct kb_entry *e)
+{
+	free(e->status);
+	free(e->object_prefix);
+	free(e->syscall);
+	free(e->program);
+	free(e->title);
+	free(e->text);
+	free(e->source);
+	free(e->file);
+}
+
+void kb_free(struct kb *kb)
+{
+	if (!kb)
+		return;
+	for (uint32_t i = 0; i < kb->n; i++)
+		entry_free(&kb->e[i]);
+	free(kb->e);
+	memset(kb, 0, sizeof *kb);
+}
+
+static bool parse_u64(const char *v, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 0);
+	if (errno || end == v || *end)
+		return false;
+	*out = x;
+	return true;
+}
+
+/* Check the finished entry at the end of kb. */
+static strand_status close_entry(struct kb *kb, const char *path, unsigned line, strand_error *err)
+{
+	if (!kb->n)
+		return STRAND_OK;
+	struct kb_entry *e = &kb->e[kb->n - 1];
+	const char *miss = !e->source ? "source"
+			   : e->kind == KB_HINT && !e->title ? "title"
+			   : e->kind == KB_HINT && !e->text ? "text"
+			   : e->kind == KB_EXIT && !e->program ? "program"
+			   : e->kind == KB_EXIT && !e->text ? "meaning" : NULL;
+	if (miss)
+		return strand_error_set(err, STRAND_ERR_INVALID, "%s:%u: entry without %s", path, line,
+					miss);
+	return STRAND_OK;
+}
+
+strand_status kb_load(struct kb *kb, const char *path, strand_error *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return strand_error_set(err, STRAND_ERR_IO, "cannot read knowledge base %s: %s", path,
+					strerror(errno));
+	strand_status st = STRAND_OK;
+	char line[8192];
+	unsigned ln = 0, entry_line = 0;
+	bool in_entry = false;
+	while (fgets(line, sizeof line, f)) {
+		ln++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			st = strand_error_set(err, STRAND_ERR_INVALID, "%s:%u: line too long", path, ln);
+			goto out;
+		}
+		char *s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		if (*s == '[') {
+			if (in_entry && (st = close_entry(kb, path, entry_line, err)) < 0)
+				goto out;
+			enum kb_kind k = !strcmp(s, "[hint]") ? KB_HINT : !strcmp(s, "[exit]") ? KB_EXIT : 0;
+			if (!k) {
+				st = strand_error_set(err, STRAND_ERR_INVALID, "%s:%u: unknown section %s",
+						      path, ln, s);
+				goto out;
+			}
+			if (kb->n == kb->cap) {
+				uint32_t cap = kb->cap ? kb->cap * 2 : 32;
+				struct kb_entry *n = realloc(kb->e, cap * sizeof *n);
+				if (!n) {
+					st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+					goto out;
+				}
+				kb->e = n;
+				kb->cap = cap;
+			}
+			struct kb_entry *e = &kb->e[kb->n++];
+			memset(e, 0, sizeof *e);
+			e->kind = k;
+			char where[4200];
+			snprintf(where, sizeof where, "%s:%u", path, ln);
+			e->file = strdup(where);
+			in_entry = true;
+			entry_line = ln;
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq || !in_entry) {
+			st = strand_error_set(err, STRAND_ERR_INVALID, "%s:%u: %s", path, ln,
+					      in_entry ? "expected 'key = value'" : "a key outside any entry");
+			goto out;
+		}
+		*eq = 0;
+		char *key = trim(s), *val = trim(eq + 1);
+		struct kb_entry *e = &kb->e[kb->n - 1];
+		char **slot = NULL;
+		bool ok = true;
+		if (!strcmp(key, "source"))
+			slot = &e->source;
+		else if (e->kind == KB_HINT && !strcmp(key, "status"))
+			slot = &e->status;
+		else if (e->kind == KB_HINT && !strcmp(key, "object"))
+			slot = &e->object_prefix;
+		else if (e->kind == KB_HINT && !strcmp(key, "syscall"))
+			slot = &e->syscall;
+		else if (e->kind == KB_HINT && !strcmp(key, "title"))
+			slot = &e->title;
+		else if (e->kind == KB_HINT && !strcmp(key, "text"))
+			slot = &e->text;
+		else if (e->kind == KB_HINT && !strcmp(key, "symptom"))
+			ok = e->have_symptom = parse_u64(val, &e->symptom_value);
+		else if (e->kind == KB_EXIT && !strcmp(key, "program"))
+			slot = &e->program;
+		else if (e->kind == KB_EXIT && !strcmp(key, "meaning"))
+			slot = &e->text;
+		else if (e->kind == KB_EXIT && !strcmp(key, "status"))
+			ok = parse_u64(val, &e->exit_status);
+		else if (e->kind == KB_EXIT && !strcmp(key, "when"))
+			ok = (e->when_no_error_line = !strcmp(val, "no-error-line"));
+		else {
+			st = strand_error_set(err, STRAND_ERR_INVALID, "%s:%u: unknown key '%s'", path, ln,
+					      key);
+			goto out;
+		}
+		if (!ok) {
+			st = strand_error_set(err, STRAND_ERR_INVALID, "%s:%u: bad value of %s", path, ln,
+					      key);
+			goto out;
+		}
+		if (slot) {
+			if (*slot) {
+				st = strand_error_set(err, STRAND_ERR_INVALID, "%s:%u: %s given twice",
+						      path, ln, key);
+				goto out;
+			}
+			if (!(*slot = strdup(val))) {
+				st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
+	if (in_entry)
+		st = close_entry(kb, path, entry_line, err);
+out:
+	fclose(f);
+	return st;
+}
 
 static bool prefix_ci(const char *s, const char *prefix)
 {
@@ -73,13 +215,27 @@ static bool prefix_ci(const char *s, const char *prefix)
 bool kb_match(const struct kb_entry *e, const char *status, const char *object,
 	      const char *syscall, uint64_t symptom_value)
 {
+	if (e->kind != KB_HINT)
+		return false;
 	if (e->status && (!status || strcmp(e->status, status)))
 		return false;
 	if (e->object_prefix && !prefix_ci(object, e->object_prefix))
 		return false;
 	if (e->syscall && (!syscall || strcmp(e->syscall, syscall)))
 		return false;
-	if (e->symptom_value && e->symptom_value != symptom_value)
+	if (e->have_symptom && e->symptom_value != symptom_value)
 		return false;
 	return true;
+}
+
+const struct kb_entry *kb_exit_lookup(const struct kb *kb, const char *program, uint64_t status,
+				      bool error_line)
+{
+	for (uint32_t i = 0; program && i < kb->n; i++) {
+		const struct kb_entry *e = &kb->e[i];
+		if (e->kind == KB_EXIT && e->exit_status == status && !strcmp(e->program, program) &&
+		    !(e->when_no_error_line && error_line))
+			return e;
+	}
+	return NULL;
 }

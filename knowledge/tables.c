@@ -249,7 +249,39 @@ static const struct { const char *name; unsigned arg; } linux_paths[] = {
 	{ "unlinkat", 1 }, { "mkdirat", 1 }, { "rename", 0 }, { "creat", 0 },
 	{ "truncate", 0 }, { "chmod", 0 }, { "chown", 0 }, { "readlinkat", 1 },
 	{ "openat2", 1 }, { "execveat", 1 },
+	/* calls of two names: the one the failure is about (the new name of a
+	 * link, the old name of a rename) */
+	{ "link", 1 }, { "linkat", 3 }, { "symlink", 1 }, { "symlinkat", 2 },
+	{ "renameat", 1 }, { "renameat2", 1 },
+	{ "fchmodat", 1 }, { "fchownat", 1 }, { "utimensat", 1 }, { "mknod", 0 },
+	{ "mknodat", 1 }, { "lchown", 0 }, { "statfs", 0 }, { "chroot", 0 },
+	{ "getxattr", 0 }, { "lgetxattr", 0 }, { "setxattr", 0 }, { "lsetxattr", 0 },
+	{ "listxattr", 0 }, { "llistxattr", 0 }, { "inotify_add_watch", 1 },
 };
+
+/* Linux x86-64 calls whose first argument is a file descriptor (man 2). */
+static const char *const linux_fd_first[] = {
+	"read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
+	"preadv2", "pwritev2", "close", "fstat", "lseek", "ioctl", "fsync", "fdatasync",
+	"ftruncate", "fchmod", "fchown", "getdents", "getdents64", "fcntl", "flock",
+	"connect", "bind", "listen", "accept", "accept4", "sendto", "recvfrom", "sendmsg",
+	"recvmsg", "sendmmsg", "recvmmsg", "shutdown", "getsockopt", "setsockopt",
+	"getsockname", "getpeername", "sendfile", "splice", "tee", "copy_file_range",
+	"fadvise64", "fallocate", "fstatfs", "dup", "dup2", "dup3", "fchdir", "fsetxattr",
+	"fgetxattr", "flistxattr", "syncfs", "sync_file_range", "readahead",
+};
+
+bool strand_syscall_fd_arg(strand_abi abi, const char *name, unsigned *arg)
+{
+	if (!name || abi != STRAND_ABI_LINUX)
+		return false;
+	for (size_t i = 0; i < sizeof linux_fd_first / sizeof linux_fd_first[0]; i++)
+		if (!strcmp(linux_fd_first[i], name)) {
+			*arg = 0;
+			return true;
+		}
+	return false;
+}
 
 
 bool strand_syscall_object_arg(strand_abi abi, const char *name, unsigned *arg,

@@ -4,6 +4,7 @@
  * layout of the report is documented in docs/analyses.md and
  * docs/report-schema.json. */
 #include "knowledge/kb.h"
+#include "report/verdict.h"
 #include "strand/analysis.h"
 
 #include <inttypes.h>
@@ -16,20 +17,15 @@ static const char *basename_of(const char *p)
 	return s ? s + 1 : p;
 }
 
-static const char *const symptom_priority[] = { "crash", "service_stop", "error_log",
-						"exit_status" };
-
-/* Symptoms of errorflow ordered by priority into out[] (max n). */
-static uint32_t ordered_symptoms(const struct strand_rnode *ef, const struct strand_rnode **out,
-				 uint32_t n)
+/* Basename of the main executable, borrowed from the replay's module list. */
+static const char *program_name(struct strand_replay *r)
 {
-	const struct strand_rnode *list = strand_rnode_get(ef, "symptoms");
-	uint32_t k = 0;
-	for (size_t p = 0; p < sizeof symptom_priority / sizeof symptom_priority[0]; p++)
-		for (const struct strand_rnode *s = list ? list->first : NULL; s && k < n; s = s->next)
-			if (!strcmp(strand_rnode_str(s, "kind", ""), symptom_priority[p]))
-				out[k++] = s;
-	return k;
+	uint32_t n = 0;
+	const struct strand_module *const *m = strand_replay_modules(r, &n);
+	for (uint32_t i = 0; m && i < n; i++)
+		if (m[i]->flags & STRAND_MODULE_F_MAIN)
+			return m[i]->name;
+	return NULL;
 }
 
 /* The syscalls-plugin entry at a position (and thread), or NULL. */
@@ -102,67 +98,6 @@ static void via_of(const struct strand_rnode *stack, char *buf, size_t len)
 	}
 }
 
-struct rc {
-	bool found;
-	uint64_t pos, tid, status;
-	const char *syscall, *object;
-	const char *confidence;
-	const struct strand_rnode *chain;   /* chain that reached it, or NULL */
-	const struct strand_rnode *symptom; /* primary symptom */
-};
-
-static void find_root_cause(const struct strand_rnode *ef, const struct strand_rnode *sc,
-			    const struct strand_trace_info *info, struct rc *rc)
-{
-	const struct strand_rnode *sy[16];
-	uint32_t n = ordered_symptoms(ef, sy, 16);
-	memset(rc, 0, sizeof *rc);
-	if (!n)
-		return;
-	rc->symptom = sy[0];
-	for (uint32_t i = 0; i < n; i++) {
-		const struct strand_rnode *o = strand_rnode_get(sy[i], "chain.origin");
-		if (!o || strcmp(strand_rnode_str(o, "kind", ""), "syscall") ||
-		    !strand_rnode_u64(o, "failed", 0))
-			continue;
-		rc->found = true;
-		rc->pos = strand_rnode_u64(o, "position", 0);
-		rc->tid = strand_rnode_u64(o, "tid", 0);
-		rc->status = strand_rnode_u64(o, "status", 0);
-		rc->syscall = strand_rnode_str(o, "syscall", "?");
-		rc->object = strand_rnode_str(o, "object", NULL);
-		rc->confidence = "data flow: the symptom's value was followed back to this kernel call";
-		rc->chain = strand_rnode_get(sy[i], "chain");
-		return;
-	}
-	/* No data flow reached a failing kernel call (the code may have been
-	 * chosen by control flow): the nearest failed kernel call before the
-	 * symptom, in its thread first. */
-	uint64_t spos = strand_rnode_u64(sy[0], "position", 0), stid = strand_rnode_u64(sy[0], "tid", 0);
-	const struct strand_rnode *calls = strand_rnode_get(sc, "calls");
-	const struct strand_rnode *best = NULL, *best_any = NULL;
-	for (const struct strand_rnode *c = calls ? calls->first : NULL; c; c = c->next) {
-		if (!strand_rnode_u64(c, "failed", 0) || strand_rnode_u64(c, "position", 0) > spos)
-			continue;
-		best_any = c;
-		if (strand_rnode_u64(c, "tid", 0) == stid)
-			best = c;
-	}
-	if (!best)
-		best = best_any;
-	if (!best)
-		return;
-	rc->found = true;
-	rc->pos = strand_rnode_u64(best, "position", 0);
-	rc->tid = strand_rnode_u64(best, "tid", 0);
-	rc->status = strand_rnode_u64(best, "result", 0);
-	rc->syscall = strand_rnode_str(best, "name", "?");
-	rc->object = strand_rnode_str(best, "object", NULL);
-	rc->confidence = "heuristic: the nearest failed kernel call before the symptom "
-			 "(no data flow from the symptom reached a kernel failure)";
-	(void)info;
-}
-
 static void emit_step_list(struct strand_rnode *dst, const struct strand_rnode *steps)
 {
 	for (const struct strand_rnode *s = steps ? steps->first : NULL; s; s = s->next) {
@@ -184,15 +119,18 @@ static void emit_step_list(struct strand_rnode *dst, const struct strand_rnode *
 }
 
 static void emit_hints(struct strand_rnode *root, const struct rc *rc,
-		       const struct strand_trace_info *info)
+		       const struct strand_trace_info *info, const struct kb *kb)
 {
 	struct strand_rnode *h = strand_r_list(root, "hints");
 	const char *sname = rc->found ? status_name(info, rc->status) : NULL;
 	uint64_t sval = rc->symptom ? strand_rnode_u64(rc->symptom, "value", 0) : 0;
 	bool status_matched = false;
-	for (const struct kb_entry *e = strand_kb; e->title; e++) {
+	for (uint32_t i = 0; kb && i < kb->n; i++) {
+		const struct kb_entry *e = &kb->e[i];
 		if (!rc->found)
 			break;
+		if (e->kind != KB_HINT)
+			continue;
 		if (e->status && status_matched)
 			continue; /* the most specific status entry only */
 		if (!kb_match(e, sname, rc->object, rc->syscall, sval))
@@ -202,6 +140,7 @@ static void emit_hints(struct strand_rnode *root, const struct rc *rc,
 		struct strand_rnode *o = strand_r_object(h, NULL);
 		strand_r_string(o, "title", e->title);
 		strand_r_string(o, "text", e->text);
+		strand_r_string(o, "source", e->source);
 	}
 }
 
@@ -235,13 +174,22 @@ static void emit_other_failures(struct strand_rnode *root, const struct strand_r
 		const char *name = strand_rnode_str(c, "name", "?");
 		const char *obj = strand_rnode_str(c, "object", "");
 		uint64_t res = strand_rnode_u64(c, "result", 0);
-		/* retried: the same call on the same object succeeded later in the thread */
+		/* retried: the same call on the same object succeeded later in
+		 * the thread.  The object's identity is its name, or for a call
+		 * that names none, its first argument (the handle / descriptor). */
 		const struct strand_rnode *retry = NULL;
-		for (const struct strand_rnode *d = c->next; d && !retry; d = d->next)
-			if (strand_rnode_u64(d, "tid", 0) == tid && !strand_rnode_u64(d, "failed", 1) &&
-			    !strcmp(strand_rnode_str(d, "name", ""), name) &&
-			    !strcmp(strand_rnode_str(d, "object", ""), obj))
-				retry = d;
+		const struct strand_rnode *a0 = strand_rnode_get(c, "args");
+		uint64_t arg0 = a0 && a0->first ? a0->first->v.u : ~0ull;
+		for (const struct strand_rnode *d = c->next; d && !retry; d = d->next) {
+			if (strand_rnode_u64(d, "tid", 0) != tid || strand_rnode_u64(d, "failed", 1) ||
+			    strcmp(strand_rnode_str(d, "name", ""), name) ||
+			    strcmp(strand_rnode_str(d, "object", ""), obj))
+				continue;
+			const struct strand_rnode *d0 = strand_rnode_get(d, "args");
+			if (!obj[0] && (!d0 || !d0->first || d0->first->v.u != arg0))
+				continue;
+			retry = d;
+		}
 		bool in_chain_thread = false;
 		for (uint32_t i = 0; i < nct; i++)
 			in_chain_thread = in_chain_thread || chain_tids[i] == tid;
@@ -267,14 +215,15 @@ static void emit_other_failures(struct strand_rnode *root, const struct strand_r
 			strand_r_string(o, "reason", "unrelated");
 			strand_r_string(o, "why", "in a thread the failure never went through; its "
 					"status reached no symptom");
-		ao.max_instructions = opt->max_instructions;
-		ao.max_memory = opt->max_memory;
 		} else {
 			strand_r_string(o, "reason", "handled");
-			strand_r_string(o, "why", rc->found
+			strand_r_string(o, "why", rc->found && rc->chain
 				? "its status did not flow into the symptom: the caller handled it "
 				  "(a default was kept or another path was taken)"
-				: "the process did not fail: the caller handled it");
+				: rc->found ? "not connected to the symptom by any evidence"
+				: !strcmp(rc->verdict, "failure") || !strcmp(rc->verdict, "crash")
+				? "its status did not flow into the symptom"
+				: "the process did not fail because of it");
 		}
 	}
 }
@@ -314,15 +263,18 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 	struct strand_analysis *a = NULL;
 	struct strand_result *pr = NULL;
 	struct strand_analysis_options ao = { 0 };
+	struct kb kb = { 0 };
 	if (opt) {
 		ao.progress = opt->progress;
 		ao.progress_ud = opt->progress_ud;
+		ao.max_instructions = opt->max_instructions;
+		ao.max_memory = opt->max_memory;
 	}
 	strand_status st = strand_analysis_new(trace, &ao, &a, err);
 	if (st < 0)
 		goto out;
 	static const char *const specs[] = { "syscalls", "httpapi", "errorflow",
-					     "callstack:timeline=1" };
+					     "callstack:timeline=1", "crash", "hang" };
 	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
 		if ((st = strand_analysis_add_spec(a, specs[i], err)) < 0)
 			goto out;
@@ -356,20 +308,33 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 	strand_r_uint(tr, "syscalls", strand_rnode_u64(sc, "total", 0));
 	strand_r_uint(tr, "failed_syscalls", strand_rnode_u64(sc, "failed", 0));
 
+	/* the knowledge base: the file shipped with the program, then --kb files */
+	char kbpath[4096];
+	if (kb_default_path(kbpath, sizeof kbpath) && (st = kb_load(&kb, kbpath, err)) < 0)
+		goto out;
+	for (size_t i = 0; opt && opt->kb_files && opt->kb_files[i]; i++)
+		if ((st = kb_load(&kb, opt->kb_files[i], err)) < 0)
+			goto out;
+	struct rc_inputs in = { .info = info, .ef = ef, .sc = sc, .kb = &kb,
+				.crash = strand_analysis_result_of(a, "crash"),
+				.hang = strand_analysis_result_of(a, "hang"),
+				.program = program_name(strand_analysis_replay(a)) };
 	struct rc rc;
-	find_root_cause(ef, sc, info, &rc);
+	rc_decide(&in, &rc);
 	if (rc.found && !rc.object) /* handle-based calls: the name the handle was opened with */
 		rc.object = strand_rnode_str(syscall_at(sc, rc.pos, rc.tid), "object", NULL);
-	bool healthy = !rc.symptom;
-	strand_r_string(root, "verdict", healthy ? "healthy" : "failure");
+	bool healthy = !strcmp(rc.verdict, "no_failure_found");
 
 	/* summary */
 	char summary[2048];
 	if (healthy) {
 		snprintf(summary, sizeof summary,
-			 "The trace is healthy: no crash, no failed service stop, no error line, "
-			 "exit status 0. %" PRIu64 " kernel calls failed and were handled (listed "
-			 "below as not the cause).", strand_rnode_u64(sc, "failed", 0));
+			 "No failure found: %s. %" PRIu64 " kernel calls failed and were handled (listed "
+			 "below as not the cause).", rc.reason, strand_rnode_u64(sc, "failed", 0));
+	} else if (rc.kind == RC_CRASH && !rc.found) {
+		snprintf(summary, sizeof summary, "The process crashed: %s.", rc.reason);
+	} else if (rc.kind == RC_WAIT) {
+		snprintf(summary, sizeof summary, "The process did not end by itself: %s.", rc.reason);
 	} else if (rc.found) {
 		const char *sn = status_name(info, rc.status), *msg = status_message(info, rc.status);
 		int mlen = msg ? (int)strlen(msg) : 0;
@@ -383,14 +348,17 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 			 sn ? sn : "a failure", rc.status, msg ? ": " : "", mlen, msg ? msg : "",
 			 rc.pos, rc.tid);
 	} else {
-		snprintf(summary, sizeof summary, "%s. No failed kernel call explains it.",
-			 strand_rnode_str(rc.symptom, "description", "failure"));
+		snprintf(summary, sizeof summary, "%s. No failing kernel call lies on the data or "
+			 "control path to it: the program's own code produced the error%s%s.",
+			 strand_rnode_str(rc.symptom, "description", "failure"),
+			 rc.user ? " at " : "", rc.user ? strand_rnode_str(rc.user, "where", "?") : "");
 	}
+	rc_emit_verdict(root, &rc);
 	strand_r_string(root, "summary", summary);
 
 	/* symptom(s) */
 	const struct strand_rnode *sy[16];
-	uint32_t nsy = ordered_symptoms(ef, sy, 16);
+	uint32_t nsy = rc_ordered_symptoms(ef, sy, 16);
 	if (nsy) {
 		struct strand_rnode *s = strand_r_object(root, "symptom");
 		for (const struct strand_rnode *f = sy[0]->first; f; f = f->next)
@@ -419,7 +387,9 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 		strand_r_string(r, "status_message", msg ? msg : "");
 		strand_r_position(r, "position", rc.pos);
 		strand_r_uint(r, "tid", rc.tid);
-		strand_r_string(r, "found_by", rc.confidence);
+		strand_r_string(r, "kind", rc.kind == RC_CRASH ? "crash" : "kernel_call");
+		strand_r_string(r, "found_by", rc.found_by);
+		strand_r_string(r, "found_by_detail", rc.confidence);
 		const struct strand_rnode *api = api_call_containing(ha, rc.pos, rc.tid);
 		if (api) {
 			struct strand_rnode *ao2 = strand_r_object(r, "api_call");
@@ -434,6 +404,8 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 		if (stack)
 			strand_r_copy(r, "stack", stack);
 	}
+
+	rc_emit(root, &in, &rc);
 
 	/* propagation: one chain per symptom that reached the root cause */
 	struct strand_rnode *prop = strand_r_list(root, "propagation");
@@ -491,15 +463,16 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 	}
 
 	emit_other_failures(root, sc, &rc, info);
-	emit_hints(root, &rc, info);
+	emit_hints(root, &rc, info, &kb);
 	emit_timeline(root, cs, &rc, info);
 
 	/* results of external plugins, as they gave them */
 	struct strand_rnode *ext = strand_r_object(root, "plugins");
 	for (const struct strand_rnode *c = strand_result_root(pr)->first; c; c = c->next) {
-		static const char *const builtin[] = { "syscalls", "httpapi", "errorflow", "callstack" };
+		static const char *const builtin[] = { "syscalls", "httpapi", "errorflow", "callstack",
+						       "crash", "hang" };
 		bool b = false;
-		for (size_t k = 0; k < 4; k++)
+		for (size_t k = 0; k < sizeof builtin / sizeof builtin[0]; k++)
 			b = b || !strcmp(c->name, builtin[k]);
 		if (!b)
 			strand_r_copy(ext, NULL, c);
@@ -507,6 +480,7 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 	if (strand_result_status(res) < 0)
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "report: out of memory");
 out:
+	kb_free(&kb);
 	strand_result_free(pr);
 	strand_analysis_free(a);
 	return st;

@@ -292,7 +292,7 @@ Test(analysis, report_on_healthy_trace_says_healthy)
 	strand_error err;
 	cr_assert_eq(strand_report_build(trace, NULL, res, &err), STRAND_OK, "%s", err.msg);
 	const struct strand_rnode *root = strand_result_root(res);
-	cr_assert_str_eq(strand_rnode_str(root, "verdict", ""), "healthy");
+	cr_assert_str_eq(strand_rnode_str(root, "verdict", ""), "no_failure_found");
 	cr_assert_null(strand_rnode_get(root, "root_cause"));
 	strand_result_free(res);
 	drop(trace);

@@ -180,7 +180,7 @@ Test(report, golden_outputs_on_synthetic_linux_healthy)
 	goldens_for(t, "app-ok");
 	int st;
 	char *out = report(t, "text", NULL, &st);
-	cr_assert(strstr(out, "verdict: healthy"), "%s", out);
+	cr_assert(strstr(out, "verdict: no_failure_found"), "%s", out);
 	free(out);
 	synthetic_drop(t, dir);
 }
@@ -312,7 +312,7 @@ Test(report, httpssl_ok_is_healthy, .timeout = 600)
 	char *t = fixture("httpssl-ok");
 	struct strand_result *res = build(t);
 	const struct strand_rnode *r = strand_result_root(res);
-	cr_assert_str_eq(strand_rnode_str(r, "verdict", ""), "healthy");
+	cr_assert_str_eq(strand_rnode_str(r, "verdict", ""), "no_failure_found");
 	cr_assert_null(strand_rnode_get(r, "root_cause"));
 	cr_assert_geq(get(r, "other_failures")->nchildren, 1);
 	strand_result_free(res);

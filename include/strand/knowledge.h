@@ -97,6 +97,9 @@ typedef enum strand_object_arg {
  * value name): its index in *arg and how in *how.  False if none. */
 bool strand_syscall_object_arg(strand_abi abi, const char *name, unsigned *arg,
 			       strand_object_arg *how);
+/* Which argument of syscall `name` is a file descriptor (Linux): its
+ * index in *arg.  False if none. */
+bool strand_syscall_fd_arg(strand_abi abi, const char *name, unsigned *arg);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,365 @@
+/* The report's decisions: the verdict (failure, crash, hang, interrupted,
+ * no failure found) with its reason, and the cause with how it was found.
+ *
+ * Order of evidence, strongest first:
+ *   1. a crash: the crash facts (faulting instruction, bad value and its
+ *      origin by data flow); a kernel call only if that flow reaches one;
+ *   2. a recording the process did not end itself: the blocked threads
+ *      (wait graph);
+ *   3. an exit status the knowledge base documents as the program's
+ *      normal answer, with no diagnostic line: not a failure;
+ *   4. a kernel call the symptom's value reaches by data flow, or by
+ *      control flow (the compare that chose an error constant);
+ *   5. heuristic, labelled and ranked below: a failed kernel call whose
+ *      object or status the error line names;
+ *   6. otherwise no kernel failure: the program's own code produced the
+ *      error (the chain's constant origin and the branch that chose it).
+ * No list of benign calls or paths: a failure that no evidence connects to
+ * the symptom is not the cause. */
+#include "report/verdict.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const symptom_priority[] = { "crash", "service_stop", "error_log",
+						"exit_status" };
+
+uint32_t rc_ordered_symptoms(const struct strand_rnode *ef, const struct strand_rnode **out,
+			     uint32_t n)
+{
+	const struct strand_rnode *list = strand_rnode_get(ef, "symptoms");
+	uint32_t k = 0;
+	for (size_t p = 0; p < sizeof symptom_priority / sizeof symptom_priority[0]; p++)
+		for (const struct strand_rnode *s = list ? list->first : NULL; s && k < n; s = s->next)
+			if (!strcmp(strand_rnode_str(s, "kind", ""), symptom_priority[p]))
+				out[k++] = s;
+	return k;
+}
+
+static const struct strand_rnode *symptom_of(const struct strand_rnode *const *sy, uint32_t n,
+					     const char *kind)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!strcmp(strand_rnode_str(sy[i], "kind", ""), kind))
+			return sy[i];
+	return NULL;
+}
+
+static const char *errno_name(const struct rc_inputs *in, uint64_t v)
+{
+	if (in->info->abi == STRAND_ABI_LINUX) {
+		int64_t e = (int64_t)v;
+		const struct strand_code *c = e < 0 ? strand_errno_lookup((uint32_t)-e) : NULL;
+		return c ? c->name : NULL;
+	}
+	const struct strand_code *c = strand_ntstatus_lookup((uint32_t)v);
+	return c ? c->name : NULL;
+}
+
+/* Does the line name the object (the whole name, or its last component
+ * when that is distinctive)? */
+static bool line_names(const char *line, const char *obj)
+{
+	if (!line || !obj || strlen(obj) < 2)
+		return false;
+	if (strstr(line, obj))
+		return true;
+	const char *b = strrchr(obj, '/');
+	if (!b)
+		b = strrchr(obj, '\\');
+	return b && strlen(b + 1) >= 3 && strstr(line, b + 1);
+}
+
+static void add_candidate(struct rc *rc, const struct rc_candidate *c)
+{
+	/* keep the best RC_MAX_CANDIDATES by score, then nearest (later) */
+	uint32_t i = rc->ncand;
+	if (i == RC_MAX_CANDIDATES) {
+		const struct rc_candidate *w = &rc->cand[i - 1];
+		if (c->score < w->score || (c->score == w->score && c->pos < w->pos))
+			return;
+		i--;
+	} else {
+		rc->ncand++;
+	}
+	while (i > 0 && (rc->cand[i - 1].score < c->score ||
+			 (rc->cand[i - 1].score == c->score && rc->cand[i - 1].pos < c->pos))) {
+		rc->cand[i] = rc->cand[i - 1];
+		i--;
+	}
+	rc->cand[i] = *c;
+}
+
+/* Failed kernel calls before the symptom, ranked by what the error line
+ * says about them. */
+static void rank_by_text(const struct rc_inputs *in, const struct strand_rnode *symptom,
+			 const struct strand_rnode *line, struct rc *rc)
+{
+	uint64_t spos = strand_rnode_u64(symptom, "position", ~0ull);
+	uint64_t stid = strand_rnode_u64(symptom, "tid", 0);
+	const char *text = line ? strand_rnode_str(line, "description", NULL) : NULL;
+	const char *st_in_text = line ? strand_rnode_str(line, "status_in_text", NULL) : NULL;
+	const struct strand_rnode *calls = strand_rnode_get(in->sc, "calls");
+	for (const struct strand_rnode *c = calls ? calls->first : NULL; c; c = c->next) {
+		if (!strand_rnode_u64(c, "failed", 0) || strand_rnode_u64(c, "position", 0) > spos)
+			continue;
+		struct rc_candidate k = { 0 };
+		k.pos = strand_rnode_u64(c, "position", 0);
+		k.tid = strand_rnode_u64(c, "tid", 0);
+		k.status = strand_rnode_u64(c, "result", 0);
+		k.syscall = strand_rnode_str(c, "name", "?");
+		k.object = strand_rnode_str(c, "object", NULL);
+		k.found_by = "heuristic";
+		const char *sn = errno_name(in, k.status);
+		bool names_obj = line_names(text, k.object);
+		bool names_status = st_in_text && sn && !strcmp(st_in_text, sn);
+		k.score = (names_obj ? 4 : 0) + (names_status ? 3 : 0) + (k.tid == stid ? 1 : 0);
+		snprintf(k.why, sizeof k.why, "%s%s%s",
+			 names_obj ? "the error line names its object" : "",
+			 names_obj && names_status ? " and its status" : names_status
+				 ? "the error line carries its status message" : "",
+			 !names_obj && !names_status ? "a failed kernel call before the symptom; "
+				 "nothing connects it to the symptom" : "");
+		add_candidate(rc, &k);
+	}
+}
+
+static bool chain_reaches_kernel(const struct rc_inputs *in, const struct strand_rnode *o)
+{
+	if (!o || strcmp(strand_rnode_str(o, "kind", ""), "syscall"))
+		return false;
+	if (strand_rnode_u64(o, "failed", 0))
+		return true;
+	/* a Windows status that is not success but not an error either
+	 * (STATUS_TIMEOUT, STATUS_BUFFER_OVERFLOW, a wait result) counts when
+	 * data flow carried it to the symptom */
+	return in->info->abi == STRAND_ABI_WINDOWS_NT && strand_rnode_u64(o, "status", 0) != 0;
+}
+
+void rc_decide(const struct rc_inputs *in, struct rc *rc)
+{
+	memset(rc, 0, sizeof *rc);
+	rc->verdict = "no_failure_found";
+	const struct strand_rnode *sy[16];
+	uint32_t n = rc_ordered_symptoms(in->ef, sy, 16);
+	if (n)
+		rc->symptom = sy[0];
+	const struct strand_rnode *line = symptom_of(sy, n, "error_log");
+	const struct strand_rnode *exit = symptom_of(sy, n, "exit_status");
+	const struct strand_rnode *service = symptom_of(sy, n, "service_stop");
+
+	/* 1. a crash */
+	if (in->crash && strand_rnode_u64(in->crash, "crashed", 0)) {
+		rc->verdict = "crash";
+		rc->kind = RC_CRASH;
+		rc->found_by = "crash origin";
+		const struct strand_rnode *o = strand_rnode_get(in->crash, "origin");
+		snprintf(rc->reason, sizeof rc->reason, "%s at %s: %s",
+			 strand_rnode_str(in->crash, "signal", "fault"),
+			 strand_rnode_str(in->crash, "where", "?"),
+			 strand_rnode_str(in->crash, "explanation", ""));
+		rc->confidence = "crash origin: the faulting instruction and the origin of its bad "
+				 "value by data flow";
+		if (o && !strcmp(strand_rnode_str(o, "kind", ""), "syscall") &&
+		    strand_rnode_u64(o, "failed", 0)) {
+			rc->found = true;
+			rc->pos = strand_rnode_u64(o, "position", 0);
+			rc->tid = strand_rnode_u64(o, "tid", 0);
+			rc->status = strand_rnode_u64(o, "status", 0);
+			rc->syscall = strand_rnode_str(o, "syscall", "?");
+			rc->confidence = "crash origin: the bad value was followed back to this kernel "
+					 "call by data flow";
+		}
+		return;
+	}
+	/* 2. the process did not end by itself */
+	if (in->hang && strcmp(strand_rnode_str(in->hang, "ended_by", "process"), "process")) {
+		rc->verdict = strand_rnode_str(in->hang, "verdict", "interrupted");
+		rc->kind = RC_WAIT;
+		rc->found_by = "wait graph";
+		rc->confidence = "wait graph: what each thread was blocked on when the recording ended";
+		snprintf(rc->reason, sizeof rc->reason, "%s", strand_rnode_str(in->hang, "reason", ""));
+		return;
+	}
+	if (!n) {
+		snprintf(rc->reason, sizeof rc->reason, "no crash, no failed service stop, no "
+			 "diagnostic line, exit status 0");
+		return;
+	}
+	if (!exit && !service) {
+		snprintf(rc->reason, sizeof rc->reason, "the process wrote a diagnostic line (\"%s\") "
+			 "but ended with exit status 0", strand_rnode_str(line, "description", ""));
+		rc->symptom = NULL;
+		return;
+	}
+	/* 3. a documented normal exit status */
+	if (exit && !service && in->kb) {
+		const struct kb_entry *e = kb_exit_lookup(in->kb, in->program,
+							  strand_rnode_u64(exit, "value", 0), line != NULL);
+		if (e) {
+			rc->normal_exit = e;
+			rc->found_by = "knowledge base";
+			snprintf(rc->reason, sizeof rc->reason, "%s exited with status %" PRIu64 ": %s "
+				 "(source: %s)", in->program, strand_rnode_u64(exit, "value", 0), e->text,
+				 e->source);
+			return;
+		}
+	}
+	rc->verdict = "failure";
+	/* 4. data flow / control flow from a symptom */
+	for (uint32_t i = 0; i < n; i++) {
+		const struct strand_rnode *ch = strand_rnode_get(sy[i], "chain");
+		const struct strand_rnode *o = strand_rnode_get(ch, "origin");
+		if (!chain_reaches_kernel(in, o))
+			continue;
+		rc->found = true;
+		rc->kind = RC_KERNEL;
+		rc->pos = strand_rnode_u64(o, "position", 0);
+		rc->tid = strand_rnode_u64(o, "tid", 0);
+		rc->status = strand_rnode_u64(o, "status", 0);
+		rc->syscall = strand_rnode_str(o, "syscall", "?");
+		rc->object = strand_rnode_str(o, "object", NULL);
+		rc->found_by = strcmp(strand_rnode_str(ch, "found_by", "data flow"), "control flow")
+				       ? "data flow" : "control flow";
+		snprintf(rc->found_by_buf, sizeof rc->found_by_buf,
+			 "%s: the %s symptom's value was followed back to this kernel call",
+			 rc->found_by, strand_rnode_str(sy[i], "kind", "?"));
+		rc->confidence = rc->found_by_buf;
+		rc->chain = ch;
+		snprintf(rc->reason, sizeof rc->reason, "%s", strand_rnode_str(sy[i], "description", ""));
+		return;
+	}
+	/* 5. heuristic: the error line names a failed call's object/status */
+	rank_by_text(in, line ? line : sy[0], line, rc);
+	if (rc->ncand && rc->cand[0].score >= 3) {
+		const struct rc_candidate *c = &rc->cand[0];
+		rc->found = true;
+		rc->kind = RC_KERNEL;
+		rc->pos = c->pos;
+		rc->tid = c->tid;
+		rc->status = c->status;
+		rc->syscall = c->syscall;
+		rc->object = c->object;
+		rc->found_by = "heuristic";
+		snprintf(rc->found_by_buf, sizeof rc->found_by_buf,
+			 "heuristic: %s (data and control flow from the symptom did not reach a "
+			 "kernel failure)", c->why);
+		rc->confidence = rc->found_by_buf;
+		memmove(rc->cand, rc->cand + 1, (rc->ncand - 1) * sizeof rc->cand[0]);
+		rc->ncand--;
+		snprintf(rc->reason, sizeof rc->reason, "%s", strand_rnode_str(sy[0], "description", ""));
+		return;
+	}
+	/* 6. no kernel failure: the program decided */
+	rc->kind = RC_USER_CODE;
+	for (uint32_t i = 0; i < n && !rc->user; i++) {
+		const struct strand_rnode *ch = strand_rnode_get(sy[i], "chain");
+		const struct strand_rnode *o = strand_rnode_get(ch, "origin");
+		if (o && !strcmp(strand_rnode_str(o, "kind", ""), "constant")) {
+			rc->user = o;
+			rc->chain = ch;
+			rc->found_by = strcmp(strand_rnode_str(ch, "found_by", "data flow"), "control flow")
+					       ? "data flow" : "control flow";
+		}
+	}
+	if (!rc->found_by)
+		rc->found_by = "heuristic";
+	snprintf(rc->reason, sizeof rc->reason, "%s; no failing kernel call lies on the data or "
+		 "control path to it%s%s", strand_rnode_str(sy[0], "description", "failure"),
+		 rc->user ? ": the value was produced by the program's code at " : "",
+		 rc->user ? strand_rnode_str(rc->user, "where", "?") : "");
+}
+
+/* The chain's deciding branch (a control step), if any. */
+static const struct strand_rnode *deciding_branch(const struct strand_rnode *chain)
+{
+	const struct strand_rnode *steps = strand_rnode_get(chain, "steps");
+	const struct strand_rnode *last = NULL;
+	for (const struct strand_rnode *s = steps ? steps->first : NULL; s; s = s->next) {
+		const char *what = strand_rnode_str(s, "what", "");
+		if (strstr(what, "branch") || strstr(what, "compare"))
+			last = s;
+	}
+	return last;
+}
+
+void rc_emit_verdict(struct strand_rnode *root, const struct rc *rc)
+{
+	strand_r_string(root, "verdict", rc->verdict);
+	if (rc->reason[0])
+		strand_r_string(root, "verdict_reason", rc->reason);
+}
+
+void rc_emit(struct strand_rnode *root, const struct rc_inputs *in, const struct rc *rc)
+{
+	struct strand_rnode *r = (struct strand_rnode *)strand_rnode_get(root, "root_cause");
+	if (rc->kind == RC_CRASH) {
+		if (!r)
+			r = strand_r_object(root, "root_cause");
+		strand_r_string(r, "kind", "crash");
+		if (!rc->found)
+			strand_r_string(r, "found_by", rc->found_by);
+		struct strand_rnode *c = strand_r_object(r, "crash");
+		for (const struct strand_rnode *f = in->crash->first; f; f = f->next)
+			if (strcmp(f->name, "crashed"))
+				strand_r_copy(c, NULL, f);
+	} else if (rc->kind == RC_WAIT) {
+		r = strand_r_object(root, "root_cause");
+		strand_r_string(r, "kind", "wait");
+		strand_r_string(r, "found_by", rc->found_by);
+		strand_r_string(r, "found_by_detail", rc->confidence);
+		for (const struct strand_rnode *f = in->hang->first; f; f = f->next)
+			if (strcmp(f->name, "verdict") && strcmp(f->name, "ended_by"))
+				strand_r_copy(r, NULL, f);
+	} else if (rc->kind == RC_USER_CODE) {
+		r = strand_r_object(root, "root_cause");
+		strand_r_string(r, "kind", "user_code");
+		strand_r_string(r, "found_by", rc->found_by);
+		strand_r_string(r, "explanation", "no failing kernel call lies on the data or control "
+				"path to the symptom: the program's own code produced the error");
+		if (rc->user) {
+			strand_r_string(r, "where", strand_rnode_str(rc->user, "where", "?"));
+			strand_r_position(r, "position", strand_rnode_u64(rc->user, "position", 0));
+			strand_r_uint(r, "tid", strand_rnode_u64(rc->user, "tid", 0));
+			const struct strand_rnode *v = strand_rnode_get(rc->user, "value");
+			if (v)
+				strand_r_copy(r, "value", v);
+		}
+		const struct strand_rnode *b = deciding_branch(rc->chain);
+		if (b) {
+			struct strand_rnode *d = strand_r_object(r, "decision");
+			static const char *const keys[] = { "position", "where", "instruction", "what" };
+			for (size_t i = 0; i < 4; i++)
+				strand_r_copy(d, NULL, strand_rnode_get(b, keys[i]));
+		}
+	}
+	if (rc->normal_exit) {
+		struct strand_rnode *ne = strand_r_object(root, "normal_exit");
+		strand_r_string(ne, "program", rc->normal_exit->program);
+		strand_r_uint(ne, "status", rc->normal_exit->exit_status);
+		strand_r_string(ne, "meaning", rc->normal_exit->text);
+		strand_r_string(ne, "source", rc->normal_exit->source);
+	}
+	if (!rc->ncand)
+		return;
+	struct strand_rnode *cl = strand_r_list(root, "candidates");
+	if (cl)
+		cl->flags |= STRAND_RF_TABLE;
+	for (uint32_t i = 0; i < rc->ncand; i++) {
+		const struct rc_candidate *c = &rc->cand[i];
+		struct strand_rnode *o = strand_r_object(cl, NULL);
+		strand_r_uint(o, "rank", i + 1);
+		strand_r_position(o, "position", c->pos);
+		strand_r_uint(o, "tid", c->tid);
+		strand_r_string(o, "syscall", c->syscall ? c->syscall : "?");
+		if (c->object)
+			strand_r_string(o, "object", c->object);
+		strand_r_hex(o, "status", c->status);
+		const char *sn = errno_name(in, c->status);
+		strand_r_string(o, "status_name", sn ? sn : "?");
+		strand_r_string(o, "found_by", c->found_by);
+		strand_r_string(o, "why", c->why);
+	}
+}

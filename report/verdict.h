@@ -1,0 +1,72 @@
+/* Internal: the report's decisions (report/verdict.c): which symptom,
+ * which cause, which verdict, and how each was found. */
+#ifndef STRAND_REPORT_VERDICT_H
+#define STRAND_REPORT_VERDICT_H
+
+#include "knowledge/kb.h"
+#include "strand/analysis.h"
+
+/* What the report reads: results of one run (borrowed). */
+struct rc_inputs {
+	const struct strand_trace_info *info;
+	const struct strand_rnode *ef;    /* errorflow */
+	const struct strand_rnode *sc;    /* syscalls */
+	const struct strand_rnode *crash; /* crash (may be NULL) */
+	const struct strand_rnode *hang;  /* hang (may be NULL) */
+	const struct kb *kb;
+	const char *program;              /* basename of the executable, may be NULL */
+};
+
+enum rc_kind {
+	RC_NONE = 0,
+	RC_KERNEL = 1,    /* a kernel call's status */
+	RC_CRASH = 2,     /* a fault: the crash facts */
+	RC_USER_CODE = 3, /* no kernel failure: a decision of the program's own code */
+	RC_WAIT = 4,      /* blocked threads (hang, interrupted recording) */
+};
+
+#define RC_MAX_CANDIDATES 6
+
+/* A ranked alternative the report did not choose (or the heuristic one). */
+struct rc_candidate {
+	uint64_t pos, tid, status;
+	const char *syscall, *object;     /* borrowed from the results */
+	const char *found_by;             /* static */
+	char why[200];
+	int score;
+};
+
+struct rc {
+	const char *verdict;               /* "failure", "crash", "hang", "interrupted", "no_failure_found" */
+	char reason[600];                  /* why this verdict */
+	enum rc_kind kind;
+	bool found;                        /* kind == RC_KERNEL */
+	uint64_t pos, tid, status;
+	const char *syscall, *object;
+	const char *found_by;              /* "data flow", "control flow", "crash origin",
+					      "wait graph", "heuristic", "knowledge base" (static) */
+	const char *confidence;            /* longer text (static or in found_by_buf) */
+	char found_by_buf[300];
+	const struct strand_rnode *chain;   /* chain that reached it, or NULL */
+	const struct strand_rnode *symptom; /* primary symptom */
+	const struct strand_rnode *user;    /* RC_USER_CODE: the chain's constant origin */
+	const struct kb_entry *normal_exit; /* the documented normal exit, if that decided */
+	struct rc_candidate cand[RC_MAX_CANDIDATES];
+	uint32_t ncand;
+};
+
+/* Symptoms of errorflow ordered by priority into out[] (max n). */
+uint32_t rc_ordered_symptoms(const struct strand_rnode *ef, const struct strand_rnode **out,
+			     uint32_t n);
+
+/* Decide verdict and cause. */
+void rc_decide(const struct rc_inputs *in, struct rc *rc);
+
+/* Emit verdict and verdict_reason. */
+void rc_emit_verdict(struct strand_rnode *root, const struct rc *rc);
+
+/* After the kernel root cause (if any) is emitted: for causes that are not a kernel
+ * call, the root_cause object; the ranked candidates. */
+void rc_emit(struct strand_rnode *root, const struct rc_inputs *in, const struct rc *rc);
+
+#endif

@@ -1,0 +1,276 @@
+/* The root-cause corpus: real Debian programs failing for known reasons,
+ * recorded here with `strand record`, and the report's answer checked
+ * against what is known about each failure: the verdict, the cause
+ * (kernel call, object, status, or the kind of crash / user-code decision
+ * / wait) and a frame of its stack.
+ *
+ * Each case runs `setup` (sh, in a fresh directory, with $SRC = the corpus
+ * sources tests/corpus/rootcause), then records `command` (split by sh) as
+ * root, as nobody (permission cases) or interrupted after a second (hang
+ * cases).  Cases that need the recorder's process-tree support are
+ * expected to fail until it lands (`xfail` says why); a passing xfail case
+ * says so.
+ *
+ * Each case logs one line "rootcause: NAME right|partly|wrong ..." on
+ * stderr: `partly` when the verdict is right and some of the cause is not.
+ * The accuracy of the corpus is the count of those lines. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "strand/analysis.h"
+
+#define SRC STRAND_SOURCE_DIR "/tests/corpus/rootcause"
+
+enum mode { AS_ROOT = 0, AS_NOBODY = 1, INTERRUPT = 2 };
+
+struct rc_case {
+	const char *name;
+	enum mode mode;
+	const char *setup;    /* sh script run in the case directory, or NULL */
+	const char *command;  /* recorded; split by sh */
+	const char *verdict;  /* failure crash hang interrupted no_failure_found */
+	const char *syscall;  /* kernel call(s) accepted, comma-separated; "-" none expected; NULL: not checked */
+	const char *object;   /* substring of root_cause.object; NULL: not checked */
+	const char *status;   /* status name, or crash kind, or "user_code" / "wait"; NULL: not checked */
+	const char *frame;    /* substring of a frame of the cause's stack; NULL: not checked */
+	const char *xfail;    /* why it is expected to fail today, or NULL */
+};
+
+#define F "failure"
+#define CR "crash"
+#define NF "no_failure_found"
+#define CHILDREN "needs the recorder's process trees (a failure inside a child process)"
+
+static const struct rc_case cases[] = {
+	/* missing files */
+	{ "cat_missing", AS_ROOT, NULL, "cat nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	{ "ls_missing", AS_ROOT, NULL, "ls nofile", F, "statx,lstat,newfstatat", "nofile", "ENOENT", "libc", NULL },
+	{ "cp_missing_source", AS_ROOT, NULL, "cp nofile dst", F, "openat,newfstatat,statx", "nofile", "ENOENT", "libc", NULL },
+	{ "mv_missing_source", AS_ROOT, NULL, "mv nofile dst", F, "renameat2,renameat,rename,newfstatat,statx", "nofile", "ENOENT", "libc", NULL },
+	{ "rm_missing", AS_ROOT, NULL, "rm nofile", F, "unlinkat,newfstatat,statx", "nofile", "ENOENT", "libc", NULL },
+	{ "head_missing", AS_ROOT, NULL, "head nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	{ "wc_missing", AS_ROOT, NULL, "wc nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	{ "sort_missing", AS_ROOT, NULL, "sort nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	{ "grep_missing", AS_ROOT, NULL, "grep foo nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	{ "stat_missing", AS_ROOT, NULL, "stat nofile", F, "statx,newfstatat", "nofile", "ENOENT", "libc", NULL },
+	{ "touch_missing_dir", AS_ROOT, NULL, "touch nodir/f", F, "openat,utimensat", "nodir/f", "ENOENT", "libc", NULL },
+	{ "mkdir_missing_parent", AS_ROOT, NULL, "mkdir nodir/sub", F, "mkdir,mkdirat", "nodir/sub", "ENOENT", "libc", NULL },
+	{ "rmdir_missing", AS_ROOT, NULL, "rmdir nodir", F, "rmdir,unlinkat", "nodir", "ENOENT", "libc", NULL },
+	{ "chmod_missing", AS_ROOT, NULL, "chmod 644 nofile", F, "fchmodat,newfstatat,statx", "nofile", "ENOENT", "libc", NULL },
+	{ "tail_missing", AS_ROOT, NULL, "tail nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	{ "tar_missing_archive", AS_ROOT, NULL, "tar -xf noarchive.tar", F, "openat", "noarchive.tar", "ENOENT", "libc", NULL },
+	{ "sha256sum_missing", AS_ROOT, NULL, "sha256sum nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	{ "jq_missing", AS_ROOT, NULL, "jq . nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	{ "ln_missing_dir", AS_ROOT, NULL, "ln -s target nodir/link", F, "symlinkat,symlink", "nodir/link", "ENOENT", "libc", NULL },
+	{ "python_open_missing", AS_ROOT, NULL, "/usr/bin/python3 -S -c \"open('nofile')\"", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	/* a component that is not a directory */
+	{ "cat_notdir", AS_ROOT, "echo x > f", "cat f/x", F, "openat", "f/x", "ENOTDIR", "libc", NULL },
+	{ "mkdir_notdir", AS_ROOT, "echo x > f", "mkdir f/d", F, "mkdir,mkdirat", "f/d", "ENOTDIR", "libc", NULL },
+	{ "ls_notdir", AS_ROOT, "echo x > f", "ls f/", F, "statx,lstat,newfstatat", "f/", "ENOTDIR", "libc", NULL },
+	/* names that exist */
+	{ "mkdir_exists", AS_ROOT, "mkdir d", "mkdir d", F, "mkdir,mkdirat", "d", "EEXIST", "libc", NULL },
+	{ "ln_exists", AS_ROOT, "touch a b", "ln a b", F, "linkat,link", "b", "EEXIST", "libc", NULL },
+	{ "ln_s_exists", AS_ROOT, "touch a b", "ln -s a b", F, "symlinkat,symlink", "b", "EEXIST", "libc", NULL },
+	{ "rmdir_not_empty", AS_ROOT, "mkdir -p d/e", "rmdir d", F, "rmdir,unlinkat", "d", "ENOTEMPTY", "libc", NULL },
+	{ "cat_directory", AS_ROOT, "mkdir d", "cat d", F, "read", "d", "EISDIR", "libc", NULL },
+	/* permissions (recorded as nobody) */
+	{ "cat_shadow_denied", AS_NOBODY, NULL, "cat /etc/shadow", F, "openat", "/etc/shadow", "EACCES", "libc", NULL },
+	{ "ls_root_denied", AS_NOBODY, NULL, "ls /root", F, "openat", "/root", "EACCES", "libc", NULL },
+	{ "touch_etc_denied", AS_NOBODY, NULL, "touch /etc/strand-denied", F, "openat", "/etc/strand-denied", "EACCES", "libc", NULL },
+	{ "mkdir_root_denied", AS_NOBODY, NULL, "mkdir /strand-denied", F, "mkdir,mkdirat", "/strand-denied", "EACCES", "libc", NULL },
+	/* refused connections */
+	{ "python_connect_refused", AS_ROOT, NULL, "/usr/bin/python3 -S -c \"import socket; socket.create_connection(('127.0.0.1', 1))\"", F, "connect", "127.0.0.1:1", "ECONNREFUSED", "libc", NULL },
+	{ "curl_connect_refused", AS_ROOT, NULL, "curl -sS http://127.0.0.1:1/", F, "connect,getsockopt", "127.0.0.1:1", "ECONNREFUSED", NULL,
+	  "a non-blocking connect: the refusal arrives as data of a successful getsockopt(SO_ERROR), and curl's code 7 is a constant chosen by a branch on it" },
+	/* a full disk (a node of /dev/full's device: every write fails with ENOSPC) */
+	{ "dd_disk_full", AS_ROOT, "mknod full c 1 7", "dd if=/etc/hostname of=full", F, "write", "full", "ENOSPC", "libc", NULL },
+	{ "cp_disk_full", AS_ROOT, "mknod full c 1 7", "cp /etc/hostname full", F, "write", "full", "ENOSPC", "libc", NULL },
+	/* crashes (small programs of the corpus) */
+	{ "null_dereference", AS_ROOT, "gcc -O1 -g -o nullderef $SRC/nullderef.c", "./nullderef", CR, "-", NULL, "null_dereference", "nullderef!main", NULL },
+	{ "divide_by_zero", AS_ROOT, "gcc -O1 -g -o divzero $SRC/divzero.c && : > empty.txt", "./divzero empty.txt", CR, "-", NULL, "division_by_zero", "divzero!average", NULL },
+	{ "stack_overflow", AS_ROOT, "gcc -O1 -g -o overflow $SRC/overflow.c", "./overflow", CR, "-", NULL, "stack_overflow", "overflow!depth", NULL },
+	{ "failed_assertion", AS_ROOT, "gcc -O1 -g -o checkcount $SRC/checkcount.c", "./checkcount", CR, "-", NULL, "abort", "libc.so.6!abort", NULL },
+	/* no kernel failure: bad input, logic errors */
+	{ "jq_parse_error", AS_ROOT, "printf '{' > bad.json", "jq . bad.json", F, "-", NULL, "user_code", NULL, NULL },
+	{ "expr_division_by_zero", AS_ROOT, NULL, "expr 1 / 0", F, "-", NULL, "user_code", NULL, NULL },
+	{ "date_invalid", AS_ROOT, NULL, "date -d garbage-date", F, "-", NULL, "user_code", NULL, NULL },
+	{ "grep_bad_regex", AS_ROOT, "echo a > f", "grep -E '(' f", F, "-", NULL, "user_code", NULL, NULL },
+	{ "sed_bad_script", AS_ROOT, "echo a > f", "sed s/a/ f", F, "-", NULL, "user_code", NULL, NULL },
+	{ "ls_bad_option", AS_ROOT, NULL, "ls --bogus-option", F, "-", NULL, "user_code", NULL, NULL },
+	{ "base64_bad_input", AS_ROOT, "printf '@@@@' > b", "base64 -d b", F, "-", NULL, "user_code", NULL, NULL },
+	{ "python_key_error", AS_ROOT, NULL, "/usr/bin/python3 -S -c \"d = {}; d['missing']\"", F, "-", NULL, "user_code", NULL, NULL },
+	/* not a failure: documented normal exit statuses */
+	{ "grep_no_match", AS_ROOT, "echo a > f", "grep zzz f", NF, "-", NULL, NULL, NULL, NULL },
+	{ "diff_files_differ", AS_ROOT, "echo a > a; echo b > b", "diff a b", NF, "-", NULL, NULL, NULL, NULL },
+	{ "cmp_files_differ", AS_ROOT, "echo a > a; echo b > b", "cmp a b", NF, "-", NULL, NULL, NULL, NULL },
+	{ "test_false", AS_ROOT, NULL, "test -e nofile", NF, "-", NULL, NULL, NULL, NULL },
+	/* hangs: the recording is interrupted */
+	{ "pause_forever", INTERRUPT, "gcc -O1 -g -o waiter $SRC/waiter.c", "./waiter", "interrupted", "-", NULL, "wait", NULL, NULL },
+	{ "cat_blocked_on_fifo", INTERRUPT, "mkfifo p", "cat p", "interrupted", "-", NULL, "wait", NULL, NULL },
+	/* failures inside child processes */
+	{ "sh_child_missing_file", AS_ROOT, NULL, "sh -c 'cat nofile'", F, "openat", "nofile", "ENOENT", "libc", CHILDREN },
+	{ "make_recipe_fails", AS_ROOT, "printf 'all:\\n\\tcat nofile\\n' > Makefile", "make", F, "openat", "nofile", "ENOENT", "libc", CHILDREN },
+};
+
+#define NCASES (sizeof cases / sizeof cases[0])
+
+static int case_index[NCASES];
+
+static char *run(const char *cmd, int *status)
+{
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p, "popen %s", cmd);
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, p)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			buf = realloc(buf, cap);
+			cr_assert_not_null(buf);
+		}
+		memcpy(buf + len, chunk, n);
+		len += n;
+	}
+	if (!buf)
+		buf = calloc(1, 1);
+	buf[len] = 0;
+	int st = pclose(p);
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return buf;
+}
+
+static bool one_of(const char *list, const char *name)
+{
+	if (!name)
+		return false;
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == n && !strncmp(p, name, n))
+			return true;
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+static bool stack_has(const struct strand_rnode *stack, const char *needle)
+{
+	for (const struct strand_rnode *f = stack ? stack->first : NULL; f; f = f->next)
+		if (strstr(strand_rnode_str(f, "symbol", ""), needle))
+			return true;
+	return false;
+}
+
+/* Record the case into dir/t.strand; false (with a message) if the
+ * recorder could not. */
+static bool record_case(const struct rc_case *c, const char *dir, char *msg, size_t mlen)
+{
+	char *cmd = NULL;
+	int st;
+	if (c->setup) {
+		cr_assert(asprintf(&cmd, "cd %s && SRC=%s; export SRC; { %s; } 2>&1", dir, SRC, c->setup) > 0);
+		char *out = run(cmd, &st);
+		free(cmd);
+		if (st != 0) {
+			snprintf(msg, mlen, "setup failed: %s", out);
+			free(out);
+			return false;
+		}
+		free(out);
+	}
+	const char *as = c->mode == AS_NOBODY ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+	if (c->mode == INTERRUPT)
+		cr_assert(asprintf(&cmd, "cd %s && { %s record -q -o t.strand -- %s > out.txt 2> err.txt & "
+				   "pid=$!; sleep 1.5; kill -INT $pid; wait $pid; } 2>&1",
+				   dir, STRAND_CLI, c->command) > 0);
+	else
+		cr_assert(asprintf(&cmd, "cd %s && %s%s record -q -o t.strand -- %s > out.txt 2> err.txt",
+				   dir, as, STRAND_CLI, c->command) > 0);
+	char *out = run(cmd, &st);
+	free(cmd);
+	free(out);
+	char path[600];
+	snprintf(path, sizeof path, "%s/t.strand", dir);
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		snprintf(msg, mlen, "no trace written (recorder exit %d)", st);
+		return false;
+	}
+	return true;
+}
+
+ParameterizedTestParameters(rootcause, report_names_the_known_cause)
+{
+	for (size_t i = 0; i < NCASES; i++)
+		case_index[i] = (int)i;
+	return cr_make_param_array(int, case_index, NCASES);
+}
+
+ParameterizedTest(int *idx, rootcause, report_names_the_known_cause, .timeout = 900)
+{
+	const struct rc_case *c = &cases[*idx];
+	char dir[] = "/tmp/strand-rootcause-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	chmod(dir, 0777); /* the nobody cases write their trace there */
+	char msg[1024] = "";
+	if (!record_case(c, dir, msg, sizeof msg)) {
+		fprintf(stderr, "rootcause: %s wrong: %s\n", c->name, msg);
+		if (c->xfail)
+			cr_skip_test("expected to fail (%s): %s", c->xfail, msg);
+		cr_assert_fail("%s: %s", c->name, msg);
+	}
+	char trace[600];
+	snprintf(trace, sizeof trace, "%s/t.strand", dir);
+	struct strand_result *res = strand_result_new();
+	strand_error err;
+	strand_error_clear(&err);
+	strand_status st = strand_report_build(trace, NULL, res, &err);
+	cr_assert_eq(st, STRAND_OK, "%s: report failed: %s", c->name, err.msg);
+	const struct strand_rnode *r = strand_result_root(res);
+	const struct strand_rnode *rc = strand_rnode_get(r, "root_cause");
+	const char *verdict = strand_rnode_str(r, "verdict", "?");
+	const char *sys = strand_rnode_str(rc, "syscall", NULL);
+	const char *obj = strand_rnode_str(rc, "object", NULL);
+	const char *kind = strand_rnode_str(rc, "kind", "");
+	const char *status = !strcmp(kind, "crash") ? strand_rnode_str(rc, "crash.kind", NULL)
+			     : !strcmp(kind, "user_code") || !strcmp(kind, "wait") ? kind
+			     : strand_rnode_str(rc, "status_name", NULL);
+	const struct strand_rnode *stack = strand_rnode_get(rc, "stack");
+	if (!stack)
+		stack = strand_rnode_get(rc, "crash.stack");
+
+	bool v_ok = !strcmp(verdict, c->verdict);
+	bool s_ok = !c->syscall || (!strcmp(c->syscall, "-") ? sys == NULL : one_of(c->syscall, sys));
+	bool o_ok = !c->object || (obj && strstr(obj, c->object));
+	bool st_ok = !c->status || (status && !strcmp(status, c->status));
+	bool f_ok = !c->frame || stack_has(stack, c->frame);
+	bool right = v_ok && s_ok && o_ok && st_ok && f_ok;
+	snprintf(msg, sizeof msg, "verdict=%s%s syscall=%s%s object=%s%s status=%s%s frame%s found_by=%s",
+		 verdict, v_ok ? "" : "(!)", sys ? sys : "-", s_ok ? "" : "(!)", obj ? obj : "-",
+		 o_ok ? "" : "(!)", status ? status : "-", st_ok ? "" : "(!)", f_ok ? "" : "(!)",
+		 strand_rnode_str(rc, "found_by", "-"));
+	fprintf(stderr, "rootcause: %s %s: %s%s%s\n", c->name, right ? "right" : v_ok ? "partly" : "wrong",
+		msg, c->xfail ? " [xfail: " : "", c->xfail ? c->xfail : "");
+	if (c->xfail && c->xfail[0] && !right) {
+		strand_result_free(res);
+		cr_skip_test("expected to fail (%s): %s", c->xfail, msg);
+	}
+	cr_expect(right, "%s: %s", c->name, msg);
+	strand_result_free(res);
+	char *cmd = NULL;
+	cr_assert(asprintf(&cmd, "rm -rf %s", dir) > 0);
+	int rs;
+	free(run(cmd, &rs));
+	free(cmd);
+}
