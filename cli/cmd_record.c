@@ -63,6 +63,19 @@ static int record_main(int argc, char **argv, bool *program_status_rc);
 
 int cmd_record(int argc, char **argv)
 {
+	bool program_rc = false;
+	int rc = record_main(argc, argv, &program_rc);
+	/* the CLI's usual 1 (failure) and 2 (usage) could be the program's
+	 * own statuses here */
+	if (!program_rc && (rc == 1 || rc == 2))
+		rc = RECORD_EXIT_FAILED;
+	return rc;
+}
+
+/* cmd_record; *program_status_rc is set when the result is the program's
+ * status rather than the recorder's. */
+static int record_main(int argc, char **argv, bool *program_status_rc)
+{
 	const char *out = NULL;
 	bool quiet = false, raw = false, json = false;
 	uint32_t every = 0;
@@ -120,6 +133,7 @@ int cmd_record(int argc, char **argv)
 	sa.sa_handler = on_sigint; /* no SA_RESTART: waitpid returns EINTR */
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup); /* a closed terminal still leaves a trace */
 
 	struct strand_ptrace_options opt = {
 		.out_path = rawpath,
@@ -133,11 +147,15 @@ int cmd_record(int argc, char **argv)
 	strand_error_clear(&err);
 	strand_status st = strand_ptrace_record(&opt, &res, &err);
 	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGHUP, &sa, &old_hup); /* a closed terminal still leaves a trace */
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
 	int rc = RECORD_EXIT_FAILED;
 	if (st != STRAND_OK) {
+		if (res.exec_errno)
+			rc = res.exec_errno == ENOENT ? RECORD_EXIT_NOT_FOUND : RECORD_EXIT_CANNOT_EXEC;
+		if (access(rawpath, F_OK) == 0)
+			strand_error_wrap(&err, st, "partial trace kept in %s ('strand finalize %s')",
+					  rawpath, rawpath);
 		cli_fail("record", json, &err);
 		goto out;
 	}
@@ -148,11 +166,6 @@ int cmd_record(int argc, char **argv)
 		st = strand_finalize_positions(rawpath, tmppath, &err);
 		if (st != STRAND_OK) {
 			strand_error_wrap(&err, st, "cannot finalize positions (ordinal trace kept in %s)",
-		if (res.exec_errno)
-			rc = res.exec_errno == ENOENT ? RECORD_EXIT_NOT_FOUND : RECORD_EXIT_CANNOT_EXEC;
-		if (access(rawpath, F_OK) == 0)
-			strand_error_wrap(&err, st, "partial trace kept in %s ('strand finalize %s')",
-					  rawpath, rawpath);
 					  rawpath);
 			rc = RECORD_EXIT_FINALIZE;
 		}
@@ -191,9 +204,10 @@ int cmd_record(int argc, char **argv)
 			" signals, %" PRIu64 " key frames, %" PRIu64 " by snapshot-diff\n",
 			res.syscalls, res.nondet, res.signals, res.keyframes, res.fallback_syscalls);
 	}
-	rc = 0;
+	rc = program_status(&res);
+	*program_status_rc = true;
 out:
+	cli_out_abort(&o);
 	free(rawpath);
 	return rc;
 }
-	cli_out_abort(&o);
