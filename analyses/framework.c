@@ -259,8 +259,17 @@ strand_status strand_analysis_add(struct strand_analysis *a, const struct strand
 		return st;
 	}
 	a->ninst++; /* counted now so free() releases its options */
+	/* the instance's observers form one group: removed together if it
+	 * fails, and a registration that failed fails the load */
+	uint32_t group = a->ninst, prev = strand_replay_observer_group(a->main, group);
+	(void)strand_replay_observer_failed(a->main);
 	st = p->init(a, &in->args, &in->state, err);
+	strand_replay_observer_group(a->main, prev);
+	if (st >= 0 && strand_replay_observer_failed(a->main))
+		st = strand_error_set(err, STRAND_ERR_NOMEM,
+				      "an observer could not be registered");
 	if (st < 0) {
+		strand_replay_observer_del_group(a->main, group);
 		/* init subscribes only after everything that can fail (see
 		 * analysis.h), so its state is not referenced any more */
 		strand_error_wrap(err, st, "plugin %s: init failed", p->name);
@@ -387,9 +396,13 @@ const struct strand_systable *strand_analysis_systable(struct strand_analysis *a
 
 struct strand_callstack *strand_analysis_callstack(struct strand_analysis *a, strand_error *err)
 {
-	if (!a->cs && strand_callstack_new(a->main, &a->cs, err) < 0)
-		return NULL;
-	return a->cs;
+	if (a->cs)
+		return a->cs;
+	/* shared by every plugin: belongs to no plugin's observer group */
+	uint32_t prev = strand_replay_observer_group(a->main, 0);
+	strand_status st = strand_callstack_new(a->main, &a->cs, err);
+	strand_replay_observer_group(a->main, prev);
+	return st < 0 ? NULL : a->cs;
 }
 
 strand_status strand_analysis_open_pass(struct strand_analysis *a, const char *label,

@@ -186,18 +186,25 @@ static void fire_event(struct strand_replay *r, const struct strand_record *rec,
 static strand_obs_id obs_add(struct strand_replay *r, uint32_t kind, void *cb, void *ud,
 			     uint32_t access)
 {
-	if (!r || !cb)
+	if (!r)
 		return 0;
+	if (!cb) {
+		r->obs_failed = true;
+		return 0;
+	}
 	if (r->nobs == r->cap_obs) {
 		uint32_t cap = r->cap_obs ? r->cap_obs * 2 : 8;
-		struct rp_observer *p = realloc(r->obs, cap * sizeof *p);
-		if (!p)
+		struct rp_observer *p = cap > r->cap_obs ? realloc(r->obs, cap * sizeof *p) : NULL;
+		if (!p) {
+			r->obs_failed = true;
 			return 0;
+		}
 		r->obs = p;
 		r->cap_obs = cap;
 	}
 	struct rp_observer *o = &r->obs[r->nobs++];
 	o->id = ++r->next_obs_id;
+	o->group = r->obs_group;
 	o->kind = kind;
 	o->cb = cb;
 	o->ud = ud;
@@ -211,9 +218,37 @@ static strand_obs_id obs_add(struct strand_replay *r, uint32_t kind, void *cb, v
 	}
 	if (rp_emu_update_hooks(r, NULL) != STRAND_OK) {
 		r->nobs--;
+		r->obs_failed = true;
 		return 0;
 	}
 	return o->id;
+}
+
+uint32_t strand_replay_observer_group(struct strand_replay *r, uint32_t group)
+{
+	if (!r)
+		return 0;
+	uint32_t prev = r->obs_group;
+	r->obs_group = group;
+	return prev;
+}
+
+void strand_replay_observer_del_group(struct strand_replay *r, uint32_t group)
+{
+	if (!r || !group)
+		return;
+	for (uint32_t i = r->nobs; i-- > 0;)
+		if (r->obs[i].group == group)
+			strand_replay_observer_del(r, r->obs[i].id);
+}
+
+bool strand_replay_observer_failed(struct strand_replay *r)
+{
+	if (!r)
+		return false;
+	bool f = r->obs_failed;
+	r->obs_failed = false;
+	return f;
 }
 
 strand_obs_id strand_replay_on_insn(struct strand_replay *r, strand_insn_cb cb, void *ud)

@@ -147,6 +147,7 @@ struct rp_observer {
 	void *cb;
 	void *ud;
 	uint32_t access; /* MEM */
+	uint32_t group;  /* owner (strand_replay_observer_group), 0 = none */
 };
 
 struct strand_replay {
@@ -269,6 +270,8 @@ struct strand_replay {
 	struct rp_observer *obs;
 	uint32_t nobs, cap_obs;
 	strand_obs_id next_obs_id;
+	uint32_t obs_group;            /* group of observers registered now */
+	bool obs_failed;               /* a registration failed (sticky until read) */
 	uint32_t n_insn_obs, n_block_obs, n_call_obs, n_mem_obs, n_event_obs;
 	/* call/ret detection: the last block's final instruction */
 	uint64_t last_blk_pc;        /* address of the last insn of the

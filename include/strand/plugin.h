@@ -134,9 +134,9 @@ struct strand_plugin {
 	const struct strand_plugin_option *options;  /* may be NULL */
 	/* Parse options (strand_plugin_opt*), allocate state, subscribe to
 	 * the main pass (strand_analysis_replay).  Fail with a status and a
-	 * message: a bad option fails the load.  Subscribe only after
-	 * everything that can fail: on failure destroy(*state) is called at
-	 * once. */
+	 * message: a bad option fails the load.  On failure (or when an
+	 * observer could not be registered) the observers it registered are
+	 * removed and destroy(*state) is called at once. */
 	strand_status (*init)(struct strand_analysis *a,
 			      const struct strand_plugin_args *args,
 			      void **state, strand_error *err);

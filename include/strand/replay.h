@@ -358,6 +358,20 @@ strand_obs_id strand_replay_on_mem(struct strand_replay *r, strand_mem_cb cb,
 				   uint32_t access /* STRAND_WATCH_* */, void *ud);
 strand_obs_id strand_replay_on_event(struct strand_replay *r, strand_event_cb cb, void *ud);
 void strand_replay_observer_del(struct strand_replay *r, strand_obs_id id);
+/* Every strand_replay_on_* returns the observer's id, or 0 when it could
+ * not be registered (no memory, no callback, the emulator refused the
+ * hook); a failure also sets a flag that strand_replay_observer_failed
+ * reads.  Check one or the other: an observer that silently is not there
+ * means an analysis that silently sees nothing. */
+/* True if a registration failed since the last call; clears the flag. */
+bool strand_replay_observer_failed(struct strand_replay *r);
+/* Observers registered from now on belong to `group` (0 = none) until the
+ * next call; returns the previous group.  The analysis framework gives
+ * each plugin instance its group, so that its observers go when it fails
+ * or is destroyed. */
+uint32_t strand_replay_observer_group(struct strand_replay *r, uint32_t group);
+/* Remove every observer of `group` (a group of 0 removes nothing). */
+void strand_replay_observer_del_group(struct strand_replay *r, uint32_t group);
 
 /* How far observers have seen (opaque to callers: save and restore). */
 struct strand_replay_frontier {
