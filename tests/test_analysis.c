@@ -180,6 +180,45 @@ Test(analysis, bad_option_fails_the_load)
 	drop(trace);
 }
 
+/* A plugin whose init asks for an observer with no callback: the
+ * registration fails, so the load must fail and leave no observer. */
+static unsigned blind_calls;
+static void blind_block(struct strand_replay *r, void *ud, uint64_t pos, uint64_t pc,
+			uint32_t size)
+{
+	blind_calls++;
+}
+static strand_status blind_init(struct strand_analysis *a, const struct strand_plugin_args *args,
+				void **state, strand_error *err)
+{
+	struct strand_replay *r = strand_analysis_replay(a);
+	strand_replay_on_block(r, blind_block, NULL); /* would count, if it stayed */
+	strand_replay_on_insn(r, NULL, NULL);         /* refused: no callback */
+	*state = NULL;
+	return STRAND_OK;
+}
+static const struct strand_plugin blind_plugin = {
+	STRAND_PLUGIN_ABI_VERSION, "blind", "registers an observer that cannot be", NULL,
+	blind_init, NULL, NULL,
+};
+
+Test(analysis, failed_observer_registration_fails_the_load_and_leaves_nothing)
+{
+	char *trace = make_app_trace("blind", false);
+	struct strand_analysis *a;
+	strand_error err = { 0 };
+	cr_assert_eq(strand_analysis_new(trace, NULL, &a, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_lt(strand_analysis_add(a, &blind_plugin, NULL, &err), 0);
+	cr_assert(strstr(err.msg, "observer could not be registered"), "%s", err.msg);
+	cr_assert_eq(strand_analysis_add_spec(a, "syscalls", &err), STRAND_OK, "%s", err.msg);
+	struct strand_result *res = strand_result_new();
+	cr_assert_eq(strand_analysis_run(a, res, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(blind_calls, 0, "the failed plugin's observers were left registered");
+	strand_result_free(res);
+	strand_analysis_free(a);
+	drop(trace);
+}
+
 Test(analysis, syscalls_decode_paths_and_errno)
 {
 	char *trace = make_app_trace("sys", false);
