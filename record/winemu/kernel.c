@@ -2974,9 +2974,10 @@ strand_status wemu_syscall(struct wemu *m, uint32_t pc, bool *blocked)
 		s->nargs = c.nargs > 8 ? 8 : c.nargs;
 		for (uint32_t i = 0; i < s->nargs; i++)
 			s->args[i] = c.a[i];
-		s->result = result;
 		struct strand_cpu cpu;
 		wemu_cpu_store(m, &cpu);
+		/* the raw value the transition leaves in eax: the context's */
+		s->result = (uint32_t)cpu.gpr[STRAND_REG_RAX];
 		s->fx = (struct strand_effects){ &cpu, 0, NULL, m->fx.nmaps, m->fx.maps, m->fx.nwrites, m->fx.writes };
 		st = wemu_put(m, &r);
 		if (st == STRAND_OK && m->res)
