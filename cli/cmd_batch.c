@@ -262,7 +262,9 @@ int cmd_batch(int argc, char **argv)
 		bool ok = t[i].done && WIFEXITED(t[i].wstatus) && WEXITSTATUS(t[i].wstatus) == 0 &&
 			  t[i].line;
 		char *line = ok ? NULL : failed_line(&t[i]);
-		fprintf(f, "%s\n", ok ? t[i].line : line ? line : "{}");
+		const char *l = ok ? t[i].line : line ? line : "{}";
+		size_t ll = strlen(l);
+		fprintf(f, "%s%s", l, ll && l[ll - 1] == '\n' ? "" : "\n");
 		free(line);
 	}
 	if (fflush(f) != 0)
