@@ -404,11 +404,19 @@ struct depth_sample {
 	uint32_t depth;
 };
 
+/* Memory bound of the timeline: a thread keeps its first TL_RAW depth
+ * changes exactly; past that they are folded into TL_BUCKETS buckets over
+ * the trace's positions, each holding its deepest sample.  So a thread
+ * costs at most TL_RAW + TL_BUCKETS samples whatever the trace's length. */
+#define TL_RAW 4096u
+#define TL_BUCKETS 1024u
+
 struct tl_thread {
 	uint32_t tid;
 	uint32_t last_depth;
-	struct depth_sample *s;  /* owned */
+	struct depth_sample *s;  /* owned: raw samples, or TL_BUCKETS buckets */
 	size_t n, cap;
+	bool folded;             /* s[] holds buckets (depth UINT32_MAX = empty) */
 };
 
 struct callstack_plugin {
@@ -419,6 +427,7 @@ struct callstack_plugin {
 	struct tl_thread *tl;        /* owned */
 	uint32_t ntl, captl;
 	uint32_t max_depth;
+	uint64_t bucket_width;       /* positions per bucket, >= 1 */
 };
 
 static struct tl_thread *tl_get(struct callstack_plugin *p, uint32_t tid)
@@ -441,12 +450,50 @@ static struct tl_thread *tl_get(struct callstack_plugin *p, uint32_t tid)
 	return t;
 }
 
+static void bucket_put(struct callstack_plugin *p, struct tl_thread *t, uint64_t pos, uint32_t d)
+{
+	uint64_t b = pos / p->bucket_width;
+	if (b >= TL_BUCKETS)
+		b = TL_BUCKETS - 1;
+	struct depth_sample *x = &t->s[b];
+	if (x->depth == UINT32_MAX || d > x->depth)
+		*x = (struct depth_sample){ pos, d };
+}
+
+/* Raw samples into buckets (the thread reached TL_RAW changes). */
+static bool tl_fold(struct callstack_plugin *p, struct tl_thread *t)
+{
+	struct depth_sample *b = malloc(TL_BUCKETS * sizeof *b);
+	if (!b)
+		return false;
+	for (uint32_t i = 0; i < TL_BUCKETS; i++)
+		b[i] = (struct depth_sample){ 0, UINT32_MAX };
+	struct depth_sample *raw = t->s;
+	size_t n = t->n;
+	t->s = b;
+	t->n = t->cap = TL_BUCKETS;
+	t->folded = true;
+	for (size_t i = 0; i < n; i++)
+		bucket_put(p, t, raw[i].pos, raw[i].depth);
+	free(raw);
+	return true;
+}
+
 static void tl_sample(struct callstack_plugin *p, uint32_t tid, uint64_t pos)
 {
 	uint32_t d = strand_callstack_depth(p->cs, tid);
 	struct tl_thread *t = tl_get(p, tid);
 	if (!t || d == t->last_depth)
 		return;
+	if (d > p->max_depth)
+		p->max_depth = d;
+	t->last_depth = d;
+	if (!t->folded && t->n >= TL_RAW && !tl_fold(p, t))
+		return;
+	if (t->folded) {
+		bucket_put(p, t, pos, d);
+		return;
+	}
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
 		struct depth_sample *n = realloc(t->s, cap * sizeof *n);
@@ -456,9 +503,6 @@ static void tl_sample(struct callstack_plugin *p, uint32_t tid, uint64_t pos)
 		t->cap = cap;
 	}
 	t->s[t->n++] = (struct depth_sample){ pos, d };
-	t->last_depth = d;
-	if (d > p->max_depth)
-		p->max_depth = d;
 }
 
 static void tl_call(struct strand_replay *r, void *ud, const struct strand_call_info *c)
@@ -485,6 +529,7 @@ static strand_status callstack_init(struct strand_analysis *a,
 	if (st < 0)
 		return st;
 	p->timeline = strand_plugin_opt_bool(args, "timeline");
+	p->bucket_width = strand_replay_end(strand_analysis_replay(a)) / TL_BUCKETS + 1;
 	p->cs = strand_analysis_callstack(a, err);
 	if (!p->cs)
 		return STRAND_ERR_NOMEM;
@@ -500,6 +545,23 @@ static strand_status callstack_init(struct strand_analysis *a,
  * sample, so spikes stay visible). */
 static void emit_samples(struct strand_rnode *list, const struct tl_thread *t, size_t max)
 {
+	if (t->folded) {
+		/* buckets: the non-empty ones, grouped to at most max */
+		size_t groups = max < TL_BUCKETS ? max : TL_BUCKETS;
+		for (size_t g = 0; g < groups; g++) {
+			size_t lo = TL_BUCKETS * g / groups, hi = TL_BUCKETS * (g + 1) / groups;
+			const struct depth_sample *best = NULL;
+			for (size_t i = lo; i < hi; i++)
+				if (t->s[i].depth != UINT32_MAX && (!best || t->s[i].depth > best->depth))
+					best = &t->s[i];
+			if (!best)
+				continue;
+			struct strand_rnode *o = strand_r_object(list, NULL);
+			strand_r_position(o, "position", best->pos);
+			strand_r_uint(o, "depth", best->depth);
+		}
+		return;
+	}
 	if (t->n <= max) {
 		for (size_t i = 0; i < t->n; i++) {
 			struct strand_rnode *o = strand_r_object(list, NULL);

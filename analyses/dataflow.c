@@ -390,13 +390,9 @@ static void flush_wval(struct strand_dataflow *d, struct strand_replay *r)
 	const struct summary *sum = &d->sums[e->sum];
 	if (sum->first_wr >= STRAND_DF_VEC_BASE || strand_replay_thread(r) != e->tid)
 		return;
-	char name[16];
-	uint64_t v;
-	if (strand_replay_reg(r, strand_df_reg_name(d->arch, sum->first_wr, name, sizeof name),
-			      &v) == STRAND_OK) {
-		e->wval = v;
-		e->have_wval = 1;
-	}
+	uint64_t v = strand_replay_gpr(r, sum->first_wr);
+	e->wval = d->arch == STRAND_ARCH_X86_32 ? v & 0xffffffffu : v;
+	e->have_wval = 1;
 }
 
 static struct entry *new_entry(struct strand_dataflow *d)

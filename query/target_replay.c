@@ -343,7 +343,17 @@ struct calls_state {
 	uint64_t n, cap;
 	uint64_t more;           /* calls after those, counted only */
 	bool nomem;
+	/* rows not yet returned, oldest first, and a 4096-bit filter of
+	 * their return addresses: most blocks are rejected by one bit test */
+	uint64_t *open;
+	uint64_t nopen, capopen;
+	uint64_t open_bits[64];
 };
+
+static unsigned ret_bit(uint64_t addr)
+{
+	return (unsigned)((addr * 0x9E3779B97F4A7C15ull) >> 52);
+}
 
 static uint64_t read_ptr(struct strand_replay *r, uint64_t addr, unsigned ps)
 {
@@ -361,15 +371,21 @@ static uint64_t read_ptr(struct strand_replay *r, uint64_t addr, unsigned ps)
 static void calls_returned(struct calls_state *cs, struct strand_replay *r,
 			   uint64_t position, uint64_t pc)
 {
+	unsigned b = ret_bit(pc);
+	if (!cs->nopen || !(cs->open_bits[b / 64] & (1ull << (b % 64))))
+		return;
 	uint64_t sp = 0;
 	strand_replay_reg(r, cs->q->ptr_size == 4 ? "esp" : "rsp", &sp);
 	uint32_t tid = strand_replay_thread(r);
-	for (uint64_t i = cs->n; i-- > 0;) {
-		struct call_row *c = &cs->rows[i];
-		if (c->ret_pos || c->tid != tid || c->ret_addr != pc || sp <= c->sp)
+	for (uint64_t k = cs->nopen; k-- > 0;) {
+		struct call_row *c = &cs->rows[cs->open[k]];
+		if (c->tid != tid || c->ret_addr != pc || sp <= c->sp)
 			continue;
 		c->ret_pos = position;
 		strand_replay_reg(r, cs->q->ptr_size == 4 ? "eax" : "rax", &c->retval);
+		memmove(cs->open + k, cs->open + k + 1, (cs->nopen - k - 1) * sizeof *cs->open);
+		if (!--cs->nopen)
+			memset(cs->open_bits, 0, sizeof cs->open_bits);
 		break;
 	}
 }
@@ -396,6 +412,17 @@ static void calls_block(struct strand_replay *r, void *ud, uint64_t position,
 		cs->rows = p;
 		cs->cap = ncap;
 	}
+	if (cs->nopen == cs->capopen) {
+		uint64_t ncap = cs->capopen ? cs->capopen * 2 : 64;
+		void *p = realloc(cs->open, ncap * sizeof *cs->open);
+		if (!p) {
+			cs->nomem = true;
+			return;
+		}
+		cs->open = p;
+		cs->capopen = ncap;
+	}
+	cs->open[cs->nopen++] = cs->n;
 	struct call_row *c = &cs->rows[cs->n++];
 	memset(c, 0, sizeof *c);
 	unsigned ps = cs->q->ptr_size;
@@ -405,6 +432,8 @@ static void calls_block(struct strand_replay *r, void *ud, uint64_t position,
 	c->call_pos = position;
 	c->sp = sp;
 	c->ret_addr = read_ptr(r, sp, ps);
+	unsigned b = ret_bit(c->ret_addr);
+	cs->open_bits[b / 64] |= 1ull << (b % 64);
 	if (ps == 4) {
 		for (int k = 0; k < 4; k++)
 			c->args[k] = read_ptr(r, sp + 4 + 4 * (uint64_t)k, 4);
@@ -517,6 +546,7 @@ static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct q
 out:
 	strand_replay_close(p);
 	free(cs.rows);
+	free(cs.open);
 	return st;
 }
 

@@ -101,3 +101,8 @@ void strand_replay_observers_unmute(struct strand_replay *r, struct strand_repla
 	memset(m, 0, sizeof *m);
 	rp_emu_update_hooks(r, NULL);
 }
+
+uint64_t strand_replay_gpr(struct strand_replay *r, unsigned i)
+{
+	return i < 16 ? rp_gpr(r, i) : 0;
+}

@@ -405,6 +405,11 @@ struct strand_replay_muted {
 void strand_replay_observers_mute(struct strand_replay *r, struct strand_replay_muted *m);
 void strand_replay_observers_unmute(struct strand_replay *r, struct strand_replay_muted *m);
 
+/* General register i (STRAND_REG_RAX..STRAND_REG_R15, full width; on
+ * x86-32 the 32-bit register) of the current thread, without parsing a
+ * name: for observers that read a register per instruction. */
+uint64_t strand_replay_gpr(struct strand_replay *r, unsigned i);
+
 /* The guest mapping holding addr at the current position. */
 struct strand_region_info {
 	uint64_t addr, size;  /* bytes, page aligned */
