@@ -461,24 +461,124 @@ static strand_status run_sliced(struct srv *s, strand_dir dir, struct strand_sto
 	}
 }
 
-/* One instruction of thread `tid` (0 = the current one) in `dir`. */
+static bool have_watch(const struct srv *s)
+{
+	for (size_t i = 0; i < s->nz; i++)
+		if (s->z[i].type >= ZT_WRITE)
+			return true;
+	return false;
+}
+
+/* Run forward from here to here + 1 and say which of our stops the
+ * instruction hit (a watchpoint it triggers, a breakpoint where it
+ * lands): STRAND_OK with hit->stop_id = 0 if none. */
+static strand_status one_forward(struct srv *s, struct strand_stop_hit *hit,
+				 strand_error *err)
+{
+	uint64_t pos = strand_replay_position(s->r);
+	if (pos >= strand_replay_end(s->r))
+		return STRAND_END;
+	struct strand_stop p = { .kind = STRAND_STOP_POSITION, .enabled = true,
+				 .position = pos + 1 };
+	uint32_t id;
+	strand_status st = strand_replay_stop_add(s->r, &p, &id, err);
+	if (st < 0)
+		return st;
+	memset(hit, 0, sizeof *hit);
+	st = strand_replay_run(s->r, STRAND_FORWARD, hit, err);
+	strand_replay_stop_del(s->r, id);
+	if (st != STRAND_STOPPED)
+		return st;
+	/* only what this one instruction did counts: a hit reported further
+	 * on (a later instruction of the same block) is not ours */
+	if (hit->stop_id == id || hit->position != pos + 1)
+		memset(hit, 0, sizeof *hit);
+	if (strand_replay_position(s->r) != pos + 1)
+		return strand_replay_seek(s->r, pos + 1, err);
+	return STRAND_OK;
+}
+
+/* One instruction of thread `tid` (0 = the current one) in `dir`.
+ * Instructions go one by one through the stops, so a watchpoint that an
+ * instruction triggers is reported in both directions (backward: standing
+ * before the instruction). */
 static strand_status step_thread(struct srv *s, strand_dir dir, uint32_t tid,
-				 bool *interrupted, strand_error *err)
+				 struct strand_stop_hit *hit, bool *interrupted,
+				 strand_error *err)
 {
 	if (!tid)
 		tid = strand_replay_thread(s->r);
 	strand_status st;
 	uint64_t k = 0;
+	bool watch = have_watch(s);
+	memset(hit, 0, sizeof *hit);
 	do {
-		st = strand_replay_step(s->r, dir == STRAND_FORWARD ? 1 : -1, err);
+		if (dir == STRAND_FORWARD) {
+			st = one_forward(s, hit, err);
+		} else {
+			st = strand_replay_step(s->r, -1, err);
+			if (st == STRAND_OK && watch) {
+				uint64_t at = strand_replay_position(s->r);
+				struct strand_stop_hit h;
+				st = one_forward(s, &h, err);
+				if (st >= 0 && h.stop_id && h.kind == STRAND_STOP_WATCH)
+					*hit = h;
+				if (st >= 0)
+					st = strand_replay_seek(s->r, at, err);
+			}
+		}
 		if (st != STRAND_OK)
 			return st;
+		if (hit->stop_id)
+			return STRAND_STOPPED;
 		if (++k % 4096 == 0 && gdb_rsp_poll_interrupt(&s->c)) {
 			s->c.interrupt = false;
 			*interrupted = true;
 			return STRAND_OK;
 		}
 	} while (strand_replay_thread(s->r) != tid);
+	return STRAND_OK;
+}
+
+/* Backward, the first instruction crossed is the one just behind us:
+ * the replay's backward run looks only before the current position, so
+ * an access that instruction made (reported forward right here) or a
+ * breakpoint at it is checked first.  STRAND_STOPPED with *hit if it
+ * stops there, STRAND_OK (one instruction back) if not, STRAND_END at
+ * the start. */
+static strand_status cross_back(struct srv *s, struct strand_stop_hit *hit,
+				strand_error *err)
+{
+	memset(hit, 0, sizeof *hit);
+	strand_status st = strand_replay_step(s->r, -1, err);
+	if (st != STRAND_OK)
+		return st;
+	if (have_watch(s)) {
+		uint64_t at = strand_replay_position(s->r);
+		struct strand_stop_hit h;
+		st = one_forward(s, &h, err);
+		if (st >= 0)
+			st = strand_replay_seek(s->r, at, err);
+		if (st < 0)
+			return st;
+		if (h.stop_id && h.kind == STRAND_STOP_WATCH) {
+			*hit = h;
+			return STRAND_STOPPED;
+		}
+	}
+	struct strand_cpu cpu;
+	if (strand_replay_cpu(s->r, &cpu, err) < 0)
+		return STRAND_OK;
+	for (size_t i = 0; i < s->nz; i++) {
+		if (s->z[i].type <= ZT_HW && s->z[i].addr == cpu.rip) {
+			memset(hit, 0, sizeof *hit);
+			hit->stop_id = s->z[i].stop_id;
+			hit->kind = STRAND_STOP_BREAK;
+			hit->addr = cpu.rip;
+			hit->position = strand_replay_position(s->r);
+			return STRAND_STOPPED;
+		}
+	}
 	return STRAND_OK;
 }
 
@@ -493,8 +593,14 @@ static strand_status resume(struct srv *s, bool step, strand_dir dir, uint32_t t
 	struct strand_stop_hit hit;
 	memset(&hit, 0, sizeof hit);
 	bool interrupted = false;
-	strand_status st = step ? step_thread(s, dir, tid, &interrupted, err)
-				: run_sliced(s, dir, &hit, &interrupted, err);
+	strand_status st;
+	bool ran = false; /* hit from the replay's run (backward: after the access) */
+	if (step)
+		st = step_thread(s, dir, tid, &hit, &interrupted, err);
+	else if (dir == STRAND_BACKWARD && (st = cross_back(s, &hit, err)) != STRAND_OK)
+		; /* the instruction just behind us is where it stops (or an error) */
+	else
+		st = run_sliced(s, dir, &hit, &interrupted, err), ran = true;
 	if (st < 0) {
 		/* a divergence or I/O error: say so in gdb's console, then stop */
 		char msg[STRAND_ERROR_MAX + 32];
@@ -509,7 +615,8 @@ static strand_status resume(struct srv *s, bool step, strand_dir dir, uint32_t t
 		}
 		st = STRAND_OK;
 	}
-	if (st == STRAND_STOPPED && dir == STRAND_BACKWARD && hit.kind == STRAND_STOP_WATCH) {
+	if (st == STRAND_STOPPED && dir == STRAND_BACKWARD && ran &&
+	    hit.kind == STRAND_STOP_WATCH) {
 		/* stand before the accessing instruction: gdb sees the old value */
 		strand_status s2 = strand_replay_step(s->r, -1, err);
 		if (s2 < 0)

@@ -1,0 +1,304 @@
+/*
+ * strand gdbserver end to end with Debian's gdb in batch mode
+ * (`gdb -batch -x script`): on the Windows x86 HTTP SSL fixture and on a
+ * small Linux x86-64 program recorded here with `strand record`:
+ * breakpoints forward and backward, reverse-stepi, a watchpoint hit
+ * backward, bt, info threads, x/4x $sp, monitor commands, refused
+ * writes; and, at the packet level, an interrupt byte stopping a long
+ * continue.  Skipped (with a message) when gdb is not installed.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define GDB "/usr/bin/gdb"
+#define HTTPSSL STRAND_SOURCE_DIR "/tests/traces/httpssl-nodevice.strand"
+
+static char tmpdir[256];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/strand-gdbtest-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (!getenv("STRAND_GDB_KEEP")) (void)!system(cmd);
+}
+
+static bool have_gdb(void)
+{
+	if (access(GDB, X_OK) == 0)
+		return true;
+	cr_log_warn("gdb not installed (scripts/setup.d/gdb.sh): skipped");
+	return false;
+}
+
+/* Run argv, stdout+stderr into `out`; returns the wait status. */
+static int run(char *const argv[], const char *out)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	pid_t pid;
+	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	cr_assert_eq(rc, 0, "cannot run %s: %s", argv[0], strerror(rc));
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "cannot read %s", path);
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n = getdelim(&buf, &cap, '\0', f);
+	fclose(f);
+	cr_assert_geq(n, 0);
+	return buf;
+}
+
+/* Run gdb on `commands` against `strand gdbserver --stdio TRACE`; the
+ * transcript (malloc'd).  `last_fails`: the script's last command is
+ * meant to fail (gdb then exits with 1). */
+static char *gdb_session(const char *trace, const char *commands, bool last_fails)
+{
+	char script[512], out[512];
+	snprintf(script, sizeof script, "%s/script.gdb", tmpdir);
+	snprintf(out, sizeof out, "%s/gdb.out", tmpdir);
+	FILE *f = fopen(script, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "set pagination off\nset confirm off\nset width 0\n"
+		   "target remote | %s gdbserver --stdio -q %s\n%s\n",
+		STRAND_CLI, trace, commands);
+	fclose(f);
+	char *argv[] = { GDB, "-nx", "-batch", "-x", script, NULL };
+	int st = run(argv, out);
+	char *text = slurp(out);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == (last_fails ? 1 : 0), "gdb failed:\n%s",
+		  text);
+	return text;
+}
+
+/* The text after the line "== NAME" up to the next "== " line. */
+static char *section(const char *text, const char *name)
+{
+	char mark[64];
+	snprintf(mark, sizeof mark, "== %s\n", name);
+	const char *p = strstr(text, mark);
+	cr_assert_not_null(p, "no section %s in:\n%s", name, text);
+	p += strlen(mark);
+	const char *e = strstr(p, "\n== ");
+	return strndup(p, e ? (size_t)(e - p + 1) : strlen(p));
+}
+
+static void expect(const char *text, const char *name, const char *what)
+{
+	char *s = section(text, name);
+	cr_expect_not_null(strstr(s, what), "section %s lacks \"%s\":\n%s", name, what, s);
+	free(s);
+}
+
+Test(gdb, windows_trace_breaks_steps_and_watches_in_both_directions, .init = setup,
+     .fini = teardown)
+{
+	if (!have_gdb())
+		return;
+	char *t = gdb_session(HTTPSSL,
+		"echo == break\\n\nbreak NtCreateFile\ncontinue\n"
+		"echo == bt\\n\nbt\n"
+		"echo == threads\\n\ninfo threads\n"
+		"echo == x\\n\nx/4x $sp\np/x *(int*)$sp\n"
+		"echo == rsi\\n\nreverse-stepi\nx/i $pc\n"
+		"echo == watch\\n\nstepi\nset $slot = $esp\nwatch *(int*)$slot\n"
+		"reverse-continue\nx/i $pc\ndelete\n"
+		"echo == rc\\n\nbreak CreateFileW\nreverse-continue\n"
+		"echo == monitor\\n\nmonitor calls ntdll!NtCreateFile\nmonitor pos\n"
+		/* last: the refused write ends the script (an error) */
+		"echo == write\\n\nset $eax = $eax + 1\n", true);
+	expect(t, "break", "Breakpoint 1, 0x7c801cff in NtCreateFile ()");
+	expect(t, "bt", "#0  0x7c801cff in NtCreateFile ()");
+	expect(t, "bt", "#1  0x77e4139a in CreateFileW ()");
+	expect(t, "threads", "Thread 492");
+	expect(t, "threads", "* 2    Thread 9392");
+	expect(t, "threads", "in KiFastSystemCall ()");
+	/* the stack slot holds the return address into CreateFileW */
+	expect(t, "x", "0x77e4139a");
+	expect(t, "rsi", "<CreateFileW+134>:\tcall");
+	/* backward, the watchpoint on the return address slot stops before the
+	 * call that wrote it, showing the value it had before */
+	expect(t, "watch", "Hardware watchpoint 2: *(int*)$slot");
+	expect(t, "watch", "New value = ");
+	expect(t, "watch", "<CreateFileW+134>:\tcall");
+	expect(t, "rc", "Breakpoint 3, 0x77e41314 in CreateFileW ()");
+	/* (gdb's error goes to stderr, unbuffered: anywhere in the file) */
+	cr_expect_not_null(strstr(t, "read-only"), "the write is refused with a reason:\n%s", t);
+	expect(t, "monitor", "calls of ntdll.dll!NtCreateFile (0x7c801cff): 5");
+	expect(t, "monitor", "0xc000000e");
+	expect(t, "monitor", "tid 9392  0x77e41314 kernel32.dll!CreateFileW");
+	free(t);
+}
+
+/* Build tests/gdb/NAME.c and record it; the trace path into `trace`. */
+static void record_program(const char *name, const char *cflags, char *trace, size_t len)
+{
+	char src[512], exe[512], log[512];
+	snprintf(src, sizeof src, "%s/tests/gdb/%s.c", STRAND_SOURCE_DIR, name);
+	snprintf(exe, sizeof exe, "%s/%s", tmpdir, name);
+	snprintf(log, sizeof log, "%s/%s.log", tmpdir, name);
+	char *cc[] = { "/usr/bin/cc", (char *)cflags, "-fno-omit-frame-pointer", "-o", exe, src,
+		       NULL };
+	int st = run(cc, log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "cannot build %s", src);
+	snprintf(trace, len, "%s/%s.strand", tmpdir, name);
+	char *rec[] = { STRAND_CLI, "record", "-q", "-o", trace, "--", exe, NULL };
+	st = run(rec, log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "strand record %s failed", exe);
+}
+
+Test(gdb, linux_trace_breaks_steps_and_watches_in_both_directions, .init = setup,
+     .fini = teardown)
+{
+	if (!have_gdb())
+		return;
+	char trace[512];
+	record_program("chain", "-O0", trace, sizeof trace);
+	char *t = gdb_session(trace,
+		"echo == break\\n\nbreak inner\ncontinue\n"
+		"echo == bt\\n\nbt\n"
+		"echo == threads\\n\ninfo threads\n"
+		"echo == x\\n\nx/4x $sp\n"
+		"echo == watch\\n\nwatch *(int*)&counter\ncontinue\ncontinue\n"
+		"echo == rwatch\\n\nreverse-continue\n"
+		"echo == rc\\n\nreverse-continue\n"
+		"echo == rsi\\n\nset $before = $pc\nstepi\nreverse-stepi\np $pc == $before\n"
+		"echo == end\\n\ndelete\ncontinue\n"
+		"echo == done\\n\n", false);
+	expect(t, "break", "Breakpoint 1, ");
+	expect(t, "break", " in inner ()");
+	expect(t, "bt", "#0  ");
+	expect(t, "bt", " in inner ()\n#1  ");
+	expect(t, "bt", " in outer ()\n#2  ");
+	expect(t, "bt", " in main ()");
+	expect(t, "threads", "* 1    Thread ");
+	expect(t, "x", "0x7ff");
+	/* forward: the first write (0 -> 6), then the breakpoint of the
+	 * second call, before its write */
+	expect(t, "watch", "Old value = 0\nNew value = 6");
+	expect(t, "watch", "Breakpoint 1, ");
+	/* backward from there: the first write undone; gdb stands before the
+	 * writing instruction (old value 6, new value 0) */
+	expect(t, "rwatch", "Old value = 6\nNew value = 0");
+	expect(t, "rc", "Breakpoint 1, ");
+	expect(t, "rsi", "$1 = 1");
+	expect(t, "end", "No more reverse-execution history.");
+	free(t);
+}
+
+/* Packets by hand: read one reply "$...#cc" from fd (no-ack mode). */
+static char *read_reply(int fd, int timeout_ms)
+{
+	static char buf[65536];
+	size_t n = 0;
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		cr_assert_gt(poll(&pf, 1, timeout_ms), 0, "no reply within %d ms", timeout_ms);
+		ssize_t k = read(fd, buf + n, 1);
+		cr_assert_eq(k, 1);
+		if (n == 0 && (buf[0] == '+' || buf[0] == '-'))
+			continue;
+		n++;
+		if (n >= 3 && buf[n - 3] == '#') {
+			buf[n] = '\0';
+			return buf;
+		}
+		cr_assert_lt(n, sizeof buf - 1);
+	}
+}
+
+static void send_packet(int fd, const char *p)
+{
+	unsigned sum = 0;
+	for (const char *c = p; *c; c++)
+		sum = (sum + (unsigned char)*c) & 0xff;
+	char buf[512];
+	int n = snprintf(buf, sizeof buf, "$%s#%02x", p, sum);
+	cr_assert_eq(write(fd, buf, (size_t)n), n);
+}
+
+Test(gdb, interrupt_byte_stops_a_long_continue, .init = setup, .fini = teardown)
+{
+	char trace[512];
+	record_program("spin", "-O0", trace, sizeof trace);
+	int to[2], from[2];
+	cr_assert_eq(pipe(to), 0);
+	cr_assert_eq(pipe(from), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, to[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, from[1], 1);
+	posix_spawn_file_actions_addclose(&fa, to[1]);
+	posix_spawn_file_actions_addclose(&fa, from[0]);
+	char *argv[] = { STRAND_CLI, "gdbserver", "--stdio", "-q", trace, NULL };
+	pid_t pid;
+	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(to[0]);
+	close(from[1]);
+	send_packet(to[1], "QStartNoAckMode");
+	cr_assert_str_eq(read_reply(from[0], 60000), "$OK#9a");
+	/* past the loader's module loads ("library" stops gdb resumes from) */
+	send_packet(to[1], "vCont;c");
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	cr_assert_eq(write(to[1], "\x03", 1), 1);
+	const char *r = read_reply(from[0], 60000);
+	if (strstr(r, "library:")) { /* as gdb does: re-read libraries, resume */
+		send_packet(to[1], "vCont;c");
+		r = read_reply(from[0], 60000);
+	}
+	cr_assert(strncmp(r, "$T02thread:", 11) == 0, "interrupted stop is SIGINT: %s", r);
+	cr_assert_null(strstr(r, "replaylog"), "stopped before the end: %s", r);
+	/* the session goes on: where are we? */
+	send_packet(to[1], "qRcmd,706f73"); /* "pos" */
+	char *out = NULL;
+	for (;;) {
+		r = read_reply(from[0], 60000);
+		if (r[1] != 'O' || r[2] == 'K')
+			break;
+		free(out);
+		out = strdup(r);
+	}
+	cr_assert_str_eq(r, "$OK#9a");
+	cr_assert_not_null(out);
+	send_packet(to[1], "D");
+	cr_assert_str_eq(read_reply(from[0], 60000), "$OK#9a");
+	int st;
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	free(out);
+	close(to[1]);
+	close(from[0]);
+}
