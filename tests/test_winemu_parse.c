@@ -12,6 +12,7 @@
 
 #include "record/winemu/pe.h"
 #include "record/winemu/scenario.h"
+#include "record/winemu/winemu_int.h"
 
 static struct wscn *parse_ok(const char *text)
 {
@@ -378,4 +379,39 @@ Test(winemu_scenario, system_dlls_and_nls_dir_resolve_against_the_scenario_direc
 	cr_assert_neq(wscn_parse("t.scenario", "/tmp", twice, strlen(twice), &bad, &err), STRAND_OK);
 	cr_assert_not_null(strstr(err.msg, "t.scenario:4"), "%s", err.msg);
 	wscn_free(bad);
+}
+
+/* The service table read from an ntdll's stubs: the stand-in ntdll's
+ * `mov eax, N; mov edx, 0x7ffe0300; call [edx]; ret 4*n` stubs give the
+ * Server 2003 numbers it was built from (knowledge/nt_syscalls.h), and the
+ * Windows personality. */
+Test(winemu_scenario, service_table_derived_from_an_ntdll_matches_its_build_table)
+{
+	char dir[] = "/tmp/strand-derive-XXXXXX", cmd[512], path[600];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(cmd, sizeof cmd, "sh %s/tests/traces/src/mini/build.sh %s >/dev/null 2>&1", STRAND_SOURCE_DIR, dir);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(path, sizeof path, "%s/ntdll.dll", dir);
+	struct wemu m = { 0 };
+	strand_error err = { 0 };
+	m.err = &err;
+	struct wmodule nt = { 0 };
+	cr_assert_eq(pe_load("ntdll.dll", path, &nt.pe, &err), STRAND_OK, "%s", err.msg);
+	nt.base = nt.pe.image_base;
+	nt.size = nt.pe.size_of_image;
+	cr_assert_eq(pe_build_image(&nt.pe, &nt.img, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(pe_exports(&nt.pe, nt.img, &nt.exports, &nt.nexports, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(wemu_systable_derive(&m, &nt), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(m.personality, WP_WINDOWS);
+	const struct wsyscall *s = wemu_sys_find(&m, 0x27);
+	cr_assert_not_null(s);
+	cr_assert_str_eq(s->name, "NtCreateFile");
+	cr_assert_eq(s->nargs, 11);
+	cr_assert_not_null(strstr(m.sys_source, "call [edx] at 0x7ffe0300"), "%s", m.sys_source);
+	wemu_systable_free(&m);
+	pe_exports_free(nt.exports, nt.nexports);
+	free(nt.img);
+	pe_file_free(&nt.pe);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	(void)system(cmd);
 }

@@ -415,3 +415,29 @@ Test(winemu_wine, httpssl_rehosted_on_wine_finds_the_device_open_and_wines_trans
 	cr_assert_not_null(strstr(text, "0x800701b1"), "the symptom's value");
 	replay_exact(trace, "httpssl-wine");
 }
+
+/* What a user sees of the personality: `strand info` names it and where
+ * the service numbers came from; `query syscalls` names Wine's numbers. */
+Test(winemu_wine, info_and_query_show_the_personality_and_wine_service_names)
+{
+	char trace[512];
+	record("missing", "missing", NULL, trace, sizeof trace);
+	char cmd[1400], out[600];
+	snprintf(out, sizeof out, "%s/info.txt", dir);
+	snprintf(cmd, sizeof cmd, "%s info %s > %s 2>&1 && %s query -c 'syscalls --failed' %s >> %s 2>&1", STRAND_CLI,
+		 trace, out, STRAND_CLI, trace, out);
+	cr_assert_eq(system(cmd), 0, "strand info / query failed (%s)", out);
+	FILE *f = fopen(out, "r");
+	cr_assert_not_null(f);
+	static char text[1 << 20];
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	text[n] = 0;
+	fclose(f);
+	cr_assert_not_null(strstr(text, "personality:  wine\n"), "%.2000s", text);
+	cr_assert_not_null(strstr(text, "syscalls:     derived from ntdll.dll's system call stubs (239 services"),
+			   "%.2000s", text);
+	/* the failed open, by its Wine number (0x1d), named as Wine names it */
+	const char *open = strstr(text, "NtCreateFile");
+	cr_assert_not_null(open, "%.4000s", text);
+	cr_assert_not_null(strstr(open, "settings.ini"), "%.400s", open);
+}
