@@ -233,7 +233,8 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 		o->stream = rec->u.output.stream;
 		o->len = rec->u.output.len < sizeof o->data - 1 ? rec->u.output.len
 								: (uint32_t)sizeof o->data - 1;
-		memcpy(o->data, rec->u.output.data, o->len);
+		if (o->len) /* an empty OUTPUT may have no data pointer */
+			memcpy(o->data, rec->u.output.data, o->len);
 		o->sys = -1;
 		struct sysinfo *sc = last_sys_of(s, rec->tid);
 		if (sc)

@@ -102,7 +102,7 @@ static void build(struct in *in, bool *want_report)
 		return;
 	uint64_t pos = 0;
 	bool events = false;
-	static uint8_t data[65536];
+	static uint8_t data[256 << 12]; /* the largest REGION an op makes */
 	for (int nops = 0; in->off < in->n && nops < 64; nops++) {
 		struct strand_record rec;
 		memset(&rec, 0, sizeof rec);
@@ -133,7 +133,7 @@ static void build(struct in *in, bool *want_report)
 			size_t n = take(in, 1);
 			memset(data, 0, (size_t)rec.u.region.size);
 			take_bytes(in, data, n);
-			rec.u.region.data = data;
+			rec.u.region.data = n ? data : NULL; /* none: zero-filled */
 			break;
 		}
 		case 1:

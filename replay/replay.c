@@ -1332,7 +1332,8 @@ static strand_status ckpt_take_any(struct strand_replay *r, int fine, strand_err
 		if (!ckpt_chain_pages(r, &c, &cap_pages, g, vec))
 			goto nomem;
 	}
-	qsort(c.pages, c.npages, sizeof *c.pages, page_cmp);
+	if (c.npages) /* qsort(NULL, 0) is undefined */
+		qsort(c.pages, c.npages, sizeof *c.pages, page_cmp);
 	c.bytes = ckpt_bytes_of(r, &c);
 	uc_context_free(cur_saved);
 	if (fine >= 0) {
