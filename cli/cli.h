@@ -111,6 +111,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_record_win(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_gdbserver(int argc, char **argv);
 int cmd_finalize(int argc, char **argv);

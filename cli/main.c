@@ -46,16 +46,26 @@ const struct cli_command cli_commands[] = {
 	  "  --allow-host-files  let the scenario's file: data name files outside its directory\n"
 	  "  --json              summary as JSON\n"
 	  "  -q, --quiet         no warnings\n", cmd_record_win },
-	{ "report", "report [--format text|markdown|json|html] [-o FILE] [--plugin SO[:k=v,...]] [-a NAME] TRACE",
+	{ "report", "report [--format text|markdown|json|html] [-o FILE] [--details] [--plugin SO[:k=v,...]] [-a NAME] TRACE",
 	  "root-cause report: symptom, failing kernel call, stack, propagation",
 	  "  -f, --format FMT    text (default), markdown, json or html\n"
 	  "  --json              same as --format json (errors as JSON too)\n"
 	  "  -o, --output FILE   write the report to FILE\n"
+	  "  --details           text/Markdown: the step-by-step propagation too\n"
 	  "  --plugin SO[:OPTS]  load an external analysis plugin (shared object)\n"
 	  "  -a, --analysis SPEC run only these analyses (NAME or NAME:k=v,...) and show their results\n"
 	  "  --list              list the built-in analyses and their options\n"
 	  "  -q, --quiet         no progress display\n"
 	  CLI_BUDGET_HELP, cmd_report },
+	{ "export", "export --format perfetto|tenet|jsonl [-o FILE] [--from POS] [--to POS] [--max-events N] [--tid TID] [--no-chain] TRACE",
+	  "a trace in another tool's format: Perfetto/Chrome trace, Tenet, JSON Lines",
+	  "  -f, --format FMT    perfetto (Chrome Trace Event JSON), tenet (IDA Tenet text trace), jsonl (events)\n"
+	  "  -o, --output FILE   write there instead of stdout\n"
+	  "  --from POS, --to POS  only this position range [from, to)\n"
+	  "  --max-events N      at most N events (tenet: instructions); default 1000000\n"
+	  "  --tid TID           tenet: the thread to follow (default: the first to run)\n"
+	  "  --no-chain          perfetto: no causal-chain flow arrows (skips the data-flow pass)\n"
+	  "  -q, --quiet         no progress display\n", cmd_export },
 	{ "query", "query [--json] [--keep-going] [-q] [-c CMDS | -f SCRIPT] TRACE",
 	  "explore a trace interactively or from a script",
 	  "  -c, --command CMDS  run 'cmd; cmd; ...'\n"
