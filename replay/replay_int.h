@@ -283,9 +283,6 @@ struct strand_replay {
 
 	struct strand_replay_stats stats;
 	double last_progress;   /* monotonic seconds */
-};
-
-enum { RP_FAULT_NONE = 0, RP_FAULT_UNMAPPED, RP_FAULT_PROT,
 
 	/* fact checks and budgets (replay.c) */
 	uint64_t max_insns;     /* budget: longest trace accepted */
@@ -294,6 +291,9 @@ enum { RP_FAULT_NONE = 0, RP_FAULT_UNMAPPED, RP_FAULT_PROT,
 	uint64_t last_sys_after;/* position after it */
 	uint32_t last_sys_tid;
 	struct strand_syscall last_sys; /* copy; fx pointers cleared */
+};
+
+enum { RP_FAULT_NONE = 0, RP_FAULT_UNMAPPED, RP_FAULT_PROT,
        RP_FAULT_INVALID, RP_FAULT_SYSCALL, RP_FAULT_CPUID, RP_FAULT_INTR,
        RP_FAULT_EMU, RP_FAULT_EVENT /* inline event failed: inline_err */ };
 
