@@ -299,6 +299,41 @@ void strand_replay_observer_del(struct strand_replay *r, strand_obs_id id)
 }
 
 /* ===================================================================== */
+/* Budgets                                                                */
+/* ===================================================================== */
+
+void strand_replay_default_budget(uint64_t file_size, uint64_t *max_instructions,
+				  uint64_t *max_memory)
+{
+	uint64_t fs = file_size > (1ull << 40) ? (1ull << 40) : file_size;
+	if (max_instructions)
+		*max_instructions = (1ull << 30) + (fs > (1ull << 43) ? UINT64_MAX >> 1 : fs << 20);
+	if (max_memory) {
+		uint64_t m = (256ull << 20) + (fs << 12);
+		*max_memory = m > (64ull << 30) ? (64ull << 30) : m;
+	}
+}
+
+/* Would mapping `size` more bytes pass the memory budget?  Counts every
+ * mapped region at its full size (a zero-filled region claims its memory
+ * as much as one with bytes) and the checkpoints. */
+static strand_status budget_map(struct strand_replay *r, uint64_t addr, uint64_t size,
+				strand_error *err)
+{
+	uint64_t used = r->ckpt_bytes + r->fine_bytes;
+	for (uint32_t i = 0; i < r->nregions; i++)
+		used += r->regions[i].size;
+	if (size > r->max_mem || used > r->max_mem - size)
+		return strand_error_set(err, STRAND_ERR_LIMIT,
+					"mapping 0x%" PRIx64 "+0x%" PRIx64 " would take guest memory to %"
+					PRIu64 " MiB, over the memory budget of %" PRIu64
+					" MiB (--max-memory)",
+					addr, size, (used + (size > UINT64_MAX - used ? 0 : size)) >> 20,
+					r->max_mem >> 20);
+	return STRAND_OK;
+}
+
+/* ===================================================================== */
 /* Events                                                                 */
 /* ===================================================================== */
 
@@ -335,41 +370,6 @@ static strand_status apply_effects(struct strand_replay *r, const struct strand_
 			st = rp_protect(r, m->addr, m->size, m->prot, err);
 			break;
 		default:
-/* ===================================================================== */
-/* Budgets                                                                */
-/* ===================================================================== */
-
-void strand_replay_default_budget(uint64_t file_size, uint64_t *max_instructions,
-				  uint64_t *max_memory)
-{
-	uint64_t fs = file_size > (1ull << 40) ? (1ull << 40) : file_size;
-	if (max_instructions)
-		*max_instructions = (1ull << 30) + (fs > (1ull << 43) ? UINT64_MAX >> 1 : fs << 20);
-	if (max_memory) {
-		uint64_t m = (256ull << 20) + (fs << 12);
-		*max_memory = m > (64ull << 30) ? (64ull << 30) : m;
-	}
-}
-
-/* Would mapping `size` more bytes pass the memory budget?  Counts every
- * mapped region at its full size (a zero-filled region claims its memory
- * as much as one with bytes) and the checkpoints. */
-static strand_status budget_map(struct strand_replay *r, uint64_t addr, uint64_t size,
-				strand_error *err)
-{
-	uint64_t used = r->ckpt_bytes + r->fine_bytes;
-	for (uint32_t i = 0; i < r->nregions; i++)
-		used += r->regions[i].size;
-	if (size > r->max_mem || used > r->max_mem - size)
-		return strand_error_set(err, STRAND_ERR_LIMIT,
-					"mapping 0x%" PRIx64 "+0x%" PRIx64 " would take guest memory to %"
-					PRIu64 " MiB, over the memory budget of %" PRIu64
-					" MiB (--max-memory)",
-					addr, size, (used + (size > UINT64_MAX - used ? 0 : size)) >> 20,
-					r->max_mem >> 20);
-	return STRAND_OK;
-}
-
 			st = strand_error_set(err, STRAND_ERR_CORRUPT, "unknown map op %u", m->op);
 		}
 	}
@@ -549,43 +549,6 @@ static strand_status check_keyframe(struct strand_replay *r, const struct strand
 	return STRAND_OK;
 }
 
-/* Apply r->next (at r->pos).  Consuming events advance the position. */
-strand_status rp_apply_event(struct strand_replay *r, strand_error *err)
-{
-	const struct strand_record *rec = r->next;
-	bool first = event_first_time(r);
-	if (first && r->n_event_obs)
-		fire_event(r, rec, false);
-	strand_status st = STRAND_OK;
-	int ti;
-	switch (rec->type) {
-	case STRAND_REC_MODULE:
-		st = module_add(r, &rec->u.module, err);
-		break;
-	case STRAND_REC_MODULE_UNLOAD:
-		for (uint32_t i = 0; i < r->nmods; i++)
-			if (r->mods[i].m.id == rec->u.module_id)
-				r->mods[i].loaded = false;
-		r->modview_dirty = true;
-		break;
-	case STRAND_REC_REGION:
-		st = budget_map(r, rec->u.region.addr, rec->u.region.size, err);
-		if (st == STRAND_OK)
-			st = rp_map(r, rec->u.region.addr, rec->u.region.size, rec->u.region.prot,
-			    rec->u.region.kind, rec->u.region.name, rec->u.region.data, err);
-		break;
-	case STRAND_REC_THREAD:
-		st = thread_add(r, rec->tid, &rec->u.thread, err);
-		break;
-	case STRAND_REC_THREAD_SWITCH:
-		ti = thread_index(r, rec->tid);
-		if (ti < 0 || !r->threads[ti].alive)
-			st = strand_error_set(err, STRAND_ERR_CORRUPT,
-					      "switch to unknown thread tid=%u at position %" PRIu64,
-					      rec->tid, rec->position);
-		else
-			st = thread_switch(r, (uint32_t)ti, err);
-		break;
 /* ===================================================================== */
 /* Fact checks: what a SYSCALL or OUTPUT record says against the replay  */
 /* ===================================================================== */
@@ -844,6 +807,43 @@ bool strand_replay_exactness(const struct strand_replay *r, char *buf, size_t le
 	return true;
 }
 
+/* Apply r->next (at r->pos).  Consuming events advance the position. */
+strand_status rp_apply_event(struct strand_replay *r, strand_error *err)
+{
+	const struct strand_record *rec = r->next;
+	bool first = event_first_time(r);
+	if (first && r->n_event_obs)
+		fire_event(r, rec, false);
+	strand_status st = STRAND_OK;
+	int ti;
+	switch (rec->type) {
+	case STRAND_REC_MODULE:
+		st = module_add(r, &rec->u.module, err);
+		break;
+	case STRAND_REC_MODULE_UNLOAD:
+		for (uint32_t i = 0; i < r->nmods; i++)
+			if (r->mods[i].m.id == rec->u.module_id)
+				r->mods[i].loaded = false;
+		r->modview_dirty = true;
+		break;
+	case STRAND_REC_REGION:
+		st = budget_map(r, rec->u.region.addr, rec->u.region.size, err);
+		if (st == STRAND_OK)
+			st = rp_map(r, rec->u.region.addr, rec->u.region.size, rec->u.region.prot,
+			    rec->u.region.kind, rec->u.region.name, rec->u.region.data, err);
+		break;
+	case STRAND_REC_THREAD:
+		st = thread_add(r, rec->tid, &rec->u.thread, err);
+		break;
+	case STRAND_REC_THREAD_SWITCH:
+		ti = thread_index(r, rec->tid);
+		if (ti < 0 || !r->threads[ti].alive)
+			st = strand_error_set(err, STRAND_ERR_CORRUPT,
+					      "switch to unknown thread tid=%u at position %" PRIu64,
+					      rec->tid, rec->position);
+		else
+			st = thread_switch(r, (uint32_t)ti, err);
+		break;
 	case STRAND_REC_THREAD_EXIT:
 		ti = thread_index(r, rec->tid);
 		if (ti >= 0)
@@ -852,11 +852,17 @@ bool strand_replay_exactness(const struct strand_replay *r, char *buf, size_t le
 	case STRAND_REC_SYSCALL:
 		st = consume_insn(r, rec, rec->u.syscall.pc, err);
 		if (st == STRAND_OK)
+			st = check_syscall(r, rec, first, err);
+		if (st == STRAND_OK)
 			st = apply_effects(r, &rec->u.syscall.fx, err);
 		if (st == STRAND_OK && !r->inline_applying)
 			r->pos++; /* inline: the block hook counted it */
 		break;
+	case STRAND_REC_OUTPUT:
+		st = check_output(r, rec, first, err);
+		break;
 	case STRAND_REC_NONDET:
+		r->last_sys_valid = false;
 		st = consume_insn(r, rec, rec->u.nondet.pc, err);
 		if (st == STRAND_OK)
 			st = apply_effects(r, &rec->u.nondet.fx, err);
@@ -886,18 +892,12 @@ bool strand_replay_exactness(const struct strand_replay *r, char *buf, size_t le
 		r->exited = true;
 		break;
 	default:
-		if (st == STRAND_OK)
-			st = check_syscall(r, rec, first, err);
 		break; /* NOTE, SNAPSHOT_END, unknown optional types */
 	}
 	if (st != STRAND_OK)
 		return st;
 	r->stats.events_applied++;
-	case STRAND_REC_OUTPUT:
-		st = check_output(r, rec, first, err);
-		break;
 	r->have_last_event = true;
-		r->last_sys_valid = false;
 	r->last_event = r->next_cursor;
 	if (first) {
 		r->ev_frontier = r->next_cursor;
@@ -1965,6 +1965,21 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 	}
 	const struct strand_trace_summary *sum = strand_reader_summary(r->rd);
 	r->end = sum->last_position;
+	strand_replay_default_budget(sum->file_size, &r->max_insns, &r->max_mem);
+	if (r->opt.max_instructions)
+		r->max_insns = r->opt.max_instructions;
+	if (r->opt.max_memory)
+		r->max_mem = r->opt.max_memory;
+	if (!r->opt.checkpoint_memory_limit && r->ckpt_limit > r->max_mem / 2)
+		r->ckpt_limit = r->max_mem / 2;
+	if (r->end > r->max_insns && !r->ordinal) {
+		st = strand_error_set(err, STRAND_ERR_LIMIT,
+				      "trace %s claims %" PRIu64 " instructions in %" PRIu64
+				      " bytes, over the budget of %" PRIu64
+				      " instructions (--max-instructions)",
+				      path, r->end, sum->file_size, r->max_insns);
+		goto fail;
+	}
 	st = rp_emu_init(r, err);
 	if (st != STRAND_OK)
 		goto fail;
@@ -2001,21 +2016,6 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 				    rec->u.region.kind, rec->u.region.name, rec->u.region.data, err);
 		else if (rec->type == STRAND_REC_THREAD)
 			st = thread_add(r, rec->tid, &rec->u.thread, err);
-	strand_replay_default_budget(sum->file_size, &r->max_insns, &r->max_mem);
-	if (r->opt.max_instructions)
-		r->max_insns = r->opt.max_instructions;
-	if (r->opt.max_memory)
-		r->max_mem = r->opt.max_memory;
-	if (!r->opt.checkpoint_memory_limit && r->ckpt_limit > r->max_mem / 2)
-		r->ckpt_limit = r->max_mem / 2;
-	if (r->end > r->max_insns && !r->ordinal) {
-		st = strand_error_set(err, STRAND_ERR_LIMIT,
-				      "trace %s claims %" PRIu64 " instructions in %" PRIu64
-				      " bytes, over the budget of %" PRIu64
-				      " instructions (--max-instructions)",
-				      path, r->end, sum->file_size, r->max_insns);
-		goto fail;
-	}
 		if (st != STRAND_OK) {
 			strand_error_wrap(err, st, "cannot load snapshot of %s", path);
 			goto fail;
@@ -2515,115 +2515,165 @@ strand_status strand_replay_step_over(struct strand_replay *r, strand_dir dir, s
 	return STRAND_OK;
 }
 
-strand_status strand_replay_step_out(struct strand_replay *r, strand_dir dir, strand_error *err)
+/* The call that entered the current function of the running thread, from
+ * the calls and returns of that thread replayed up to here: *pos its
+ * position, *slot where it pushed the return address, *ret that address.
+ * A return pops the frames whose slot it pops (or that lie below it); a
+ * call abandons frames at or below its slot; frames below the current
+ * stack pointer are gone.  The innermost frame left is the current one.
+ * Windows of checkpoints are replayed, newest first and doubling, until
+ * one holds the entry.  STRAND_NOT_FOUND if the trace starts inside this
+ * function (a thread's first function).  The handle is left anywhere:
+ * callers go back where they want. */
+struct frame_call {
+	uint64_t pos, slot, ret;
+};
+
+static strand_status find_frame_entry(struct strand_replay *r, uint64_t *pos, uint64_t *slot,
+				      uint64_t *ret, strand_error *err)
 {
 	uint64_t ps = r->mode == UC_MODE_64 ? 8 : 4;
-	if (dir == STRAND_FORWARD) {
-		/* run to each ret (blocks ending in ret stop before it); the
-		 * first one executing with sp >= the current sp returns from
-		 * this frame: one more step lands in the caller */
-		uint64_t sp0 = cur_sp(r);
-		struct strand_stop *saved = r->stops;
-		uint32_t nsaved = r->nstops, capsaved = r->cap_stops;
-		r->stops = NULL;
-		r->nstops = r->cap_stops = 0;
-		rp_emu_update_hooks(r, NULL);
-		strand_status st;
-		for (;;) {
-			ZydisDecodedInstruction ins;
-			if (rp_decode(r, rp_pc(r), &ins, NULL) && ins.mnemonic == ZYDIS_MNEMONIC_RET &&
-			    cur_sp(r) >= sp0) {
-				st = strand_replay_step(r, 1, err);
-				break;
-			}
-			struct strand_stop_hit h;
-			r->ret_check = true;
-			st = advance(r, r->end, true, r->pos + 1, &h, err);
-			r->ret_check = false;
-			if (st == STRAND_STOPPED)
-				continue;
-			if (st == STRAND_OK)
-				st = STRAND_END;
-			break;
-		}
-		r->stops = saved;
-		r->nstops = nsaved;
-		r->cap_stops = capsaved;
-		rp_emu_update_hooks(r, NULL);
-		return st;
-	}
-	/* backward: the call that entered this frame: the last call Q before
-	 * here whose return address slot (sp after the call) is at or above
-	 * the current sp and still holds its return address here.  Calls
-	 * are found by re-executing checkpoint intervals, newest first, with
-	 * a stop before every call (blocks ending in call).  Heuristic limit:
-	 * a callee that returned, followed by stack growth without writes
-	 * (sub rsp) over its stale slot, could be taken for the entry. */
 	uint64_t here = r->pos, sp = cur_sp(r);
+	uint32_t tid = strand_replay_thread(r);
 	if (here == 0)
-		return STRAND_END;
-	enum { STK = 1 << 16 };
-	uint8_t *stk = malloc(STK), *valid = malloc(STK);
-	if (!stk || !valid) {
-		free(stk);
-		free(valid);
-		return strand_error_set(err, STRAND_ERR_NOMEM, "step out: no memory");
-	}
-	strand_replay_read(r, sp, stk, STK, valid);
+		return STRAND_NOT_FOUND;
+	struct frame_call *stk = NULL;
+	size_t n = 0, cap = 0;
+	strand_status st = STRAND_OK;
 	struct strand_stop *saved = r->stops;
 	uint32_t nsaved = r->nstops, capsaved = r->cap_stops;
 	r->stops = NULL;
 	r->nstops = r->cap_stops = 0;
 	rp_emu_update_hooks(r, NULL);
-	uint64_t limit = here, found = UINT64_MAX;
-	uint32_t k = ckpt_find(r, limit - 1);
-	strand_status st = STRAND_OK;
+	uint32_t k = ckpt_find(r, here - 1), span = 1;
+	bool found = false;
 	for (;;) {
-		st = ckpt_restore(r, k, err);
-		if (st != STRAND_OK)
+		n = 0;
+		if ((st = ckpt_restore(r, k, err)) != STRAND_OK)
 			break;
 		uint64_t min = r->pos;
-		for (;;) {
+		while (r->pos < here) {
 			struct strand_stop_hit h;
-			r->call_check = true;
-			st = advance(r, limit - 1, true, min, &h, err);
-			r->call_check = false;
+			r->call_check = r->ret_check = true;
+			st = advance(r, here - 1, true, min, &h, err);
+			r->call_check = r->ret_check = false;
 			if (st != STRAND_STOPPED) {
-				if (st == STRAND_END)
+				if (st == STRAND_END || st == STRAND_OK)
 					st = STRAND_OK;
 				break;
 			}
-			if (r->pos >= limit)
-				break;
-			ZydisDecodedInstruction ins;
-			uint64_t pc = rp_pc(r);
-			if (rp_decode(r, pc, &ins, NULL) && ins.mnemonic == ZYDIS_MNEMONIC_CALL) {
-				uint64_t slot = cur_sp(r) - ps;
-				uint64_t ret = pc + ins.length, have = 0;
-				if (slot >= sp && slot - sp + ps <= STK && valid[slot - sp]) {
-					memcpy(&have, stk + (slot - sp), ps);
-					if (have == ret)
-						found = r->pos;
-				}
-			}
+			st = STRAND_OK;
 			min = r->pos + 1;
+			if (r->pos >= here)
+				break;
+			if (strand_replay_thread(r) != tid)
+				continue;
+			ZydisDecodedInstruction ins;
+			uint64_t pc = rp_pc(r), s = cur_sp(r);
+			if (!rp_decode(r, pc, &ins, NULL))
+				continue;
+			if (ins.mnemonic == ZYDIS_MNEMONIC_CALL) {
+				while (n && stk[n - 1].slot <= s - ps)
+					n--;
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 64;
+					struct frame_call *p = realloc(stk, nc * sizeof *p);
+					if (!p) {
+						st = strand_error_set(err, STRAND_ERR_NOMEM,
+								      "step out: no memory");
+						break;
+					}
+					stk = p;
+					cap = nc;
+				}
+				stk[n++] = (struct frame_call){ r->pos, s - ps, pc + ins.length };
+			} else if (ins.mnemonic == ZYDIS_MNEMONIC_RET) {
+				while (n && stk[n - 1].slot <= s)
+					n--;
+			}
 		}
-		if (st != STRAND_OK || found != UINT64_MAX || k == 0)
+		if (st != STRAND_OK)
 			break;
-		limit = r->ckpts[k].pos + 1;
-		k--;
+		while (n && stk[n - 1].slot < sp)
+			n--;
+		if (n) {
+			found = true;
+			break;
+		}
+		if (k == 0)
+			break;
+		k = k > span ? k - span : 0;
+		span *= 2;
 	}
 	r->stops = saved;
 	r->nstops = nsaved;
 	r->cap_stops = capsaved;
 	rp_emu_update_hooks(r, NULL);
+	if (found) {
+		*pos = stk[n - 1].pos;
+		*slot = stk[n - 1].slot;
+		*ret = stk[n - 1].ret;
+	}
 	free(stk);
-	free(valid);
 	if (st != STRAND_OK)
 		return st;
-	if (found == UINT64_MAX) {
-		st = goto_pos(r, here, err);
-		return st == STRAND_OK ? STRAND_NOT_FOUND : st;
+	return found ? STRAND_OK : STRAND_NOT_FOUND;
+}
+
+/* Forward: to the return of the current function, found as the frame's
+ * return address reached with the frame's stack depth (sp above the
+ * slot of the call that entered it), so an `add esp` or a callee's `ret
+ * N` inside the function cannot pass for its return.  Backward: to that
+ * call.  A thread's first function (no call in the trace) falls back to
+ * the first ret at or above the current stack pointer, forward. */
+strand_status strand_replay_step_out(struct strand_replay *r, strand_dir dir, strand_error *err)
+{
+	uint64_t ps = r->mode == UC_MODE_64 ? 8 : 4;
+	uint64_t here = r->pos, sp0 = cur_sp(r);
+	uint64_t cpos = 0, slot = 0, ret = 0;
+	if (dir == STRAND_BACKWARD && here == 0)
+		return STRAND_END;
+	strand_status st = find_frame_entry(r, &cpos, &slot, &ret, err);
+	if (st < 0)
+		return st;
+	if (st == STRAND_OK) {
+		if (dir == STRAND_BACKWARD)
+			return goto_pos(r, cpos, err);
+		if ((st = goto_pos(r, here, err)) != STRAND_OK)
+			return st;
+		return run_to_pc_sp(r, ret, slot + ps, err);
 	}
-	return goto_pos(r, found, err);
+	/* no entering call in the trace */
+	strand_status back = goto_pos(r, here, err);
+	if (back != STRAND_OK)
+		return back;
+	if (dir == STRAND_BACKWARD)
+		return STRAND_NOT_FOUND;
+	struct strand_stop *saved = r->stops;
+	uint32_t nsaved = r->nstops, capsaved = r->cap_stops;
+	r->stops = NULL;
+	r->nstops = r->cap_stops = 0;
+	rp_emu_update_hooks(r, NULL);
+	for (;;) {
+		ZydisDecodedInstruction ins;
+		if (rp_decode(r, rp_pc(r), &ins, NULL) && ins.mnemonic == ZYDIS_MNEMONIC_RET &&
+		    cur_sp(r) >= sp0) {
+			st = strand_replay_step(r, 1, err);
+			break;
+		}
+		struct strand_stop_hit h;
+		r->ret_check = true;
+		st = advance(r, r->end, true, r->pos + 1, &h, err);
+		r->ret_check = false;
+		if (st == STRAND_STOPPED)
+			continue;
+		if (st == STRAND_OK)
+			st = STRAND_END;
+		break;
+	}
+	r->stops = saved;
+	r->nstops = nsaved;
+	r->cap_stops = capsaved;
+	rp_emu_update_hooks(r, NULL);
+	return st;
 }
