@@ -2626,6 +2626,117 @@ static strand_status find_frame_entry(struct strand_replay *r, uint64_t *pos, ui
  * N` inside the function cannot pass for its return.  Backward: to that
  * call.  A thread's first function (no call in the trace) falls back to
  * the first ret at or above the current stack pointer, forward. */
+/* The call that entered the current function of the running thread, from
+ * the calls and returns of that thread replayed up to here: *pos its
+ * position, *slot where it pushed the return address, *ret that address.
+ * A return pops the frames whose slot it pops (or that lie below it); a
+ * call abandons frames at or below its slot; frames below the current
+ * stack pointer are gone.  The innermost frame left is the current one.
+ * Windows of checkpoints are replayed, newest first and doubling, until
+ * one holds the entry.  STRAND_NOT_FOUND if the trace starts inside this
+ * function (a thread's first function).  The handle is left anywhere:
+ * callers go back where they want. */
+struct frame_call {
+	uint64_t pos, slot, ret;
+};
+
+static strand_status find_frame_entry(struct strand_replay *r, uint64_t *pos, uint64_t *slot,
+				      uint64_t *ret, strand_error *err)
+{
+	uint64_t ps = r->mode == UC_MODE_64 ? 8 : 4;
+	uint64_t here = r->pos, sp = cur_sp(r);
+	uint32_t tid = strand_replay_thread(r);
+	if (here == 0)
+		return STRAND_NOT_FOUND;
+	struct frame_call *stk = NULL;
+	size_t n = 0, cap = 0;
+	strand_status st = STRAND_OK;
+	struct strand_stop *saved = r->stops;
+	uint32_t nsaved = r->nstops, capsaved = r->cap_stops;
+	r->stops = NULL;
+	r->nstops = r->cap_stops = 0;
+	rp_emu_update_hooks(r, NULL);
+	uint32_t k = ckpt_find(r, here - 1), span = 1;
+	bool found = false;
+	for (;;) {
+		n = 0;
+		if ((st = ckpt_restore(r, k, err)) != STRAND_OK)
+			break;
+		uint64_t min = r->pos;
+		while (r->pos < here) {
+			struct strand_stop_hit h;
+			r->call_check = r->ret_check = true;
+			st = advance(r, here - 1, true, min, &h, err);
+			r->call_check = r->ret_check = false;
+			if (st != STRAND_STOPPED) {
+				if (st == STRAND_END || st == STRAND_OK)
+					st = STRAND_OK;
+				break;
+			}
+			st = STRAND_OK;
+			min = r->pos + 1;
+			if (r->pos >= here)
+				break;
+			if (strand_replay_thread(r) != tid)
+				continue;
+			ZydisDecodedInstruction ins;
+			uint64_t pc = rp_pc(r), s = cur_sp(r);
+			if (!rp_decode(r, pc, &ins, NULL))
+				continue;
+			if (ins.mnemonic == ZYDIS_MNEMONIC_CALL) {
+				while (n && stk[n - 1].slot <= s - ps)
+					n--;
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 64;
+					struct frame_call *p = realloc(stk, nc * sizeof *p);
+					if (!p) {
+						st = strand_error_set(err, STRAND_ERR_NOMEM,
+								      "step out: no memory");
+						break;
+					}
+					stk = p;
+					cap = nc;
+				}
+				stk[n++] = (struct frame_call){ r->pos, s - ps, pc + ins.length };
+			} else if (ins.mnemonic == ZYDIS_MNEMONIC_RET) {
+				while (n && stk[n - 1].slot <= s)
+					n--;
+			}
+		}
+		if (st != STRAND_OK)
+			break;
+		while (n && stk[n - 1].slot < sp)
+			n--;
+		if (n) {
+			found = true;
+			break;
+		}
+		if (k == 0)
+			break;
+		k = k > span ? k - span : 0;
+		span *= 2;
+	}
+	r->stops = saved;
+	r->nstops = nsaved;
+	r->cap_stops = capsaved;
+	rp_emu_update_hooks(r, NULL);
+	if (found) {
+		*pos = stk[n - 1].pos;
+		*slot = stk[n - 1].slot;
+		*ret = stk[n - 1].ret;
+	}
+	free(stk);
+	if (st != STRAND_OK)
+		return st;
+	return found ? STRAND_OK : STRAND_NOT_FOUND;
+}
+
+/* Forward: to the return of the current function, found as the frame's
+ * return address reached with the frame's stack depth (sp above the
+ * slot of the call that entered it), so an `add esp` or a callee's `ret
+ * N` inside the function cannot pass for its return.  Backward: to that
+ * call.  A thread's first function (no call in the trace) falls back to
+ * the first ret at or above the current stack pointer, forward. */
 strand_status strand_replay_step_out(struct strand_replay *r, strand_dir dir, strand_error *err)
 {
 	uint64_t ps = r->mode == UC_MODE_64 ? 8 : 4;
