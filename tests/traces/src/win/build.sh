@@ -35,6 +35,12 @@ STRIP=${STRIP_MINGW:-i686-w64-mingw32-strip}
 gccdir=$(dirname "$($CC -print-libgcc-file-name)")
 pth=$($CC -print-file-name=libwinpthread-1.dll)
 [ -f "$pth" ] || pth=/usr/i686-w64-mingw32/lib/libwinpthread-1.dll
+# strip writes the current time into the PE header unless SOURCE_DATE_EPOCH
+# is set: keep the original image's TimeDateStamp (reproducible copies)
+pe_timestamp() {
+	lfanew=$(od -An -t u4 -j 60 -N 4 "$1" | tr -d ' ')
+	od -An -t u4 -j $((lfanew + 8)) -N 4 "$1" | tr -d ' '
+}
 for src in "$gccdir/libgcc_s_dw2-1.dll" "$gccdir/libstdc++-6.dll" "$pth"; do
-	$STRIP --strip-debug -o "$out/$(basename "$src")" "$src"
+	SOURCE_DATE_EPOCH=$(pe_timestamp "$src") $STRIP --strip-debug -o "$out/$(basename "$src")" "$src"
 done
