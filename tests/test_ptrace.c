@@ -232,8 +232,9 @@ ParameterizedTest(int *idx, ptrace, corpus_program_replays_exactly,
 	snprintf(trace, sizeof trace, "%s/%s.strand", tmpdir, c->name);
 	snprintf(log, sizeof log, "%s/record.log", tmpdir);
 	int st = record(trace, false, prog, log);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "strand record %s failed (see %s)",
-		  c->name, log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == c->exit_status,
+		  "strand record %s exits with the program's status %d (see %s)", c->name,
+		  c->exit_status, log);
 	struct summary s;
 	summarize(trace, &s);
 	cr_assert(s.complete);
@@ -268,14 +269,14 @@ Test(ptrace, raw_trace_has_ordinal_positions_and_output, .init = setup, .fini = 
 	cr_assert_eq(s.exit_code, 0);
 }
 
-Test(ptrace, signals_are_delivered_at_syscalls_and_replay, .init = setup, .fini = teardown)
+Test(ptrace, caught_signals_are_delivered_and_replay, .init = setup, .fini = teardown)
 {
 	char exe[512], trace[512];
 	build("signals", exe, sizeof exe);
 	snprintf(trace, sizeof trace, "%s/signals.strand", tmpdir);
 	char *prog[] = { exe, NULL };
 	int st = record(trace, false, prog, NULL);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3, "the program's own status");
 	struct summary s;
 	summarize(trace, &s);
 	cr_assert_eq(s.exit_code, 3);
@@ -291,7 +292,8 @@ Test(ptrace, fatal_fault_ends_trace_with_process_exit, .init = setup, .fini = te
 	snprintf(trace, sizeof trace, "%s/segv.strand", tmpdir);
 	char *prog[] = { exe, NULL };
 	int st = record(trace, false, prog, NULL);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the recording itself succeeds");
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGSEGV,
+		  "strand record exits as a shell shows the program's death");
 	struct summary s;
 	summarize(trace, &s);
 	cr_assert(s.complete);
@@ -310,7 +312,7 @@ Test(ptrace, thread_creation_is_refused_with_a_clear_error, .init = setup, .fini
 	snprintf(log, sizeof log, "%s/record.log", tmpdir);
 	char *prog[] = { exe, NULL };
 	int st = record(trace, false, prog, log);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 125, "the recorder's own failure status");
 	FILE *f = fopen(log, "r");
 	char text[4096] = "";
 	cr_assert_not_null(f);
@@ -318,6 +320,17 @@ Test(ptrace, thread_creation_is_refused_with_a_clear_error, .init = setup, .fini
 	fclose(f);
 	cr_assert(strstr(text, "CLONE_THREAD") && strstr(text, "multi-threaded programs are not supported"),
 		  "message: %s", text);
+	cr_assert_neq(access(trace, F_OK), 0, "no trace is left behind");
+}
+
+Test(ptrace, missing_program_exits_127_and_leaves_no_trace, .init = setup, .fini = teardown)
+{
+	char trace[512], log[512];
+	snprintf(trace, sizeof trace, "%s/missing.strand", tmpdir);
+	snprintf(log, sizeof log, "%s/record.log", tmpdir);
+	char *prog[] = { "/nonexistent/program", NULL };
+	int st = record(trace, false, prog, log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 127, "as a shell: not found is 127");
 	cr_assert_neq(access(trace, F_OK), 0, "no trace is left behind");
 }
 
@@ -356,7 +369,7 @@ Test(ptrace, interrupt_leaves_a_complete_trace, .init = setup, .fini = teardown)
 	kill(pid, SIGINT);
 	int status;
 	waitpid(pid, &status, 0);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "interrupted: 128 + SIGINT");
 	struct summary s;
 	summarize(trace, &s);
 	cr_assert(s.complete);
@@ -383,7 +396,7 @@ Test(ptrace, sigpipe_at_a_write_ends_the_trace_and_replays, .init = setup, .fini
 	close(p[1]);
 	int status;
 	waitpid(pid, &status, 0);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGPIPE);
 	struct summary s;
 	summarize(trace, &s);
 	cr_assert(s.complete);
@@ -401,7 +414,7 @@ Test(ptrace, report_names_failing_syscall_errno_and_symbolized_stack, .init = se
 	snprintf(out, sizeof out, "%s/report.json", tmpdir);
 	char *prog[] = { "/bin/cat", "/nonexistent/file", NULL };
 	int st = record(trace, false, prog, NULL);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "cat's own status");
 	char *argv[] = { STRAND_CLI, "report", "--format", "json", trace, NULL };
 	st = run(argv, out);
 	cr_assert(WIFEXITED(st), "strand report ran");

@@ -2119,9 +2119,11 @@ static strand_status start(struct rec *r, strand_error *err)
 child_failed:
 	if (pfd[0] >= 0) {
 		int e = 0;
-		if (read(pfd[0], &e, sizeof e) == (ssize_t)sizeof e)
+		if (read(pfd[0], &e, sizeof e) == (ssize_t)sizeof e) {
+			r->res->exec_errno = e;
 			st = strand_error_set(err, STRAND_ERR_RECORD, "cannot execute %s: %s",
 					      r->opt->argv[0], strerror(e));
+		}
 	}
 out:
 	if (pfd[0] >= 0)

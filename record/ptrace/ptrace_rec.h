@@ -54,6 +54,8 @@ struct strand_ptrace_result {
 	uint64_t keyframes;
 	uint64_t fallback_syscalls;/* captured by the snapshot-diff fallback */
 	uint64_t children;         /* child processes released to run unrecorded */
+	int exec_errno;            /* the program could not be executed: errno of
+				      execvp (ENOENT: not found), else 0 */
 	uint64_t mem_bytes;        /* bytes of kernel writes recorded */
 };
 
