@@ -35,7 +35,11 @@ const struct cli_command cli_commands[] = {
 	  "  --json              summary as JSON on stdout (after the program's own output)\n"
 	  "  -q, --quiet         no progress display\n"
 	  "  --raw               keep the ordinal-position trace (no finalizing replay)\n"
-	  "  --keyframe-every N  key frame every N system calls\n", cmd_record },
+	  "  --keyframe-every N  key frame every N system calls\n"
+	  "child processes run unrecorded, exactly as they would natively\n"
+	  "exit status: the program's own (128+N if signal N killed it, 130 if interrupted);\n"
+	  "124 finalizing failed (FILE.raw kept), 125 recorder error or bad usage,\n"
+	  "126 program cannot be executed, 127 program not found\n", cmd_record },
 	{ "record-win", "record-win [-o FILE] [--modules DIR] [--system-dlls DIR] [--nls DIR] [--json] [-q] SCENARIO",
 	  "record a Windows x86 process in emulation from a scenario file",
 	  "  -o, --output FILE   trace to write (default: SCENARIO's name + .strand)\n"
