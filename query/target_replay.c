@@ -441,17 +441,6 @@ static void calls_block(struct strand_replay *r, void *ud, uint64_t position,
 		static const char *const win[] = { "rcx", "rdx", "r8", "r9" };
 		static const char *const sysv[] = { "rdi", "rsi", "rdx", "rcx" };
 		for (int k = 0; k < 4; k++)
-	if (cs->nopen == cs->capopen) {
-		uint64_t ncap = cs->capopen ? cs->capopen * 2 : 64;
-		void *p = realloc(cs->open, ncap * sizeof *cs->open);
-		if (!p) {
-			cs->nomem = true;
-			return;
-		}
-		cs->open = p;
-		cs->capopen = ncap;
-	}
-	cs->open[cs->nopen++] = cs->n;
 			strand_replay_reg(r, cs->q->abi == STRAND_ABI_WINDOWS_NT ? win[k]
 										  : sysv[k],
 					  &c->args[k]);
