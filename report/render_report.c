@@ -79,9 +79,10 @@ static void t_link(const struct strand_link *l, uint32_t i, FILE *out)
 			fprintf(out, " 0x%" PRIx64, l->value);
 		break;
 	}
-	if (short_meaning(l->meaning, m, sizeof m)) {
+	const char *sm = short_meaning(l->meaning, m, sizeof m);
+	if (sm) {
 		fputs(" ", out);
-		strand_render_text_esc(m, out);
+		strand_render_text_esc(sm, out);
 	}
 	fprintf(out, "  @%" PRIu64, l->position);
 	if (l->instruction) {
@@ -313,9 +314,10 @@ static void m_link(const struct strand_link *l, uint32_t i, FILE *out)
 			fprintf(out, " `0x%" PRIx64 "`", l->value);
 		break;
 	}
-	if (short_meaning(l->meaning, m, sizeof m)) {
+	const char *sm = short_meaning(l->meaning, m, sizeof m);
+	if (sm) {
 		fputs(" ", out);
-		strand_render_md_esc(m, out);
+		strand_render_md_esc(sm, out);
 	}
 	fprintf(out, " @%" PRIu64, l->position);
 	if (l->instruction) {
