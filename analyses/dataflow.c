@@ -67,6 +67,7 @@ enum { ENT_INSN = 0, ENT_EVENT = 1 };
 
 struct entry {
 	uint64_t pos;
+	uint64_t sp;        /* INSN: stack pointer before it (same value: same frame) */
 	uint64_t wval;      /* INSN: first_wr's value after it (if have_wval) */
 	uint32_t sum;       /* INSN: summary index; EVENT: index into evs[] */
 	uint32_t tid;
@@ -511,6 +512,7 @@ static void on_insn(struct strand_replay *r, void *ud, uint64_t pos, uint64_t pc
 	e->pos = pos;
 	e->tid = strand_replay_thread(r);
 	e->sum = si;
+	e->sp = strand_replay_gpr(r, STRAND_REG_RSP);
 	if (d->sums[si].first_wr != 0xff)
 		d->pending_wval = (int64_t)(d->nent - 1);
 }
@@ -905,18 +907,20 @@ static void find_lookup_key(struct strand_dataflow *d, uint64_t i, uint64_t tabl
 }
 
 /* Control dependence of the constant defined at entry i (step `step`):
- * the nearest conditional branch before it in its thread, whose flags are
- * then followed from that branch backward. */
+ * the nearest conditional branch before it in its thread and in its frame
+ * (same stack pointer: calls made in between, such as printing a message
+ * before `return 1`, are skipped), whose flags are then followed from
+ * that branch backward. */
 static void find_control(struct strand_dataflow *d, uint64_t i, int32_t step)
 {
 	const struct entry *e = &d->ent[i];
 	unsigned seen = 0;
-	for (uint64_t j = i; j-- > 0 && seen < NEAR_INSNS;) {
+	uint64_t scanned = 0;
+	for (uint64_t j = i; j-- > 0 && seen < NEAR_INSNS && scanned < (1u << 20);) {
 		const struct entry *c = &d->ent[j];
-		if (c->tid != e->tid)
+		scanned++;
+		if (c->tid != e->tid || c->kind != ENT_INSN || c->sp != e->sp)
 			continue;
-		if (c->kind != ENT_INSN)
-			return; /* a kernel call in between: not a simple choice */
 		seen++;
 		const struct summary *sum = &d->sums[c->sum];
 		if (!(sum->flags & SUM_JCC))
@@ -1032,8 +1036,10 @@ static void walk_window(struct strand_dataflow *d)
 			if (d->res->steps[me].kind == STRAND_DF_REGISTER)
 				d->res->steps[me].kind = STRAND_DF_LOAD;
 			if (load_is_constant(d, e, a)) {
+				/* which entry was read: the subscript if there is
+				 * one, else the register that points into the table */
 				d->res->steps[me].kind = STRAND_DF_TABLE;
-				srcs |= sum->addr & ~SP_BIT & ~FP_BIT;
+				srcs |= (sum->index ? sum->index : sum->addr) & ~SP_BIT & ~FP_BIT;
 				find_lookup_key(d, i, a->addr, me);
 			} else {
 				taint_mem(d, a->addr, a->size, me);
@@ -1177,13 +1183,14 @@ strand_status strand_dataflow_follow(struct strand_dataflow *d, const struct str
 
 	uint64_t hi = q->position, size = d->opt.window;
 	/* Once an origin is known, locations still open (registers saved long
-	 * ago, subscripts of loads) are followed for one more window only: a
-	 * better origin is looked for nearby, not in the whole trace.  When
-	 * data reaches a failed kernel call the walk stops at once: nothing
-	 * further back could be preferred. */
-	int extra = 1;
+	 * ago, subscripts of loads) are followed for one more window only (four
+	 * when the origin is a constant): a better origin is looked for nearby,
+	 * not in the whole trace.  When data reaches a failed kernel call the
+	 * walk stops at once: nothing further back could be preferred. */
+	int extra = 1, extra_const = 4;
 	while (!taint_empty(d) && !d->walk_full && d->best[BEST_FAILED_DATA] < 0) {
-		if (pick_origin(d) >= 0 && extra-- <= 0) {
+		bool kernel = pick_origin(d) >= 0 && d->best[BEST_CONST] != pick_origin(d);
+		if ((kernel && extra-- <= 0) || (!kernel && pick_origin(d) >= 0 && extra_const-- <= 0)) {
 			res->cut = true;
 			snprintf(res->note, sizeof res->note,
 				 "origin found; locations still open before position %" PRIu64
