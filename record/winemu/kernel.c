@@ -2816,6 +2816,64 @@ static uint32_t sys_raise_exception(struct sc *c)
 }
 
 /* ===================================================================== */
+/* Tokens: one primary token, the user's                                  */
+/* ===================================================================== */
+
+/* The process runs as one user, S-1-5-21-1-2-3-1000 (a local account:
+ * HKEY_CURRENT_USER is \Registry\User\S-1-5-21-1-2-3-1000), not
+ * impersonating.  Only TokenUser is modelled; other classes are logged. */
+#define ST_NO_TOKEN 0xC000007Cu
+static const uint32_t token_subauth[5] = { 21, 1, 2, 3, 1000 };
+
+static uint32_t token_new_handle(struct sc *c, uint32_t hp)
+{
+	struct wobj *o = wemu_obj_new(c->m, WO_TOKEN, NULL);
+	return o ? give_handle(c, o, hp) : ST_NO_MEMORY;
+}
+
+/* NtOpenProcessToken(process, access, &h); NtOpenProcessTokenEx(process,
+ * access, attributes, &h) */
+static uint32_t sys_open_process_token(struct sc *c)
+{
+	return own_process(c->a[0]) ? token_new_handle(c, c->a[2]) : ST_INVALID_HANDLE;
+}
+static uint32_t sys_open_process_token_ex(struct sc *c)
+{
+	return own_process(c->a[0]) ? token_new_handle(c, c->a[3]) : ST_INVALID_HANDLE;
+}
+/* the thread is not impersonating */
+static uint32_t sys_open_thread_token(struct sc *c) { return ST_NO_TOKEN; }
+
+static uint32_t sys_query_information_token(struct sc *c)
+{
+	uint32_t h = c->a[0];
+	if (h != 0xfffffffcu && h != 0xfffffffau) { /* current process / effective token */
+		if (h == 0xfffffffbu)                 /* current thread token */
+			return ST_NO_TOKEN;
+		struct wobj *o;
+		uint32_t st = handle_get(c, h, WO_TOKEN, &o);
+		if (st)
+			return st;
+	}
+	uint32_t cls = c->a[1], buf = c->a[2], len = c->a[3], rlp = c->a[4];
+	if (cls != 1) /* TokenUser */
+		return unmodelled_class(c, "class", cls, ST_INVALID_INFO_CLASS);
+	/* TOKEN_USER { PSID Sid; DWORD Attributes } then the SID */
+	uint8_t b[36] = { 0 };
+	wr32le(b + 0, buf + 8);
+	b[8] = 1;          /* Revision */
+	b[9] = 5;          /* SubAuthorityCount */
+	b[15] = 5;         /* SECURITY_NT_AUTHORITY */
+	for (int i = 0; i < 5; i++)
+		wr32le(b + 16 + 4 * i, token_subauth[i]);
+	if (rlp && !wemu_write32(c->m, rlp, sizeof b))
+		return ST_ACCESS_VIOLATION;
+	if (len < sizeof b)
+		return ST_BUFFER_TOO_SMALL;
+	return wemu_write(c->m, buf, b, sizeof b) ? ST_SUCCESS : ST_ACCESS_VIOLATION;
+}
+
+/* ===================================================================== */
 /* Dispatch                                                               */
 /* ===================================================================== */
 
@@ -2838,6 +2896,11 @@ static const struct { const char *name; uint32_t (*fn)(struct sc *); } services[
 	{ "NtAlertThreadByThreadId", sys_alert_thread_by_thread_id },
 	{ "NtWaitForAlertByThreadId", sys_wait_for_alert_by_thread_id },
 	{ "NtQueryObject", sys_query_object },
+	{ "NtOpenProcessToken", sys_open_process_token },
+	{ "NtOpenProcessTokenEx", sys_open_process_token_ex },
+	{ "NtOpenThreadToken", sys_open_thread_token },
+	{ "NtOpenThreadTokenEx", sys_open_thread_token },
+	{ "NtQueryInformationToken", sys_query_information_token },
 	{ "NtRaiseException", sys_raise_exception },
 	{ "NtQuerySystemInformation", sys_query_system_information },
 	{ "NtOpenKeyEx", sys_open_key_ex },

@@ -199,6 +199,7 @@ enum wobj_type {
 	WO_STDIO,             /* a standard handle: stream 0 in, 1 out, 2 err */
 	WO_SECTION,           /* an image section over a file */
 	WO_KEYED_EVENT,
+	WO_TOKEN,             /* the process's primary token */
 };
 
 /* A file's contents (scenario files and files the guest creates). */
