@@ -20,9 +20,17 @@
  * strand replay of its recording: the replay-speed target compares both
  * on exactly the same code (alternately, best of RUNS each).  The three
  * ways of each workload are interleaved run by run.
+ *
+ * The bench pins itself to the CPU it starts on, as `strand record` pins
+ * itself: native runs, strace and the recorder then all run on one CPU
+ * and the ratios compare like with like.  For the syscall-heavy trace it
+ * also times the finalizing replay and a replay of the finalized trace,
+ * side by side (finalize must not be slower than replay), and gives the
+ * whole `strand record` (recording + finalize) against strace.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -210,6 +218,37 @@ static double children_cpu(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
 }
 
+/* Finalize the ordinal trace `raw` into `fin`, then replay `fin` to its
+ * end; CPU and wall seconds of each.  Exits on error. */
+static void finalize_and_replay(const char *raw, const char *fin, struct timing *f,
+				struct timing *r, uint64_t *insns)
+{
+	strand_error err;
+	double c0 = now(CLOCK_PROCESS_CPUTIME_ID), w0 = now(CLOCK_MONOTONIC);
+	if (strand_finalize_positions(raw, fin, &err) != STRAND_OK) {
+		fprintf(stderr, "bench_record: finalize %s: %s\n", raw, err.msg);
+		exit(1);
+	}
+	f->cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	f->wall = now(CLOCK_MONOTONIC) - w0;
+	struct strand_replay *rp;
+	if (strand_replay_open(fin, NULL, &rp, &err) != STRAND_OK) {
+		fprintf(stderr, "bench_record: replay %s: %s\n", fin, err.msg);
+		exit(1);
+	}
+	*insns = strand_replay_end(rp);
+	c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+	w0 = now(CLOCK_MONOTONIC);
+	strand_status st = strand_replay_seek(rp, *insns, &err);
+	r->cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	r->wall = now(CLOCK_MONOTONIC) - w0;
+	strand_replay_close(rp);
+	if (st != STRAND_OK) {
+		fprintf(stderr, "bench_record: replay %s: %s\n", fin, err.msg);
+		exit(1);
+	}
+}
+
 /* Run argv with stdout (and stderr unless keep_err) to /dev/null. */
 static int run(char *const argv[], struct timing *t)
 {
@@ -365,8 +404,15 @@ int main(int argc, char **argv)
 		fclose(lf);
 	}
 	(void)load;
-	printf("bench_record: best of %d run(s); load average %.2f on %ld CPUs\n", runs, la,
-	       sysconf(_SC_NPROCESSORS_ONLN));
+	int cpu = sched_getcpu();
+	if (cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof set, &set);
+	}
+	printf("bench_record: best of %d run(s); load average %.2f on %ld CPUs; everything "
+	       "pinned to CPU %d\n", runs, la, sysconf(_SC_NPROCESSORS_ONLN), cpu);
 
 	/* syscall-heavy */
 	struct timing ls[3];
@@ -381,6 +427,17 @@ int main(int argc, char **argv)
 	       "recording %.1f us CPU/syscall over native\n",
 	       file_size(trace), ls_sys, (double)file_size(trace) / (double)(ls_sys ? ls_sys : 1),
 	       1e6 * (ls[2].cpu - ls[0].cpu) / (double)(ls_sys ? ls_sys : 1));
+	{
+		struct timing lf, lr;
+		uint64_t ins = 0;
+		snprintf(fin, sizeof fin, "%s/ls.fin.strand", tmp);
+		finalize_and_replay(trace, fin, &lf, &lr, &ins);
+		printf("finalize: %.2f s CPU (%.2f s wall); replay of the finalized trace: %.2f s CPU "
+		       "(%.2f s wall); finalize / replay: cpu %.2fx; %" PRIu64 " instructions\n",
+		       lf.cpu, lf.wall, lr.cpu, lr.wall, lf.cpu / lr.cpu, ins);
+		printf("whole strand record (recording + finalize) / strace: cpu %.2fx, wall %.2fx\n",
+		       (ls[2].cpu + lf.cpu) / ls[1].cpu, (ls[2].wall + lf.wall) / ls[1].wall);
+	}
 
 	/* compute-heavy */
 	snprintf(path, sizeof path, "%s/compute.c", tmp);
