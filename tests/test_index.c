@@ -448,3 +448,40 @@ Test(index, damaged_checkpoint_page_fails_the_seek_that_reads_it)
 	free(trace);
 }
 
+/* ---- memory ---- */
+
+static uint64_t rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	uint64_t v = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmRSS:", 6))
+			v = strtoull(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+Test(index, zero_region_of_gigabytes_costs_no_memory_in_replay_and_checkpoints)
+{
+	char *trace = make_trace("sparse", 2ull << 30);
+	strand_error err;
+	uint64_t before = rss_kib();
+	struct strand_replay_options o = { .checkpoint_interval = 2000,
+					   .max_memory = 16ull << 30 };
+	struct strand_replay *r = NULL;
+	cr_assert_eq(strand_replay_open(trace, &o, &r, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_seek(r, 5000, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_OK, "%s", err.msg);
+	struct strand_replay_stats s;
+	strand_replay_get_stats(r, &s);
+	uint64_t after = rss_kib();
+	cr_assert_lt(s.checkpoint_bytes, 16u << 20, "checkpoints hold %" PRIu64 " bytes",
+		     s.checkpoint_bytes);
+	cr_assert_lt(after - before, 200u * 1024, "RSS grew by %" PRIu64 " KiB", after - before);
+	strand_replay_close(r);
+	unlink(trace);
+	free(trace);
+}
