@@ -1,5 +1,6 @@
 /* Streaming JSON writer: see include/strand/json.h. */
 #include "strand/json.h"
+#include "strand/escape.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -83,23 +84,36 @@ void strand_json_end_object(struct strand_json *j) { close_(j, '}'); }
 void strand_json_start_array(struct strand_json *j) { open_(j, '['); }
 void strand_json_end_array(struct strand_json *j) { close_(j, ']'); }
 
+/* A JSON string: valid UTF-8 passes unchanged (so the output is valid
+ * UTF-8 and multibyte text stays readable); control characters and DEL
+ * are \u escapes; a byte that does not start a valid UTF-8 sequence
+ * becomes \u00XX (the code point of that byte value). */
 static void put_escaped(FILE *out, const char *s, size_t len)
 {
 	fputc('"', out);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < len;) {
+		unsigned char c = u[i];
 		switch (c) {
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\r': fputs("\\r", out); break;
-		case '\t': fputs("\\t", out); break;
-		default:
-			if (c < 0x20 || c >= 0x7f)
-				fprintf(out, "\\u%04x", c);
-			else
-				fputc(c, out);
+		case '"': fputs("\\\"", out); i++; continue;
+		case '\\': fputs("\\\\", out); i++; continue;
+		case '\n': fputs("\\n", out); i++; continue;
+		case '\r': fputs("\\r", out); i++; continue;
+		case '\t': fputs("\\t", out); i++; continue;
 		}
+		if (c < 0x20 || c == 0x7f) {
+			fprintf(out, "\\u%04x", c);
+			i++;
+			continue;
+		}
+		size_t k = strand_utf8_len(u + i, len - i);
+		if (k == 0) {
+			fprintf(out, "\\u%04x", c);
+			i++;
+			continue;
+		}
+		fwrite(u + i, 1, k, out);
+		i += k;
 	}
 	fputc('"', out);
 }

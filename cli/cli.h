@@ -104,6 +104,11 @@ void cli_out_abort(struct cli_out *o);       /* idempotent */
 strand_status cli_raw_begin(struct cli_out *o, char **raw, strand_error *err);
 strand_status cli_raw_commit(struct cli_out *o, const char *raw, strand_error *err);
 
+/* `s` (from a trace: untrusted) escaped for the terminal into buf
+ * (strand_escape_term: control characters as \x1b...); returns buf.  NULL
+ * gives "". */
+const char *cli_term(const char *s, char *buf, size_t len);
+
 /* Subcommand handlers, one file each: cli/cmd_<name>.c */
 int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

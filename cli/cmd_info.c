@@ -242,12 +242,14 @@ static void print_text(const char *path, struct strand_reader *r, const struct i
 	printf("format:       %u.%u\n", ti->format_major, ti->format_minor);
 	printf("arch:         %s\n", strand_arch_str(ti->arch));
 	printf("abi:          %s\n", strand_abi_str(ti->abi));
-	printf("recorder:     %s %s\n", ti->recorder, ti->recorder_version);
+	char e1[256], e2[256];
+	printf("recorder:     %s %s\n", cli_term(ti->recorder, e1, sizeof e1),
+	       cli_term(ti->recorder_version, e2, sizeof e2));
 	if (ti->abi == STRAND_ABI_WINDOWS_NT) {
 		/* which system DLLs the process ran, and whose service numbers */
-		printf("personality:  %s\n", in->systab ? strand_systable_personality(in->systab)
+		printf("personality:  %s\n", in->systab ? cli_term(strand_systable_personality(in->systab), e1, sizeof e1)
 						       : "standin (the project's stand-in system DLLs)");
-		printf("syscalls:     %s\n", in->systab ? strand_systable_source(in->systab)
+		printf("syscalls:     %s\n", in->systab ? cli_term(strand_systable_source(in->systab), e1, sizeof e1)
 						       : "built in: Windows Server 2003 SP2 numbers");
 	}
 	format_time(ti->created_unix_ns, buf, sizeof buf);
@@ -261,6 +263,9 @@ static void print_text(const char *path, struct strand_reader *r, const struct i
 		printf("instructions: %" PRIu64 "\n", s->last_position);
 	printf("records:      %" PRIu64 " in %" PRIu32 " chunks%s\n", s->nrecords, s->nchunks,
 	       s->complete ? "" : " (no process exit)");
+	printf("complete:     %s\n", s->complete && !s->truncated ? "yes (ends with the process exit)"
+			       : s->truncated ? "no: truncated trace (no footer), incomplete"
+					      : "no: incomplete trace (no process exit recorded)");
 	printf("size:         %" PRIu64 " bytes, %" PRIu64 " uncompressed (ratio %.2f)\n",
 	       s->file_size, s->uncompressed_size, ratio(s));
 
@@ -268,7 +273,7 @@ static void print_text(const char *path, struct strand_reader *r, const struct i
 	for (size_t i = 0; i < in->nmods; i++) {
 		const struct info_module *m = &in->mods[i];
 		printf("  %-20s 0x%016" PRIx64 " size 0x%-8" PRIx64 " %6" PRIu32 " symbols%s",
-		       m->name, m->base, m->size, m->nsyms,
+		       cli_term(m->name, e1, sizeof e1), m->base, m->size, m->nsyms,
 		       m->flags & STRAND_MODULE_F_MAIN ? "  main" : "");
 		if (m->position)
 			printf("  loaded at %" PRIu64, m->position);
@@ -278,7 +283,7 @@ static void print_text(const char *path, struct strand_reader *r, const struct i
 	for (size_t i = 0; i < in->nthreads; i++) {
 		const struct info_thread *t = &in->threads[i];
 		printf("  tid %-8" PRIu32 " rip 0x%016" PRIx64 "%s%s", t->tid, t->rip,
-		       t->name[0] ? "  " : "", t->name);
+		       t->name[0] ? "  " : "", cli_term(t->name, e1, sizeof e1));
 		if (t->position)
 			printf("  created at %" PRIu64, t->position);
 		printf("\n");

@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "strand/query.h"
+#include "strand/escape.h"
 
 #ifdef STRAND_HAVE_READLINE
 #include <readline/history.h>
@@ -49,7 +50,10 @@ static int run_one(void *ud, const char *cmd)
 	if (rn->json)
 		fwrite(rn->res.json, 1, rn->res.json_len, stdout);
 	else
-		fwrite(rn->res.text, 1, rn->res.text_len, stdout);
+		/* names, strings and memory from the trace: terminal controls
+		 * shown as \x1b (strand/escape.h), lines kept */
+		strand_fwrite_term(stdout, rn->res.text, rn->res.text_len,
+				   STRAND_ESC_KEEP_NEWLINES);
 	fflush(stdout);
 	if (rn->res.quit)
 		rn->quit = true;

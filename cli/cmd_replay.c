@@ -18,7 +18,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include "cli/cli.h"
+#include "strand/escape.h"
 #include "strand/json.h"
 #include "strand/replay.h"
 
@@ -36,7 +39,13 @@ static void on_output(struct strand_replay *r, void *ud, const struct strand_rec
 	if (!after || rec->type != STRAND_REC_OUTPUT)
 		return;
 	FILE *f = rec->u.output.stream == 2 ? stderr : stdout;
-	fwrite(rec->u.output.data, 1, rec->u.output.len, f);
+	/* recorded bytes, untrusted: on a terminal, control sequences are
+	 * shown (\x1b), not played; to a file or pipe they pass as recorded */
+	if (isatty(fileno(f)))
+		strand_fwrite_term(f, (const char *)rec->u.output.data, rec->u.output.len,
+				   STRAND_ESC_KEEP_NEWLINES);
+	else if (rec->u.output.len)
+		fwrite(rec->u.output.data, 1, rec->u.output.len, f);
 	fflush(f);
 }
 
@@ -120,6 +129,7 @@ int cmd_replay(int argc, char **argv)
 	bool exact = reached && strand_replay_exactness(r, checked, sizeof checked);
 	bool complete = sum->complete && !sum->truncated;
 	const char *verdict = exact ? "exact" : reached ? "unverified" : "divergence";
+	char esc[4 * STRAND_ERROR_MAX];
 	double ips = wall > 0 ? (double)s.instructions / wall : 0.0;
 	if (a.json) {
 		struct strand_json *j = strand_json_new(stdout, false);
@@ -164,7 +174,7 @@ int cmd_replay(int argc, char **argv)
 		       s.syscalls_applied);
 		printf("outputs compared:   %" PRIu64 " of %" PRIu64 " (%" PRIu64 " bytes)\n",
 		       s.outputs_checked, s.outputs_applied, s.output_bytes_checked);
-		printf("trace:              %s\n",
+		printf("completeness:       %s\n",
 		       complete ? "complete (ends with the process exit)"
 				: "incomplete (no process exit recorded)");
 		if (exact)
@@ -174,7 +184,7 @@ int cmd_replay(int argc, char **argv)
 		else
 			printf("verdict:            %s: %s\n",
 			       st == STRAND_ERR_DIVERGENCE ? "divergence" : strand_status_str(st),
-			       err.msg);
+			       cli_term(err.msg, esc, sizeof esc));
 	}
 	strand_replay_close(r);
 	return exact ? 0 : 1;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "strand/escape.h"
 #include "strand/json.h"
 
 static void json_error(const char *cmd, const char *status, const char *msg,
@@ -57,8 +58,12 @@ int cli_fail(const char *cmd, bool json, const strand_error *err)
 	const char *st = strand_status_str(err ? err->status : STRAND_ERR_INVALID);
 	if (json)
 		json_error(cmd, st, msg, err);
-	else
-		fprintf(stderr, "strand %s: %s\n", cmd, msg);
+	else {
+		/* messages quote names from the trace: escaped for the terminal */
+		fprintf(stderr, "strand %s: ", cmd);
+		strand_fputs_term(stderr, msg, 0);
+		fputc('\n', stderr);
+	}
 	return 1;
 }
 
@@ -403,4 +408,10 @@ strand_status cli_raw_commit(struct cli_out *o, const char *raw, strand_error *e
 	free(o->tmp);
 	o->tmp = r;
 	return cli_out_commit(o, err);
+}
+
+const char *cli_term(const char *s, char *buf, size_t len)
+{
+	strand_escape_term(s ? s : "", s ? strlen(s) : 0, 0, buf, len);
+	return buf;
 }

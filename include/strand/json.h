@@ -34,7 +34,9 @@ void strand_json_end_array(struct strand_json *j);
 void strand_json_name(struct strand_json *j, const char *name);
 
 void strand_json_string(struct strand_json *j, const char *s); /* NULL -> null */
-/* String from len bytes (escaped; invalid UTF-8 bytes become \u00XX). */
+/* String from len bytes, escaped: valid UTF-8 passes unchanged, control
+ * characters become \u00XX, and so does each byte that is not valid
+ * UTF-8 (the output is always valid UTF-8 JSON). */
 void strand_json_string_len(struct strand_json *j, const char *s, size_t len);
 void strand_json_stringf(struct strand_json *j, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -10,7 +10,7 @@ status=0
 # Public header -> the part that owns it.
 owner() {
 	case $1 in
-	strand/strand.h|strand/json.h) echo base ;;
+	strand/strand.h|strand/json.h|strand/escape.h) echo base ;;
 	strand/trace.h) echo formats ;;
 	strand/knowledge.h) echo knowledge ;;
 	strand/replay.h) echo replay ;;
