@@ -4,7 +4,13 @@
 #include "strand/analysis.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,11 +92,11 @@ static strand_status open_handle(struct strand_analysis *a, struct pass_progress
 	(void)progress_thunk;
 	struct strand_replay_options ro = { 0 };
 	ro.no_verify = a->opt.no_verify;
+	ro.max_instructions = a->opt.max_instructions;
+	ro.max_memory = a->opt.max_memory;
 	return strand_replay_open(a->trace, &ro, out, err);
 }
 
-	ro.max_instructions = a->opt.max_instructions;
-	ro.max_memory = a->opt.max_memory;
 strand_status strand_analysis_new(const char *trace, const struct strand_analysis_options *opt,
 				  struct strand_analysis **out, strand_error *err)
 {
@@ -299,10 +305,143 @@ strand_status strand_analysis_add_spec(struct strand_analysis *a, const char *sp
 	return strand_analysis_add(a, p, colon ? colon + 1 : NULL, err);
 }
 
+/* ===================================================================== */
+/* Loading an outside plugin                                              */
+/* ===================================================================== */
+
+/* A plugin is code that runs with the user's rights; loading it at all is
+ * the user's decision.  What the loader can do is not run any of it (its
+ * constructors run at dlopen) before knowing the file is a plugin for
+ * this ABI: the file is read as data first, an x86-64 ELF shared object
+ * whose dynamic symbol table defines strand_plugin_describe and
+ * strand_plugin_abi_version, and the version's 4 bytes are read from the
+ * section that holds them.  Every offset and size is checked against the
+ * file. */
+#define PLUGIN_FILE_MAX (512u << 20)
+
+static bool rng(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+static strand_status plugin_precheck(const char *path, const uint8_t *f, size_t size,
+				     strand_error *err)
+{
+	if (size < sizeof(Elf64_Ehdr) || memcmp(f, ELFMAG, SELFMAG) != 0)
+		return strand_error_set(err, STRAND_ERR_INVALID, "plugin %s: not an ELF file", path);
+	Elf64_Ehdr eh;
+	memcpy(&eh, f, sizeof eh);
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    eh.e_machine != EM_X86_64 || eh.e_type != ET_DYN)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"plugin %s: not an x86-64 ELF shared object", path);
+	if (eh.e_shentsize != sizeof(Elf64_Shdr) ||
+	    !rng(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr), size) || eh.e_shnum == 0)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"plugin %s: bad section header table", path);
+	const uint8_t *shbase = f + eh.e_shoff;
+	Elf64_Shdr dynsym = { 0 }, strtab = { 0 };
+	bool have = false;
+	for (uint32_t i = 0; i < eh.e_shnum && !have; i++) {
+		Elf64_Shdr sh;
+		memcpy(&sh, shbase + (size_t)i * sizeof sh, sizeof sh);
+		if (sh.sh_type != SHT_DYNSYM)
+			continue;
+		if (sh.sh_link >= eh.e_shnum || sh.sh_entsize != sizeof(Elf64_Sym) ||
+		    !rng(sh.sh_offset, sh.sh_size, size))
+			break;
+		memcpy(&strtab, shbase + (size_t)sh.sh_link * sizeof strtab, sizeof strtab);
+		if (strtab.sh_type != SHT_STRTAB || !rng(strtab.sh_offset, strtab.sh_size, size))
+			break;
+		dynsym = sh;
+		have = true;
+	}
+	if (!have)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"plugin %s: no valid dynamic symbol table", path);
+	bool describe = false, version = false;
+	uint32_t abi = 0;
+	for (uint64_t k = 0; k < dynsym.sh_size / sizeof(Elf64_Sym); k++) {
+		Elf64_Sym sym;
+		memcpy(&sym, f + dynsym.sh_offset + k * sizeof sym, sizeof sym);
+		if (sym.st_shndx == SHN_UNDEF || sym.st_name >= strtab.sh_size)
+			continue;
+		const char *name = (const char *)f + strtab.sh_offset + sym.st_name;
+		size_t maxlen = (size_t)(strtab.sh_size - sym.st_name);
+		if (strnlen(name, maxlen) == maxlen)
+			continue;
+		if (!strcmp(name, "strand_plugin_describe") && ELF64_ST_TYPE(sym.st_info) == STT_FUNC) {
+			describe = true;
+		} else if (!strcmp(name, "strand_plugin_abi_version") &&
+			   ELF64_ST_TYPE(sym.st_info) == STT_OBJECT && sym.st_size == 4 &&
+			   sym.st_shndx < eh.e_shnum) {
+			Elf64_Shdr sec;
+			memcpy(&sec, shbase + (size_t)sym.st_shndx * sizeof sec, sizeof sec);
+			if (sym.st_value < sec.sh_addr || sym.st_value - sec.sh_addr > sec.sh_size ||
+			    sec.sh_size - (sym.st_value - sec.sh_addr) < 4)
+				continue;
+			uint64_t off = sec.sh_offset + (sym.st_value - sec.sh_addr);
+			if (sec.sh_type == SHT_NOBITS) {
+				abi = 0;
+			} else if (rng(off, 4, size)) {
+				memcpy(&abi, f + off, 4);
+			} else {
+				continue;
+			}
+			version = true;
+		}
+	}
+	if (!describe || !version)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"plugin %s: missing strand_plugin_abi_version or "
+					"strand_plugin_describe (not loaded)", path);
+	if (abi != STRAND_PLUGIN_ABI_VERSION)
+		return strand_error_set(err, STRAND_ERR_VERSION,
+					"plugin %s: ABI version %u, this strand speaks %u (not loaded)",
+					path, abi, STRAND_PLUGIN_ABI_VERSION);
+	return STRAND_OK;
+}
+
+/* Read `path` (a regular file) and check it before any of its code runs. */
+static strand_status plugin_check_file(const char *path, strand_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return strand_error_set(err, STRAND_ERR_IO, "cannot load plugin %s: %s", path,
+					strerror(errno));
+	strand_status st;
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
+	    (uint64_t)sb.st_size > PLUGIN_FILE_MAX) {
+		st = strand_error_set(err, STRAND_ERR_INVALID,
+				      "cannot load plugin %s: not a regular file of at most %u MiB",
+				      path, PLUGIN_FILE_MAX >> 20);
+		close(fd);
+		return st;
+	}
+	void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return strand_error_set(err, STRAND_ERR_IO, "cannot read plugin %s: %s", path,
+					strerror(errno));
+	st = plugin_precheck(path, m, (size_t)sb.st_size, err);
+	munmap(m, (size_t)sb.st_size);
+	return st;
+}
+
 strand_status strand_analysis_load(struct strand_analysis *a, const char *path,
 				   const char *options, strand_error *err)
 {
-	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* a literal file: "good.so" is ./good.so, never a library search */
+	char lit[4096];
+	if (!strchr(path, '/')) {
+		snprintf(lit, sizeof lit, "./%s", path);
+		path = lit;
+	}
+	strand_status pst = plugin_check_file(path, err);
+	if (pst != STRAND_OK)
+		return pst;
+	void *dl = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
 	if (!dl)
 		return strand_error_set(err, STRAND_ERR_INVALID, "cannot load plugin %s: %s",
 					path, dlerror());
@@ -411,6 +550,8 @@ strand_status strand_analysis_open_pass(struct strand_analysis *a, const char *l
 	(void)label; /* progress label is given to strand_analysis_drive */
 	struct strand_replay_options ro = { 0 };
 	ro.no_verify = a->opt.no_verify;
+	ro.max_instructions = a->opt.max_instructions;
+	ro.max_memory = a->opt.max_memory;
 	strand_status st = strand_replay_open(a->trace, &ro, out, err);
 	if (st < 0)
 		strand_error_wrap(err, st, "extra pass: cannot open trace=%s", a->trace);
@@ -427,8 +568,6 @@ strand_status strand_analysis_drive(struct strand_analysis *a, struct strand_rep
 	 * handle was opened with. */
 	uint64_t slice = end / 50 + 1;
 	if (slice < 1000000)
-	ro.max_instructions = a->opt.max_instructions;
-	ro.max_memory = a->opt.max_memory;
 		slice = 1000000; /* each seek has a fixed cost; small traces go at once */
 	while (strand_replay_position(r) < pos) {
 		uint64_t cur = strand_replay_position(r);

@@ -909,3 +909,64 @@ Test(hostile, sigkilled_tracee_is_not_blamed_on_a_kernel_call)
 	free(trace);
 	free(d);
 }
+
+/* ===================================================================== */
+/* Plugins                                                                */
+/* ===================================================================== */
+
+/* A plugin with a constructor that leaves a mark and a wrong ABI
+ * version: refused before any of its code runs. */
+Test(hostile, plugin_abi_is_checked_before_its_code_runs)
+{
+	char *d = tmpdir("plugin");
+	char *src, *cmd, *args, *out, *mark, *trace;
+	cr_assert(asprintf(&src, "%s/bad.c", d) > 0);
+	cr_assert(asprintf(&mark, "%s/constructor-ran", d) > 0);
+	cr_assert(asprintf(&trace, "%s/t.strand", d) > 0);
+	FILE *f = fopen(src, "w");
+	fprintf(f, "#include <stdio.h>\n#include <stdint.h>\n"
+		   "__attribute__((constructor)) static void c(void) { FILE *f = fopen(\"%s\", \"w\"); if (f) fclose(f); }\n"
+		   "const uint32_t strand_plugin_abi_version = 999;\n"
+		   "const void *strand_plugin_describe(void) { return 0; }\n", mark);
+	fclose(f);
+	cr_assert(asprintf(&cmd, "cc -shared -fPIC -o %s/bad.so %s", d, src) > 0);
+	if (system(cmd) != 0) {
+		cr_log_warn("no C compiler: plugin pre-check not tested");
+		free(cmd);
+		return;
+	}
+	free(cmd);
+	struct lin l = { 0 };
+	write_linux(trace, &l);
+	/* relative names are files in the current directory */
+	cr_assert(asprintf(&args, "report -q --plugin bad.so %s", trace) > 0);
+	cr_assert(asprintf(&cmd, "cd %s && timeout 120 %s %s 2>&1", d, STRAND_CLI, args) > 0);
+	FILE *p = popen(cmd, "r");
+	char buf[4096] = "";
+	size_t n = fread(buf, 1, sizeof buf - 1, p);
+	buf[n] = 0;
+	cr_assert_neq(pclose(p), 0);
+	cr_assert(strstr(buf, "ABI version 999") && strstr(buf, "not loaded"), "%s", buf);
+	cr_assert_neq(access(mark, F_OK), 0, "the plugin's constructor ran");
+	free(cmd);
+	free(args);
+	/* a system library is not searched for: libc.so.6 is ./libc.so.6 */
+	cr_assert(asprintf(&args, "report -q --plugin libc.so.6 %s", trace) > 0);
+	cr_assert_eq(run(args, &out, NULL), 1, "%s", out);
+	cr_assert(strstr(out, "./libc.so.6: No such file"), "%s", out);
+	free(out);
+	free(args);
+	/* the example plugin, by a relative name */
+	cr_assert(asprintf(&cmd, "cp %s/strand-example-plugin.so %s/good.so && cd %s && "
+				 "timeout 120 %s report -q --plugin good.so %s > good.out",
+			   STRAND_BINARY_DIR, d, d, STRAND_CLI, trace) > 0);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	free(cmd);
+	cr_assert(asprintf(&cmd, "rm -rf %s", d) > 0);
+	system(cmd);
+	free(cmd);
+	free(src);
+	free(mark);
+	free(trace);
+	free(d);
+}
