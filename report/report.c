@@ -307,6 +307,16 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 	strand_r_uint(tr, "instructions", strand_replay_end(strand_analysis_replay(a)));
 	strand_r_uint(tr, "syscalls", strand_rnode_u64(sc, "total", 0));
 	strand_r_uint(tr, "failed_syscalls", strand_rnode_u64(sc, "failed", 0));
+	/* a trace without PROCESS_EXIT (truncated, or the recording stopped)
+	 * holds only part of the run: say so, so the verdict claims no more */
+	const struct strand_trace_summary *sum =
+		strand_reader_summary(strand_replay_reader(strand_analysis_replay(a)));
+	if (!sum->complete || sum->truncated) {
+		strand_r_bool(tr, "complete", false);
+		strand_r_string(tr, "warning", sum->truncated
+			? "incomplete trace: truncated (no footer); the verdict covers only what was recorded"
+			: "incomplete trace: no process exit recorded; the verdict covers only what was recorded");
+	}
 
 	/* the knowledge base: the file shipped with the program, then --kb files */
 	char kbpath[4096];

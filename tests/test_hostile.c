@@ -346,6 +346,13 @@ Test(hostile, trace_without_process_exit_is_incomplete)
 	cr_assert(strstr(out, "complete:     no: incomplete trace"), "%s", out);
 	free(out);
 	free(args);
+	/* the report claims no more than the trace holds */
+	cr_assert(asprintf(&args, "report -q %s", p) > 0);
+	run(args, &out, NULL);
+	cr_assert(strstr(out, "incomplete trace"), "%s", out);
+	cr_assert_null(strstr(out, "healthy"), "%s", out);
+	free(out);
+	free(args);
 	unlink(p);
 	free(p);
 }
