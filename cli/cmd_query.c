@@ -13,9 +13,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -36,8 +38,42 @@ struct run {
 	unsigned line;        /* line (or -c command number) being run */
 	unsigned failures;
 	bool quit;
+	bool progress_shown;  /* a progress line is on stderr: erase before output */
+	char last_motion[1024]; /* an empty line repeats it (interactive) */
+	double cmd_start;     /* when the running command (or the opening) began, s */
 	struct strand_query_result res;
 };
+
+/* Ctrl-C in an interactive session: interrupts the running motion command
+ * (strand_query_set_interrupt) or clears the line being typed; it never
+ * ends the session.  (CLI state, not the library's.) */
+static volatile sig_atomic_t interrupt_flag;
+static volatile sig_atomic_t at_prompt;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Progress of a command that runs long (a quarter of a second on). */
+static void query_progress(void *ud, uint64_t pos, uint64_t end)
+{
+	struct run *rn = ud;
+	if (now_s() - rn->cmd_start < 0.25)
+		return;
+	cli_progress((void *)"query", pos, end);
+	rn->progress_shown = true;
+}
+
+static void erase_progress(struct run *rn)
+{
+	if (rn->progress_shown) {
+		cli_progress_done();
+		rn->progress_shown = false;
+	}
+}
 
 /* Run one command (already split at ';'): print its result or error. */
 static int run_one(void *ud, const char *cmd)
@@ -46,7 +82,10 @@ static int run_one(void *ud, const char *cmd)
 	strand_error err;
 	strand_query_set_source(rn->q, rn->interactive ? NULL : rn->source,
 				rn->interactive ? 0 : rn->line);
+	interrupt_flag = 0; /* a Ctrl-C typed at the prompt is not for this command */
+	rn->cmd_start = now_s();
 	strand_status st = strand_query_exec(rn->q, cmd, &rn->res, &err);
+	erase_progress(rn);
 	if (rn->json)
 		fwrite(rn->res.json, 1, rn->res.json_len, stdout);
 	else
@@ -199,12 +238,44 @@ static char **complete(const char *text, int start, int end)
 }
 #endif
 
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupt_flag = 1;
+#ifdef STRAND_HAVE_READLINE
+	if (at_prompt) { /* drop the line being typed, prompt again */
+		(void)!write(STDOUT_FILENO, "\n", 1);
+		rl_on_new_line();
+		rl_replace_line("", 0);
+		rl_redisplay();
+	}
+#endif
+}
+
+/* One interactive line; empty: the last motion command again (as gdb
+ * repeats `stepi` on Enter). */
+static void run_line(struct run *rn, const char *line)
+{
+	const char *p = line;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p) {
+		if (rn->last_motion[0])
+			strand_query_split(rn->last_motion, run_one, rn);
+		return;
+	}
+	if (strand_query_is_motion(line))
+		snprintf(rn->last_motion, sizeof rn->last_motion, "%s", line);
+	strand_query_split(line, run_one, rn);
+}
+
 static int run_interactive(struct run *rn, const char *trace)
 {
 	uint64_t nev = 0;
 	strand_query_events(rn->q, &nev);
 	struct strand_replay *r = strand_query_replay(rn->q);
 	const struct strand_trace_info *info = strand_replay_info(r);
+	erase_progress(rn);
 	if (!rn->json)
 		printf("strand query: %s (%s %s), %llu events, positions 0..%llu\n"
 		       "'help' lists commands, 'quit' ends.\n",
@@ -212,7 +283,13 @@ static int run_interactive(struct run *rn, const char *trace)
 		       (unsigned long long)nev,
 		       (unsigned long long)strand_replay_end(r));
 	char prompt[256];
+	struct sigaction sa = { 0 }, old_sa;
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_sa);
+	strand_query_set_interrupt(rn->q, &interrupt_flag);
 #ifdef STRAND_HAVE_READLINE
+	rl_catch_signals = 0; /* on_sigint handles Ctrl-C at the prompt */
 	completion_session = rn->q;
 	rl_readline_name = "strand";
 	rl_attempted_completion_function = complete;
@@ -225,14 +302,19 @@ static int run_interactive(struct run *rn, const char *trace)
 	}
 	for (;;) {
 		strand_query_prompt(rn->q, prompt, sizeof prompt);
+		at_prompt = 1;
 		char *line = readline(prompt);
+		at_prompt = 0;
 		if (!line) {
 			putchar('\n');
 			break;
 		}
-		if (line[0])
+		if (line[0]) {
 			add_history(line);
-		strand_query_split(line, run_one, rn);
+			if (hist[0])
+				append_history(1, hist); /* kept even if the session is killed */
+		}
+		run_line(rn, line);
 		free(line);
 		if (rn->quit)
 			break;
@@ -252,12 +334,14 @@ static int run_interactive(struct run *rn, const char *trace)
 			break;
 		}
 		line[strcspn(line, "\r\n")] = '\0';
-		strand_query_split(line, run_one, rn);
+		run_line(rn, line);
 		if (rn->quit)
 			break;
 	}
 	free(line);
 #endif
+	strand_query_set_interrupt(rn->q, NULL);
+	sigaction(SIGINT, &old_sa, NULL);
 	return 0;
 }
 
@@ -316,8 +400,8 @@ int cmd_query(int argc, char **argv)
 	ro.max_instructions = max_insns;
 	ro.max_memory = max_mem;
 	if (cli_progress_enabled(quiet)) {
-		ro.progress = cli_progress;
-		ro.progress_ud = (void *)"query";
+		ro.progress = query_progress;
+		ro.progress_ud = &rn;
 	}
 	strand_error err;
 	strand_status st = strand_query_open(trace, &ro, &rn.q, &err);
@@ -343,8 +427,7 @@ int cmd_query(int argc, char **argv)
 		rn.source = "<stdin>";
 		run_lines(&rn, stdin);
 	}
-	if (ro.progress)
-		cli_progress_done();
+	erase_progress(&rn);
 	if (!rn.interactive && rn.failures)
 		rc = 1;
 	strand_query_result_fini(&rn.res);

@@ -8,6 +8,7 @@
  * fields of the JSON "result" object with strand_json_*().  The schema of
  * each is in docs/query.md; keep the two in step.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,12 +64,21 @@ static strand_status arg_count(struct strand_query *q, struct qargs *a, int i,
 	strand_status st = qeval(q, a->argv[i], n, err);
 	if (st < 0)
 		return st;
+	if ((int64_t)*n < 0)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"count %" PRId64 " is negative (1..%" PRIu64 "; backward: "
+					"back, prev, rcontinue)", (int64_t)*n, max);
 	if (*n == 0 || *n > max)
 		return strand_error_set(err, STRAND_ERR_INVALID,
 					"count %" PRIu64 " out of range (1..%" PRIu64 ")",
 					*n, max);
 	return STRAND_OK;
 }
+
+/* Instructions between interrupt checks when the session is interruptible. */
+#define QSLICE (1u << 21)
+static bool interrupted(struct strand_query *q);
+static void say_interrupted(struct strand_query *q, struct qout *o);
 
 /* After motion: where we are, and whether motion hit the start/end. */
 static strand_status moved(struct strand_query *q, struct qout *o,
@@ -85,10 +95,11 @@ static strand_status moved(struct strand_query *q, struct qout *o,
 	return st;
 }
 
-static void json_stop(struct qout *o, const struct strand_stop *s)
+static void json_stop(struct qout *o, const struct qstop *qs)
 {
+	const struct strand_stop *s = &qs->s;
 	strand_json_start_object(o->j);
-	strand_json_uint_field(o->j, "id", s->id);
+	strand_json_uint_field(o->j, "id", qs->id);
 	strand_json_string_field(o->j, "kind", s->kind == STRAND_STOP_BREAK ? "break"
 				 : s->kind == STRAND_STOP_WATCH ? "watch"
 				 : s->kind == STRAND_STOP_EVENT ? "event" : "position");
@@ -103,7 +114,12 @@ static void json_stop(struct qout *o, const struct strand_stop *s)
 	if (s->kind == STRAND_STOP_EVENT)
 		strand_json_string_field(o->j, "event",
 					 s->rec_type ? qevent_name(s->rec_type) : "any");
-	strand_json_bool_field(o->j, "enabled", s->enabled);
+	strand_json_bool_field(o->j, "enabled", qs->enabled);
+	strand_json_uint_field(o->j, "hits", qs->hits);
+	if (qs->cond[0])
+		strand_json_string_field(o->j, "condition", qs->cond);
+	if (qs->temp)
+		strand_json_bool_field(o->j, "temporary", true);
 	strand_json_end_object(o->j);
 }
 
@@ -248,11 +264,33 @@ static strand_status cmd_seek(struct strand_query *q, struct qargs *a,
 		return seek_event(q, a, o, err);
 	if (a->argc > 2)
 		return strand_error_set(err, STRAND_ERR_INVALID,
-					"usage: seek POS|+N|-N|start|end|event ...");
+					"usage: seek POS|+N|-N|N%%|start|end|end-N|event ...");
+	size_t al = strlen(arg);
 	if (!strcmp(arg, "start")) {
 		pos = 0;
 	} else if (!strcmp(arg, "end")) {
 		pos = end;
+	} else if (al > 1 && arg[al - 1] == '%') {
+		/* a share of the trace: seek 50% */
+		char e[256];
+		snprintf(e, sizeof e, "%.*s", (int)(al - 1), arg);
+		if ((st = qeval(q, e, &v, err)) < 0)
+			return st;
+		if (v > 100)
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"%" PRIu64 "%% is not a share of the trace (0..100%%)", v);
+		pos = (uint64_t)((unsigned __int128)end * v / 100);
+	} else if ((!strncmp(arg, "end", 3) || !strncmp(arg, "start", 5)) &&
+		   (arg[arg[0] == 'e' ? 3 : 5] == '-' || arg[arg[0] == 'e' ? 3 : 5] == '+')) {
+		/* relative to an end: seek end-10, seek start+100 */
+		const char *op = arg + (arg[0] == 'e' ? 3 : 5);
+		if ((st = qeval(q, op + 1, &v, err)) < 0)
+			return st;
+		uint64_t base = arg[0] == 'e' ? end : 0;
+		if (*op == '-')
+			pos = v > base ? 0 : base - v;
+		else
+			pos = v > end - base ? end : base + v;
 	} else if (arg[0] == '+' || arg[0] == '-') {
 		if ((st = qeval(q, arg + 1, &v, err)) < 0)
 			return st;
@@ -280,7 +318,21 @@ static strand_status do_step(struct strand_query *q, struct qargs *a,
 	strand_status st = arg_count(q, a, 1, 1, INT64_MAX, &n, err);
 	if (st < 0)
 		return st;
-	return moved(q, o, OPS(q)->step(T(q), sign * (int64_t)n, err));
+	if (!q->interrupt)
+		return moved(q, o, OPS(q)->step(T(q), sign * (int64_t)n, err));
+	/* interruptible: in slices */
+	while (n > 0) {
+		uint64_t k = n < QSLICE ? n : QSLICE;
+		st = OPS(q)->step(T(q), sign * (int64_t)k, err);
+		n -= k;
+		if (st != STRAND_OK || n == 0)
+			break;
+		if (interrupted(q)) {
+			say_interrupted(q, o);
+			break;
+		}
+	}
+	return moved(q, o, st);
 }
 
 static strand_status cmd_step(struct strand_query *q, struct qargs *a,
@@ -303,8 +355,13 @@ static strand_status do_over(struct strand_query *q, struct qargs *a,
 	if (st < 0)
 		return st;
 	st = STRAND_OK;
-	for (uint64_t i = 0; i < n && st == STRAND_OK; i++)
+	for (uint64_t i = 0; i < n && st == STRAND_OK; i++) {
 		st = OPS(q)->step_over(T(q), dir, err);
+		if (st == STRAND_OK && i + 1 < n && interrupted(q)) {
+			say_interrupted(q, o);
+			break;
+		}
+	}
 	return moved(q, o, st);
 }
 
@@ -338,39 +395,177 @@ static strand_status cmd_rfinish(struct strand_query *q, struct qargs *a,
 	return moved(q, o, st);
 }
 
+/* ---------------------------------------------------------------- stops */
+
+static struct qstop *qstop_by_id(struct strand_query *q, uint64_t id)
+{
+	for (uint32_t i = 0; i < q->nstops; i++)
+		if (q->stops[i].id == id)
+			return &q->stops[i];
+	return NULL;
+}
+
+static struct qstop *qstop_by_rid(struct strand_query *q, uint32_t rid)
+{
+	for (uint32_t i = 0; rid && i < q->nstops; i++)
+		if (q->stops[i].rid == rid)
+			return &q->stops[i];
+	return NULL;
+}
+
+/* A new stop on the target, numbered by the session. */
+static strand_status qstop_add(struct strand_query *q, const struct strand_stop *s,
+			       const char *cond, bool temp, struct qstop **out,
+			       strand_error *err)
+{
+	if (q->nstops == q->cap_stops) {
+		uint32_t cap = q->cap_stops ? q->cap_stops * 2 : 8;
+		struct qstop *p = realloc(q->stops, cap * sizeof *p);
+		if (!p)
+			return strand_error_set(err, STRAND_ERR_NOMEM, "cannot add a stop");
+		q->stops = p;
+		q->cap_stops = cap;
+	}
+	uint32_t rid;
+	strand_status st = OPS(q)->stop_add(T(q), s, &rid, err);
+	if (st < 0)
+		return st;
+	struct qstop *n = &q->stops[q->nstops++];
+	memset(n, 0, sizeof *n);
+	n->id = ++q->next_stop_id;
+	n->rid = rid;
+	n->s = *s;
+	n->s.id = n->id;
+	n->enabled = true;
+	n->temp = temp;
+	snprintf(n->cond, sizeof n->cond, "%s", cond ? cond : "");
+	*out = n;
+	return STRAND_OK;
+}
+
+static void qstop_del(struct strand_query *q, struct qstop *st)
+{
+	if (st->rid)
+		OPS(q)->stop_del(T(q), st->rid);
+	size_t i = (size_t)(st - q->stops);
+	memmove(st, st + 1, (q->nstops - i - 1) * sizeof *st);
+	q->nstops--;
+}
+
+static bool interrupted(struct strand_query *q)
+{
+	if (!q->interrupt || !*q->interrupt)
+		return false;
+	*q->interrupt = 0;
+	return true;
+}
+
+/* Run to the next stop of the target in `dir`; when interruptible, in
+ * slices (a position stop between them).  *intr: stopped for an interrupt. */
+static strand_status run_sliced(struct strand_query *q, strand_dir dir,
+				struct strand_stop_hit *hit, bool *intr, strand_error *err)
+{
+	for (;;) {
+		uint64_t pos = OPS(q)->position(T(q)), end = OPS(q)->end(T(q));
+		bool sliced = q->interrupt &&
+			      (dir == STRAND_FORWARD ? end - pos > QSLICE : pos > QSLICE);
+		uint32_t sid = 0;
+		strand_status st;
+		if (sliced) {
+			struct strand_stop p = { .kind = STRAND_STOP_POSITION, .enabled = true,
+						 .position = dir == STRAND_FORWARD ? pos + QSLICE
+										   : pos - QSLICE };
+			if ((st = OPS(q)->stop_add(T(q), &p, &sid, err)) < 0)
+				return st;
+		}
+		memset(hit, 0, sizeof *hit);
+		st = OPS(q)->run(T(q), dir, hit, err);
+		if (sliced)
+			OPS(q)->stop_del(T(q), sid);
+		if (st == STRAND_STOPPED && sliced && hit->stop_id == sid) {
+			if (interrupted(q)) {
+				*intr = true;
+				return STRAND_OK;
+			}
+			continue;
+		}
+		return st;
+	}
+}
+
+static void say_interrupted(struct strand_query *q, struct qout *o)
+{
+	qtext(o, "interrupted at position %" PRIu64 "\n", OPS(q)->position(T(q)));
+	strand_json_bool_field(o->j, "interrupted", true);
+}
+
 static strand_status do_run(struct strand_query *q, struct qout *o,
 			    strand_error *err, strand_dir dir)
 {
 	struct strand_stop_hit hit;
-	memset(&hit, 0, sizeof hit);
-	strand_status st = OPS(q)->run(T(q), dir, &hit, err);
-	if (st < 0)
-		return st;
+	struct qstop *qs = NULL;
+	strand_status st;
+	bool intr = false;
+	/* conditions are the session's: a stop whose condition is false is
+	 * run past */
+	for (;;) {
+		st = run_sliced(q, dir, &hit, &intr, err);
+		if (st < 0)
+			return st;
+		if (intr) {
+			say_interrupted(q, o);
+			return moved(q, o, STRAND_OK);
+		}
+		if (st != STRAND_STOPPED)
+			break;
+		qs = qstop_by_rid(q, hit.stop_id);
+		if (!qs || !qs->cond[0])
+			break;
+		uint64_t v;
+		strand_error ce;
+		if (qeval(q, qs->cond, &v, &ce) < 0) {
+			qtext(o, "condition of stop %" PRIu32 " cannot be evaluated here: %s\n",
+			      qs->id, ce.msg);
+			break; /* as gdb does: stop, and say why */
+		}
+		if (v)
+			break;
+		if (interrupted(q)) {
+			say_interrupted(q, o);
+			return moved(q, o, STRAND_OK);
+		}
+	}
 	if (st == STRAND_STOPPED) {
 		char sym[256];
+		uint32_t id = qs ? qs->id : hit.stop_id;
 		qsym(q, hit.addr, sym, sizeof sym);
 		strand_json_name(o->j, "hit");
 		strand_json_start_object(o->j);
-		strand_json_uint_field(o->j, "id", hit.stop_id);
+		strand_json_uint_field(o->j, "id", id);
 		if (hit.kind == STRAND_STOP_WATCH) {
 			const char *acc = hit.access == STRAND_WATCH_READ ? "read" : "write";
 			qtext(o, "watchpoint %" PRIu32 ": %s of %" PRIu32 " bytes at 0x%" PRIx64 " (%s)\n",
-			      hit.stop_id, acc, hit.size, hit.addr, sym);
+			      id, acc, hit.size, hit.addr, sym);
 			strand_json_string_field(o->j, "kind", "watch");
 			strand_json_string_field(o->j, "access", acc);
 			strand_json_uint_field(o->j, "size", hit.size);
 		} else if (hit.kind == STRAND_STOP_BREAK) {
-			qtext(o, "breakpoint %" PRIu32 " at 0x%" PRIx64 " (%s)\n",
-			      hit.stop_id, hit.addr, sym);
+			qtext(o, "breakpoint %" PRIu32 " at 0x%" PRIx64 " (%s)\n", id, hit.addr, sym);
 			strand_json_string_field(o->j, "kind", "break");
 		} else {
-			qtext(o, "stop %" PRIu32 "\n", hit.stop_id);
+			qtext(o, "stop %" PRIu32 "\n", id);
 			strand_json_string_field(o->j, "kind",
 						 hit.kind == STRAND_STOP_EVENT ? "event" : "position");
 		}
 		strand_json_hex_field(o->j, "address", hit.addr);
 		strand_json_uint_field(o->j, "position", hit.position);
+		if (qs)
+			qs->hits++; /* shown by 'list' */
 		strand_json_end_object(o->j);
+		if (qs && qs->temp) {
+			qtext(o, "temporary breakpoint %" PRIu32 " deleted\n", qs->id);
+			qstop_del(q, qs);
+		}
 	}
 	return moved(q, o, st);
 }
@@ -387,24 +582,59 @@ static strand_status cmd_rcontinue(struct strand_query *q, struct qargs *a,
 	return do_run(q, o, err, STRAND_BACKWARD);
 }
 
+/* "ADDR [if EXPR]": the condition joined from the words after "if". */
+static strand_status break_args(struct qargs *a, char *cond, size_t cap, strand_error *err)
+{
+	cond[0] = '\0';
+	if (a->argc == 2)
+		return STRAND_OK;
+	if (strcmp(a->argv[2], "if") || a->argc < 4)
+		return strand_error_set(err, STRAND_ERR_INVALID,
+					"usage: break ADDR [if EXPR] (not '%s')", a->argv[2]);
+	for (int i = 3; i < a->argc; i++) {
+		size_t l = strlen(cond);
+		snprintf(cond + l, cap - l, "%s%s", i > 3 ? " " : "", a->argv[i]);
+	}
+	return STRAND_OK;
+}
+
+static strand_status do_break(struct strand_query *q, struct qargs *a, struct qout *o,
+			      strand_error *err, bool temp)
+{
+	struct strand_stop s = { .kind = STRAND_STOP_BREAK, .enabled = true };
+	char cond[256];
+	strand_status st = break_args(a, cond, sizeof cond, err);
+	if (st < 0 || (st = qeval(q, a->argv[1], &s.addr, err)) < 0)
+		return st;
+	if (cond[0]) { /* check the condition's syntax now */
+		uint64_t v;
+		strand_error ce;
+		if (qeval(q, cond, &v, &ce) < 0 && strstr(ce.msg, "expected"))
+			return strand_error_set(err, STRAND_ERR_INVALID, "condition: %s", ce.msg);
+	}
+	struct qstop *qs;
+	if ((st = qstop_add(q, &s, cond, temp, &qs, err)) < 0)
+		return st;
+	char sym[256];
+	qsym(q, s.addr, sym, sizeof sym);
+	qtext(o, "%sbreakpoint %" PRIu32 " at 0x%" PRIx64 " (%s)%s%s\n", temp ? "temporary " : "",
+	      qs->id, s.addr, sym, cond[0] ? " if " : "", cond);
+	strand_json_name(o->j, "stop");
+	json_stop(o, qs);
+	strand_json_string_field(o->j, "symbol", sym);
+	return STRAND_OK;
+}
+
 static strand_status cmd_break(struct strand_query *q, struct qargs *a,
 			       struct qout *o, strand_error *err)
 {
-	struct strand_stop s = { .kind = STRAND_STOP_BREAK, .enabled = true };
-	strand_status st = qeval(q, a->argv[1], &s.addr, err);
-	if (st < 0)
-		return st;
-	uint32_t id;
-	if ((st = OPS(q)->stop_add(T(q), &s, &id, err)) < 0)
-		return st;
-	s.id = id;
-	char sym[256];
-	qsym(q, s.addr, sym, sizeof sym);
-	qtext(o, "breakpoint %" PRIu32 " at 0x%" PRIx64 " (%s)\n", id, s.addr, sym);
-	strand_json_name(o->j, "stop");
-	json_stop(o, &s);
-	strand_json_string_field(o->j, "symbol", sym);
-	return STRAND_OK;
+	return do_break(q, a, o, err, false);
+}
+
+static strand_status cmd_tbreak(struct strand_query *q, struct qargs *a,
+				struct qout *o, strand_error *err)
+{
+	return do_break(q, a, o, err, true);
 }
 
 static strand_status cmd_watch(struct strand_query *q, struct qargs *a,
@@ -427,61 +657,113 @@ static strand_status cmd_watch(struct strand_query *q, struct qargs *a,
 		return st;
 	if (s.len == 0 || s.len > (1u << 20))
 		return strand_error_set(err, STRAND_ERR_INVALID,
-					"watch length %" PRIu64 " out of range (1..1048576)",
-					s.len);
-	uint32_t id;
-	if ((st = OPS(q)->stop_add(T(q), &s, &id, err)) < 0)
+					"watch length %" PRId64 " out of range (1..1048576)",
+					(int64_t)s.len);
+	struct qstop *qs;
+	if ((st = qstop_add(q, &s, NULL, false, &qs, err)) < 0)
 		return st;
-	s.id = id;
-	qtext(o, "watchpoint %" PRIu32 " on %s of 0x%" PRIx64 "..0x%" PRIx64 "\n", id,
+	qtext(o, "watchpoint %" PRIu32 " on %s of 0x%" PRIx64 "..0x%" PRIx64 "\n", qs->id,
 	      s.access == STRAND_WATCH_READ ? "reads" : s.access == STRAND_WATCH_WRITE
 							? "writes" : "reads and writes",
 	      s.addr, s.addr + s.len);
 	strand_json_name(o->j, "stop");
-	json_stop(o, &s);
+	json_stop(o, qs);
+	return STRAND_OK;
+}
+
+/* The stops named by words i.. ("all" = every one): ids into out[]. */
+static strand_status stop_ids(struct strand_query *q, struct qargs *a, int i,
+			      uint32_t *out, uint32_t *n, strand_error *err)
+{
+	*n = 0;
+	if (i < a->argc && !strcmp(a->argv[i], "all")) {
+		for (uint32_t k = 0; k < q->nstops && *n < QMAX_ARGS * 8; k++)
+			out[(*n)++] = q->stops[k].id;
+		return STRAND_OK;
+	}
+	for (; i < a->argc; i++) {
+		uint64_t id;
+		strand_status st = qeval(q, a->argv[i], &id, err);
+		if (st < 0)
+			return st;
+		if (!qstop_by_id(q, id))
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"no stop with id %" PRIu64 " (see 'list')", id);
+		out[(*n)++] = (uint32_t)id;
+	}
 	return STRAND_OK;
 }
 
 static strand_status cmd_delete(struct strand_query *q, struct qargs *a,
 				struct qout *o, strand_error *err)
 {
+	uint32_t ids[QMAX_ARGS * 8], n;
 	strand_json_name(o->j, "deleted");
 	strand_json_start_array(o->j);
-	strand_status st = STRAND_OK;
-	if (!strcmp(a->argv[1], "all")) {
-		uint32_t n;
-		const struct strand_stop *s = OPS(q)->stops(T(q), &n);
-		uint32_t ids[256], k = 0;
-		for (uint32_t i = 0; i < n && k < 256; i++)
-			ids[k++] = s[i].id;
-		for (uint32_t i = 0; i < k; i++) {
-			OPS(q)->stop_del(T(q), ids[i]);
-			strand_json_uint(o->j, ids[i]);
-		}
-		qtext(o, "deleted %" PRIu32 " stops\n", k);
-	} else {
-		for (int i = 1; i < a->argc && st >= 0; i++) {
-			uint64_t id;
-			if ((st = qeval(q, a->argv[i], &id, err)) < 0)
-				break;
-			if (id > UINT32_MAX || OPS(q)->stop_del(T(q), (uint32_t)id) != STRAND_OK) {
-				st = strand_error_set(err, STRAND_ERR_INVALID,
-						      "no stop with id %" PRIu64 " (see 'list')", id);
-				break;
+	strand_status st = stop_ids(q, a, 1, ids, &n, err);
+	bool all = !strcmp(a->argv[1], "all");
+	for (uint32_t k = 0; st >= 0 && k < n; k++) {
+		struct qstop *qs = qstop_by_id(q, ids[k]);
+		if (!qs)
+			continue;
+		qstop_del(q, qs);
+		strand_json_uint(o->j, ids[k]);
+		if (!all)
+			qtext(o, "deleted %" PRIu32 "\n", ids[k]);
+	}
+	if (all && st >= 0)
+		qtext(o, "deleted %" PRIu32 " stops\n", n);
+	strand_json_end_array(o->j);
+	return st;
+}
+
+static strand_status do_enable(struct strand_query *q, struct qargs *a, struct qout *o,
+			       strand_error *err, bool on)
+{
+	uint32_t ids[QMAX_ARGS * 8], n;
+	strand_status st = stop_ids(q, a, 1, ids, &n, err);
+	if (st < 0)
+		return st;
+	strand_json_name(o->j, on ? "enabled" : "disabled");
+	strand_json_start_array(o->j);
+	for (uint32_t k = 0; k < n; k++) {
+		struct qstop *qs = qstop_by_id(q, ids[k]);
+		if (qs->enabled != on) {
+			if (on) {
+				uint32_t rid;
+				if ((st = OPS(q)->stop_add(T(q), &qs->s, &rid, err)) < 0)
+					break;
+				qs->rid = rid;
+			} else {
+				OPS(q)->stop_del(T(q), qs->rid);
+				qs->rid = 0;
 			}
-			qtext(o, "deleted %" PRIu64 "\n", id);
-			strand_json_uint(o->j, id);
+			qs->enabled = on;
 		}
+		qtext(o, "%s %" PRIu32 "\n", on ? "enabled" : "disabled", qs->id);
+		strand_json_uint(o->j, qs->id);
 	}
 	strand_json_end_array(o->j);
 	return st;
 }
 
+static strand_status cmd_enable(struct strand_query *q, struct qargs *a,
+				struct qout *o, strand_error *err)
+{
+	return do_enable(q, a, o, err, true);
+}
+
+static strand_status cmd_disable(struct strand_query *q, struct qargs *a,
+				 struct qout *o, strand_error *err)
+{
+	return do_enable(q, a, o, err, false);
+}
+
 static strand_status cmd_list(struct strand_query *q, struct qargs *a,
 			      struct qout *o, strand_error *err)
 {
-	uint32_t n;
-	const struct strand_stop *s = OPS(q)->stops(T(q), &n);
+	uint32_t n = q->nstops;
+	const struct qstop *s = q->stops;
 	strand_json_name(o->j, "stops");
 	strand_json_start_array(o->j);
 	if (n == 0)
@@ -490,19 +772,25 @@ static strand_status cmd_list(struct strand_query *q, struct qargs *a,
 		qtext(o, "%-4s %-6s %-18s %-8s %s\n", "id", "kind", "address", "access", "where");
 	for (uint32_t i = 0; i < n; i++) {
 		char sym[256] = "";
-		if (s[i].kind == STRAND_STOP_BREAK || s[i].kind == STRAND_STOP_WATCH)
-			qsym(q, s[i].addr, sym, sizeof sym);
-		if (s[i].kind == STRAND_STOP_WATCH)
-			qtext(o, "%-4" PRIu32 " %-6s 0x%-16" PRIx64 " %-8s %" PRIu64 " bytes\n",
-			      s[i].id, "watch", s[i].addr,
-			      s[i].access == STRAND_WATCH_READ ? "r"
-			      : s[i].access == STRAND_WATCH_WRITE ? "w" : "rw", s[i].len);
-		else if (s[i].kind == STRAND_STOP_BREAK)
-			qtext(o, "%-4" PRIu32 " %-6s 0x%-16" PRIx64 " %-8s %s\n", s[i].id,
-			      "break", s[i].addr, "x", sym);
+		if (s[i].s.kind == STRAND_STOP_BREAK || s[i].s.kind == STRAND_STOP_WATCH)
+			qsym(q, s[i].s.addr, sym, sizeof sym);
+		if (s[i].s.kind == STRAND_STOP_WATCH)
+			qtext(o, "%-4" PRIu32 " %-6s 0x%-16" PRIx64 " %-8s %" PRIu64 " bytes", s[i].id,
+			      "watch", s[i].s.addr,
+			      s[i].s.access == STRAND_WATCH_READ ? "r"
+			      : s[i].s.access == STRAND_WATCH_WRITE ? "w" : "rw", s[i].s.len);
 		else
-			qtext(o, "%-4" PRIu32 " %-6s\n", s[i].id,
-			      s[i].kind == STRAND_STOP_EVENT ? "event" : "pos");
+			qtext(o, "%-4" PRIu32 " %-6s 0x%-16" PRIx64 " %-8s %s", s[i].id, "break",
+			      s[i].s.addr, "x", sym);
+		if (s[i].cond[0])
+			qtext(o, "  if %s", s[i].cond);
+		if (s[i].hits)
+			qtext(o, "  (hit %" PRIu64 " time%s)", s[i].hits, s[i].hits == 1 ? "" : "s");
+		if (s[i].temp)
+			qtext(o, "  [temporary]");
+		if (!s[i].enabled)
+			qtext(o, "  [disabled]");
+		qtext(o, "\n");
 		json_stop(o, &s[i]);
 	}
 	strand_json_end_array(o->j);
@@ -1026,6 +1314,20 @@ static void json_event(struct strand_query *q, struct qout *o,
 	strand_json_end_object(o->j);
 }
 
+/* Does `name` contain `pat`, ignoring case? */
+static bool name_has(const char *name, const char *pat)
+{
+	size_t n = strlen(name), m = strlen(pat);
+	for (size_t i = 0; i + m <= n; i++) {
+		size_t k = 0;
+		while (k < m && tolower((unsigned char)name[i + k]) == tolower((unsigned char)pat[k]))
+			k++;
+		if (k == m)
+			return true;
+	}
+	return false;
+}
+
 static strand_status cmd_syscalls(struct strand_query *q, struct qargs *a,
 				  struct qout *o, strand_error *err)
 {
@@ -1033,18 +1335,37 @@ static strand_status cmd_syscalls(struct strand_query *q, struct qargs *a,
 	if (st < 0)
 		return st;
 	bool failed = false;
+	const char *name = NULL;
+	uint64_t tid = 0, from = 0, to = UINT64_MAX, limit = q->max_rows, skip = 0;
+	bool have_tid = false;
 	for (int i = 1; i < a->argc; i++) {
-		if (!strcmp(a->argv[i], "--failed"))
+		const char *opt = a->argv[i];
+		uint64_t *num = !strcmp(opt, "--tid") ? &tid : !strcmp(opt, "--from") ? &from
+				: !strcmp(opt, "--to") ? &to : !strcmp(opt, "--limit") ? &limit
+				: !strcmp(opt, "--skip") ? &skip : NULL;
+		if (!strcmp(opt, "--failed")) {
 			failed = true;
-		else
+		} else if (!strcmp(opt, "--name") && i + 1 < a->argc) {
+			name = a->argv[++i];
+		} else if (num && i + 1 < a->argc) {
+			if ((st = qeval(q, a->argv[++i], num, err)) < 0)
+				return st;
+			if ((int64_t)*num < 0)
+				return strand_error_set(err, STRAND_ERR_INVALID, "%s %" PRId64
+							" is negative", opt, (int64_t)*num);
+			have_tid = have_tid || num == &tid;
+		} else {
 			return strand_error_set(err, STRAND_ERR_INVALID,
-						"unknown option '%s' (usage: syscalls [--failed])",
-						a->argv[i]);
+						"unknown option '%s' (usage: syscalls [--failed] "
+						"[--name TEXT] [--tid TID] [--from POS] [--to POS] "
+						"[--limit N] [--skip N])", opt);
+		}
 	}
+	if (limit == 0)
+		return strand_error_set(err, STRAND_ERR_INVALID, "--limit must be at least 1");
 	bool objects = q->ext && q->ext->syscall_object;
 	if (objects && !q->ext->syscall_object(q, 0, err))
-		return strand_error_wrap(err, err ? err->status : STRAND_ERR_INVALID,
-					 "cannot decode syscall objects");
+		return strand_error_wrap(err, err->status, "cannot decode syscall objects");
 	strand_json_name(o->j, "syscalls");
 	strand_json_start_array(o->j);
 	qtext(o, "%-6s %-10s %-6s %-28s %-10s %s\n", "event", "position", "tid",
@@ -1054,20 +1375,25 @@ static strand_status cmd_syscalls(struct strand_query *q, struct qargs *a,
 		const struct strand_query_event *e = &q->events[i];
 		if (e->type != STRAND_REC_SYSCALL || (failed && !e->failed))
 			continue;
+		if (e->position < from || e->position > to || (have_tid && e->tid != tid))
+			continue;
+		const char *nm = syscall_name(q, e->number);
+		char name_buf[64];
+		if (nm)
+			snprintf(name_buf, sizeof name_buf, "%s", nm);
+		else
+			snprintf(name_buf, sizeof name_buf, "0x%" PRIx64, e->number);
+		if (name && !name_has(name_buf, name))
+			continue;
 		total++;
-		if (rows >= q->max_rows)
+		if (total <= skip || rows >= limit)
 			continue;
 		rows++;
-		char sym[256], name[64], desc[256];
+		char sym[256], desc[256];
 		qsym(q, e->pc, sym, sizeof sym);
-		const char *nm = syscall_name(q, e->number);
-		if (nm)
-			snprintf(name, sizeof name, "%s", nm);
-		else
-			snprintf(name, sizeof name, "0x%" PRIx64, e->number);
 		const char *obj = objects ? q->ext->syscall_object(q, e->index, err) : NULL;
 		qtext(o, "%-6" PRIu64 " %-10" PRIu64 " %-6" PRIu32 " %-28s 0x%08" PRIx64 " %s%s\n",
-		      e->index, e->position, e->tid, name, e->result,
+		      e->index, e->position, e->tid, name_buf, e->result,
 		      obj && obj[0] ? obj : sym, e->failed ? "  FAILED" : "");
 		if (e->failed) {
 			qdescribe(q, e->result, true, desc, sizeof desc);
@@ -1078,9 +1404,25 @@ static strand_status cmd_syscalls(struct strand_query *q, struct qargs *a,
 	}
 	strand_json_end_array(o->j);
 	strand_json_uint_field(o->j, "count", total);
-	strand_json_bool_field(o->j, "truncated", total > rows);
+	bool more = total > skip + rows;
+	strand_json_bool_field(o->j, "truncated", more);
+	if (skip)
+		strand_json_uint_field(o->j, "skipped", skip);
 	qtext(o, "%" PRIu64 " %ssyscalls%s\n", total, failed ? "failed " : "",
-	      total > rows ? " (first rows shown)" : "");
+	      more ? " (first rows shown)" : "");
+	if (more) {
+		/* the next page: the same command, further on */
+		qtext(o, "next page: syscalls");
+		for (int i = 1; i < a->argc; i++) {
+			if (!strcmp(a->argv[i], "--skip")) {
+				i++;
+				continue;
+			}
+			qtext(o, " %s", a->argv[i]);
+		}
+		qtext(o, " --skip %" PRIu64 "\n", skip + rows);
+		strand_json_uint_field(o->j, "next_skip", skip + rows);
+	}
 	return STRAND_OK;
 }
 
@@ -1136,9 +1478,64 @@ static strand_status cmd_events(struct strand_query *q, struct qargs *a,
 						"not available for this target"); \
 		return q->ext->field(q, a, o, err);                           \
 	}
-EXT_CMD(cmd_calls, calls)
+EXT_CMD(ext_calls_cmd, calls)
 EXT_CMD(cmd_memory, memory)
-EXT_CMD(cmd_origin, origin)
+EXT_CMD(ext_origin_cmd, origin)
+
+/* calls FUNC where FUNC's module is not loaded here: found where a module
+ * load makes it resolve, and the query runs there (symbols resolve), then
+ * the session goes back. */
+static strand_status cmd_calls(struct strand_query *q, struct qargs *a,
+			       struct qout *o, strand_error *err)
+{
+	uint64_t v;
+	strand_error e;
+	if (qeval(q, a->argv[1], &v, &e) == STRAND_OK || !q->events)
+		return ext_calls_cmd(q, a, o, err);
+	uint64_t here = OPS(q)->position(T(q)), end = OPS(q)->end(T(q));
+	strand_status st;
+	for (uint64_t i = 0; i < q->nevents; i++) {
+		const struct strand_query_event *ev = &q->events[i];
+		if (ev->type != STRAND_REC_MODULE)
+			continue;
+		for (uint64_t at = ev->position; at <= ev->position + 1 && at <= end; at++) {
+			if ((st = OPS(q)->seek(T(q), at, err)) < 0)
+				return st;
+			if (qeval(q, a->argv[1], &v, &e) != STRAND_OK)
+				continue;
+			st = ext_calls_cmd(q, a, o, err);
+			strand_status back = OPS(q)->seek(T(q), here, err);
+			return st < 0 ? st : back < 0 ? back : st;
+		}
+	}
+	if ((st = OPS(q)->seek(T(q), here, err)) < 0)
+		return st;
+	return ext_calls_cmd(q, a, o, err); /* says why FUNC does not resolve */
+}
+
+/* origin [ADDR] LEN: the brackets name the memory at ADDR (as in the
+ * display of a memory step), not the pointer read from it. */
+static strand_status cmd_origin(struct strand_query *q, struct qargs *a,
+				struct qout *o, strand_error *err)
+{
+	char *w = a->argv[1];
+	size_t n = strlen(w);
+	if (n >= 3 && w[0] == '[' && w[n - 1] == ']') {
+		int depth = 0;
+		size_t k;
+		for (k = 0; k < n; k++) {
+			depth += w[k] == '[' ? 1 : w[k] == ']' ? -1 : 0;
+			if (depth == 0)
+				break;
+		}
+		if (k == n - 1) { /* one bracket pair around the whole word: (ADDR),
+				     an address even when ADDR is a register */
+			w[0] = '(';
+			w[n - 1] = ')';
+		}
+	}
+	return ext_origin_cmd(q, a, o, err);
+}
 EXT_CMD(cmd_find, find)
 EXT_CMD(cmd_report, report)
 
@@ -1220,14 +1617,26 @@ const struct qcmd qcmd_table[] = {
 	{ "rcontinue", "gb", "rcontinue",
 	  "run backward to the previous breakpoint or watchpoint", NULL, 0, 0,
 	  cmd_rcontinue },
-	{ "break", "bp", "break ADDR|module!sym",
-	  "stop before the instruction at an address executes", NULL, 1, 1, cmd_break },
+	{ "break", "bp", "break ADDR|module!sym [if EXPR]",
+	  "stop before the instruction at an address executes",
+	  "    break ntdll!NtCreateFile               every time\n"
+	  "    break ntdll!NtCreateFile if [esp+8] == 0x40100080\n"
+	  "                                           only where EXPR is non-zero\n"
+	  "    (gdb: b; WinDbg: bp; 'tbreak' stops once)\n",
+	  1, -1, cmd_break },
+	{ "tbreak", NULL, "tbreak ADDR [if EXPR]",
+	  "a breakpoint deleted when it first stops motion", NULL, 1, -1, cmd_tbreak },
 	{ "watch", "ba", "watch [r|w|rw] ADDR LEN",
 	  "stop after an instruction reads/writes a memory range (default w)", NULL, 2,
 	  3, cmd_watch },
 	{ "delete", "bc", "delete ID...|all", "delete breakpoints or watchpoints", NULL,
 	  1, -1, cmd_delete },
-	{ "list", "bl", "list", "list breakpoints and watchpoints", NULL, 0, 0, cmd_list },
+	{ "list", "bl", "list", "list breakpoints and watchpoints, with their hit counts", NULL,
+	  0, 0, cmd_list },
+	{ "disable", NULL, "disable ID...|all", "keep stops but do not stop at them (WinDbg: bd)",
+	  NULL, 1, -1, cmd_disable },
+	{ "enable", NULL, "enable ID...|all", "stop at disabled stops again (WinDbg: be)", NULL,
+	  1, -1, cmd_enable },
 	/* state */
 	{ "regs", "r", "regs", "show the registers of the current thread", NULL, 0, 0,
 	  cmd_regs },
@@ -1262,14 +1671,21 @@ const struct qcmd qcmd_table[] = {
 	/* whole trace */
 	{ "events", NULL, "events [TYPE]", "list the events of the trace (index order)",
 	  NULL, 0, 1, cmd_events },
-	{ "syscalls", NULL, "syscalls [--failed]",
-	  "list kernel transitions with their results", NULL, 0, 1, cmd_syscalls },
+	{ "syscalls", NULL, "syscalls [--failed] [--name TEXT] [--tid TID] [--from POS] [--to POS] [--limit N] [--skip N]",
+	  "list kernel transitions with their results",
+	  "    --failed          only the failed ones\n"
+	  "    --name TEXT       names containing TEXT (any case): --name CreateFile\n"
+	  "    --tid TID         one thread's\n"
+	  "    --from POS, --to POS  positions in [POS, POS]\n"
+	  "    --limit N         rows per page (default 1000); the last line says how to\n"
+	  "    --skip N          get the next page (skip the first N matches)\n",
+	  0, -1, cmd_syscalls },
 	{ "calls", NULL, "calls FUNC",
 	  "every call of a function: thread, positions, arguments, return value", NULL,
 	  1, 2, cmd_calls },
 	{ "memory", NULL, "memory ADDR LEN [r|w|rw]",
 	  "every access to a memory range over the whole trace", NULL, 2, 3, cmd_memory },
-	{ "origin", NULL, "origin REG|ADDR [LEN] [--passes]",
+	{ "origin", NULL, "origin REG|ADDR|[ADDR] [LEN] [--passes]",
 	  "where the current value of a register or memory came from",
 	  "    Follows the value back: the instruction that last changed it, then\n"
 	  "    for copies where that came from, through memory and registers,\n"

@@ -180,6 +180,17 @@ static strand_status parse_unary(struct parser *p, uint64_t *v)
 	strand_status st;
 	skip(p);
 	char c = p->s[p->i];
+	if (c == '!' && p->s[p->i + 1] != '=') {
+		if (++p->depth > EXPR_MAX_DEPTH)
+			return fail(p, "expression nested too deeply");
+		p->i++;
+		st = parse_unary(p, v);
+		p->depth--;
+		if (st < 0)
+			return st;
+		*v = !*v;
+		return STRAND_OK;
+	}
 	if (c == '-' || c == '~' || c == '+') {
 		if (++p->depth > EXPR_MAX_DEPTH)
 			return fail(p, "expression nested too deeply");
@@ -198,13 +209,17 @@ static strand_status parse_unary(struct parser *p, uint64_t *v)
 }
 
 /* Binary operators by precedence level, lowest first. */
-static const char *const levels[][3] = {
-	{ "|", NULL, NULL },
-	{ "^", NULL, NULL },
-	{ "&", NULL, NULL },
-	{ "<<", ">>", NULL },
-	{ "+", "-", NULL },
-	{ "*", "/", "%" },
+static const char *const levels[][4] = {
+	{ "||", NULL, NULL, NULL },
+	{ "&&", NULL, NULL, NULL },
+	{ "|", NULL, NULL, NULL },
+	{ "^", NULL, NULL, NULL },
+	{ "&", NULL, NULL, NULL },
+	{ "==", "!=", NULL, NULL },
+	{ "<=", ">=", "<", ">" },
+	{ "<<", ">>", NULL, NULL },
+	{ "+", "-", NULL, NULL },
+	{ "*", "/", "%", NULL },
 };
 #define NLEVELS (sizeof levels / sizeof levels[0])
 
@@ -212,13 +227,14 @@ static const char *match_op(struct parser *p, unsigned level)
 {
 	skip(p);
 	const char *s = p->s + p->i;
-	for (unsigned k = 0; k < 3 && levels[level][k]; k++) {
+	for (unsigned k = 0; k < 4 && levels[level][k]; k++) {
 		const char *op = levels[level][k];
 		size_t n = strlen(op);
 		if (strncmp(s, op, n) != 0)
 			continue;
-		/* '<' alone or '&&' are not operators of ours: let them fail */
-		if (n == 1 && (op[0] == '&' || op[0] == '|') && s[1] == op[0])
+		/* '&' is not the start of '&&', '<' not of '<<' or '<=' */
+		if (n == 1 && (op[0] == '&' || op[0] == '|' || op[0] == '<' || op[0] == '>') &&
+		    (s[1] == op[0] || s[1] == '='))
 			continue;
 		return op;
 	}
@@ -239,6 +255,17 @@ static strand_status parse_level(struct parser *p, unsigned level, uint64_t *v)
 		uint64_t r;
 		if ((st = parse_level(p, level + 1, &r)) < 0)
 			return st;
+		/* comparisons and logic: 1 or 0, unsigned */
+		if (!strcmp(op, "||") || !strcmp(op, "&&") || !strcmp(op, "==") ||
+		    !strcmp(op, "!=") || !strcmp(op, "<=") || !strcmp(op, ">=") ||
+		    ((op[0] == '<' || op[0] == '>') && !op[1])) {
+			uint64_t l = *v;
+			*v = !strcmp(op, "||") ? (l || r) : !strcmp(op, "&&") ? (l && r)
+			     : !strcmp(op, "==") ? l == r : !strcmp(op, "!=") ? l != r
+			     : !strcmp(op, "<=") ? l <= r : !strcmp(op, ">=") ? l >= r
+			     : op[0] == '<' ? l < r : l > r;
+			continue;
+		}
 		switch (op[0]) {
 		case '|': *v |= r; break;
 		case '^': *v ^= r; break;

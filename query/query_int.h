@@ -19,6 +19,7 @@
 #ifndef STRAND_QUERY_INT_H
 #define STRAND_QUERY_INT_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "strand/json.h"
@@ -148,6 +149,19 @@ struct qext {
 /* Sessions (session.c)                                                   */
 /* ===================================================================== */
 
+/* A breakpoint or watchpoint as the user sees it: the session's number
+ * and options over the target's stop (which the session may remove and
+ * re-add: disable/enable). */
+struct qstop {
+	uint32_t id;          /* the user's number: 1, 2, ... in creation order */
+	uint32_t rid;         /* the target's stop id; 0 while disabled */
+	struct strand_stop s; /* kind, addr, len, access (s.id unused) */
+	char cond[256];       /* stop only where this expression is non-zero; "" = always */
+	uint64_t hits;        /* times it stopped motion (its condition held) */
+	bool temp;            /* tbreak: deleted when it stops motion */
+	bool enabled;
+};
+
 struct strand_query {
 	const struct qtarget_ops *ops;
 	void *t;                       /* the target's handle */
@@ -164,6 +178,12 @@ struct strand_query {
 	unsigned line;                 /* script line, 0 if none */
 	const char *cmd_name;          /* command being run (for errors) */
 	bool quit;                     /* `quit` ran */
+	struct qstop *stops;           /* owned, creation order */
+	uint32_t nstops, cap_stops;
+	uint32_t next_stop_id;         /* last id given */
+	/* Set asynchronously (a SIGINT handler) to interrupt motion; may be
+	 * NULL.  Motion clears it when it stops for it. */
+	volatile sig_atomic_t *interrupt;
 };
 
 /* Session over any target.  Takes ownership of `events` (malloc'd array,
@@ -212,6 +232,12 @@ struct qcmd {
  * 0 for "any". */
 const char *qevent_name(unsigned type);
 int qevent_type(const char *name);
+
+/* Rewrite gdb and WinDbg spellings ("si", "x/4x esp", "dd esp L4",
+ * "ba w4 ADDR", "!tt 50", "info reg") into the command language
+ * (query/aliases.c).  `out` gets the line to run (cap bytes); returns
+ * false if nothing was rewritten (out = line). */
+bool qalias_expand(const char *line, char *out, size_t cap);
 
 /* The table, terminated by a NULL name. */
 extern const struct qcmd qcmd_table[];

@@ -46,6 +46,7 @@ void strand_query_free(struct strand_query *q)
 	if (q->ext_free)
 		q->ext_free(q->ext_ud);
 	free(q->events);
+	free(q->stops);
 	free(q);
 }
 
@@ -54,6 +55,36 @@ void strand_query_set_source(struct strand_query *q, const char *source,
 {
 	snprintf(q->source, sizeof q->source, "%s", source ? source : "");
 	q->line = line;
+}
+
+void strand_query_set_interrupt(struct strand_query *q, volatile sig_atomic_t *flag)
+{
+	q->interrupt = flag;
+}
+
+bool strand_query_is_motion(const char *line)
+{
+	static const char *const motion[] = { "step", "back", "next", "prev", "finish",
+					      "rfinish", "continue", "rcontinue", NULL };
+	char buf[1024];
+	qalias_expand(line, buf, sizeof buf);
+	char first[64];
+	size_t k = 0;
+	const char *p = buf;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (*p && *p != ' ' && *p != '\t' && *p != ';' && k < sizeof first - 1)
+		first[k++] = *p++;
+	first[k] = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	const struct qcmd *c = qcmd_find(first);
+	if (!c || strchr(p, ';'))
+		return false;
+	for (const char *const *m = motion; *m; m++)
+		if (!strcmp(c->name, *m))
+			return true;
+	return false;
 }
 
 const struct strand_query_event *strand_query_events(const struct strand_query *q,
@@ -242,14 +273,18 @@ strand_status strand_query_exec(struct strand_query *q, const char *line,
 	strand_query_result_fini(res);
 
 	struct qargs *a = malloc(sizeof *a);
+	char *expanded = malloc(sizeof a->buf);
 	struct qout o;
 	memset(&o, 0, sizeof o);
 	const char *name = "";
 	strand_status st;
-	if (!a) {
+	if (!a || !expanded) {
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate command");
 		goto out;
 	}
+	/* gdb / WinDbg spellings become the command they mean */
+	if (qalias_expand(line, expanded, sizeof a->buf))
+		line = expanded;
 	if ((st = qargs_split(line, a, err)) < 0) {
 		/* name the command if its first word made it through */
 		char first[64];
@@ -317,6 +352,7 @@ out:
 	res->quit = q->quit;
 	q->quit = false;
 	free(a);
+	free(expanded);
 	return st;
 }
 

@@ -331,6 +331,18 @@ Test(query, eval_computes_numbers_with_c_precedence)
 	cr_assert_eq(ev("0x80000000 >> 31"), 1);
 }
 
+Test(query, eval_compares_and_combines_for_conditions)
+{
+	cr_assert_eq(ev("1 == 1"), 1);
+	cr_assert_eq(ev("1 != 1"), 0);
+	cr_assert_eq(ev("2 < 3 && 3 <= 3"), 1);
+	cr_assert_eq(ev("2 > 3 || 4 >= 5"), 0);
+	cr_assert_eq(ev("!0 + !5"), 1);
+	cr_assert_eq(ev("1 << 2 < 5"), 1, "shifts bind tighter than comparisons");
+	cr_assert_eq(ev("3 & 1 == 1"), 1, "as in C: == before &");
+	cr_assert_eq(ev("-1 > 0"), 1, "unsigned");
+}
+
 Test(query, eval_reads_registers_symbols_and_memory)
 {
 	fk.pos = 5;
@@ -552,6 +564,104 @@ Test(query, break_continue_and_list_stop_where_asked)
 	HAS(ok("delete 1 2"), "\"deleted\":[1,2]");
 	ok("list");
 	HAS(res.text, "no breakpoints or watchpoints");
+}
+
+Test(query, conditional_temporary_and_disabled_stops_count_their_hits)
+{
+	/* a false condition is run past */
+	ok("break test!main+0x20 if eax == 0x777");
+	cr_assert_eq(strand_query_exec(q, "continue", &res, NULL), STRAND_END);
+	ok("seek 0");
+	ok("delete all");
+	HAS(ok("break test!main+0x20 if eip == 0x401020"), "\"condition\":\"eip == 0x401020\"");
+	cr_assert_eq(strand_query_exec(q, "continue", &res, NULL), STRAND_STOPPED);
+	HAS(res.json, "\"hit\":{\"id\":2,");
+	HAS(res.json, "\"position\":32");
+	ok("list");
+	HAS(res.text, "if eip == 0x401020  (hit 1 time)");
+	HAS(res.json, "\"hits\":1");
+	/* tbreak: once */
+	ok("seek 0");
+	HAS(ok("tbreak test!main+0x10"), "\"temporary\":true");
+	cr_assert_eq(strand_query_exec(q, "continue", &res, NULL), STRAND_STOPPED);
+	HAS(res.json, "\"position\":16");
+	HAS(res.text, "temporary breakpoint 3 deleted");
+	ok("list");
+	cr_assert_null(strstr(res.json, "\"id\":3"), "%s", res.json);
+	/* disabled: kept, not stopped at; enabled again: stops */
+	HAS(ok("disable 2"), "\"disabled\":[2]");
+	ok("list");
+	HAS(res.text, "[disabled]");
+	cr_assert_eq(strand_query_exec(q, "continue", &res, NULL), STRAND_END);
+	ok("seek 0");
+	HAS(ok("enable 2"), "\"enabled\":[2]");
+	cr_assert_eq(strand_query_exec(q, "continue", &res, NULL), STRAND_STOPPED);
+	HAS(res.json, "\"position\":32");
+	ok("list");
+	HAS(res.text, "(hit 2 times)");
+	fails("disable 9", "no stop with id 9");
+	fails("break test!main if", "usage: break ADDR [if EXPR]");
+	fails("break test!main if eax ==", "condition:");
+}
+
+Test(query, negative_counts_are_errors_that_show_the_number)
+{
+	fails("step -5", "count -5 is negative");
+	fails("back -1", "count -1 is negative");
+	fails("next -2", "count -2 is negative");
+	fails("mem esp -4", "count -4 is negative");
+	fails("syscalls --limit -3", "--limit -3 is negative");
+}
+
+Test(query, seek_takes_a_share_of_the_trace_and_offsets_from_its_ends)
+{
+	HAS(ok("seek 50%"), "\"position\":50");
+	HAS(ok("seek 100%"), "\"position\":100");
+	HAS(ok("seek end-10"), "\"position\":90");
+	HAS(ok("seek start+3"), "\"position\":3");
+	HAS(ok("seek end+5"), "\"position\":100");
+	HAS(ok("seek start-5"), "\"position\":0");
+	fails("seek 101%", "not a share of the trace");
+}
+
+Test(query, gdb_and_windbg_spellings_run_the_commands_they_mean)
+{
+	HAS(ok("si"), "\"command\":\"step\"");
+	HAS(res.json, "\"position\":1");
+	HAS(ok("ni"), "\"command\":\"next\"");
+	HAS(ok("rsi"), "\"command\":\"back\"");
+	HAS(ok("reverse-stepi"), "\"position\":0");
+	HAS(ok("x/2x esp"), "\"command\":\"mem\"");
+	HAS(res.json, "\"type\":\"u32\"");
+	HAS(ok("x/4bx esp"), "\"type\":\"u8\"");
+	HAS(ok("x/3i eip"), "\"command\":\"disas\"");
+	HAS(ok("dd esp L2"), "\"type\":\"u32\"");
+	HAS(ok("dq esp l 1"), "\"type\":\"u64\"");
+	HAS(ok("r eax"), "\"registers\":{\"eax\":");
+	HAS(ok("info reg eax"), "\"registers\":{\"eax\":");
+	HAS(ok("info registers"), "\"command\":\"regs\"");
+	HAS(ok("info breakpoints"), "\"command\":\"list\"");
+	HAS(ok("p/x eax + 1"), "\"command\":\"print\"");
+	HAS(ok("ba w4 ebx"), "\"kind\":\"watch\",\"address\":\"0x1000\",\"length\":4,\"access\":\"w\"");
+	HAS(ok("ba r2 ebx"), "\"access\":\"rw\"");
+	HAS(ok("ba e1 test!main+0x20"), "\"kind\":\"break\"");
+	HAS(ok("!tt 100"), "\"position\":100");
+	HAS(ok("!tt 50"), "\"position\":50");
+	HAS(ok("!tt 0x10"), "\"position\":16");
+	HAS(ok("t-"), "\"position\":15");
+	HAS(ok("p-"), "\"command\":\"prev\"");
+	HAS(ok("when"), "\"command\":\"pos\"");
+	cr_assert_eq(strand_query_exec(q, "g-", &res, NULL), STRAND_END);
+	HAS(res.json, "\"command\":\"rcontinue\"");
+	cr_assert_eq(strand_query_exec(q, "c", &res, NULL), STRAND_STOPPED);
+	HAS(res.json, "\"command\":\"continue\"");
+	/* p is WinDbg's step over; gdb's print is print, p/FMT or ? */
+	HAS(ok("p"), "\"command\":\"next\"");
+	cr_assert(strand_query_is_motion("si"));
+	cr_assert(strand_query_is_motion("  reverse-continue"));
+	cr_assert(strand_query_is_motion("step 5"));
+	cr_assert_not(strand_query_is_motion("mem esp"));
+	cr_assert_not(strand_query_is_motion("step; mem esp"));
 }
 
 /* ---- state ---- */

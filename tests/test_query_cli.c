@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "strand/query.h"
@@ -516,7 +517,14 @@ struct pty {
 	size_t len;
 };
 
+static void pty_start_on(struct pty *p, const char *home, const char *trace_path);
+
 static void pty_start(struct pty *p, const char *home)
+{
+	pty_start_on(p, home, trace);
+}
+
+static void pty_start_on(struct pty *p, const char *home, const char *trace_path)
 {
 	p->fd = posix_openpt(O_RDWR | O_NOCTTY);
 	cr_assert_geq(p->fd, 0);
@@ -538,7 +546,7 @@ static void pty_start(struct pty *p, const char *home)
 		setenv("HOME", home, 1);
 		setenv("TERM", "dumb", 1);
 		setenv("INPUTRC", "/dev/null", 1);
-		execl(STRAND_CLI, STRAND_CLI, "query", "-q", trace, (char *)NULL);
+		execl(STRAND_CLI, STRAND_CLI, "query", "-q", trace_path, (char *)NULL);
 		_exit(127);
 	}
 }
@@ -581,9 +589,13 @@ Test(query_cli, interactive_session_shows_prompt_answers_and_completes)
 	cr_assert(pty_expect(&p, mark, "[3 t1] demo.exe!main+0x8> "), "prompt: %s", p.buf + mark);
 	/* tab completion of a command and of a module!symbol */
 	mark = p.len;
-	pty_send(&p, "disa\t demo!Op\t 1\r");
+	/* "disa" is ambiguous (disable, disas): Tab adds nothing, "s" decides */
+	pty_send(&p, "disa\ts demo!Op\t 1\r");
 	cr_assert(pty_expect(&p, mark, "demo!Open"), "completion: %s", p.buf + mark);
 	cr_assert(pty_expect(&p, mark, "push ebp"), "disas answer: %s", p.buf + mark);
+	mark = p.len;
+	pty_send(&p, "modu\t\r"); /* a unique prefix completes */
+	cr_assert(pty_expect(&p, mark, "symbols  path"), "modules answer: %s", p.buf + mark);
 	/* errors do not end the session */
 	mark = p.len;
 	pty_send(&p, "frob\r");
@@ -601,4 +613,72 @@ Test(query_cli, interactive_session_shows_prompt_answers_and_completes)
 	char *h = read_file(hist);
 	cr_assert(h && strstr(h, "step 3"), "history: %s", h ? h : "(none)");
 	free(h);
+}
+
+Test(query_cli, interactive_enter_repeats_motion_and_ctrl_c_keeps_the_session)
+{
+	struct pty p;
+	pty_start(&p, tmpdir);
+	cr_assert(pty_expect(&p, 0, "[0 t1] demo.exe!main> "), "prompt: %s", p.buf);
+	size_t mark = p.len;
+	pty_send(&p, "si 2\r");
+	cr_assert(pty_expect(&p, mark, "[2 t1] "), "si 2: %s", p.buf + mark);
+	mark = p.len;
+	pty_send(&p, "\r"); /* the last motion again */
+	cr_assert(pty_expect(&p, mark, "[4 t1] "), "repeat: %s", p.buf + mark);
+	mark = p.len;
+	pty_send(&p, "regs\r\r"); /* not a motion: Enter still repeats si 2 */
+	cr_assert(pty_expect(&p, mark, "[6 t1] "), "repeat after regs: %s", p.buf + mark);
+	mark = p.len;
+	pty_send(&p, "frob\x03"); /* Ctrl-C drops the line, the session goes on */
+	pty_send(&p, "when\r");
+	cr_assert(pty_expect(&p, mark, "position 6  tid 1"), "after Ctrl-C: %s", p.buf + mark);
+	cr_assert_null(strstr(p.buf + mark, "unknown command 'frob"), "%s", p.buf + mark);
+	pty_send(&p, "quit\r");
+	int st;
+	waitpid(p.pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(p.fd);
+	char path[512];
+	snprintf(path, sizeof path, "%s/.strand_query_history", tmpdir);
+	FILE *h = fopen(path, "r");
+	cr_assert_not_null(h, "history kept");
+	char buf[4096] = "";
+	size_t n = fread(buf, 1, sizeof buf - 1, h);
+	buf[n] = '\0';
+	fclose(h);
+	cr_assert(strstr(buf, "si 2") && strstr(buf, "when"), "history: %s", buf);
+}
+
+/* A long computation recorded here: Ctrl-C stops a continue and the
+ * prompt comes back at the position reached. */
+Test(query_cli, ctrl_c_interrupts_a_long_continue)
+{
+	char exe[512], rec[512], src[512];
+	snprintf(src, sizeof src, "%s/tests/gdb/spin.c", STRAND_SOURCE_DIR);
+	snprintf(exe, sizeof exe, "%s/spin", tmpdir);
+	snprintf(rec, sizeof rec, "%s/spin.strand", tmpdir);
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd, "cc -O0 -o '%s' '%s' && '%s' record -q -o '%s' -- '%s' >/dev/null 2>&1",
+		 exe, src, STRAND_CLI, rec, exe);
+	if (system(cmd) != 0)
+		cr_skip_test("cannot record a Linux program here");
+	struct pty p;
+	pty_start_on(&p, tmpdir, rec);
+	cr_assert(pty_expect(&p, 0, "> "), "prompt: %s", p.buf);
+	size_t mark = p.len;
+	pty_send(&p, "continue\r");
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	pty_send(&p, "\x03");
+	cr_assert(pty_expect(&p, mark, "interrupted at position"), "interrupt: %s", p.buf + mark);
+	cr_assert_null(strstr(p.buf + mark, "reached the end"), "%s", p.buf + mark);
+	mark = p.len;
+	pty_send(&p, "pos\r");
+	cr_assert(pty_expect(&p, mark, "trace: positions 0 .. "), "session goes on: %s", p.buf + mark);
+	pty_send(&p, "quit\r");
+	int st;
+	waitpid(p.pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(p.fd);
 }

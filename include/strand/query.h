@@ -22,6 +22,8 @@
 #ifndef STRAND_QUERY_H
 #define STRAND_QUERY_H
 
+#include <signal.h>
+
 #include "strand/replay.h"
 
 #ifdef __cplusplus
@@ -117,6 +119,17 @@ void strand_query_result_fini(struct strand_query_result *res);
  * callback that returns non-zero and returns that value, else 0. */
 int strand_query_split(const char *line,
 		       int (*cb)(void *ud, const char *cmd), void *ud);
+
+/* Let `flag` (set by a SIGINT handler, say) interrupt motion commands:
+ * continue/rcontinue, step/back/next/prev with counts stop within a
+ * slice of instructions, say "interrupted" and clear the flag.  NULL
+ * (the default) = not interruptible.  Whole-trace queries are not
+ * interrupted. */
+void strand_query_set_interrupt(struct strand_query *q, volatile sig_atomic_t *flag);
+
+/* True if `line` is one motion command (step, next, continue, ... in any
+ * spelling), which an interactive session repeats on an empty line. */
+bool strand_query_is_motion(const char *line);
 
 /* The prompt for interactive use: "strand 1234 t1 ntdll!KiFastSystemCall> "
  * (position, thread, symbolized pc).  Always NUL-terminated. */
