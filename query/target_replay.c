@@ -466,6 +466,60 @@ static void describe(struct strand_query *q, uint64_t v, bool syscall, char *buf
 		strand_code_describe(kind, v, buf, len);
 }
 
+/* Segments a call still open at its segment's end is followed into. */
+#define CALLS_MAX_FOLLOW 16u
+
+/* calls with the trace's sidecar index: only the segments holding calls
+ * to the function are replayed, each from its checkpoint, until max_rows
+ * rows are listed (a call still open at its segment's end is followed
+ * into the next segments); the count comes from the index when segments
+ * are left unreplayed.  *used false: no index, nothing done. */
+static strand_status calls_by_index(struct strand_query *q, struct calls_state *cs,
+				    struct strand_replay *p, bool *used, uint64_t *count,
+				    strand_error *err)
+{
+	struct strand_index *ix = NULL;
+	*used = false;
+	if (strand_index_open(RT(q)->path, NULL, &ix, NULL) != STRAND_OK)
+		return STRAND_OK;
+	strand_status st = strand_index_attach(ix, p, NULL);
+	uint32_t nrows = 0, nseg = 0;
+	uint64_t total = 0, upto = 0;
+	const struct strand_index_calls *rows = strand_index_calls_to(ix, cs->func, &nrows, &total);
+	const struct strand_index_segment *segs = strand_index_segments(ix, &nseg);
+	if (st < 0 || !segs) {
+		strand_index_close(ix);
+		return STRAND_OK; /* replay the whole trace instead */
+	}
+	*used = true;
+	bool all = true;
+	for (uint32_t i = 0; i < nrows && st >= 0; i++) {
+		if (cs->n >= q->max_rows) {
+			all = false;
+			break;
+		}
+		uint32_t si = rows[i].segment;
+		if (si >= nseg || segs[si].end <= upto)
+			continue;
+		uint64_t start = segs[si].start > upto ? segs[si].start : upto;
+		if ((st = strand_replay_seek(p, start, err)) < 0)
+			break;
+		struct strand_replay_frontier fr;
+		strand_replay_observe_from_here(p, &fr);
+		strand_obs_id id = strand_replay_on_block(p, calls_block, cs);
+		uint64_t end = segs[si].end;
+		st = strand_replay_seek(p, end, err);
+		for (uint32_t k = si + 1; st >= 0 && cs->nopen && k < nseg && k <= si + CALLS_MAX_FOLLOW; k++)
+			st = strand_replay_seek(p, end = segs[k].end, err);
+		strand_replay_observer_del(p, id);
+		strand_replay_observe_restore(p, &fr);
+		upto = end;
+	}
+	*count = all ? cs->n + cs->more : (total > cs->n ? total : cs->n);
+	strand_index_close(ix);
+	return st;
+}
+
 static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct qout *o,
 			       strand_error *err)
 {
@@ -478,21 +532,29 @@ static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct q
 	qsym(q, cs.func, fsym, sizeof fsym);
 	if ((st = open_pass(q, &p, err)) < 0)
 		return st;
-	strand_replay_on_block(p, calls_block, &cs);
-	st = strand_replay_seek(p, strand_replay_end(p), err);
-	if (st < 0)
+	bool indexed = false;
+	uint64_t count = 0;
+	if ((st = calls_by_index(q, &cs, p, &indexed, &count, err)) < 0)
 		goto out;
+	if (!indexed) {
+		strand_replay_on_block(p, calls_block, &cs);
+		st = strand_replay_seek(p, strand_replay_end(p), err);
+		if (st < 0)
+			goto out;
+		count = cs.n + cs.more;
+	}
 	if (cs.nomem) {
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "too many calls");
 		goto out;
 	}
 	qtext(o, "calls of %s (0x%" PRIx64 "): %" PRIu64 "%s\n", fsym, cs.func,
-	      cs.n + cs.more, cs.more ? " (first rows shown)" : "");
+	      count, count > cs.n ? " (first rows shown)" : "");
 	qtext(o, "%-4s %-6s %-10s %-10s %-10s %-10s %-10s %-10s %-10s  %s\n", "#",
 	      "tid", "call", "return", "arg0", "arg1", "arg2", "arg3", "result", "returns to");
 	strand_json_hex_field(o->j, "function", cs.func);
 	strand_json_string_field(o->j, "symbol", fsym);
-	strand_json_uint_field(o->j, "count", cs.n + cs.more);
+	strand_json_uint_field(o->j, "count", count);
+	strand_json_bool_field(o->j, "indexed", indexed);
 	strand_json_name(o->j, "calls");
 	strand_json_start_array(o->j);
 	for (uint64_t i = 0; i < cs.n && i < q->max_rows; i++) {
@@ -531,7 +593,7 @@ static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct q
 		strand_json_end_object(o->j);
 	}
 	strand_json_end_array(o->j);
-	strand_json_bool_field(o->j, "truncated", cs.more > 0);
+	strand_json_bool_field(o->j, "truncated", count > cs.n);
 out:
 	strand_replay_close(p);
 	free(cs.rows);
