@@ -331,6 +331,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	char gen[256];
 	if (!trace) {
 		snprintf(gen, sizeof gen, "/tmp/bench-index-%d.strand", (int)getpid());
