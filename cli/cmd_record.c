@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -57,6 +58,31 @@ static int program_status(const struct strand_ptrace_result *res)
 	if (res->interrupted)
 		return RECORD_EXIT_INTERRUPTED;
 	return res->signaled ? 128 + res->exit_code : res->exit_code;
+}
+
+/* Progress of the finalizing replay on a terminal: phase, events placed
+ * of all, rate and time left.  `ud` is a struct finalize_progress. */
+struct finalize_progress {
+	struct timespec start;
+	bool shown;
+};
+
+static void on_finalize_progress(void *ud, uint64_t done, uint64_t total)
+{
+	struct finalize_progress *p = ud;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double el = (double)(now.tv_sec - p->start.tv_sec) +
+		    (double)(now.tv_nsec - p->start.tv_nsec) * 1e-9;
+	if (el < 0.5)
+		return; /* short runs draw nothing */
+	double rate = el > 0 ? (double)done / el : 0;
+	double left = rate > 0 && total > done ? (double)(total - done) / rate : 0;
+	fprintf(stderr, "\rstrand record: finalizing: %" PRIu64 " / %" PRIu64 " events (%4.1f%%), "
+		"%.0f events/s, %.0f s left\033[K", done, total,
+		total ? 100.0 * (double)done / (double)total : 100.0, rate, left);
+	fflush(stderr);
+	p->shown = true;
 }
 
 static int record_main(int argc, char **argv, bool *program_status_rc);
@@ -163,7 +189,13 @@ static int record_main(int argc, char **argv, bool *program_status_rc)
 		/* the ordinal trace itself is the output */
 		st = cli_raw_commit(&o, rawpath, &err);
 	} else {
-		st = strand_finalize_positions(rawpath, tmppath, &err);
+		struct finalize_progress fp = { .shown = false };
+		clock_gettime(CLOCK_MONOTONIC, &fp.start);
+		bool show = !json && cli_progress_enabled(quiet);
+		st = strand_finalize_positions_progress(rawpath, tmppath,
+							show ? on_finalize_progress : NULL, &fp, &err);
+		if (fp.shown)
+			cli_progress_done();
 		if (st != STRAND_OK) {
 			strand_error_wrap(&err, st, "cannot finalize positions (ordinal trace kept in %s)",
 					  rawpath);

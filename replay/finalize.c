@@ -197,6 +197,15 @@ static strand_status run_to_state(struct strand_replay *r, const struct strand_k
 
 strand_status strand_finalize_positions(const char *in, const char *out, strand_error *err)
 {
+	return strand_finalize_positions_progress(in, out, NULL, NULL, err);
+}
+
+strand_status strand_finalize_positions_progress(const char *in, const char *out,
+						 void (*progress)(void *ud, uint64_t done,
+								  uint64_t total),
+						 void *ud, strand_error *err)
+{
+	double last_progress = 0;
 	if (!in || !out)
 		return strand_error_set(err, STRAND_ERR_INVALID, "finalize: NULL path");
 	struct strand_replay *r = NULL;
@@ -231,6 +240,13 @@ strand_status strand_finalize_positions(const char *in, const char *out, strand_
 		goto out;
 	while (r->next) {
 		struct strand_record copy = *r->next;
+		if (progress && strand_rec_is_consuming(copy.type)) {
+			double t = rp_now();
+			if (t - last_progress >= 0.1) {
+				last_progress = t;
+				progress(ud, copy.position, r->end);
+			}
+		}
 		if (strand_rec_is_consuming(copy.type)) {
 			uint64_t pc = copy.type == STRAND_REC_SYSCALL ? copy.u.syscall.pc
 								       : copy.u.nondet.pc;

@@ -463,6 +463,14 @@ strand_status strand_replay_checkpoint_check(struct strand_replay *r, strand_err
 strand_status strand_finalize_positions(const char *in, const char *out,
 					strand_error *err);
 
+/* strand_finalize_positions() reporting progress: `progress` (may be
+ * NULL) is called at most ten times a second with the number of
+ * consuming events placed so far and their total. */
+strand_status strand_finalize_positions_progress(const char *in, const char *out,
+						 void (*progress)(void *ud, uint64_t done,
+								  uint64_t total),
+						 void *ud, strand_error *err);
+
 #ifdef __cplusplus
 }
 #endif
