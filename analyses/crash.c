@@ -23,7 +23,11 @@ struct crash {
 	struct strand_callstack *cs;
 	strand_arch arch;
 	strand_abi abi;
+	const struct strand_systable *systable; /* the trace's service table, NULL = built in */
 	bool have;
+	bool fatal;            /* the record said so; else: the process exited with its code */
+	bool have_exit;
+	uint64_t exit_code;
 	uint64_t pos;          /* position of the exception record */
 	uint32_t tid;
 	uint64_t pc, addr, code;
@@ -88,10 +92,24 @@ static bool is_signal(const struct crash *s, unsigned sig)
 static void on_event(struct strand_replay *r, void *ud, const struct strand_record *rec, bool after)
 {
 	struct crash *s = ud;
-	if (after || rec->type != STRAND_REC_EXCEPTION || s->have ||
-	    !(rec->u.exception.flags & STRAND_EXC_F_FATAL))
+	if (!after && rec->type == STRAND_REC_PROCESS_EXIT) {
+		s->have_exit = true;
+		s->exit_code = rec->u.exit_code;
+	}
+	/* the first fatal exception; or, while none was fatal, the latest
+	 * exception (dispatched to the program's handlers: it is the crash if
+	 * the process then ends with its code, see finish) */
+	if (after || rec->type != STRAND_REC_EXCEPTION || s->fatal)
 		return;
+	bool fatal = rec->u.exception.flags & STRAND_EXC_F_FATAL;
+	if (s->have && !fatal && s->code == rec->u.exception.code)
+		return; /* the same exception dispatched again (second chance) */
 	s->have = true;
+	s->fatal = fatal;
+	s->operand[0] = 0;
+	s->regs_mask = 0;
+	strand_stack_free(s->stack);
+	s->stack = NULL;
 	s->pos = rec->position;
 	s->tid = rec->tid;
 	s->pc = rec->u.exception.pc;
@@ -158,6 +176,7 @@ static strand_status crash_init(struct strand_analysis *a, const struct strand_p
 	s->r = strand_analysis_replay(a);
 	s->arch = strand_analysis_info(a)->arch;
 	s->abi = strand_analysis_info(a)->abi;
+	s->systable = strand_analysis_systable(a);
 	if (!(s->cs = strand_analysis_callstack(a, err)))
 		return STRAND_ERR_NOMEM;
 	strand_replay_on_event(s->r, on_event, s);
@@ -252,7 +271,7 @@ static strand_status follow(struct crash *s, struct strand_rnode *out, strand_er
 	strand_r_uint(o, "tid", x->tid);
 	char buf[512];
 	if (x->kind == STRAND_DF_SYSCALL) {
-		const char *nm = strand_syscall_name(s->abi, s->arch, x->syscall);
+		const char *nm = strand_syscall_name_in(s->systable, s->abi, s->arch, x->syscall);
 		strand_r_string(o, "syscall", nm ? nm : "?");
 		strand_r_hex(o, "status", x->result);
 		strand_r_bool(o, "failed", strand_syscall_failed(s->abi, s->arch, x->result));
@@ -303,9 +322,16 @@ static strand_status crash_finish(struct strand_analysis *a, void *state, struct
 {
 	(void)a;
 	struct crash *s = state;
-	strand_r_bool(out, "crashed", s->have);
-	if (!s->have)
+	/* a dispatched exception is the crash when the process ended with its
+	 * code (no handler took it: the unhandled-exception path terminated
+	 * the process with the exception's status) */
+	bool crashed = s->have && (s->fatal || (s->have_exit && s->exit_code == s->code));
+	strand_r_bool(out, "crashed", crashed);
+	if (!crashed)
 		return STRAND_OK;
+	if (!s->fatal)
+		strand_r_string(out, "unhandled", "the exception was dispatched to the program's "
+				"handlers, none took it, and the process ended with its code");
 	char buf[160];
 	strand_r_string(out, "kind", s->fault_kind);
 	strand_r_string(out, "signal", code_name(s, buf, sizeof buf));

@@ -41,6 +41,7 @@ struct hang {
 	struct strand_replay *r;
 	strand_arch arch;
 	strand_abi abi;
+	const struct strand_systable *systable; /* the trace's service table, NULL = built in */
 	struct tstate t[HANG_MAX_THREADS];
 	uint32_t nt;
 	struct lastcall *lc; uint32_t nlc, caplc;
@@ -66,7 +67,7 @@ static struct tstate *thread_of(struct hang *s, uint32_t tid)
 
 static bool is_exit_call(const struct hang *s, uint32_t number)
 {
-	const char *n = strand_syscall_name(s->abi, s->arch, number);
+	const char *n = strand_syscall_name_in(s->systable, s->abi, s->arch, number);
 	return n && (!strcmp(n, "exit_group") || !strcmp(n, "exit") || !strcmp(n, "NtTerminateProcess") ||
 		     !strcmp(n, "NtTerminateThread"));
 }
@@ -103,7 +104,7 @@ static void capture_pending(struct hang *s, struct strand_replay *r, struct tsta
 	}
 	struct strand_syscall sc = { .number = t->number, .nargs = t->nargs };
 	memcpy(sc.args, t->args, sizeof t->args);
-	strand_syscall_decode_object(r, s->abi, s->arch, &sc, t->obj, sizeof t->obj);
+	strand_syscall_decode_object_in(r, s->systable, s->abi, s->arch, &sc, t->obj, sizeof t->obj);
 }
 
 static void note_call(struct hang *s, uint32_t tid, uint64_t pos, uint32_t number, uint64_t key)
@@ -143,7 +144,7 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 		t->nargs = sc->nargs > 6 ? 6 : sc->nargs;
 		memcpy(t->args, sc->args, sizeof t->args);
 		t->result = sc->result;
-		strand_syscall_decode_object(r, s->abi, s->arch, sc, t->obj, sizeof t->obj);
+		strand_syscall_decode_object_in(r, s->systable, s->abi, s->arch, sc, t->obj, sizeof t->obj);
 		if (sc->nargs)
 			note_call(s, rec->tid, rec->position, sc->number, sc->args[0]);
 		break;
@@ -196,6 +197,7 @@ static strand_status hang_init(struct strand_analysis *a, const struct strand_pl
 	s->r = strand_analysis_replay(a);
 	s->arch = strand_analysis_info(a)->arch;
 	s->abi = strand_analysis_info(a)->abi;
+	s->systable = strand_analysis_systable(a);
 	strand_replay_on_event(s->r, on_event, s);
 	return STRAND_OK;
 }
@@ -248,7 +250,7 @@ static strand_status hang_finish(struct strand_analysis *a, void *state, struct 
 		strand_r_string(o, "state", t->exited ? "exited" : t->pending ? "blocked" : "running");
 		if (!t->have)
 			continue;
-		const char *nm = strand_syscall_name(s->abi, s->arch, t->number);
+		const char *nm = strand_syscall_name_in(s->systable, s->abi, s->arch, t->number);
 		strand_r_string(o, t->pending ? "waits_in" : "last_call", nm ? nm : "?");
 		if (t->obj[0])
 			strand_r_string(o, "object", t->obj);
@@ -266,7 +268,7 @@ static strand_status hang_finish(struct strand_analysis *a, void *state, struct 
 				best = &s->lc[k];
 		if (best) {
 			struct strand_rnode *b = strand_r_object(o, "last_other_thread_call");
-			const char *bn = strand_syscall_name(s->abi, s->arch, best->number);
+			const char *bn = strand_syscall_name_in(s->systable, s->abi, s->arch, best->number);
 			strand_r_uint(b, "tid", best->tid);
 			strand_r_string(b, "call", bn ? bn : "?");
 			strand_r_position(b, "position", best->pos);

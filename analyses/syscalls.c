@@ -208,7 +208,15 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 	struct strand_rnode *args = strand_r_list(e, "args");
 	for (uint32_t i = 0; i < sc->nargs && i < 8; i++)
 		strand_r_hex(args, NULL, sc->args[i]);
-	if (has_obj)
+	unsigned oarg;
+	strand_object_arg ohow;
+	const char *parent = has_obj && s->abi == STRAND_ABI_WINDOWS_NT && sc->nargs > 0 &&
+				     strand_syscall_object_arg(s->abi, name, &oarg, &ohow) && oarg > 0 &&
+				     ohow == STRAND_OBJARG_UNICODE_STRING
+			     ? handle_lookup(s, sc->args[0]) : NULL;
+	if (parent && parent[0]) /* a value of an open key: the key, then the value name */
+		strand_r_stringf(e, "object", "%s : %s", parent, obj);
+	else if (has_obj)
 		strand_r_string(e, "object", obj);
 	else if (fdobj[0])
 		strand_r_string(e, "object", fdobj);

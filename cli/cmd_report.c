@@ -50,7 +50,7 @@ static void usage_hint(void)
 {
 	fprintf(stderr,
 		"usage: strand report [--format text|markdown|json|html] [-o FILE] [--details]\n"
-		"                     [--plugin SO[:k=v,...]]... [--analysis NAME[:k=v,...]]...\n"
+		"                     [--kb FILE]... [--plugin SO[:k=v,...]]... [--analysis NAME[:k=v,...]]...\n"
 		"                     [--list] [-q] TRACE\n");
 }
 
@@ -62,6 +62,8 @@ int cmd_report(int argc, char **argv)
 	char *plugin_buf[MAX_PLUGINS] = { 0 };
 	const char *plugins[MAX_PLUGINS + 1] = { 0 }, *plugin_opts[MAX_PLUGINS + 1] = { 0 };
 	const char *specs[MAX_PLUGINS];
+	const char *kb_files[MAX_PLUGINS + 1] = { 0 };
+	int nkb = 0;
 	int np = 0, nspecs = 0, rc = 1, brc;
 	uint64_t max_insns = 0, max_mem = 0;
 	struct strand_result *res = NULL, *act = NULL;
@@ -82,6 +84,13 @@ int cmd_report(int argc, char **argv)
 			json_errors = true;
 		} else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
 			outpath = argv[++i];
+		} else if (!strcmp(a, "--kb") && i + 1 < argc) {
+			if (nkb == MAX_PLUGINS) {
+				rc = cli_failf("report", false, true, "too many --kb files (max %d)",
+					       MAX_PLUGINS);
+				goto out;
+			}
+			kb_files[nkb++] = argv[++i];
 		} else if (!strcmp(a, "--plugin") && i + 1 < argc) {
 			if (np == MAX_PLUGINS) {
 				rc = cli_failf("report", false, true, "too many plugins (max %d)",
@@ -149,6 +158,7 @@ int cmd_report(int argc, char **argv)
 		.plugins = plugins, .plugin_opts = plugin_opts,
 		.progress = report_progress, .progress_ud = &prog,
 		.max_instructions = max_insns, .max_memory = max_mem,
+		.kb_files = kb_files,
 	};
 	strand_error err;
 	strand_error_clear(&err);

@@ -50,12 +50,13 @@ const struct cli_command cli_commands[] = {
 	  "  --allow-host-files  let the scenario's file: data name files outside its directory\n"
 	  "  --json              summary as JSON\n"
 	  "  -q, --quiet         no warnings\n", cmd_record_win },
-	{ "report", "report [--format text|markdown|json|html] [-o FILE] [--details] [--plugin SO[:k=v,...]] [-a NAME] TRACE",
+	{ "report", "report [--format text|markdown|json|html] [-o FILE] [--details] [--kb FILE] [--plugin SO[:k=v,...]] [-a NAME] TRACE",
 	  "root-cause report: symptom, failing kernel call, stack, propagation",
 	  "  -f, --format FMT    text (default), markdown, json or html\n"
 	  "  --json              same as --format json (errors as JSON too)\n"
 	  "  -o, --output FILE   write the report to FILE\n"
 	  "  --details           text/Markdown: the step-by-step propagation too\n"
+	  "  --kb FILE           add knowledge-base entries (knowledge/data/kb.txt format)\n"
 	  "  --plugin SO[:OPTS]  load an external analysis plugin (shared object)\n"
 	  "  -a, --analysis SPEC run only these analyses (NAME or NAME:k=v,...) and show their results\n"
 	  "  --list              list the built-in analyses and their options\n"

@@ -237,7 +237,14 @@ static const struct { const char *name; unsigned arg; bool oa; } nt_named[] = {
 	{ "NtQueryFullAttributesFile", 0, true }, { "NtDeleteFile", 0, true },
 	{ "NtQueryValueKey", 1, false }, { "NtSetValueKey", 1, false },
 	{ "NtDeleteValueKey", 1, false }, { "NtOpenProcess", 2, true },
-	{ "NtOpenThread", 2, true },
+	{ "NtOpenThread", 2, true }, { "NtOpenKeyEx", 2, true },
+	{ "NtOpenKeyTransacted", 2, true }, { "NtOpenKeyTransactedEx", 2, true },
+	{ "NtCreateKeyTransacted", 2, true }, { "NtCreateMailslotFile", 2, true },
+	{ "NtCreateDirectoryObject", 2, true }, { "NtCreateSymbolicLinkObject", 2, true },
+	{ "NtOpenJobObject", 2, true }, { "NtCreateJobObject", 2, true },
+	{ "NtOpenTimer", 2, true }, { "NtCreateTimer", 2, true },
+	{ "NtOpenIoCompletion", 2, true }, { "NtCreateIoCompletion", 2, true },
+	{ "NtOpenKeyedEvent", 2, true }, { "NtCreateKeyedEvent", 2, true },
 };
 
 /* Linux x86-64 syscalls whose argument `arg` is a path. */

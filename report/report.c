@@ -124,19 +124,26 @@ static void emit_hints(struct strand_rnode *root, const struct rc *rc,
 	struct strand_rnode *h = strand_r_list(root, "hints");
 	const char *sname = rc->found ? status_name(info, rc->status) : NULL;
 	uint64_t sval = rc->symptom ? strand_rnode_u64(rc->symptom, "value", 0) : 0;
-	bool status_matched = false;
-	for (uint32_t i = 0; kb && i < kb->n; i++) {
+	/* of the entries keyed on the status, the most specific one (most
+	 * keys; the first among equals); every matching entry not keyed on the
+	 * status as well, in file order */
+	const struct kb_entry *best = NULL;
+	int best_keys = -1;
+	for (uint32_t i = 0; kb && rc->found && i < kb->n; i++) {
 		const struct kb_entry *e = &kb->e[i];
-		if (!rc->found)
-			break;
-		if (e->kind != KB_HINT)
+		if (e->kind != KB_HINT || !e->status || !kb_match(e, sname, rc->object, rc->syscall, sval))
 			continue;
-		if (e->status && status_matched)
-			continue; /* the most specific status entry only */
-		if (!kb_match(e, sname, rc->object, rc->syscall, sval))
+		int keys = 1 + (e->object_prefix ? 2 : 0) + (e->syscall ? 1 : 0) + (e->have_symptom ? 1 : 0);
+		if (keys > best_keys) {
+			best = e;
+			best_keys = keys;
+		}
+	}
+	for (uint32_t i = 0; kb && rc->found && i < kb->n; i++) {
+		const struct kb_entry *e = &kb->e[i];
+		if (e->kind != KB_HINT || (e->status ? e != best
+				: !kb_match(e, sname, rc->object, rc->syscall, sval)))
 			continue;
-		if (e->status)
-			status_matched = true;
 		struct strand_rnode *o = strand_r_object(h, NULL);
 		strand_r_string(o, "title", e->title);
 		strand_r_string(o, "text", e->text);
@@ -331,8 +338,13 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 				.program = program_name(strand_analysis_replay(a)) };
 	struct rc rc;
 	rc_decide(&in, &rc);
-	if (rc.found && !rc.object) /* handle-based calls: the name the handle was opened with */
-		rc.object = strand_rnode_str(syscall_at(sc, rc.pos, rc.tid), "object", NULL);
+	/* the syscalls plugin's object names more (the file behind a
+	 * descriptor, the key of a value, the name a handle was opened with) */
+	if (rc.found) {
+		const char *o = strand_rnode_str(syscall_at(sc, rc.pos, rc.tid), "object", NULL);
+		if (o && (!rc.object || strstr(o, rc.object)))
+			rc.object = o;
+	}
 	bool healthy = !strcmp(rc.verdict, "no_failure_found");
 
 	/* summary */
@@ -343,6 +355,8 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 			 "below as not the cause).", rc.reason, strand_rnode_u64(sc, "failed", 0));
 	} else if (rc.kind == RC_CRASH && !rc.found) {
 		snprintf(summary, sizeof summary, "The process crashed: %s.", rc.reason);
+	} else if (rc.kind == RC_CHILD) {
+		snprintf(summary, sizeof summary, "%s.", rc.reason);
 	} else if (rc.kind == RC_WAIT) {
 		snprintf(summary, sizeof summary, "The process did not end by itself: %s.", rc.reason);
 	} else if (rc.found) {
@@ -411,6 +425,9 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 		}
 		const struct strand_rnode *call = syscall_at(sc, rc.pos, rc.tid);
 		const struct strand_rnode *stack = strand_rnode_get(call, "stack");
+		if (!stack && rc.chain) /* a call that did not fail: the stack the chain took there */
+			stack = strand_rnode_get(strand_rnode_get(rc.chain, "steps")
+						 ? strand_rnode_get(rc.chain, "steps")->first : NULL, "stack");
 		if (stack)
 			strand_r_copy(r, "stack", stack);
 	}

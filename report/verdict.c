@@ -231,6 +231,25 @@ void rc_decide(const struct rc_inputs *in, struct rc *rc)
 		snprintf(rc->reason, sizeof rc->reason, "%s", strand_rnode_str(sy[i], "description", ""));
 		return;
 	}
+	/* 4b. a child's exit status collected by a wait call: the failure is
+	 * inside the child (Linux wait4/waitid: the kernel writes the status) */
+	for (uint32_t i = 0; i < n && in->info->abi == STRAND_ABI_LINUX; i++) {
+		const struct strand_rnode *ch = strand_rnode_get(sy[i], "chain");
+		const struct strand_rnode *o = strand_rnode_get(ch, "origin");
+		const char *nm = strand_rnode_str(o, "syscall", "");
+		if (!o || strcmp(strand_rnode_str(o, "kind", ""), "syscall") ||
+		    (strcmp(nm, "wait4") && strcmp(nm, "waitid")))
+			continue;
+		rc->kind = RC_CHILD;
+		rc->user = o;
+		rc->chain = ch;
+		rc->found_by = "data flow";
+		snprintf(rc->reason, sizeof rc->reason, "%s: the value is a child process's exit "
+			 "status, collected by %s (child pid %" PRIu64 "); the failure is inside the "
+			 "child", strand_rnode_str(sy[i], "description", ""), nm,
+			 strand_rnode_u64(o, "status", 0));
+		return;
+	}
 	/* 5. heuristic: the error line names a failed call's object/status */
 	rank_by_text(in, line ? line : sy[0], line, rc);
 	if (rc->ncand && rc->cand[0].score >= 3) {
@@ -313,6 +332,17 @@ void rc_emit(struct strand_rnode *root, const struct rc_inputs *in, const struct
 		for (const struct strand_rnode *f = in->hang->first; f; f = f->next)
 			if (strcmp(f->name, "verdict") && strcmp(f->name, "ended_by"))
 				strand_r_copy(r, NULL, f);
+	} else if (rc->kind == RC_CHILD) {
+		r = strand_r_object(root, "root_cause");
+		strand_r_string(r, "kind", "child_process");
+		strand_r_string(r, "found_by", rc->found_by);
+		strand_r_string(r, "syscall", strand_rnode_str(rc->user, "syscall", "?"));
+		strand_r_uint(r, "child_pid", strand_rnode_u64(rc->user, "status", 0));
+		strand_r_position(r, "position", strand_rnode_u64(rc->user, "position", 0));
+		strand_r_uint(r, "tid", strand_rnode_u64(rc->user, "tid", 0));
+		strand_r_string(r, "explanation", "the symptom's value is the exit status of a child "
+				"process, which the kernel wrote for this wait call; the child's own "
+				"failing call is inside the child (a trace of the process tree shows it)");
 	} else if (rc->kind == RC_USER_CODE) {
 		r = strand_r_object(root, "root_cause");
 		strand_r_string(r, "kind", "user_code");

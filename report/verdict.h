@@ -23,6 +23,7 @@ enum rc_kind {
 	RC_CRASH = 2,     /* a fault: the crash facts */
 	RC_USER_CODE = 3, /* no kernel failure: a decision of the program's own code */
 	RC_WAIT = 4,      /* blocked threads (hang, interrupted recording) */
+	RC_CHILD = 5,     /* the symptom's value came from a child process's exit status */
 };
 
 #define RC_MAX_CANDIDATES 6
@@ -49,7 +50,8 @@ struct rc {
 	char found_by_buf[300];
 	const struct strand_rnode *chain;   /* chain that reached it, or NULL */
 	const struct strand_rnode *symptom; /* primary symptom */
-	const struct strand_rnode *user;    /* RC_USER_CODE: the chain's constant origin */
+	const struct strand_rnode *user;    /* RC_USER_CODE: the chain's constant origin;
+					       RC_CHILD: the wait call the chain reached */
 	const struct kb_entry *normal_exit; /* the documented normal exit, if that decided */
 	struct rc_candidate cand[RC_MAX_CANDIDATES];
 	uint32_t ncand;

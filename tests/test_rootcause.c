@@ -58,7 +58,7 @@ static const struct rc_case cases[] = {
 	{ "rm_missing", AS_ROOT, NULL, "rm nofile", F, "unlinkat,newfstatat,statx", "nofile", "ENOENT", "libc", NULL },
 	{ "head_missing", AS_ROOT, NULL, "head nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
 	{ "wc_missing", AS_ROOT, NULL, "wc nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
-	{ "sort_missing", AS_ROOT, NULL, "sort nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	{ "sort_missing", AS_ROOT, NULL, "sort nofile", F, "openat,newfstatat", "nofile", "ENOENT", "libc", NULL },
 	{ "grep_missing", AS_ROOT, NULL, "grep foo nofile", F, "openat", "nofile", "ENOENT", "libc", NULL },
 	{ "stat_missing", AS_ROOT, NULL, "stat nofile", F, "statx,newfstatat", "nofile", "ENOENT", "libc", NULL },
 	{ "touch_missing_dir", AS_ROOT, NULL, "touch nodir/f", F, "openat,utimensat", "nodir/f", "ENOENT", "libc", NULL },
@@ -272,5 +272,196 @@ ParameterizedTest(int *idx, rootcause, report_names_the_known_cause, .timeout = 
 	cr_assert(asprintf(&cmd, "rm -rf %s", dir) > 0);
 	int rs;
 	free(run(cmd, &rs));
+	free(cmd);
+}
+
+/* ------------------------------------------------------------ Windows */
+
+/* Scenarios of tests/corpus/rootcause/win, each running rcwin.exe (built
+ * here with mingw-w64 against the real CRT) on Wine's system DLLs, as
+ * test_winemu_wine does: $STRAND_WINE_DIR, else the setup script's cache. */
+struct win_case {
+	const char *scenario;
+	const char *verdict;
+	const char *syscall, *object, *status, *frame; /* as in struct rc_case */
+};
+
+static const struct win_case win_cases[] = {
+	{ "config-missing", F, "NtCreateFile,NtOpenFile", "C:\\app\\settings.ini", "STATUS_OBJECT_NAME_NOT_FOUND", "rcwin.exe!open_config" },
+	{ "decoy-optional-then-config", F, "NtCreateFile,NtOpenFile", "C:\\app\\settings.ini", "STATUS_OBJECT_NAME_NOT_FOUND", "rcwin.exe!open_config" },
+	{ "optional-missing-is-fine", NF, "-", NULL, NULL, NULL },
+	{ "data-dir-missing", F, "NtCreateFile,NtOpenFile", "C:\\app\\data\\input.bin", "STATUS_OBJECT_PATH_NOT_FOUND", "rcwin.exe!open_data" },
+	{ "file-access-denied", F, "NtCreateFile,NtOpenFile", "C:\\app\\secret.bin", "STATUS_ACCESS_DENIED", "rcwin.exe!open_data" },
+	{ "device-absent", F, "NtCreateFile,NtOpenFile", "RcDevice", "STATUS_NO_SUCH_DEVICE", "rcwin.exe!open_data" },
+	{ "device-access-denied", F, "NtCreateFile,NtOpenFile", "RcDevice", "STATUS_ACCESS_DENIED", "rcwin.exe!open_data" },
+	{ "device-ioctl-no-resources", F, "NtDeviceIoControlFile", "RcDevice", "STATUS_INSUFFICIENT_RESOURCES", "rcwin.exe!main" },
+	{ "registry-key-missing", F, "NtOpenKeyEx,NtOpenKey", "rcwin", "STATUS_OBJECT_NAME_NOT_FOUND", "rcwin.exe!main" },
+	{ "registry-value-missing", F, "NtQueryValueKey", "rcwin : Threshold", "STATUS_OBJECT_NAME_NOT_FOUND", "rcwin.exe!main" },
+	{ "wait-timeout", F, "NtWaitForSingleObject,NtWaitForMultipleObjects", NULL, "STATUS_TIMEOUT", "rcwin.exe!main" },
+	{ "null-lookup", CR, "-", NULL, "null_dereference", "rcwin.exe!main" },
+	{ "divide-by-zero", CR, "-", NULL, "division_by_zero", "rcwin.exe!main" },
+	{ "deadlock-two-events", "hang", "-", NULL, "wait", NULL },
+	{ "bad-number", F, "-", NULL, "user_code", NULL },
+};
+
+#define NWIN (sizeof win_cases / sizeof win_cases[0])
+
+static int win_index[NWIN];
+
+static void wine_dirs(char *sys, char *nls, size_t len)
+{
+	char wine[900];
+	const char *d = getenv("STRAND_WINE_DIR"), *cache = getenv("STRAND_CACHE"), *home = getenv("HOME");
+	if (d && *d)
+		snprintf(wine, sizeof wine, "%s", d);
+	else if (cache && *cache)
+		snprintf(wine, sizeof wine, "%s/wine-8.0~repack-4", cache);
+	else
+		snprintf(wine, sizeof wine, "%s/.cache/strand/wine-8.0~repack-4", home ? home : "");
+	snprintf(sys, len, "%s/usr/lib/i386-linux-gnu/wine/i386-windows", wine);
+	snprintf(nls, len, "%s/usr/share/wine/nls", wine);
+}
+
+ParameterizedTestParameters(rootcause, windows_scenario_gets_its_known_cause)
+{
+	for (size_t i = 0; i < NWIN; i++)
+		win_index[i] = (int)i;
+	return cr_make_param_array(int, win_index, NWIN);
+}
+
+ParameterizedTest(int *idx, rootcause, windows_scenario_gets_its_known_cause, .timeout = 900)
+{
+	const struct win_case *c = &win_cases[*idx];
+	char sys[1000], nls[1000], probe[1100];
+	wine_dirs(sys, nls, sizeof sys);
+	snprintf(probe, sizeof probe, "%s/ntdll.dll", sys);
+	struct stat sb;
+	cr_assert_eq(stat(probe, &sb), 0, "Wine's DLLs are not unpacked at %s: run scripts/setup.d/wine.sh "
+		     "(or set STRAND_WINE_DIR)", sys);
+	char dir[] = "/tmp/strand-rootcause-win-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *cmd = NULL;
+	int st;
+	cr_assert(asprintf(&cmd, "cd %s && i686-w64-mingw32-gcc-win32 -std=gnu11 -O1 -fno-omit-frame-pointer "
+			   "-o rcwin.exe %s/win/rcwin.c -Wl,--no-insert-timestamp -Wl,--image-base,0x00400000 "
+			   "-Wl,--strip-debug 2>&1 && %s record-win -q -o t.strand --modules %s --system-dlls %s "
+			   "--nls %s %s/win/%s.scenario 2>&1", dir, SRC, STRAND_CLI, dir, sys, nls, SRC,
+			   c->scenario) > 0);
+	char *out = run(cmd, &st);
+	free(cmd);
+	char trace[600];
+	snprintf(trace, sizeof trace, "%s/t.strand", dir);
+	if (stat(trace, &sb) != 0) {
+		fprintf(stderr, "rootcause: win/%s wrong: not recorded: %s\n", c->scenario, out);
+		cr_assert_fail("%s: not recorded: %s", c->scenario, out);
+	}
+	free(out);
+	struct strand_result *res = strand_result_new();
+	strand_error err;
+	strand_error_clear(&err);
+	cr_assert_eq(strand_report_build(trace, NULL, res, &err), STRAND_OK, "%s: %s", c->scenario, err.msg);
+	const struct strand_rnode *r = strand_result_root(res);
+	const struct strand_rnode *rc = strand_rnode_get(r, "root_cause");
+	const char *verdict = strand_rnode_str(r, "verdict", "?");
+	const char *sys_ = strand_rnode_str(rc, "syscall", NULL);
+	const char *obj = strand_rnode_str(rc, "object", NULL);
+	const char *kind = strand_rnode_str(rc, "kind", "");
+	const char *status = !strcmp(kind, "crash") ? strand_rnode_str(rc, "crash.kind", NULL)
+			     : !strcmp(kind, "user_code") || !strcmp(kind, "wait") ? kind
+			     : strand_rnode_str(rc, "status_name", NULL);
+	const struct strand_rnode *stack = strand_rnode_get(rc, "stack");
+	if (!stack)
+		stack = strand_rnode_get(rc, "crash.stack");
+	bool v_ok = !strcmp(verdict, c->verdict);
+	bool s_ok = !c->syscall || (!strcmp(c->syscall, "-") ? sys_ == NULL : one_of(c->syscall, sys_));
+	bool o_ok = !c->object || (obj && strstr(obj, c->object));
+	bool st_ok = !c->status || (status && !strcmp(status, c->status));
+	bool f_ok = !c->frame || stack_has(stack, c->frame);
+	bool right = v_ok && s_ok && o_ok && st_ok && f_ok;
+	char msg[1024];
+	snprintf(msg, sizeof msg, "verdict=%s%s syscall=%s%s object=%s%s status=%s%s frame%s found_by=%s",
+		 verdict, v_ok ? "" : "(!)", sys_ ? sys_ : "-", s_ok ? "" : "(!)", obj ? obj : "-",
+		 o_ok ? "" : "(!)", status ? status : "-", st_ok ? "" : "(!)", f_ok ? "" : "(!)",
+		 strand_rnode_str(rc, "found_by", "-"));
+	fprintf(stderr, "rootcause: win/%s %s: %s\n", c->scenario, right ? "right" : v_ok ? "partly" : "wrong", msg);
+	cr_expect(right, "%s: %s", c->scenario, msg);
+	strand_result_free(res);
+	cr_assert(asprintf(&cmd, "rm -rf %s", dir) > 0);
+	free(run(cmd, &st));
+	free(cmd);
+}
+
+/* ------------------------------------------- knowledge base and symptoms */
+
+#include "analyses/symptom.h"
+
+/* The code a line reports: decimal as decimal, hex as hex, positions
+ * never. */
+Test(rootcause, symptom_code_is_parsed_by_its_form)
+{
+	struct sym_code c;
+	const char *l1 = "rcwin: device query failed, error 1450";
+	cr_assert(sym_parse_code(l1, (uint32_t)strlen(l1), &c));
+	cr_assert_eq(c.value, 1450);
+	cr_assert_eq(c.base, 10);
+	const char *l2 = "strmfilt!X [\\streamfilter.cxx @ 459]:Error initializing. hr = 80070002";
+	cr_assert(sym_parse_code(l2, (uint32_t)strlen(l2), &c));
+	cr_assert_eq(c.value, 0x80070002u);
+	cr_assert_eq(c.base, 16);
+	const char *l3 = "x.c:12:5: error: expected ';' after 3 attempts";
+	cr_assert(sym_parse_code(l3, (uint32_t)strlen(l3), &c));
+	cr_assert_eq(c.value, 3, "took a position as the code: %lu", (unsigned long)c.value);
+	const char *l4 = "FileNotFoundError: [Errno 2] No such file or directory: 'nofile'";
+	cr_assert(sym_parse_code(l4, (uint32_t)strlen(l4), &c));
+	cr_assert_eq(c.value, 2);
+	struct sym_message m;
+	cr_assert(sym_find_message(STRAND_ABI_LINUX, l4, (uint32_t)strlen(l4), &m));
+	cr_assert_str_eq(m.name, "ENOENT");
+}
+
+/* A line written in several writes is one line; the diagnostic is chosen
+ * over the usage hint after it. */
+Test(rootcause, symptom_line_is_assembled_across_writes)
+{
+	struct sym_piece p[] = {
+		{ .stream = 2, .tid = 1, .data = "ls: ", .len = 4, .usable = true },
+		{ .stream = 2, .tid = 1, .data = "cannot access 'x'", .len = 17, .usable = true },
+		{ .stream = 2, .tid = 1, .data = ": No such file or directory\n", .len = 28, .usable = true },
+		{ .stream = 2, .tid = 1, .data = "Try 'ls --help' for more information.\n", .len = 38, .usable = true },
+	};
+	struct sym_choice ch;
+	cr_assert(sym_choose(STRAND_ABI_LINUX, "ls", p, 4, &ch));
+	cr_assert_str_eq(ch.text, "ls: cannot access 'x': No such file or directory");
+	cr_assert_eq(ch.npieces, 3);
+	cr_assert_eq(ch.flow_piece, 2, "the status message's write is followed");
+	cr_assert(ch.msg.found);
+}
+
+/* --kb adds entries (with their source) to the report; a malformed file
+ * is a one-line error naming FILE:LINE. */
+Test(rootcause, kb_file_adds_hints_and_a_bad_one_fails, .timeout = 300)
+{
+	char dir[] = "/tmp/strand-rootcause-kb-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *cmd = NULL;
+	int st;
+	cr_assert(asprintf(&cmd, "cd %s && printf '[hint]\\nstatus = ENOENT\\nobject = kb-nofile\\ntitle = Site hint\\n"
+			   "text = The file is made by the nightly job.\\nsource = local runbook\\n' > my.kb && "
+			   "printf '[hint]\\ntitle = no source\\ntext = x\\n' > bad.kb && "
+			   "%s record -q -o t.strand -- cat kb-nofile 2>/dev/null; "
+			   "%s report -q --kb my.kb t.strand", dir, STRAND_CLI, STRAND_CLI) > 0);
+	char *out = run(cmd, &st);
+	free(cmd);
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert(strstr(out, "Site hint") && strstr(out, "local runbook"), "%s", out);
+	free(out);
+	cr_assert(asprintf(&cmd, "cd %s && %s report -q --kb bad.kb t.strand 2>&1", dir, STRAND_CLI) > 0);
+	out = run(cmd, &st);
+	free(cmd);
+	cr_assert_eq(st, 1, "%s", out);
+	cr_assert(strstr(out, "bad.kb:1: entry without source"), "%s", out);
+	free(out);
+	cr_assert(asprintf(&cmd, "rm -rf %s", dir) > 0);
+	free(run(cmd, &st));
 	free(cmd);
 }

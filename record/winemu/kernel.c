@@ -54,6 +54,7 @@ struct sc {
 };
 
 static uint32_t rd32le(const uint8_t *p);
+static void wr32le(uint8_t *p, uint32_t v);
 static uint32_t image_info(const uint8_t *d, size_t n, uint8_t out[0x30]);
 
 /* Record a request the model does not serve (a service, an information
@@ -1305,8 +1306,22 @@ static uint32_t sys_device_io_control(struct sc *c)
 	uint32_t st = handle_get(c, c->a[0], 0, &o);
 	if (st)
 		return st;
+	if (o->type == WO_FILE && c->a[5] == 0x0009009cu && !o->u.file.file->directory) {
+		/* FSCTL_GET_OBJECT_ID: FILE_OBJECTID_BUFFER (64 bytes), the
+		 * ObjectId naming the file (ntdll's loader compares it to tell
+		 * whether a DLL is already loaded under another name) */
+		uint8_t b[64] = { 0 };
+		wr32le(b, o->u.file.file->id);
+		memcpy(b + 4, "strand", 6);
+		if (c->a[9] < sizeof b)
+			return ST_BUFFER_TOO_SMALL;
+		if (!wemu_write(c->m, c->a[8], b, sizeof b) || !write_iosb(c, c->a[4], ST_SUCCESS, sizeof b))
+			return ST_ACCESS_VIOLATION;
+		signal_event_arg(c, c->a[1]);
+		return ST_SUCCESS;
+	}
 	if (o->type == WO_FILE || o->type == WO_STDIO) {
-		/* no file-system or console control codes are modelled */
+		/* no other file-system or console control codes are modelled */
 		char what[32];
 		snprintf(what, sizeof what, "%s-ioctl", o->type == WO_FILE ? "file" : "stdio");
 		return unmodelled_class(c, what, c->a[5], ST_INVALID_DEVICE_REQUEST);

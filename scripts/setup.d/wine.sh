@@ -27,7 +27,7 @@ strand_wine_setup() (
 		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
 			g++-mingw-w64-i686-win32 >/dev/null || return 1
 	fi
-	if [ -f "$dir/.complete" ]; then
+	if [ -f "$dir/.complete" ] && [ -f "$dir/usr/lib/i386-linux-gnu/wine/i386-windows/zlib1.dll" ]; then
 		return 0
 	fi
 	if ! dpkg --print-foreign-architectures | grep -qx i386; then
@@ -61,6 +61,17 @@ strand_wine_setup() (
 	fi
 	mkdir -p "$dir"
 	dpkg -x "$deb" "$dir" || { rm -rf "$tmp"; return 1; }
+	# libwine depends on libz-mingw-w64: user32.dll imports its zlib1.dll,
+	# which an installed Debian Wine finds beside its own DLLs
+	zver="1.2.13+dfsg-1"
+	if ! (cd "$tmp" && apt-get download -qq "libz-mingw-w64=$zver" 2>/dev/null); then
+		echo "strand setup (wine): apt-get download libz-mingw-w64=$zver failed (pinned with libwine $ver)" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	dpkg -x "$tmp"/libz-mingw-w64_*_all.deb "$tmp/z" &&
+		cp "$tmp/z/usr/i686-w64-mingw32/lib/zlib1.dll" "$dir/usr/lib/i386-linux-gnu/wine/i386-windows/zlib1.dll" ||
+		{ rm -rf "$tmp"; return 1; }
 	rm -rf "$tmp"
 	if [ ! -f "$dir/usr/lib/i386-linux-gnu/wine/i386-windows/ntdll.dll" ]; then
 		echo "strand setup (wine): $dir has no usr/lib/i386-linux-gnu/wine/i386-windows/ntdll.dll after unpacking" >&2
