@@ -38,12 +38,81 @@ static const struct strand_rnode *value_node(const struct strand_rnode *step)
 	return v && (v->kind == STRAND_R_HEX || v->kind == STRAND_R_UINT) ? v : NULL;
 }
 
+/* A crash's chain: where the bad value came from (crash.origin), the
+ * functions it went through (crash.path), and the faulting instruction. */
+static uint32_t crash_chain(const struct strand_rnode *crash, struct strand_link *links,
+			    uint32_t max, uint32_t *elided)
+{
+	const struct strand_rnode *o = strand_rnode_get(crash, "origin");
+	const struct strand_rnode *path = strand_rnode_get(crash, "path");
+	uint32_t n = 0;
+	if (o && max >= 2) {
+		struct strand_link *l = &links[n++];
+		memset(l, 0, sizeof *l);
+		l->kind = STRAND_LINK_ORIGIN;
+		l->step = UINT32_MAX;
+		l->position = strand_rnode_u64(o, "position", 0);
+		l->tid = strand_rnode_u64(o, "tid", 0);
+		const char *k = strand_rnode_str(o, "kind", "origin");
+		snprintf(l->where_buf, sizeof l->where_buf, "%s", strand_rnode_str(o, "where", k));
+		l->title = l->where_buf;
+		l->instruction = strand_rnode_str(o, "instruction", NULL);
+		l->object = strand_rnode_str(o, "syscall", NULL);
+		const struct strand_rnode *v = value_node(o);
+		l->has_value = v != NULL;
+		l->value = v ? v->v.u : 0;
+		l->meaning = strand_rnode_str(o, "status_name", NULL);
+	}
+	uint64_t cur = n ? links[0].value : 0;
+	bool have = n && links[0].has_value;
+	for (const struct strand_rnode *s = path ? path->first : NULL; s; s = s->next) {
+		const struct strand_rnode *v = value_node(s);
+		if (!v || (have && v->v.u == cur) || strand_rnode_u64(s, "position", 0) ==
+		    (n ? links[0].position : ~0ull))
+			continue;
+		if (n + 1 >= max) {
+			(*elided)++;
+			continue;
+		}
+		struct strand_link *l = &links[n++];
+		memset(l, 0, sizeof *l);
+		l->kind = STRAND_LINK_TRANSLATION;
+		l->step = UINT32_MAX;
+		snprintf(l->where_buf, sizeof l->where_buf, "%s", strand_rnode_str(s, "function", "?"));
+		l->title = l->where_buf;
+		l->instruction = strand_rnode_str(s, "instruction", NULL);
+		l->position = strand_rnode_u64(s, "position", 0);
+		l->has_from = have;
+		l->from = cur;
+		l->has_value = true;
+		l->value = cur = v->v.u;
+		have = true;
+	}
+	struct strand_link *e = &links[n++];
+	memset(e, 0, sizeof *e);
+	e->kind = STRAND_LINK_SYMPTOM;
+	e->step = UINT32_MAX;
+	e->title = strand_rnode_str(crash, "kind", "crash");
+	e->instruction = strand_rnode_str(crash, "instruction", NULL);
+	e->detail = strand_rnode_str(crash, "explanation", NULL);
+	e->position = strand_rnode_u64(crash, "position", 0);
+	e->tid = strand_rnode_u64(crash, "tid", 0);
+	e->meaning = strand_rnode_str(crash, "signal", NULL);
+	const struct strand_rnode *fa = strand_rnode_get(crash, "fault_address");
+	e->has_value = fa != NULL;
+	e->value = fa ? fa->v.u : 0;
+	return n;
+}
+
 uint32_t strand_render_chain(const struct strand_rnode *report, struct strand_link *links,
 			     uint32_t max, uint32_t *elided)
 {
 	*elided = 0;
 	const struct strand_rnode *src = strand_render_chain_source(report);
 	const struct strand_rnode *steps = strand_rnode_get(src, "steps");
+	const struct strand_rnode *crash = strand_rnode_get(report, "root_cause.crash");
+	if ((!steps || !steps->first) && crash && max >= 2)
+		return crash_chain(crash, links, max, elided);
 	if (!steps || !steps->first || max < 2)
 		return 0;
 	const struct strand_rnode *rc = strand_rnode_get(report, "root_cause");
@@ -60,7 +129,9 @@ uint32_t strand_render_chain(const struct strand_rnode *report, struct strand_li
 	o->has_value = v0 != NULL;
 	o->value = v0 ? v0->v.u : 0;
 	o->meaning = strand_rnode_str(s0, "meaning", NULL);
-	if (rc && strand_rnode_u64(rc, "position", ~0ull) == o->position) {
+	o->kernel = !strncmp(strand_rnode_str(s0, "where", ""), "kernel: ", 8);
+	if (rc && strand_rnode_u64(rc, "position", ~0ull) == o->position && strand_rnode_get(rc, "syscall")) {
+		o->kernel = true;
 		o->title = strand_rnode_str(rc, "syscall", NULL);
 		o->object = strand_rnode_str(rc, "object", NULL);
 		o->meaning = strand_rnode_str(rc, "status_name", o->meaning);

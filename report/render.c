@@ -6,6 +6,7 @@
  * strand_render when the tree is a report. */
 #include "report/render_int.h"
 #include "report/views.h"
+#include "strand/escape.h"
 #include "strand/json.h"
 
 #include <inttypes.h>
@@ -28,82 +29,21 @@ bool strand_render_format_parse(const char *s, strand_render_format *out)
 
 /* ------------------------------------------------------------ escaping */
 
-/* Length of the valid UTF-8 sequence at s that is not a C0/C1 control or
- * DEL, or 0 (then the byte is shown as \xNN).  Only terminal- and
- * markup-neutral text passes through unchanged. */
-static size_t utf8_printable(const unsigned char *s)
-{
-	if (s[0] >= 0x20 && s[0] < 0x7f)
-		return 1;
-	size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-		 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
-		return 0; /* C1 controls (U+0080..U+009F): CSI for some terminals */
-	if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
-		return 0; /* overlong or surrogate */
-	if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return n;
-}
-
-/* Write s with every byte that is not printable UTF-8 as \xNN; `special`
- * (may be NULL) writes one ASCII character itself and returns true when
- * the sink needs it changed. */
-static void esc_walk(const char *s, FILE *out, bool (*special)(char c, FILE *out))
-{
-	const unsigned char *p = (const unsigned char *)s;
-	while (p && *p) {
-		size_t n = utf8_printable(p);
-		if (!n) {
-			fprintf(out, "\\x%02x", *p++);
-			continue;
-		}
-		if (n == 1 && special && special((char)*p, out)) {
-			p++;
-			continue;
-		}
-		fwrite(p, 1, n, out);
-		p += n;
-	}
-}
-
+/* The sinks' escapers are base's (strand/escape.h); these names keep the
+ * renderers short. */
 void strand_render_text_esc(const char *s, FILE *out)
 {
-	esc_walk(s, out, NULL);
-}
-
-static bool md_special(char c, FILE *out)
-{
-	if (!strchr("\\`*_[]<>|#!~&", c))
-		return false;
-	fputc('\\', out);
-	fputc(c, out);
-	return true;
+	strand_fputs_term(out, s, 0);
 }
 
 void strand_render_md_esc(const char *s, FILE *out)
 {
-	esc_walk(s, out, md_special);
-}
-
-static bool html_special(char c, FILE *out)
-{
-	switch (c) {
-	case '<': fputs("&lt;", out); return true;
-	case '>': fputs("&gt;", out); return true;
-	case '&': fputs("&amp;", out); return true;
-	case '"': fputs("&quot;", out); return true;
-	case '\'': fputs("&#39;", out); return true;
-	default: return false;
-	}
+	strand_fputs_md(out, s, 0);
 }
 
 void strand_render_html_esc(const char *s, FILE *out)
 {
-	esc_walk(s, out, html_special);
+	strand_fputs_html(out, s, 0);
 }
 
 /* "root_cause" -> "root cause" */
@@ -280,19 +220,22 @@ static void md_scalar(const struct strand_rnode *n, FILE *out)
 		fputs(" **(failed)**", out);
 }
 
+/* A stack as a list of frames, escaped (not a code block: a symbol could
+ * close the fence). */
 static void md_stack(const struct strand_rnode *n, int depth, FILE *out)
 {
 	char val[512];
-	text_indent(depth, out);
-	fputs("```\n", out);
 	for (const struct strand_rnode *f = n->first; f; f = f->next) {
 		strand_render_frame_str(f, val, sizeof val);
 		text_indent(depth, out);
-		strand_render_text_esc(val, out); /* inside a code block: no Markdown */
+		fputs("- ", out);
+		md_escape(val, out);
 		fputc('\n', out);
 	}
-	text_indent(depth, out);
-	fputs("```\n", out);
+	if (!n->first) {
+		text_indent(depth, out);
+		fputs("- (empty)\n", out);
+	}
 }
 
 static bool flat_object(const struct strand_rnode *o)

@@ -202,6 +202,34 @@ static void h_table(const struct strand_rnode *list, const char *const *cols, FI
 static void s_root_cause(const struct strand_rnode *rc, FILE *out)
 {
 	fputs("<section id=\"root-cause\">\n<h2>Root cause</h2>\n", out);
+	/* headline by kind (docs/report-schema.json) */
+	const char *kind = strand_rnode_str(rc, "kind", "kernel_call");
+	const struct strand_rnode *crash = strand_rnode_get(rc, "crash");
+	fputs("<p class=\"headline\"><strong>", out);
+	if (!strcmp(kind, "crash")) {
+		fputs("Crash: ", out);
+		esc(strand_rnode_str(crash, "kind", "crash"), out);
+		fputs("</strong> at <code>", out);
+		esc(strand_rnode_str(crash, "where", "?"), out);
+		fputs("</code> <code>", out);
+		esc(strand_rnode_str(crash, "instruction", ""), out);
+		fputs("</code>", out);
+	} else if (!strcmp(kind, "user_code")) {
+		fputs("The program&#39;s own code</strong> at <code>", out);
+		esc(strand_rnode_str(rc, "where", "?"), out);
+		fputs("</code>", out);
+	} else if (!strcmp(kind, "wait")) {
+		fputs("The process did not end by itself</strong> ", out);
+		esc(strand_rnode_str(rc, "reason", ""), out);
+	} else {
+		esc(strand_rnode_str(rc, "syscall", "?"), out);
+		fputs("</strong> on <code>", out);
+		esc(strand_rnode_str(rc, "object", "?"), out);
+		fputs("</code> returned <span class=\"alert\">", out);
+		esc(strand_rnode_str(rc, "status_name", ""), out);
+		fputs("</span>", out);
+	}
+	fputs("</p>\n", out);
 	static const char *const skip[] = { "api_call", NULL };
 	h_fields(rc, skip, out);
 	const struct strand_rnode *api = strand_rnode_get(rc, "api_call");
@@ -212,7 +240,13 @@ static void s_root_cause(const struct strand_rnode *rc, FILE *out)
 	char what[128];
 	snprintf(what, sizeof what, "at the kernel call (thread %" PRIu64 ", @%" PRIu64 ")",
 		 strand_rnode_u64(rc, "tid", 0), strand_rnode_u64(rc, "position", 0));
-	h_stack_details(strand_rnode_get(rc, "stack"), what, true, out);
+	const struct strand_rnode *stack = strand_rnode_get(rc, "stack");
+	if (!stack && crash) {
+		stack = strand_rnode_get(crash, "stack");
+		snprintf(what, sizeof what, "at the crash (thread %" PRIu64 ", @%" PRIu64 ")",
+			 strand_rnode_u64(crash, "tid", 0), strand_rnode_u64(crash, "position", 0));
+	}
+	h_stack_details(stack, what, true, out);
 	fputs("</section>\n", out);
 }
 
@@ -359,7 +393,7 @@ static void s_modules(const struct strand_rnode *activity, FILE *out)
 	fputs("</details>\n</section>\n", out);
 }
 
-static const char *const placed[] = { "verdict", "summary", "root_cause", "symptom",
+static const char *const placed[] = { "verdict", "verdict_reason", "summary", "root_cause", "symptom",
 				      "other_symptoms", "hints", "failed_api_calls",
 				      "other_failures", "trace", "propagation", "timeline",
 				      "plugins", NULL };
@@ -382,7 +416,14 @@ void strand_render_report_html(const struct strand_rnode *r, const struct strand
 			fputc(*p, out);
 	fputs("\">", out);
 	esc(verdict, out);
-	fputs("</span></p>\n<p class=\"summary\">", out);
+	fputs("</span>", out);
+	const char *why = strand_rnode_str(r, "verdict_reason", NULL);
+	if (why) {
+		fputs(" <span class=\"muted\">", out);
+		esc(why, out);
+		fputs("</span>", out);
+	}
+	fputs("</p>\n<p class=\"summary\">", out);
 	esc(strand_rnode_str(r, "summary", ""), out);
 	fputs("</p>\n</header>\n", out);
 

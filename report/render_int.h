@@ -6,10 +6,11 @@
  *   svg.c            the page's pictures: causal chain, timeline
  *   chain.c          the causal chain folded to a few links (all formats)
  *
- * Every string that comes from a trace is escaped for its sink here:
- * terminal text (control bytes shown as \xNN), Markdown (punctuation
- * backslash-escaped, line breaks folded), HTML (markup characters as
- * entities, control bytes shown as \xNN). */
+ * Every string that comes from a trace is escaped for its sink with
+ * strand/escape.h: terminal text (control bytes and invalid UTF-8 shown as
+ * \xNN), Markdown (markup characters as entities, punctuation
+ * backslash-escaped), HTML (markup characters as entities, control bytes
+ * as \xNN). */
 #ifndef STRAND_REPORT_RENDER_INT_H
 #define STRAND_REPORT_RENDER_INT_H
 
@@ -64,6 +65,7 @@ struct strand_link {
 	const char *detail;        /* symptom: its description; else NULL */
 	uint32_t step;             /* index of the step in the propagation
 				      (anchor "step-N"); UINT32_MAX if none */
+	bool kernel;               /* origin: a kernel call (its value is a result) */
 	uint32_t through;          /* functions passed with the value unchanged
 				      before this link */
 	char where_buf[160];       /* storage for `title` when derived */

@@ -12,7 +12,7 @@
 #define MAX_LINKS 10
 
 /* Fields placed by the layout; anything else is drawn after them. */
-static const char *const placed[] = { "verdict", "summary", "root_cause", "symptom",
+static const char *const placed[] = { "verdict", "verdict_reason", "summary", "root_cause", "symptom",
 				      "other_symptoms", "hints", "failed_api_calls",
 				      "other_failures", "trace", "propagation", "timeline",
 				      "plugins", NULL };
@@ -63,7 +63,7 @@ static void t_link(const struct strand_link *l, uint32_t i, FILE *out)
 			strand_render_text_esc(l->object, out);
 		}
 		if (l->has_value)
-			fprintf(out, " returned 0x%" PRIx64, l->value);
+			fprintf(out, " %s 0x%" PRIx64, l->kernel ? "returned" : "=", l->value);
 		break;
 	case STRAND_LINK_TRANSLATION:
 		strand_render_text_esc(l->title, out);
@@ -107,21 +107,64 @@ static void t_stack(const struct strand_rnode *stack, const char *indent, FILE *
 	}
 }
 
+/* The root cause's headline, by its kind (docs/report-schema.json):
+ * kernel_call, crash, user_code, wait. */
+static void t_headline(const struct strand_rnode *rc, FILE *out)
+{
+	const char *kind = strand_rnode_str(rc, "kind", "kernel_call");
+	fputs("root cause: ", out);
+	if (!strcmp(kind, "crash")) {
+		const struct strand_rnode *c = strand_rnode_get(rc, "crash");
+		fputs("crash, ", out);
+		strand_render_text_esc(strand_rnode_str(c, "kind", "crash"), out);
+		const char *w = strand_rnode_str(c, "where", NULL), *i = strand_rnode_str(c, "instruction", NULL);
+		if (w) {
+			fputs(" at ", out);
+			strand_render_text_esc(w, out);
+		}
+		if (i) {
+			fputs(": ", out);
+			strand_render_text_esc(i, out);
+		}
+	} else if (!strcmp(kind, "user_code")) {
+		fputs("the program's own code", out);
+		const char *w = strand_rnode_str(rc, "where", NULL);
+		if (w) {
+			fputs(" at ", out);
+			strand_render_text_esc(w, out);
+		}
+		if (strand_rnode_get(rc, "value"))
+			fprintf(out, " produced 0x%" PRIx64, strand_rnode_u64(rc, "value", 0));
+	} else if (!strcmp(kind, "wait")) {
+		fputs("the process did not end by itself", out);
+		const char *r = strand_rnode_str(rc, "reason", NULL);
+		if (r) {
+			fputs(": ", out);
+			strand_render_text_esc(r, out);
+		}
+	} else {
+		strand_render_text_esc(strand_rnode_str(rc, "syscall", "?"), out);
+		const char *obj = strand_rnode_str(rc, "object", NULL);
+		if (obj) {
+			fputs(" on ", out);
+			strand_render_text_esc(obj, out);
+		}
+		fprintf(out, " = 0x%" PRIx64 " ", strand_rnode_u64(rc, "status", 0));
+		strand_render_text_esc(strand_rnode_str(rc, "status_name", ""), out);
+	}
+	fputc('\n', out);
+}
+
 static void t_root_cause(const struct strand_rnode *rc, bool details, FILE *out)
 {
-	fputs("root cause: ", out);
-	strand_render_text_esc(strand_rnode_str(rc, "syscall", "?"), out);
-	const char *obj = strand_rnode_str(rc, "object", NULL);
-	if (obj) {
-		fputs(" on ", out);
-		strand_render_text_esc(obj, out);
+	(void)details;
+	t_headline(rc, out);
+	bool kcall = !strcmp(strand_rnode_str(rc, "kind", "kernel_call"), "kernel_call");
+	if (kcall) {
+		t_kv("  ", "message", strand_rnode_str(rc, "status_message", NULL), out);
+		fprintf(out, "  at: @%" PRIu64 " in thread %" PRIu64 "\n",
+			strand_rnode_u64(rc, "position", 0), strand_rnode_u64(rc, "tid", 0));
 	}
-	fprintf(out, " = 0x%" PRIx64 " ", strand_rnode_u64(rc, "status", 0));
-	strand_render_text_esc(strand_rnode_str(rc, "status_name", ""), out);
-	fputc('\n', out);
-	t_kv("  ", "message", strand_rnode_str(rc, "status_message", NULL), out);
-	fprintf(out, "  at: @%" PRIu64 " in thread %" PRIu64 "\n",
-		strand_rnode_u64(rc, "position", 0), strand_rnode_u64(rc, "tid", 0));
 	t_kv("  ", "found by", strand_rnode_str(rc, "found_by", NULL), out);
 	const struct strand_rnode *api = strand_rnode_get(rc, "api_call");
 	if (api) {
@@ -133,18 +176,29 @@ static void t_root_cause(const struct strand_rnode *rc, bool details, FILE *out)
 		strand_render_text_esc(strand_rnode_str(api, "result", ""), out);
 		fputc('\n', out);
 	}
-	/* fields this layout does not place */
-	for (const struct strand_rnode *c = rc->first; c; c = c->next) {
-		static const char *const known[] = { "syscall", "object", "status", "status_name",
-						     "status_message", "position", "tid",
-						     "found_by", "api_call", "stack", NULL };
-		bool k = false;
-		for (size_t i = 0; known[i]; i++)
-			k = k || !strcmp(known[i], c->name);
-		if (!k && !(c->flags & STRAND_RF_NOTEXT) && (details || strand_render_is_scalar(c)))
-			strand_render_text_node(c, 1, false, out);
-	}
+	/* everything else the root cause says, as it is */
 	const struct strand_rnode *stack = strand_rnode_get(rc, "stack");
+	for (const struct strand_rnode *c = rc->first; c; c = c->next) {
+		static const char *const shown[] = { "syscall", "object", "status", "status_name",
+						     "status_message", "found_by", "api_call",
+						     "stack", "kind", NULL };
+		bool k = false;
+		for (size_t i = 0; shown[i]; i++)
+			k = k || !strcmp(shown[i], c->name);
+		k = k || (kcall && (!strcmp(c->name, "position") || !strcmp(c->name, "tid")));
+		if (k || (c->flags & STRAND_RF_NOTEXT))
+			continue;
+		if (!stack && !strcmp(c->name, "crash") && strand_rnode_get(c, "stack")) {
+			/* the crash's stack is the root cause's: drawn below */
+			stack = strand_rnode_get(c, "stack");
+			fputs("  crash:\n", out);
+			for (const struct strand_rnode *x = c->first; x; x = x->next)
+				if (strcmp(x->name, "stack") && !(x->flags & STRAND_RF_NOTEXT))
+					strand_render_text_node(x, 2, false, out);
+			continue;
+		}
+		strand_render_text_node(c, 1, false, out);
+	}
 	if (stack) {
 		fputs("stack:\n", out);
 		t_stack(stack, "  ", out);
@@ -214,6 +268,7 @@ void strand_render_report_text(const struct strand_rnode *r, const char *title, 
 		fputs("\n\n", out);
 	}
 	t_kv("", "verdict", strand_rnode_str(r, "verdict", "?"), out);
+	t_kv("", "why", strand_rnode_str(r, "verdict_reason", NULL), out);
 	t_kv("", "summary", strand_rnode_str(r, "summary", NULL), out);
 	fputc('\n', out);
 
@@ -264,23 +319,11 @@ void strand_render_report_text(const struct strand_rnode *r, const char *title, 
 
 /* -------------------------------------------------------------- Markdown */
 
+/* Trace text in Markdown: escaped, never in a code span (a span would
+ * pass markup through to renderers that do not follow CommonMark). */
 static void m_code(const char *s, FILE *out)
 {
-	/* a code span that the text cannot close: fence longer than any run
-	 * of backticks inside */
-	size_t run = 0, best = 0;
-	for (const char *p = s; p && *p; p++) {
-		run = *p == '`' ? run + 1 : 0;
-		if (run > best)
-			best = run;
-	}
-	for (size_t i = 0; i <= best; i++)
-		fputc('`', out);
-	fputc(' ', out);
-	strand_render_text_esc(s, out);
-	fputc(' ', out);
-	for (size_t i = 0; i <= best; i++)
-		fputc('`', out);
+	strand_render_md_esc(s, out);
 }
 
 static void m_link(const struct strand_link *l, uint32_t i, FILE *out)
@@ -297,7 +340,7 @@ static void m_link(const struct strand_link *l, uint32_t i, FILE *out)
 			m_code(l->object, out);
 		}
 		if (l->has_value)
-			fprintf(out, " returned `0x%" PRIx64 "`", l->value);
+			fprintf(out, " %s `0x%" PRIx64 "`", l->kernel ? "returned" : "=", l->value);
 		break;
 	case STRAND_LINK_TRANSLATION:
 		strand_render_md_esc(l->title, out);
@@ -346,6 +389,12 @@ void strand_render_report_md(const struct strand_rnode *r, const char *title, bo
 	}
 	fputs("**Verdict:** ", out);
 	strand_render_md_esc(strand_rnode_str(r, "verdict", "?"), out);
+	const char *why = strand_rnode_str(r, "verdict_reason", NULL);
+	if (why) {
+		fputs(" (", out);
+		strand_render_md_esc(why, out);
+		fputs(")", out);
+	}
 	fputs("\n\n", out);
 	const char *summary = strand_rnode_str(r, "summary", NULL);
 	if (summary) {

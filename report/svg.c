@@ -56,10 +56,11 @@ static void fmt_pos(uint64_t p, char *buf, size_t len)
 enum { PER_ROW = 4 };
 static const double BOX_W = 262, BOX_H = 104, GAP = 34, PAD = 6;
 
-static const char *link_kind_label(unsigned k)
+static const char *link_kind_label(const struct strand_link *l)
 {
-	return k == STRAND_LINK_ORIGIN ? "kernel call" : k == STRAND_LINK_SYMPTOM ? "symptom"
-										 : "translation";
+	unsigned k = l->kind;
+	return k == STRAND_LINK_ORIGIN ? (l->kernel ? "kernel call" : "origin")
+	     : k == STRAND_LINK_SYMPTOM ? "symptom" : "translation";
 }
 
 static void link_href(const struct strand_link *l, FILE *out)
@@ -75,7 +76,7 @@ static void link_href(const struct strand_link *l, FILE *out)
 /* The full text of a link for its <title>. */
 static void link_title(const struct strand_link *l, FILE *out)
 {
-	fprintf(out, "%s at position %" PRIu64 ", thread %" PRIu64 ": ", link_kind_label(l->kind),
+	fprintf(out, "%s at position %" PRIu64 ", thread %" PRIu64 ": ", link_kind_label(l),
 		l->position, l->tid);
 	strand_render_html_esc(l->title, out);
 	if (l->object) {
@@ -132,11 +133,11 @@ void strand_svg_chain(const struct strand_link *links, uint32_t n, uint32_t elid
 		fprintf(out, "</title>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" rx=\"6\"/>\n",
 			x, y, BOX_W, BOX_H);
 		fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" class=\"k\">%" PRIu32 ". %s  @%" PRIu64 "</text>\n",
-			x + 8, y + 17, i + 1, link_kind_label(l->kind), l->position);
+			x + 8, y + 17, i + 1, link_kind_label(l), l->position);
 		fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" class=\"t\">", x + 8, y + 37);
 		svg_text_cut(l->title, (size_t)((BOX_W - 16) / 8.6), out); /* bold 13px */
 		fputs("</text>\n", out);
-		const char *third = l->kind == STRAND_LINK_ORIGIN ? l->object
+		const char *third = l->kind == STRAND_LINK_ORIGIN ? (l->object ? l->object : l->instruction)
 				  : l->kind == STRAND_LINK_SYMPTOM ? l->detail : l->instruction;
 		if (third) {
 			fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" class=\"c\">", x + 8, y + 56);
