@@ -65,7 +65,7 @@ int cli_budget_option(const char *cmd, bool json, int argc, char **argv, int *i,
 		      uint64_t *max_instructions, uint64_t *max_memory);
 #define CLI_BUDGET_HELP \
 	"  --max-instructions N  refuse traces claiming more than N instructions\n" \
-	"                      (default: 2^30 + 2^20 per byte of trace)\n" \
+	"                      (default: 2^26 + 2^16 per byte of trace)\n" \
 	"  --max-memory SIZE   bound guest and checkpoint memory (default: 256M +\n" \
 	"                      4K per byte of trace, at most 64G)\n"
 

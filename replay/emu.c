@@ -1465,7 +1465,9 @@ strand_status rp_emu_run_to_pc(struct strand_replay *r, uint64_t pc, strand_erro
 		return STRAND_OK;
 	r->bp_hit_pos = UINT64_MAX;
 	r->watch_hit_pos = UINT64_MAX;
-	r->run_target = UINT64_MAX;
+	/* the instruction budget bounds a search whose end the trace does not
+	 * say (finalize of an ordinal trace: a `jmp $` never reaches pc) */
+	r->run_target = r->max_insns ? r->max_insns : UINT64_MAX;
 	r->hook_stopped = false;
 	r->fault = 0;
 	r->fault_pending = false;
@@ -1486,6 +1488,10 @@ strand_status rp_emu_run_to_pc(struct strand_replay *r, uint64_t pc, strand_erro
 			? r->fault_addr : pos_in_block(r, r->fault_pc);
 		return fault_error(r, fp, err);
 	}
+	if (r->hook_stopped && rp_pc(r) != pc && r->run_target != UINT64_MAX)
+		return strand_error_set(err, STRAND_ERR_LIMIT,
+					"execution did not reach pc=0x%" PRIx64 " within the budget of %"
+					PRIu64 " instructions (--max-instructions)", pc, r->run_target);
 	if (e != UC_ERR_OK)
 		return strand_error_set(err, STRAND_ERR_DIVERGENCE,
 					"divergence at position %" PRIu64 ": emulator error: %s at pc=0x%" PRIx64,

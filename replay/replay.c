@@ -307,7 +307,7 @@ void strand_replay_default_budget(uint64_t file_size, uint64_t *max_instructions
 {
 	uint64_t fs = file_size > (1ull << 40) ? (1ull << 40) : file_size;
 	if (max_instructions)
-		*max_instructions = (1ull << 30) + (fs > (1ull << 43) ? UINT64_MAX >> 1 : fs << 20);
+		*max_instructions = (1ull << 26) + (fs << 16);
 	if (max_memory) {
 		uint64_t m = (256ull << 20) + (fs << 12);
 		*max_memory = m > (64ull << 30) ? (64ull << 30) : m;

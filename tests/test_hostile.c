@@ -977,3 +977,48 @@ Test(hostile, plugin_abi_is_checked_before_its_code_runs)
 	free(trace);
 	free(d);
 }
+
+/* An ordinal trace (what the recorder writes first) whose code never
+ * reaches its first kernel call: finalize ends within its budget. */
+Test(hostile, finalize_of_a_trace_that_never_reaches_its_event_ends)
+{
+	char *p = tmp("rawspin");
+	struct strand_trace_info info = { STRAND_FORMAT_MAJOR, STRAND_FORMAT_MINOR,
+		STRAND_ARCH_X86_64, STRAND_ABI_LINUX, STRAND_TRACE_F_ORDINAL_POSITIONS, 0,
+		"test-hostile", "1" };
+	struct strand_writer *w;
+	strand_error err;
+	cr_assert_eq(strand_writer_open(p, &info, NULL, &w, &err), STRAND_OK, "%s", err.msg);
+	static uint8_t page[4096] = { 0xeb, 0xfe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0f, 0x05 };
+	struct strand_record r = { .type = STRAND_REC_REGION, .tid = 1 };
+	r.u.region = (struct strand_mapchange){ STRAND_MAP_MAP, STRAND_PROT_READ | STRAND_PROT_EXEC,
+						0x400000, 0x1000, STRAND_REGION_IMAGE, "spin", page };
+	put(w, &r);
+	r = (struct strand_record){ .type = STRAND_REC_THREAD, .tid = 1 };
+	r.u.thread.cpu.rip = 0x400000;
+	r.u.thread.name = "";
+	put(w, &r);
+	r = (struct strand_record){ .type = STRAND_REC_SNAPSHOT_END, .tid = 1 };
+	put(w, &r);
+	r = (struct strand_record){ .type = STRAND_REC_SYSCALL, .tid = 1, .position = 0 };
+	r.u.syscall.pc = 0x400010;
+	r.u.syscall.number = 60;
+	put(w, &r);
+	r = (struct strand_record){ .type = STRAND_REC_PROCESS_EXIT, .tid = 1, .position = 1 };
+	put(w, &r);
+	cr_assert_eq(strand_writer_close(w, &err), STRAND_OK, "%s", err.msg);
+	char *args, *out, *fin;
+	cr_assert(asprintf(&fin, "%s.fin", p) > 0);
+	cr_assert(asprintf(&args, "finalize -o %s %s", fin, p) > 0);
+	double secs;
+	int rc = run(args, &out, &secs);
+	cr_assert(rc == 1 && strstr(out, "within the budget"), "rc=%d %s", rc, out);
+	cr_assert_lt(secs, 100.0);
+	cr_assert_neq(access(fin, F_OK), 0, "a partial output was left");
+	cr_log_info("finalize of a spinning trace ended in %.1f s", secs);
+	free(out);
+	free(args);
+	unlink(p);
+	free(p);
+	free(fin);
+}

@@ -88,7 +88,8 @@ struct strand_replay_options {
 };
 
 /* The default budgets for a trace file of `file_size` bytes: what a trace
- * of that size can plausibly claim.  Instructions: 2^30 + 2^20 per byte;
+ * of that size can plausibly claim.  Instructions: 2^26 + 2^16 per byte
+ * (a 1 KiB trace: 134 M, 1 MiB: 68,000 M);
  * memory: 256 MiB + 4 KiB per byte, at most 64 GiB.  A trace whose claims
  * exceed them is refused unless the caller raises the budget. */
 void strand_replay_default_budget(uint64_t file_size, uint64_t *max_instructions,
