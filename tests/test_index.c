@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "strand/index.h"
@@ -484,4 +485,64 @@ Test(index, zero_region_of_gigabytes_costs_no_memory_in_replay_and_checkpoints)
 	strand_replay_close(r);
 	unlink(trace);
 	free(trace);
+}
+
+/* ---- the commands ---- */
+
+static int run_cli(const char *args, char *out, size_t outlen)
+{
+	char cmd[8192];
+	snprintf(cmd, sizeof cmd, "%s %s 2>&1", STRAND_CLI, args);
+	FILE *p = popen(cmd, "r");
+	cr_assert(p);
+	size_t n = fread(out, 1, outlen - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(index, index_command_builds_once_then_reuses_and_verifies)
+{
+	char *gen = make_trace("cli", 0);
+	char args[4600], out[8192], side[4200];
+	strand_index_path(gen, side, sizeof side, NULL);
+	snprintf(args, sizeof args, "index -q %s", gen);
+	cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+	cr_assert(strstr(out, "built"), "%s", out);
+	cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+	cr_assert(strstr(out, "up to date"), "%s", out);
+	snprintf(args, sizeof args, "index -q --json --verify -j 2 %s", gen);
+	cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+	cr_assert(strstr(out, "\"verdict\":\"exact\""), "%s", out);
+	unlink(side);
+	unlink(gen);
+	free(gen);
+}
+
+Test(index, batch_gives_one_line_per_trace_in_name_order)
+{
+	char dir[] = "/tmp/strand-test-index-batch-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char *src = bundled_path("httpssl-nodevice");
+	char a[4200], b[4200], args[4400], out[16384];
+	snprintf(a, sizeof a, "%s/b-nodevice.strand", dir);
+	snprintf(b, sizeof b, "%s/a-junk.strand", dir);
+	copy_file(src, a);
+	FILE *f = fopen(b, "w");
+	cr_assert(f);
+	fputs("not a trace\n", f);
+	fclose(f);
+	snprintf(args, sizeof args, "batch -j 2 %s", dir);
+	cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+	char *l1 = out, *l2 = strchr(out, '\n');
+	cr_assert(l2, "%s", out);
+	*l2++ = 0;
+	cr_assert(strstr(l1, "\"trace\":\"a-junk.strand\"") && strstr(l1, "\"verdict\":\"error\""),
+		  "%s", l1);
+	cr_assert(strstr(l2, "\"trace\":\"b-nodevice.strand\"") && strstr(l2, "\"verdict\":\"failure\"") &&
+		  strstr(l2, "STATUS_NO_SUCH_DEVICE"), "%s", l2);
+	unlink(a);
+	unlink(b);
+	rmdir(dir);
+	free(src);
 }
