@@ -320,13 +320,20 @@ static void on_call(struct strand_replay *r, void *ud, const struct strand_call_
 
 /* ------------------------------------------------------------- output */
 
-static void describe_value(struct errorflow *s, struct strand_rnode *o, uint64_t v, uint32_t size)
+/* A status meaning for a value of the chain, only where it is used as a
+ * status: at the kernel call, where it crosses into another function (a
+ * return value, an argument) or is the symptom (`status_point`), or
+ * anywhere when it has a status's own shape (an -errno, an NTSTATUS or
+ * HRESULT with its severity bits); never for characters, indices or
+ * counters. */
+static void describe_value(struct errorflow *s, struct strand_rnode *o, uint64_t v, uint32_t size,
+			   bool status_point)
 {
 	char buf[512];
-	if (size == 1 && v >= 0x20 && v < 0x7f) {
-		strand_r_stringf(o, "meaning", "character '%c'", (int)v);
+	if (size == 1)
 		return;
-	}
+	if (!status_point && s->abi == STRAND_ABI_WINDOWS_NT && !((uint32_t)v & 0x80000000u))
+		return;
 	if (s->abi == STRAND_ABI_LINUX) {
 		int64_t sv = (int64_t)v;
 		if (sv < 0 && sv >= -4095 && strand_errno_lookup((uint32_t)-sv))
@@ -337,6 +344,17 @@ static void describe_value(struct errorflow *s, struct strand_rnode *o, uint64_t
 	unsigned k = strand_code_guess(v);
 	if (k)
 		strand_r_string(o, "meaning", strand_code_describe(k, v, buf, sizeof buf));
+}
+
+static void func_of(struct errorflow *s, uint64_t pc, char *buf, size_t len);
+
+/* Do two instruction addresses lie in the same function (symbol)? */
+static bool same_function(struct errorflow *s, uint64_t a, uint64_t b)
+{
+	char fa[160], fb[160];
+	func_of(s, a, fa, sizeof fa);
+	func_of(s, b, fb, sizeof fb);
+	return !strcmp(fa, fb);
 }
 
 static void func_of(struct errorflow *s, uint64_t pc, char *buf, size_t len)
@@ -520,7 +538,13 @@ static strand_status emit_chain(struct errorflow *s, const struct sink *k, struc
 		}
 		if (x->have_value && !no_loc) {
 			strand_r_hex(so, "value", x->value);
-			describe_value(s, so, x->value, x->loc_is_reg ? 4 : x->size);
+			const struct strand_module *fm;
+			const struct strand_symbol *fs;
+			bool crosses = i + 1 < nkeep && x->pc && steps[keep[i + 1]].pc &&
+				       strand_replay_find_symbol(s->r, x->pc, &fm, &fs) == STRAND_OK &&
+				       !same_function(s, x->pc, steps[keep[i + 1]].pc);
+			describe_value(s, so, x->value, x->loc_is_reg ? 4 : x->size,
+				       x->kind == STRAND_DF_SYSCALL || i + 1 == nkeep || crosses);
 		}
 		if (req[i].stack)
 			strand_r_stack(so, "stack", req[i].stack);
