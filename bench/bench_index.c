@@ -434,10 +434,11 @@ int main(int argc, char **argv)
 	if (strand_index_open(trace, NULL, &ix, &err) != STRAND_OK)
 		die("index open", &err);
 	for (unsigned j = 1; j <= 2; j++) {
-		uint64_t n = 0;
+		struct strand_replay_stats vs;
 		w0 = wall(), c0 = cpu();
-		if (strand_index_verify(ix, j, &n, &err) != STRAND_OK)
+		if (strand_index_verify(ix, j, &vs, &err) != STRAND_OK)
 			die("verify", &err);
+		uint64_t n = vs.instructions;
 		double wv = wall() - w0, cv = cpu() - c0;
 		printf("(e) verify -j%u: %.2f s wall, %.2f s CPU, %.1f M instructions/s wall\n", j, wv,
 		       cv, (double)n / wv / 1e6);

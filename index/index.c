@@ -649,7 +649,7 @@ struct verify {
 	uint32_t next;           /* next segment to hand out */
 	strand_status *status;   /* per segment */
 	strand_error *errs;      /* per segment */
-	uint64_t instructions;
+	struct strand_replay_stats sum; /* over all segments */
 	strand_status setup_st;
 	strand_error setup_err;
 };
@@ -698,7 +698,16 @@ static void *verify_worker(void *ud)
 		v->status[s] = st;
 		if (st != STRAND_OK)
 			v->errs[s] = err;
-		v->instructions += b.instructions - a.instructions;
+		v->sum.instructions += b.instructions - a.instructions;
+		v->sum.events_applied += b.events_applied - a.events_applied;
+		v->sum.keyframes_checked += b.keyframes_checked - a.keyframes_checked;
+		v->sum.digests_checked += b.digests_checked - a.digests_checked;
+		v->sum.syscalls_applied += b.syscalls_applied - a.syscalls_applied;
+		v->sum.syscalls_checked += b.syscalls_checked - a.syscalls_checked;
+		v->sum.outputs_applied += b.outputs_applied - a.outputs_applied;
+		v->sum.outputs_checked += b.outputs_checked - a.outputs_checked;
+		v->sum.output_bytes_checked += b.output_bytes_checked - a.output_bytes_checked;
+		v->sum.restores += b.restores - a.restores;
 		pthread_mutex_unlock(&v->lock);
 		if (st != STRAND_OK) {
 			/* a diverged handle refuses further motion: a fresh one */
@@ -714,7 +723,7 @@ static void *verify_worker(void *ud)
 }
 
 strand_status strand_index_verify(struct strand_index *ix, unsigned jobs,
-				  uint64_t *instructions, strand_error *err)
+				  struct strand_replay_stats *stats, strand_error *err)
 {
 	if (jobs == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -757,8 +766,8 @@ strand_status strand_index_verify(struct strand_index *ix, unsigned jobs,
 				*err = v.errs[s];
 			break;
 		}
-	if (instructions)
-		*instructions = v.instructions;
+	if (stats)
+		*stats = v.sum;
 out:
 	free(th);
 	free(v.status);

@@ -306,9 +306,12 @@ Test(index, parallel_verification_is_exact)
 	char *ixp = tmp_path("verify", ".sidx");
 	struct strand_index *ix = build_at(p, ixp, 4096);
 	strand_error err;
-	uint64_t n = 0;
-	cr_assert_eq(strand_index_verify(ix, 2, &n, &err), STRAND_OK, "%s", err.msg);
+	struct strand_replay_stats vs;
+	cr_assert_eq(strand_index_verify(ix, 2, &vs, &err), STRAND_OK, "%s", err.msg);
+	uint64_t n = vs.instructions + vs.syscalls_applied;
 	cr_assert_geq(n + 1, strand_index_end(ix), "every segment executed (%" PRIu64 ")", n);
+	cr_assert_gt(vs.keyframes_checked, 0);
+	cr_assert_eq(vs.syscalls_checked, vs.syscalls_applied);
 	strand_index_close(ix);
 	unlink(ixp);
 	unlink(p);

@@ -174,11 +174,14 @@ strand_status strand_index_attach(struct strand_index *ix, struct strand_replay 
 /* Re-execute every segment from its checkpoint, `jobs` at a time (0 =
  * the core count), each on its own replay handle, and check that each
  * segment ends in the state the next one starts with and that the trace's
- * key frames hold: an exact, segment-parallel `strand replay`.  On a
- * divergence the error names the first diverging position.  *instructions
- * (may be NULL) gets the instructions re-executed. */
+ * key frames and recorded facts hold: a segment-parallel `strand replay`.
+ * On a divergence the error names the first diverging position (the
+ * merge takes the first failing segment in trace order).  *stats (may be
+ * NULL) gets the sums over all segments of what was executed and checked
+ * (instructions, key frames, digests, syscalls and outputs applied and
+ * compared): STRAND_OK with no key frame checked is not "exact". */
 strand_status strand_index_verify(struct strand_index *ix, unsigned jobs,
-				  uint64_t *instructions, strand_error *err);
+				  struct strand_replay_stats *stats, strand_error *err);
 
 #ifdef __cplusplus
 }
