@@ -468,14 +468,27 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 			strand_r_string(o, "why", "the failing kernel call of the root cause is inside it");
 		} else {
 			strand_r_string(o, "role", "not the cause");
-			/* Win32 codes that report a normal outcome */
-			const char *why =
-				rv == 259 ? "ERROR_NO_MORE_ITEMS: the normal end of an enumeration" :
-				rv == 234 ? "ERROR_MORE_DATA: a size probe; the caller asks again" :
-				rv == 122 ? "ERROR_INSUFFICIENT_BUFFER: a size probe; the caller asks again" :
-				rv == 997 ? "ERROR_IO_PENDING: the operation completes later" :
-				"its error reached no symptom: the caller handled it";
-			strand_r_string(o, "why", why);
+			/* say "the caller asks again" only when the trace shows it:
+			 * the same function called again later in the thread and
+			 * succeeding */
+			const struct strand_rnode *again = NULL;
+			for (const struct strand_rnode *d = c->next; d && !again; d = d->next)
+				if (strand_rnode_u64(d, "tid", 0) == strand_rnode_u64(c, "tid", 1) &&
+				    !strand_rnode_u64(d, "failed", 1) &&
+				    !strcmp(strand_rnode_str(d, "function", ""), strand_rnode_str(c, "function", "?")))
+					again = d;
+			const struct strand_code *w = strand_win32_lookup((uint32_t)rv);
+			if (again)
+				strand_r_stringf(o, "why", "%s; the same function was called again and "
+						 "succeeded (position @%" PRIu64 ")", w ? w->name : "its error",
+						 strand_rnode_u64(again, "call_position", 0));
+			else
+				strand_r_string(o, "why",
+					rv == 259 ? "ERROR_NO_MORE_ITEMS: the normal end of an enumeration"
+					: rv == 997 ? "ERROR_IO_PENDING: the operation completes later"
+					: !rc.symptom ? "the process did not fail: the caller went on"
+					: rc.chain ? "its error did not flow into the symptom"
+					: "nothing connects its error to the symptom");
 		}
 		struct strand_rnode *kl = strand_r_list(o, "failed_kernel_calls");
 		const struct strand_rnode *ks = strand_rnode_get(c, "failed_kernel_calls");
