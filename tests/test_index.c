@@ -264,7 +264,7 @@ static void check_seeks(const char *trace, uint64_t data, size_t dlen)
 	cr_assert_eq(strand_index_attach(ix, b, &err), STRAND_OK, "%s", err.msg);
 	strand_index_close(ix); /* the handle keeps its own descriptor */
 	uint64_t end = strand_replay_end(a);
-	uint8_t *ma = malloc(dlen), *mb = malloc(dlen);
+	uint8_t *ma = malloc(dlen ? dlen : 1), *mb = malloc(dlen ? dlen : 1);
 	srand(7);
 	for (int i = 0; i < 40; i++) {
 		uint64_t p = i == 0 ? end : (uint64_t)rand() % (end + 1);
@@ -548,4 +548,19 @@ Test(index, batch_gives_one_line_per_trace_in_name_order)
 	unlink(b);
 	rmdir(dir);
 	free(src);
+}
+
+Test(index, answers_equal_a_replay_pass_on_a_recorded_program)
+{
+	char *trace = tmp_path("recorded", ".strand");
+	char args[4600], out[8192];
+	snprintf(args, sizeof args, "record -q -o %s -- /bin/ls /", trace);
+	int rc = run_cli(args, out, sizeof out);
+	if (rc != 0 && strstr(out, "ptrace"))
+		cr_skip_test("ptrace not permitted here: %s", out);
+	cr_assert_eq(rc, 0, "%s", out);
+	check_answers(trace, 65536);
+	check_seeks(trace, 0, 0);
+	unlink(trace);
+	free(trace);
 }
