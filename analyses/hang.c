@@ -25,9 +25,11 @@ struct tstate {
 	uint32_t number;       /* its call number */
 	uint64_t args[6];
 	uint32_t nargs;
+	uint64_t key;          /* object_key of the call */
 	uint64_t result;
 	char obj[200];         /* decoded object, "" if none */
 	bool have;
+	struct strand_stack *stack; /* owned: at the end of the recording, NULL if none */
 };
 
 struct lastcall {          /* the last call on an object by any thread */
@@ -39,6 +41,7 @@ struct lastcall {          /* the last call on an object by any thread */
 
 struct hang {
 	struct strand_replay *r;
+	struct strand_callstack *cs;   /* borrowed, the run's */
 	strand_arch arch;
 	strand_abi abi;
 	const struct strand_systable *systable; /* the trace's service table, NULL = built in */
@@ -71,6 +74,9 @@ static bool is_exit_call(const struct hang *s, uint32_t number)
 	return n && (!strcmp(n, "exit_group") || !strcmp(n, "exit") || !strcmp(n, "NtTerminateProcess") ||
 		     !strcmp(n, "NtTerminateThread"));
 }
+
+static uint64_t object_key(struct hang *s, struct strand_replay *r, uint32_t number,
+			   const uint64_t *args, uint32_t nargs);
 
 /* Is the current thread stopped at (or just after) a kernel-call
  * instruction?  Then its registers hold the call it is inside. */
@@ -105,6 +111,19 @@ static void capture_pending(struct hang *s, struct strand_replay *r, struct tsta
 	struct strand_syscall sc = { .number = t->number, .nargs = t->nargs };
 	memcpy(sc.args, t->args, sizeof t->args);
 	strand_syscall_decode_object_in(r, s->systable, s->abi, s->arch, &sc, t->obj, sizeof t->obj);
+	t->key = object_key(s, r, t->number, t->args, t->nargs);
+}
+
+/* The object a call is about, for matching calls of other threads: its
+ * first argument (handle, descriptor, futex address), or for a wait on a
+ * handle array the first handle of the array. */
+static uint64_t object_key(struct hang *s, struct strand_replay *r, uint32_t number,
+			   const uint64_t *args, uint32_t nargs)
+{
+	const char *n = strand_syscall_name_in(s->systable, s->abi, s->arch, number);
+	if (n && !strcmp(n, "NtWaitForMultipleObjects") && nargs > 1)
+		return mem_read_uint(r, args[1], s->arch == STRAND_ARCH_X86_32 ? 4 : 8, NULL);
+	return nargs ? args[0] : 0;
 }
 
 static void note_call(struct hang *s, uint32_t tid, uint64_t pos, uint32_t number, uint64_t key)
@@ -145,8 +164,9 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 		memcpy(t->args, sc->args, sizeof t->args);
 		t->result = sc->result;
 		strand_syscall_decode_object_in(r, s->systable, s->abi, s->arch, sc, t->obj, sizeof t->obj);
+		t->key = object_key(s, r, sc->number, t->args, t->nargs);
 		if (sc->nargs)
-			note_call(s, rec->tid, rec->position, sc->number, sc->args[0]);
+			note_call(s, rec->tid, rec->position, sc->number, t->key);
 		break;
 	}
 	case STRAND_REC_THREAD_SWITCH: {
@@ -179,6 +199,10 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 			capture_pending(s, r, t);
 			s->exit_by_call = t->pending && is_exit_call(s, t->number);
 		}
+		/* where every live thread stands when the recording ends */
+		for (uint32_t i = 0; !s->exit_by_call && s->cs && i < s->nt; i++)
+			if (!s->t[i].exited && !s->t[i].stack)
+				strand_callstack_capture(s->cs, s->t[i].tid, &s->t[i].stack, NULL);
 		break;
 	}
 	default:
@@ -198,6 +222,8 @@ static strand_status hang_init(struct strand_analysis *a, const struct strand_pl
 	s->arch = strand_analysis_info(a)->arch;
 	s->abi = strand_analysis_info(a)->abi;
 	s->systable = strand_analysis_systable(a);
+	if (!(s->cs = strand_analysis_callstack(a, err)))
+		return STRAND_ERR_NOMEM;
 	strand_replay_on_event(s->r, on_event, s);
 	return STRAND_OK;
 }
@@ -255,7 +281,7 @@ static strand_status hang_finish(struct strand_analysis *a, void *state, struct 
 		if (t->obj[0])
 			strand_r_string(o, "object", t->obj);
 		if (t->nargs)
-			strand_r_hex(o, "first_argument", t->args[0]);
+			strand_r_hex(o, "waits_on", t->key);
 		strand_r_position(o, "since", t->since);
 		if (!t->pending)
 			strand_r_string(o, "result", strand_syscall_result_str(s->abi, s->arch, t->result,
@@ -263,7 +289,7 @@ static strand_status hang_finish(struct strand_analysis *a, void *state, struct 
 		/* who last touched the same object from another thread */
 		const struct lastcall *best = NULL;
 		for (uint32_t k = 0; t->nargs && k < s->nlc; k++)
-			if (s->lc[k].key == t->args[0] && s->lc[k].tid != t->tid &&
+			if (s->lc[k].key == t->key && s->lc[k].tid != t->tid &&
 			    (!best || s->lc[k].pos > best->pos))
 				best = &s->lc[k];
 		if (best) {
@@ -273,6 +299,8 @@ static strand_status hang_finish(struct strand_analysis *a, void *state, struct 
 			strand_r_string(b, "call", bn ? bn : "?");
 			strand_r_position(b, "position", best->pos);
 		}
+		if (t->stack && t->stack->nframes)
+			strand_r_stack(o, "stack", t->stack);
 	}
 	return STRAND_OK;
 }
@@ -282,6 +310,8 @@ static void hang_destroy(void *state)
 	struct hang *s = state;
 	if (!s)
 		return;
+	for (uint32_t i = 0; i < s->nt; i++)
+		strand_stack_free(s->t[i].stack);
 	free(s->lc);
 	free(s);
 }
