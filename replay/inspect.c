@@ -315,7 +315,10 @@ strand_status strand_replay_lookup(const struct strand_replay *r_, const char *n
 	const char *sname = bang ? bang + 1 : name;
 	for (uint32_t i = 0; i < r->nmodview; i++) {
 		const struct strand_module *m = r->modview[i];
-		if (bang && (strlen(m->name) != mlen || strncasecmp(m->name, name, mlen) != 0))
+		/* "libc.so.6!statx" or by the short name, "libc!statx"
+		 * (the module name up to its first '.') */
+		if (bang && (strncasecmp(m->name, name, mlen) != 0 ||
+			     (m->name[mlen] != '\0' && (m->name[mlen] != '.' || memchr(name, '.', mlen)))))
 			continue;
 		for (uint32_t k = 0; k < m->nsyms; k++) {
 			if (strcmp(m->syms[k].name, sname) == 0 ||
