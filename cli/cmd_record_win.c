@@ -96,12 +96,22 @@ int cmd_record_win(int argc, char **argv)
 	strand_error err;
 	strand_error_clear(&err);
 	double t0 = now_s();
-	strand_status st = strand_winemu_record(scenario, out, &opt, &res, &err);
-	double secs = now_s() - t0;
+	/* through cli_out (cli.h): never through a symlink, a device written
+	 * in place (the recorder removes its file on failure: never the
+	 * target itself) */
+	struct cli_out o;
+	strand_status st = cli_out_begin(&o, out, "record-win", &err);
 	if (st != STRAND_OK)
 		return cli_fail("record-win", json, &err);
+	st = strand_winemu_record(scenario, cli_out_path(&o), &opt, &res, &err);
+	double secs = now_s() - t0;
 	struct stat sb;
-	uint64_t size = stat(out, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	uint64_t size = st == STRAND_OK && stat(o.tmp, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	if (st == STRAND_OK)
+		st = cli_out_commit(&o, &err);
+	cli_out_abort(&o);
+	if (st != STRAND_OK)
+		return cli_fail("record-win", json, &err);
 	if (json) {
 		struct strand_json *j = strand_json_new(stdout, true);
 		strand_json_start_object(j);

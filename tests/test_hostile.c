@@ -668,6 +668,20 @@ Test(hostile, output_to_a_device_keeps_the_device_node)
 	cr_assert(S_ISCHR(sb.st_mode), "the device node was replaced by finalize");
 	free(out);
 	free(args);
+	/* record -o DEVICE: recorded and finalized in $TMPDIR, copied in */
+	char *td;
+	cr_assert(asprintf(&td, "%s/tmp", d) > 0);
+	cr_assert_eq(mkdir(td, 0700), 0);
+	cr_assert(asprintf(&args, "record -q -o %s -- /bin/true", dev) > 0);
+	char *cmd0;
+	cr_assert(asprintf(&cmd0, "TMPDIR=%s timeout 120 %s %s 2>&1", td, STRAND_CLI, args) > 0);
+	cr_assert_eq(system(cmd0), 0, "%s", cmd0);
+	cr_assert_eq(lstat(dev, &sb), 0);
+	cr_assert(S_ISCHR(sb.st_mode), "the device node was replaced by record");
+	cr_assert_eq(dir_entries(td), 0, "record left temporaries in $TMPDIR");
+	free(cmd0);
+	free(args);
+	free(td);
 	/* a FIFO is written in place too */
 	char *fifo;
 	cr_assert(asprintf(&fifo, "%s/fifo", d) > 0);
@@ -1021,4 +1035,41 @@ Test(hostile, finalize_of_a_trace_that_never_reaches_its_event_ends)
 	unlink(p);
 	free(p);
 	free(fin);
+}
+
+/* SIGHUP (the terminal closed) stops the program like Ctrl-C: a complete
+ * trace is left. */
+Test(hostile, sighup_of_the_recorder_leaves_a_complete_trace)
+{
+	char *d = tmpdir("hup");
+	char *trace, *log, *args, *out;
+	cr_assert(asprintf(&trace, "%s/h.strand", d) > 0);
+	cr_assert(asprintf(&log, "%s/log", d) > 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(STRAND_CLI, "strand", "record", "-q", "-o", trace, "--", "/bin/sleep", "30",
+		      (char *)NULL);
+		_exit(127);
+	}
+	sleep(2);
+	kill(pid, SIGHUP);
+	int st;
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st), "the recorder died of the signal");
+	cr_assert(asprintf(&args, "info %s", trace) > 0);
+	cr_assert_eq(run(args, &out, NULL), 0, "%s", out);
+	cr_assert(strstr(out, "complete:     yes"), "%s", out);
+	free(out);
+	free(args);
+	char *cmd;
+	cr_assert(asprintf(&cmd, "rm -rf %s", d) > 0);
+	system(cmd);
+	free(cmd);
+	free(trace);
+	free(log);
+	free(d);
 }
