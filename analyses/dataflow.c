@@ -41,6 +41,10 @@
 /* same-thread instructions searched before a table load for its compare,
  * and before a constant for the branch that chose it */
 #define NEAR_INSNS 64u
+/* control dependences followed one behind the other: a constant chosen by
+ * a branch on a value that is itself a constant chosen by a branch (libc's
+ * `return -1` on a failed syscall, then the caller's `return 1`) */
+#define MAX_CONTROL_DEPTH 2
 
 /* ===================================================================== */
 /* Instruction summaries                                                  */
@@ -728,8 +732,13 @@ static int32_t new_step(struct strand_dataflow *d, const struct strand_df_step *
 		d->capsteps = cap;
 	}
 	res->steps[res->nsteps] = *x;
-	if (x->parent >= 0 && res->steps[x->parent].via_control)
-		res->steps[res->nsteps].via_control = true;
+	if (x->parent >= 0) {
+		const struct strand_df_step *p = &res->steps[x->parent];
+		if (p->via_control)
+			res->steps[res->nsteps].via_control = true;
+		if (p->control_depth > res->steps[res->nsteps].control_depth)
+			res->steps[res->nsteps].control_depth = p->control_depth;
+	}
 	return (int32_t)res->nsteps++;
 }
 
@@ -931,6 +940,7 @@ static void find_control(struct strand_dataflow *d, uint64_t i, int32_t step)
 		int32_t cs = new_step(d, &x);
 		if (cs >= 0) {
 			d->res->steps[cs].via_control = true;
+			d->res->steps[cs].control_depth++;
 			defer(d, j, c->tid, FLAGS_BIT, cs);
 		}
 		return;
@@ -1055,7 +1065,7 @@ static void walk_window(struct strand_dataflow *d)
 		if (!any_src) {
 			d->res->steps[me].kind = STRAND_DF_CONSTANT;
 			note_origin(d, me, false, true);
-			if (!d->opt.no_control && !d->res->steps[me].via_control)
+			if (!d->opt.no_control && d->res->steps[me].control_depth < MAX_CONTROL_DEPTH)
 				find_control(d, i, me);
 		}
 	}

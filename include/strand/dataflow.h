@@ -26,8 +26,11 @@
  *     wrote end the flow at that kernel call;
  *   - control dependence: a constant chosen by a branch (`test eax,eax;
  *     jne ...; mov eax, 2`) follows the deciding conditional branch's flags
- *     back to the compare and its operands.  Only constants reached by
- *     data (not through another control dependence) are followed this way.
+ *     back to the compare and its operands; the branch is the nearest one
+ *     before the constant in its thread and frame (same stack pointer).
+ *     At most two control dependences are followed one behind the other
+ *     (a library's `return -1` on a failed call, then its caller's
+ *     `return 1`).
  *
  * When locations are still open at the window's start, the previous window
  * is logged (twice as long, up to max_window) and the walk goes on; it
@@ -85,6 +88,7 @@ struct strand_df_step {
 	strand_df_kind kind;
 	int32_t parent;       /* index of the step using this value; -1 for steps[0] */
 	bool via_control;     /* reached through a control dependence */
+	uint8_t control_depth;/* control dependences between it and the query (at most 2) */
 	uint64_t position;    /* of the instruction or event */
 	uint32_t tid;
 	uint64_t pc;          /* the instruction (syscall: its instruction); 0 if none */
