@@ -729,7 +729,8 @@ static strand_status errorflow_init(struct strand_analysis *a, const struct stra
 		return STRAND_ERR_NOMEM;
 	strand_callstack_keep_snapshots(s->cs, STACK_SNAPSHOT_EVERY);
 	strand_replay_on_event(s->r, on_event, s);
-	strand_replay_on_call(s->r, on_call, s);
+	if (s->abi == STRAND_ABI_WINDOWS_NT) /* SetServiceStatus: Windows only */
+		strand_replay_on_call(s->r, on_call, s);
 	return STRAND_OK;
 }
 
