@@ -400,8 +400,10 @@ strand_status strand_index_build(const char *trace, const char *out,
 		else if (e->type == STRAND_REC_THREAD_SWITCH)
 			b.ix->segs[s].nswitches++;
 	}
-	qsort(b.ix->calls, b.ix->ncalls, sizeof *b.ix->calls, call_cmp);
-	qsort(b.ix->pages, b.ix->npages, sizeof *b.ix->pages, page_cmp);
+	if (b.ix->ncalls)
+		qsort(b.ix->calls, b.ix->ncalls, sizeof *b.ix->calls, call_cmp);
+	if (b.ix->npages)
+		qsort(b.ix->pages, b.ix->npages, sizeof *b.ix->pages, page_cmp);
 	if ((st = ix_write_tail(fd, tmp, off, b.ix, &fp, err)) != STRAND_OK)
 		goto out;
 	if (close(fd) != 0) {

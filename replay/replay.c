@@ -1333,6 +1333,7 @@ static strand_status ckpt_take_any(struct strand_replay *r, int fine, strand_err
 			goto nomem;
 	}
 	if (c.npages) /* qsort(NULL, 0) is undefined */
+		if (c.npages)
 		qsort(c.pages, c.npages, sizeof *c.pages, page_cmp);
 	c.bytes = ckpt_bytes_of(r, &c);
 	uc_context_free(cur_saved);
@@ -1470,19 +1471,6 @@ static const uint8_t *page_at(struct strand_replay *r, uint32_t k, uint64_t addr
 	return NULL;
 }
 
-/* Page of a fine checkpoint: its own copy, else the base's version. */
-static const uint8_t *page_in(struct strand_replay *r, const struct rp_ckpt *c, uint32_t k,
-			      uint64_t addr)
-{
-	if (c->base >= 0) {
-		struct rp_page *pg = page_find((struct rp_ckpt *)c, addr);
-		if (pg)
-			return page_data(r, pg);
-		return page_at(r, (uint32_t)c->base, addr);
-	}
-	return page_at(r, k, addr);
-}
-
 /* Restore chain checkpoint k, or fine checkpoint `fine` if not NULL. */
 static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 				    const struct rp_ckpt *fine, strand_error *err);
@@ -1512,12 +1500,64 @@ static strand_status restore_imported_threads(struct strand_replay *r, const str
 	return st;
 }
 
+/* The newest page entry of every address at a checkpoint (fine
+ * checkpoint c's own, then chain checkpoints k, k-1, ... 0): one pass
+ * over the entries instead of a search through every checkpoint per
+ * page.  Open addressing on the page address; NULL slots are empty. */
+struct page_map {
+	struct rp_page **slot;
+	uint64_t cap;
+};
+
+static uint64_t pm_hash(uint64_t addr, uint64_t cap)
+{
+	return ((addr / RP_PAGE) * 0x9E3779B97F4A7C15ull >> 17) & (cap - 1);
+}
+
+static bool pm_build(struct strand_replay *r, const struct rp_ckpt *fine, uint32_t k,
+		     struct page_map *m)
+{
+	uint64_t n = fine ? fine->npages : 0;
+	for (uint32_t i = 0; i <= k; i++)
+		n += r->ckpts[i].npages;
+	m->cap = 64;
+	while (m->cap < n * 2)
+		m->cap *= 2;
+	m->slot = calloc(m->cap, sizeof *m->slot);
+	if (!m->slot)
+		return false;
+	for (int64_t i = fine ? -1 : (int64_t)k; i >= 0 || i == -1; i = i == -1 ? (int64_t)k : i - 1) {
+		struct rp_ckpt *c = i < 0 ? (struct rp_ckpt *)fine : &r->ckpts[i];
+		for (uint32_t j = 0; j < c->npages; j++) {
+			uint64_t h = pm_hash(c->pages[j].addr, m->cap);
+			while (m->slot[h] && m->slot[h]->addr != c->pages[j].addr)
+				h = (h + 1) & (m->cap - 1);
+			if (!m->slot[h])
+				m->slot[h] = &c->pages[j];
+		}
+		if (i == 0)
+			break;
+	}
+	return true;
+}
+
+static struct rp_page *pm_get(const struct page_map *m, uint64_t addr)
+{
+	uint64_t h = pm_hash(addr, m->cap);
+	while (m->slot[h] && m->slot[h]->addr != addr)
+		h = (h + 1) & (m->cap - 1);
+	return m->slot[h];
+}
+
 static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 				    const struct rp_ckpt *fine, strand_error *err)
 {
 	const struct rp_ckpt *c = fine ? fine : &r->ckpts[k];
 	strand_status st = STRAND_OK;
 	uint8_t vec[RP_SCAN];
+	struct page_map pm = { 0 };
+	if (!pm_build(r, fine, fine ? (uint32_t)fine->base : k, &pm))
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot restore checkpoint");
 	/* 1. layout: drop regions that are not in the checkpoint as they are */
 	for (uint32_t i = 0; i < r->nregions;) {
 		struct rp_region *g = &r->regions[i];
@@ -1533,8 +1573,10 @@ static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 			continue;
 		}
 		st = rp_unmap(r, g->addr, g->size, err);
-		if (st != STRAND_OK)
+		if (st != STRAND_OK) {
+			free(pm.slot);
 			return st;
+		}
 	}
 	bool code_changed = false;
 	for (uint32_t j = 0; j < c->nlayout; j++) {
@@ -1543,15 +1585,19 @@ static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 		bool fresh = false;
 		if (!g || g->addr != l->addr || g->size != l->size) {
 			st = rp_map(r, l->addr, l->size, l->prot, l->kind, l->name, NULL, err);
-			if (st != STRAND_OK)
+			if (st != STRAND_OK) {
+				free(pm.slot);
 				return st;
+			}
 			g = rp_region_find(r, l->addr);
 			g->gen = l->gen;
 			fresh = true;
 		} else if (g->prot != l->prot) {
 			st = rp_protect(r, l->addr, l->size, l->prot, err);
-			if (st != STRAND_OK)
+			if (st != STRAND_OK) {
+				free(pm.slot);
 				return st;
+			}
 			g = rp_region_find(r, l->addr);
 		}
 		g->tracked = l->tracked || g->tracked;
@@ -1566,8 +1612,10 @@ static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 				rp_resident(r, g->host + base * RP_PAGE, n, vec);
 			for (uint64_t q = 0; q < n; q++) {
 				uint64_t off = (base + q) * RP_PAGE;
-				const uint8_t *want = page_in(r, c, k, g->addr + off);
+				struct rp_page *pg = pm_get(&pm, g->addr + off);
+				const uint8_t *want = pg ? page_data(r, pg) : NULL;
 				if (r->imp_failed) {
+					free(pm.slot);
 					if (err)
 						*err = r->imp_err;
 					return r->imp_err.status;
@@ -1588,6 +1636,7 @@ static strand_status ckpt_restore_c(struct strand_replay *r, uint32_t k,
 			}
 		}
 	}
+	free(pm.slot);
 	if (code_changed) {
 		rp_emu_drop_code(r);
 	}
