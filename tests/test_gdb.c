@@ -302,3 +302,55 @@ Test(gdb, interrupt_byte_stops_a_long_continue, .init = setup, .fini = teardown)
 	close(to[1]);
 	close(from[0]);
 }
+
+/* Hostile packets: every malformed request gets an error or an empty
+ * reply, and the server goes on answering. */
+Test(gdb, malformed_packets_get_errors_and_the_server_goes_on, .init = setup,
+     .fini = teardown)
+{
+	int to[2], from[2];
+	cr_assert_eq(pipe(to), 0);
+	cr_assert_eq(pipe(from), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, to[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, from[1], 1);
+	posix_spawn_file_actions_addclose(&fa, to[1]);
+	posix_spawn_file_actions_addclose(&fa, from[0]);
+	char *argv[] = { STRAND_CLI, "gdbserver", "--stdio", "-q", HTTPSSL, NULL };
+	pid_t pid;
+	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(to[0]);
+	close(from[1]);
+	send_packet(to[1], "QStartNoAckMode");
+	cr_assert_str_eq(read_reply(from[0], 60000), "$OK#9a");
+	static const struct { const char *pkt, *reply_start; } cases[] = {
+		{ "m", "$E" }, { "mzz,4", "$E" }, { "m0,4", "$E" },        /* unmapped */
+		{ "mffffffffffffffff,10", "$E" }, { "m7c801cff,99999999", "$" },
+		{ "p", "$E" }, { "p9999", "$E" }, { "P0=00", "$E." }, { "G00", "$E." },
+		{ "M0,1:00", "$E." }, { "Z9,0,1", "$E" }, { "Z2,1000,0", "$E" },
+		{ "Z0,7c801cff", "$E" }, { "z0,1,1", "$OK" }, { "Hgzz", "$OK" },
+		{ "T0", "$E" }, { "qXfer:features:read:target.xml:zz", "$E" },
+		{ "qXfer:features:read:target.xml:ffffffff,10", "$l" },
+		{ "qXfer:libraries:read::0,fffffff", "$" }, { "qRcmd,zz", "$E" },
+		{ "qRcmd,", "$OK" }, { "vNope", "$#00" }, { "", "$#00" }, { "bz", "$#00" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		send_packet(to[1], cases[i].pkt);
+		const char *r = read_reply(from[0], 60000);
+		cr_expect(strncmp(r, cases[i].reply_start, strlen(cases[i].reply_start)) == 0,
+			  "'%s' answered %s", cases[i].pkt, r);
+	}
+	/* a corrupt checksum is dropped (no ack mode: no reply), the next works */
+	cr_assert_eq(write(to[1], "$g#00", 5), 5);
+	send_packet(to[1], "qC");
+	cr_assert(strncmp(read_reply(from[0], 60000), "$QC1ec#", 7) == 0);
+	send_packet(to[1], "D");
+	cr_assert_str_eq(read_reply(from[0], 60000), "$OK#9a");
+	int st;
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(to[1]);
+	close(from[0]);
+}
