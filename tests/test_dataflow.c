@@ -393,4 +393,45 @@ Test(dataflow, report_on_a_long_recorded_program_finds_the_cause_by_data_flow, .
 	cr_assert(strstr(rc, "/nonexistent/longfail.conf"), "%.400s", rc);
 	cr_assert(strstr(rc, "\"found_by\": \"data flow\""), "%.600s", rc);
 	cr_assert(strstr(rc, "longfail!main"), "a stack frame in main: %.900s", rc);
+
+}
+
+/* calls: the same rows and count through the sidecar index (only the
+ * segments holding calls replayed, each from its checkpoint) as by a pass
+ * over the whole trace.  3e6 instructions: short enough that a query does
+ * not build the index by itself. */
+Test(dataflow, calls_through_the_index_equal_calls_by_a_whole_pass, .init = setup,
+     .fini = teardown)
+{
+	char prog[512], trace[512], out[512], cmd[1200], plain[512], indexed[512];
+	snprintf(prog, sizeof prog, "%s/longfail", tmpdir);
+	snprintf(trace, sizeof trace, "%s/short.strand", tmpdir);
+	snprintf(out, sizeof out, "%s/out.txt", tmpdir);
+	snprintf(plain, sizeof plain, "%s/calls-plain.txt", tmpdir);
+	snprintf(indexed, sizeof indexed, "%s/calls-indexed.txt", tmpdir);
+	snprintf(cmd, sizeof cmd, "cc -O1 -o '%s' '%s/tests/corpus/longfail.c'", prog,
+		 STRAND_SOURCE_DIR);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	char *rec[] = { STRAND_CLI, "record", "-o", trace, "--", prog, "300000", NULL };
+	int st = run(rec, out);
+	if (access(trace, R_OK) != 0)
+		cr_skip_test("strand record cannot trace here (status %d)", st);
+	char *calls[] = { STRAND_CLI, "query", "-q", "-c", "calls longfail!mix", trace, NULL };
+	char *index[] = { STRAND_CLI, "index", "-q", "--segment", "65536", trace, NULL };
+	st = run(calls, plain);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "calls status %d", st);
+	st = run(index, out);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "index status %d", st);
+	st = run(calls, indexed);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "calls status %d", st);
+	static char a1[1 << 18], a2[1 << 18];
+	FILE *f1 = fopen(plain, "r"), *f2 = fopen(indexed, "r");
+	cr_assert(f1 && f2);
+	a1[fread(a1, 1, sizeof a1 - 1, f1)] = 0;
+	a2[fread(a2, 1, sizeof a2 - 1, f2)] = 0;
+	fclose(f1);
+	fclose(f2);
+	cr_assert(strstr(a1, "calls of longfail!mix"), "%.300s", a1);
+	cr_assert(strstr(a1, "(first rows shown)"), "%.300s", a1);
+	cr_assert_str_eq(a1, a2);
 }
