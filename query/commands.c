@@ -1685,15 +1685,17 @@ const struct qcmd qcmd_table[] = {
 	  1, 2, cmd_calls },
 	{ "memory", NULL, "memory ADDR LEN [r|w|rw]",
 	  "every access to a memory range over the whole trace", NULL, 2, 3, cmd_memory },
-	{ "origin", NULL, "origin REG|ADDR|[ADDR] [LEN] [--passes]",
+	{ "origin", NULL, "origin REG|ADDR|[ADDR] [LEN]",
 	  "where the current value of a register or memory came from",
-	  "    Follows the value back: the instruction that last changed it, then\n"
-	  "    for copies where that came from, through memory and registers,\n"
-	  "    table lookups (by their index) and transformations of the same\n"
-	  "    register, until a constant, a computation or the kernel.\n"
-	  "    ADDR reads LEN bytes (default pointer size).  --passes replays once\n"
-	  "    per step instead of recording a history log (automatic for\n"
-	  "    positions past 1000000 instructions).\n",
+	  "    Follows the value back by data and control flow (the engine of\n"
+	  "    strand report): registers, memory, the kernel's outputs, table\n"
+	  "    lookups (by their subscript and the search loop's key) and the\n"
+	  "    branch that chose a constant, to the kernel call or constant it\n"
+	  "    started from.  Each step says what it is (register, load, store,\n"
+	  "    table, compare, control, constant, syscall).  History is replayed\n"
+	  "    in bounded windows before the position, so the cost does not grow\n"
+	  "    with the distance from the start.  ADDR reads LEN bytes (default\n"
+	  "    pointer size).  --passes is accepted and ignored.\n",
 	  1, 3, cmd_origin },
 	{ "find", NULL, "find VALUE [SIZE [MAX]]",
 	  "positions where a register or memory took a value, over time",
