@@ -96,15 +96,27 @@ int cmd_export(int argc, char **argv)
 	struct export_progress prog = { cli_progress_enabled(quiet) };
 	opt.progress = export_progress;
 	opt.progress_ud = &prog;
-	if (outpath && !(out = fopen(outpath, "w")))
-		return cli_failf("export", false, false, "cannot write %s", outpath);
 	strand_error err;
 	strand_error_clear(&err);
-	strand_status st = strand_export(trace, fmt, &opt, out, &err);
+	/* never through a symlink, never replacing a device; no partial file
+	 * on failure (cli.h) */
+	struct cli_out outf = { .fd = -1 };
+	strand_status st = STRAND_OK;
+	if (outpath) {
+		if ((st = cli_out_begin(&outf, outpath, "export", &err)) < 0)
+			goto out;
+		if (!(out = cli_out_file(&outf))) {
+			st = strand_error_set(&err, STRAND_ERR_IO, "cannot write %s", outpath);
+			goto out;
+		}
+	}
+	st = strand_export(trace, fmt, &opt, out, &err);
 	if (prog.on)
 		cli_progress_done();
-	if (out != stdout && fclose(out) != 0 && st >= 0)
-		st = strand_error_set(&err, STRAND_ERR_IO, "cannot write %s", outpath);
+	if (st >= 0 && outpath)
+		st = cli_out_commit(&outf, &err);
+out:
+	cli_out_abort(&outf);
 	if (st < 0)
 		return cli_fail("export", false, &err);
 	rc = 0;
