@@ -4,9 +4,9 @@
  * a strand trace with ordinal positions (STRAND_TRACE_F_ORDINAL_POSITIONS).
  * docs/linux-recorder.md describes the design; in short:
  *
- *  - fork, PTRACE_TRACEME, prctl(PR_SET_TSC, PR_TSC_SIGSEGV), exec.  At the
- *    exec's syscall-exit stop the recorder disables the vDSO (AT_SYSINFO_EHDR
- *    becomes AT_IGNORE in the auxv on the stack), injects
+ *  - fork, PTRACE_TRACEME, exec.  At the exec's syscall-exit stop the
+ *    recorder disables the vDSO (AT_SYSINFO_EHDR becomes AT_IGNORE in the
+ *    auxv on the stack), injects prctl(PR_SET_TSC, PR_TSC_SIGSEGV) and
  *    arch_prctl(ARCH_SET_CPUID, 0) through a borrowed syscall instruction,
  *    and writes the snapshot: modules with symbols, every readable mapping,
  *    registers, auxv and argv.
@@ -795,10 +795,10 @@ static strand_status wait_stop(struct rec *r, int *status, strand_error *err)
 	}
 }
 
-/* Make the tracee run arch_prctl(ARCH_SET_CPUID, 0) now, through a syscall
+/* Make the tracee run syscall nr(a0, a1) now, through a syscall
  * instruction written over its current instruction and then restored. */
-static strand_status inject_cpuid_faulting(struct rec *r, const struct user_regs_struct *regs0,
-					   long *result, strand_error *err)
+static strand_status inject_here(struct rec *r, const struct user_regs_struct *regs0, long nr,
+				 long a0, long a1, long *result, strand_error *err)
 {
 	strand_status st;
 	int status;
@@ -811,10 +811,10 @@ static strand_status inject_cpuid_faulting(struct rec *r, const struct user_regs
 	if (ptrace(PTRACE_POKETEXT, r->pid, (void *)pc, (void *)patched) < 0)
 		return sys_err(err, "PTRACE_POKETEXT failed", r->pid);
 	struct user_regs_struct regs = *regs0;
-	regs.rax = SYS_arch_prctl;
+	regs.rax = (uint64_t)nr;
 	regs.orig_rax = (uint64_t)-1;
-	regs.rdi = ARCH_SET_CPUID;
-	regs.rsi = 0;
+	regs.rdi = (uint64_t)a0;
+	regs.rsi = (uint64_t)a1;
 	if ((st = set_regs(r, &regs, err)) != STRAND_OK)
 		return st;
 	for (int stop = 0; stop < 2; stop++) { /* entry stop, exit stop */
@@ -824,8 +824,8 @@ static strand_status inject_cpuid_faulting(struct rec *r, const struct user_regs
 			return st;
 		if (WSTOPSIG(status) != SYSTRAP)
 			return strand_error_set(err, STRAND_ERR_RECORD,
-						"injected arch_prctl: unexpected stop signal=%d",
-						WSTOPSIG(status));
+						"injected syscall %ld: unexpected stop signal=%d",
+						nr, WSTOPSIG(status));
 	}
 	if ((st = get_regs(r, &regs, err)) != STRAND_OK)
 		return st;
@@ -1908,8 +1908,7 @@ static strand_status on_signal(struct rec *r, int sig, int *resume_sig, strand_e
 
 static void child_exec(char *const *argv, int errfd)
 {
-	if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0 ||
-	    prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) < 0) {
+	if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0) {
 		int e = errno;
 		(void)!write(errfd, &e, sizeof e);
 		_exit(127);
@@ -1956,17 +1955,28 @@ static strand_status prepare_image(struct rec *r, struct user_regs_struct *regs,
 	if ((st = get_regs(r, regs, err)) != STRAND_OK ||
 	    (st = rewrite_auxv(r, regs, auxv, auxv_len, err)) != STRAND_OK)
 		return st;
+	/* rdtsc/rdtscp trap from here on (set now, not before the exec:
+	 * the recorder's own code between fork and exec may read the TSC) */
+	long tr = 0;
+	if ((st = inject_here(r, regs, SYS_prctl, PR_SET_TSC, PR_TSC_SIGSEGV, &tr, err)) != STRAND_OK)
+		goto fail;
+	if (tr != 0) {
+		st = strand_error_set(err, STRAND_ERR_RECORD, "prctl(PR_SET_TSC, PR_TSC_SIGSEGV) = %ld",
+				      tr);
+		goto fail;
+	}
 	if (!r->cpuid_patch) {
 		long cr = 0;
-		if ((st = inject_cpuid_faulting(r, regs, &cr, err)) != STRAND_OK) {
-			free(*auxv);
-			*auxv = NULL;
-			return st;
-		}
+		if ((st = inject_here(r, regs, SYS_arch_prctl, ARCH_SET_CPUID, 0, &cr, err)) != STRAND_OK)
+			goto fail;
 		r->cpuid_patch = cr != 0; /* ENODEV: no cpuid faulting on this CPU */
 		r->cpuid_faulting = cr == 0;
 	}
 	return STRAND_OK;
+fail:
+	free(*auxv);
+	*auxv = NULL;
+	return st;
 }
 
 /* A successful execve: one SYSCALL record whose effects unmap everything
@@ -2077,6 +2087,7 @@ static strand_status start(struct rec *r, strand_error *err)
 	strand_status st;
 	int status;
 	bool seen_exec = false;
+	int pass_sig = 0; /* a signal of the child before its exec: delivered */
 	if ((st = wait_stop(r, &status, err)) != STRAND_OK)
 		goto child_failed;
 	if (ptrace(PTRACE_SETOPTIONS, r->pid, 0,
@@ -2087,17 +2098,20 @@ static strand_status start(struct rec *r, strand_error *err)
 		goto out;
 	}
 	for (;;) {
-		if (ptrace(PTRACE_SYSCALL, r->pid, 0, 0) < 0) {
+		if (ptrace(PTRACE_SYSCALL, r->pid, 0, (void *)(uintptr_t)pass_sig) < 0) {
 			st = sys_err(err, "PTRACE_SYSCALL failed", r->pid);
 			goto out;
 		}
 		if ((st = wait_stop(r, &status, err)) != STRAND_OK)
 			goto child_failed;
 		int ev = status >> 16;
+		pass_sig = 0;
 		if (WSTOPSIG(status) == SIGTRAP && ev == PTRACE_EVENT_EXEC)
 			seen_exec = true;
 		else if (WSTOPSIG(status) == SYSTRAP && seen_exec)
 			break; /* the exec's syscall-exit stop */
+		else if (WSTOPSIG(status) != SYSTRAP && !ev)
+			pass_sig = WSTOPSIG(status);
 	}
 	close(pfd[0]);
 	pfd[0] = -1;
