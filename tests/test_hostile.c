@@ -25,6 +25,7 @@
 
 #include "record/winemu/scenario.h"
 #include "strand/escape.h"
+#include "strand/json.h"
 #include "strand/replay.h"
 #include "strand/trace.h"
 
@@ -40,7 +41,8 @@ static const uint8_t code64[] = {
 	0x0f, 0x05, 0xb8, 60, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05, 0xeb, 0xfe,
 };
 
-enum forge { F_NONE, F_NUMBER, F_ARG, F_RESULT, F_OUTPUT, F_OUTPUT_NO_WRITE, F_MEMORY };
+enum forge { F_NONE, F_NUMBER, F_ARG, F_RESULT, F_OUTPUT, F_OUTPUT_NO_WRITE, F_MEMORY,
+	     F_FAIL /* an honest failing write: EACCES */ };
 
 struct lin {
 	enum forge forge;
@@ -105,7 +107,7 @@ static void write_linux(const char *path, const struct lin *l)
 		r.u.memory.writes = &mw;
 		put(w, &r);
 	}
-	struct strand_regval rv = { STRAND_REG_RAX, 3 };
+	struct strand_regval rv = { STRAND_REG_RAX, l->forge == F_FAIL ? (uint64_t)-13 : 3 };
 	r = (struct strand_record){ .type = STRAND_REC_SYSCALL, .tid = 1, .position = 4 };
 	r.u.syscall.pc = 0x400014;
 	r.u.syscall.number = l->forge == F_NUMBER ? 2 : 1;
@@ -113,14 +115,16 @@ static void write_linux(const char *path, const struct lin *l)
 	r.u.syscall.args[0] = l->forge == F_ARG ? 2 : 1;
 	r.u.syscall.args[1] = 0x400040;
 	r.u.syscall.args[2] = 3;
-	r.u.syscall.result = l->forge == F_RESULT ? (uint64_t)-13 : 3;
+	r.u.syscall.result = l->forge == F_RESULT || l->forge == F_FAIL ? (uint64_t)-13 : 3;
 	r.u.syscall.fx.nregs = 1;
 	r.u.syscall.fx.regs = &rv;
 	put(w, &r);
-	r = (struct strand_record){ .type = STRAND_REC_OUTPUT, .tid = 1, .position = 5 };
-	r.u.output = (struct strand_output){ 1, 3,
-		(const uint8_t *)(l->forge == F_OUTPUT ? "ho\n" : "hi\n") };
-	put(w, &r);
+	if (l->forge != F_FAIL) {
+		r = (struct strand_record){ .type = STRAND_REC_OUTPUT, .tid = 1, .position = 5 };
+		r.u.output = (struct strand_output){ 1, 3,
+			(const uint8_t *)(l->forge == F_OUTPUT ? "ho\n" : "hi\n") };
+		put(w, &r);
+	}
 	r = (struct strand_record){ .type = STRAND_REC_SYSCALL, .tid = 1, .position = 7 };
 	r.u.syscall.pc = 0x40001d;
 	r.u.syscall.number = 60;
@@ -376,6 +380,44 @@ Test(hostile, terminal_controls_from_a_trace_are_shown_escaped)
 	free(args);
 	unlink(p);
 	free(p);
+}
+
+Test(hostile, report_escapes_names_from_the_trace_for_each_format)
+{
+	char *p = tmp("esc-report");
+	struct lin l = { .forge = F_FAIL, .module_name = "evil\x1b[2J<script>x</script>" };
+	write_linux(p, &l);
+	const char *fmts[] = { "text", "markdown", "html", "json" };
+	bool seen = false;
+	for (size_t i = 0; i < 4; i++) {
+		char *args, *out;
+		cr_assert(asprintf(&args, "report -q --format %s %s", fmts[i], p) > 0);
+		run(args, &out, NULL);
+		cr_assert_null(strchr(out, 0x1b), "%s: raw ESC in the report", fmts[i]);
+		if (i == 1 || i == 2)
+			cr_assert_null(strstr(out, "<script>"), "%s: <script> passed: %s", fmts[i], out);
+		seen |= strstr(out, "evil") != NULL;
+		free(out);
+		free(args);
+	}
+	if (!seen)
+		cr_log_warn("the report does not name the module: escaping not exercised");
+	unlink(p);
+	free(p);
+}
+
+Test(hostile, json_strings_are_valid_utf8)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct strand_json *j = strand_json_new(f, false);
+	/* multibyte text passes whole; a stray byte and ESC are escaped */
+	strand_json_string(j, "caf\xc3\xa9 \xe2\x82\xac \xff \x1b \xed\xa0\x80");
+	strand_json_free(j);
+	fclose(f);
+	cr_assert_str_eq(buf, "\"caf\xc3\xa9 \xe2\x82\xac \\u00ff \\u001b \\u00ed\\u00a0\\u0080\"\n");
+	free(buf);
 }
 
 Test(hostile, escape_helpers_per_sink)
