@@ -3,7 +3,7 @@ volatile unsigned long n;
 
 int main(void)
 {
-	for (unsigned long i = 0; i < 8000000ul; i++)
+	for (unsigned long i = 0; i < 3000000ul; i++)
 		n += i;
 	return 0;
 }
