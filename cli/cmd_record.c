@@ -24,7 +24,7 @@
 
 #include "cli/cli.h"
 #include "strand/json.h"
-#include "record/ptrace/ptrace_rec.h"
+#include "strand/record.h"
 #include "strand/replay.h"
 
 static volatile sig_atomic_t interrupted;

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "record/winemu/winemu.h"
+#include "strand/record.h"
 #include "strand/json.h"
 
 static const char usage_help[] =

@@ -25,46 +25,8 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "strand/record.h"
 #include "strand/trace.h"
-
-/* ===================================================================== */
-/* Public entry (used by cli/cmd_record.c)                                */
-/* ===================================================================== */
-
-struct strand_ptrace_options {
-	const char *out_path;      /* trace to write (ordinal positions) */
-	char *const *argv;         /* program and arguments; argv[0] looked up in PATH */
-	uint32_t keyframe_every;   /* syscalls between key frames; 0 = 1000 */
-	/* Set asynchronously (SIGINT handler) to stop recording: the tracee
-	 * is killed and the trace closed at the last syscall boundary.  May
-	 * be NULL. */
-	volatile sig_atomic_t *interrupted;
-	FILE *log;                 /* warnings ("unknown syscall ..."), or NULL */
-};
-
-/* What happened, for the CLI and the bench. */
-struct strand_ptrace_result {
-	int wait_status;           /* waitpid status of the tracee */
-	bool signaled;             /* the tracee died of a signal */
-	int exit_code;             /* exit status, or signal number if signaled */
-	bool interrupted;          /* recording stopped by opt->interrupted */
-	uint64_t syscalls;         /* SYSCALL records */
-	uint64_t nondet;           /* NONDET records (rdtsc, cpuid) */
-	uint64_t signals;          /* EXCEPTION records */
-	uint64_t keyframes;
-	uint64_t fallback_syscalls;/* captured by the snapshot-diff fallback */
-	uint64_t children;         /* child processes released to run unrecorded */
-	int exec_errno;            /* the program could not be executed: errno of
-				      execvp (ENOENT: not found), else 0 */
-	uint64_t mem_bytes;        /* bytes of kernel writes recorded */
-};
-
-/* Record `opt->argv` into `opt->out_path`.  On success the trace is
- * complete (ends with PROCESS_EXIT) whatever way the tracee ended.  On
- * error the tracee is killed and the file removed. */
-strand_status strand_ptrace_record(const struct strand_ptrace_options *opt,
-				   struct strand_ptrace_result *res,
-				   strand_error *err);
 
 /* ===================================================================== */
 /* Memory (ptrace_mem.c)                                                  */
