@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "strand/query.h"
 #include "strand/escape.h"
+#include "strand/query.h"
 
 #ifdef STRAND_HAVE_READLINE
 #include <readline/history.h>
