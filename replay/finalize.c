@@ -180,6 +180,25 @@ static strand_status run_to_state(struct strand_replay *r, const struct strand_k
 	char where[256];
 	if (s.found && rp_pc(r) == pc)
 		return STRAND_OK;
+	if (!s.found && r->fault == RP_FAULT_SYSCALL && r->fault_pc == pc) {
+		/* pc holds the sensitive instruction that ends the search (a
+		 * thread stopped at a system call, e.g. an exit that left no
+		 * event): the block stopped before it ran, so this is the
+		 * first and only arrival; go there and compare */
+		strand_status st = rp_emu_run_to_pc(r, pc, err);
+		if (st != STRAND_OK)
+			return st;
+		s.arrivals++;
+		if (fz_regs_match(r, s.want)) {
+			s.reg_matches++;
+			if (fz_memory_matches(r, k))
+				return STRAND_OK;
+		}
+		r->fault = RP_FAULT_SYSCALL;
+		r->fault_pc = pc;
+		r->fault_addr = r->pos;
+		r->hook_stopped = true;
+	}
 	uint64_t at = r->fault == RP_FAULT_SYSCALL && r->hook_stopped ? r->fault_addr : r->pos;
 	rp_describe_pc(r, r->fault ? r->fault_pc : rp_pc(r), where, sizeof where);
 	return strand_error_set(err, STRAND_ERR_DIVERGENCE,
