@@ -178,7 +178,7 @@ static strand_status crash_init(struct strand_analysis *a, const struct strand_p
 	s->abi = strand_analysis_info(a)->abi;
 	s->systable = strand_analysis_systable(a);
 	if (!(s->cs = strand_analysis_callstack(a, err)))
-		return STRAND_ERR_NOMEM;
+		return err ? err->status : STRAND_ERR_NOMEM; /* the shadow stack's own failure */
 	strand_replay_on_event(s->r, on_event, s);
 	return STRAND_OK;
 }
