@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "cli/cli.h"
 #include "strand/json.h"
 #include "strand/report.h"
@@ -169,13 +170,8 @@ int cmd_batch(int argc, char **argv)
 		size_t l = strlen(e->d_name);
 		if (l < 8 || strcmp(e->d_name + l - 7, ".strand") != 0 || e->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **p = realloc(names, cap * sizeof *p);
-			if (!p)
-				break;
-			names = p;
-		}
+		if (!STRAND_GROW(names, cap, n, 1))
+			break;
 		if (!(names[n] = strdup(e->d_name)))
 			break;
 		n++;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "cli/cli.h"
 #include "strand/escape.h"
 #include "strand/query.h"
@@ -177,14 +178,8 @@ struct cands {
 static void add_cand(void *ud, const char *s)
 {
 	struct cands *c = ud;
-	if (c->n + 2 > c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 32;
-		char **p = realloc(c->v, ncap * sizeof *p);
-		if (!p)
-			return;
-		c->v = p;
-		c->cap = ncap;
-	}
+	if (!STRAND_GROW(c->v, c->cap, c->n, 2)) /* room for a NULL after it */
+		return;
 	char *d = strdup(s);
 	if (d)
 		c->v[c->n++] = d;

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "gdb/server_int.h"
 
 #define GDB_SLICE (1u << 21) /* instructions between interrupt checks */
@@ -290,14 +291,8 @@ static const char *symfile_for(struct srv *s, const struct strand_module *m)
 			return NULL;
 		}
 	}
-	if (s->nsf == s->capsf) {
-		size_t cap = s->capsf ? s->capsf * 2 : 16;
-		struct symfile *p = realloc(s->sf, cap * sizeof *p);
-		if (!p)
-			return NULL;
-		s->sf = p;
-		s->capsf = cap;
-	}
+	if (!STRAND_GROW(s->sf, s->capsf, s->nsf, 1))
+		return NULL;
 	struct symfile *f = &s->sf[s->nsf];
 	/* the module's name, made safe for a path */
 	char name[128];
@@ -760,14 +755,8 @@ static strand_status do_z(struct srv *s, const char *p, bool insert, strand_erro
 			    : type == ZT_READ ? STRAND_WATCH_READ
 					      : STRAND_WATCH_READ | STRAND_WATCH_WRITE;
 	}
-	if (s->nz == s->capz) {
-		size_t cap = s->capz ? s->capz * 2 : 16;
-		struct zpoint *np = realloc(s->z, cap * sizeof *np);
-		if (!np)
-			return reply(s, "E0c", err);
-		s->z = np;
-		s->capz = cap;
-	}
+	if (!STRAND_GROW(s->z, s->capz, s->nz, 1))
+		return reply(s, "E0c", err);
 	uint32_t id;
 	strand_error e;
 	if (strand_replay_stop_add(s->r, &st, &id, &e) < 0)

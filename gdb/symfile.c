@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "gdb/server_int.h"
 
 struct blob {
@@ -34,17 +35,9 @@ static void put(struct blob *b, const void *d, size_t n)
 {
 	if (b->failed)
 		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
+	if (!STRAND_GROW(b->p, b->cap, b->len, n)) {
+		b->failed = true;
+		return;
 	}
 	memcpy(b->p + b->len, d, n);
 	b->len += n;

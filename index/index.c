@@ -17,7 +17,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "base/grow.h"
 #include "index/index_int.h"
+#include "strand/knowledge.h"
 
 #define AUTO_SEGMENT 1000000ull
 #define MAX_SEGMENTS 4096ull
@@ -46,10 +48,9 @@ struct callent {
 
 struct build {
 	struct strand_index *ix;
-	uint64_t cap_segs, cap_ckpts;
-	uint64_t cap_events;
-	uint32_t cap_calls;
-	uint64_t cap_pages;
+	size_t cap_segs, cap_ckpts;   /* allocated entries of ix->segs, ix->ckpts */
+	size_t cap_calls;
+	size_t cap_pages;
 	/* calls of the segment being replayed: open addressing by target */
 	struct callent *cmap;
 	uint32_t cmap_cap, cmap_n;
@@ -104,26 +105,22 @@ static void on_ret(struct strand_replay *r, void *ud, const struct strand_call_i
 	((struct build *)ud)->seg_rets++;
 }
 
-static bool grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
+/* Room for `need` elements in all in *p (strand_grow: doubling, overflow
+ * checked); every allocated element is kept. */
+static bool grow(void **p, size_t *cap, uint64_t need, size_t elem)
 {
 	if (need <= *cap)
 		return true;
-	uint64_t n = *cap ? *cap * 2 : 256;
-	while (n < need)
-		n *= 2;
-	void *q = realloc(*p, n * elem);
-	if (!q)
+	if (need > SIZE_MAX)
 		return false;
-	*p = q;
-	*cap = n;
-	return true;
+	return strand_grow(p, cap, *cap, (size_t)need - *cap, elem, 256);
 }
 
 /* Close segment `s` [start, end): its counters and call rows. */
 static bool seg_close(struct build *b, uint64_t start, uint64_t end)
 {
 	struct strand_index *ix = b->ix;
-	uint64_t had = b->cap_ckpts;
+	size_t had = b->cap_ckpts;
 	if (!grow((void **)&ix->segs, &b->cap_segs, ix->nsegs + 1, sizeof *ix->segs) ||
 	    !grow((void **)&ix->ckpts, &b->cap_ckpts, ix->nsegs + 2, sizeof *ix->ckpts))
 		return false;
@@ -136,11 +133,10 @@ static bool seg_close(struct build *b, uint64_t start, uint64_t end)
 	s->ncalls = b->seg_calls;
 	s->nrets = b->seg_rets;
 	s->ncall_targets = b->cmap_n;
-	uint64_t cc = b->cap_calls;
-	if (!grow((void **)&ix->calls, &cc, (uint64_t)ix->ncalls + b->cmap_n, sizeof *ix->calls) ||
-	    cc > UINT32_MAX)
+	if ((uint64_t)ix->ncalls + b->cmap_n > UINT32_MAX ||
+	    !grow((void **)&ix->calls, &b->cap_calls, (uint64_t)ix->ncalls + b->cmap_n,
+		  sizeof *ix->calls))
 		return false;
-	b->cap_calls = (uint32_t)cc;
 	for (uint32_t i = 0; i < b->cmap_cap; i++) {
 		if (!b->cmap[i].target)
 			continue;
@@ -198,16 +194,19 @@ static bool blob_pages(struct build *b, const uint8_t *blob, size_t len, uint32_
 	return true;
 }
 
-/* Every event after the snapshot but key frames, as the query engine
- * lists them. */
-static strand_status read_events(const char *trace, struct build *b, strand_error *err)
+strand_status strand_index_read_events(const char *trace, struct strand_index_event **out,
+				       uint64_t *nout, strand_error *err)
 {
 	struct strand_reader *rd = NULL;
-	struct strand_index *ix = b->ix;
+	struct strand_index_event *ev = NULL;
+	size_t n = 0, cap = 0;
+	*out = NULL;
+	*nout = 0;
 	strand_status st = strand_reader_open(trace, &rd, err);
 	if (st != STRAND_OK)
-		return st;
+		goto out;
 	strand_abi abi = strand_reader_info(rd)->abi;
+	strand_arch arch = strand_reader_info(rd)->arch;
 	bool in_snapshot = true;
 	for (;;) {
 		const struct strand_record *rec;
@@ -217,19 +216,20 @@ static strand_status read_events(const char *trace, struct build *b, strand_erro
 			break;
 		}
 		if (st != STRAND_OK)
-			break;
+			goto out;
 		if (in_snapshot) {
 			if (rec->type == STRAND_REC_SNAPSHOT_END)
 				in_snapshot = false;
 			continue;
 		}
-		if (rec->type == STRAND_REC_KEYFRAME)
+		if (rec->type == STRAND_REC_KEYFRAME) /* verification data, not news */
 			continue;
-		if (!grow((void **)&ix->events, &b->cap_events, ix->nevents + 1, sizeof *ix->events)) {
-			st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot index events");
-			break;
+		if (!STRAND_GROW(ev, cap, n, 1)) {
+			st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot list events: events=%zu",
+					      n);
+			goto out;
 		}
-		struct strand_index_event *e = &ix->events[ix->nevents++];
+		struct strand_index_event *e = &ev[n++];
 		memset(e, 0, sizeof *e);
 		e->position = rec->position;
 		e->type = rec->type;
@@ -241,7 +241,7 @@ static strand_status read_events(const char *trace, struct build *b, strand_erro
 			e->result = rec->u.syscall.result;
 			for (uint32_t k = 0; k < 4 && k < rec->u.syscall.nargs; k++)
 				e->args[k] = rec->u.syscall.args[k];
-			e->failed = ix_syscall_failed(abi, e->result);
+			e->failed = strand_syscall_failed(abi, arch, e->result);
 			break;
 		case STRAND_REC_NONDET:
 			e->pc = rec->u.nondet.pc;
@@ -263,7 +263,14 @@ static strand_status read_events(const char *trace, struct build *b, strand_erro
 			break;
 		}
 	}
+	*out = ev;
+	*nout = n;
+	ev = NULL;
+out:
+	free(ev);
 	strand_reader_close(rd);
+	if (st < 0)
+		strand_error_wrap(err, st, "cannot list the events of %s", trace);
 	return st;
 }
 
@@ -388,7 +395,7 @@ strand_status strand_index_build(const char *trace, const char *out,
 		free(blob);
 		blob = NULL;
 	}
-	if ((st = read_events(trace, &b, err)) != STRAND_OK)
+	if ((st = strand_index_read_events(trace, &b.ix->events, &b.ix->nevents, err)) != STRAND_OK)
 		goto out;
 	for (uint64_t i = 0; i < b.ix->nevents; i++) {
 		const struct strand_index_event *e = &b.ix->events[i];

@@ -37,13 +37,6 @@
 
 #include "index/index_int.h"
 
-bool ix_syscall_failed(strand_abi abi, uint64_t result)
-{
-	if (abi == STRAND_ABI_LINUX)
-		return (int64_t)result >= -4095 && (int64_t)result <= -1;
-	return ((uint32_t)result & 0xC0000000u) == 0xC0000000u;
-}
-
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }

@@ -89,7 +89,4 @@ strand_status ix_read(const char *trace, const char *path, struct strand_index *
 		      strand_error *err);
 void ix_free(struct strand_index *ix);
 
-/* True if a syscall result means failure (the query engine's rule). */
-bool ix_syscall_failed(strand_abi abi, uint64_t result);
-
 #endif

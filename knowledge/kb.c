@@ -3,8 +3,10 @@
  * format).  Nothing here knows an entry: they are all data, each with its
  * source. */
 #include "knowledge/kb.h"
+#include "base/grow.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,15 +127,10 @@ strand_status kb_load(struct kb *kb, const char *path, strand_error *err)
 						      path, ln, s);
 				goto out;
 			}
-			if (kb->n == kb->cap) {
-				uint32_t cap = kb->cap ? kb->cap * 2 : 32;
-				struct kb_entry *n = realloc(kb->e, cap * sizeof *n);
-				if (!n) {
-					st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
-					goto out;
-				}
-				kb->e = n;
-				kb->cap = cap;
+			if (!STRAND_GROW(kb->e, kb->cap, kb->n, 1)) {
+				st = strand_error_set(err, STRAND_ERR_NOMEM, "%s:%u: cannot add entry %" PRIu32,
+						      path, ln, kb->n + 1);
+				goto out;
 			}
 			struct kb_entry *e = &kb->e[kb->n++];
 			memset(e, 0, sizeof *e);

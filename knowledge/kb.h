@@ -32,7 +32,8 @@ struct kb_entry {
 /* A loaded knowledge base: entries in file order, files in load order. */
 struct kb {
 	struct kb_entry *e;
-	uint32_t n, cap;
+	uint32_t n;
+	size_t cap;      /* allocated entries of e */
 };
 
 /* The file shipped with the program: $STRAND_KB if set, else

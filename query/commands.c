@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "query/query_int.h"
 
 #define T(q) ((q)->t)
@@ -418,14 +419,9 @@ static strand_status qstop_add(struct strand_query *q, const struct strand_stop 
 			       const char *cond, bool temp, struct qstop **out,
 			       strand_error *err)
 {
-	if (q->nstops == q->cap_stops) {
-		uint32_t cap = q->cap_stops ? q->cap_stops * 2 : 8;
-		struct qstop *p = realloc(q->stops, cap * sizeof *p);
-		if (!p)
-			return strand_error_set(err, STRAND_ERR_NOMEM, "cannot add a stop");
-		q->stops = p;
-		q->cap_stops = cap;
-	}
+	if (!STRAND_GROW(q->stops, q->cap_stops, q->nstops, 1))
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot add a stop: stops=%" PRIu32,
+					q->nstops);
 	uint32_t rid;
 	strand_status st = OPS(q)->stop_add(T(q), s, &rid, err);
 	if (st < 0)

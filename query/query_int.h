@@ -179,7 +179,8 @@ struct strand_query {
 	const char *cmd_name;          /* command being run (for errors) */
 	bool quit;                     /* `quit` ran */
 	struct qstop *stops;           /* owned, creation order */
-	uint32_t nstops, cap_stops;
+	uint32_t nstops;
+	size_t cap_stops;              /* allocated entries of stops */
 	uint32_t next_stop_id;         /* last id given */
 	/* Set asynchronously (a SIGINT handler) to interrupt motion; may be
 	 * NULL.  Motion clears it when it stops for it. */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "query/query_int.h"
 #include "strand/analysis.h"
 #include "strand/dataflow.h"
@@ -131,18 +132,19 @@ static const struct qtarget_ops replay_ops = {
 /* The event index                                                        */
 /* ===================================================================== */
 
-/* The event list from the trace's sidecar index (strand/index.h), when
- * it is there and up to date: no pass over the trace.  False if not. */
-static bool events_from_sidecar(const char *path, struct strand_query_event **out,
-				uint64_t *nout)
+/* The query engine's events from the index's (same fields; the query's
+ * carry their own number).  *out malloc'd, NULL when n is 0; false when
+ * out of memory. */
+static bool events_from_index(const struct strand_index_event *ie, uint64_t n,
+			      struct strand_query_event **out)
 {
-	struct strand_index *ix = NULL;
-	if (strand_index_open(path, NULL, &ix, NULL) != STRAND_OK)
+	*out = NULL;
+	if (!n)
+		return true;
+	struct strand_query_event *ev = calloc(n, sizeof *ev);
+	if (!ev)
 		return false;
-	uint64_t n;
-	const struct strand_index_event *ie = strand_index_events(ix, &n);
-	struct strand_query_event *ev = calloc(n ? n : 1, sizeof *ev);
-	for (uint64_t i = 0; ev && i < n; i++) {
+	for (uint64_t i = 0; i < n; i++) {
 		ev[i].index = i;
 		ev[i].position = ie[i].position;
 		ev[i].type = ie[i].type;
@@ -153,100 +155,35 @@ static bool events_from_sidecar(const char *path, struct strand_query_event **ou
 		memcpy(ev[i].args, ie[i].args, sizeof ev[i].args);
 		ev[i].failed = ie[i].failed;
 	}
-	strand_index_close(ix);
-	if (!ev)
-		return false;
-	*out = n ? ev : NULL;
-	if (!n)
-		free(ev);
-	*nout = n;
+	*out = ev;
 	return true;
 }
 
-static strand_status build_index(const char *path, strand_abi abi,
-				 struct strand_query_event **out, uint64_t *nout,
-				 strand_error *err)
+/* The event list: from the trace's sidecar index (strand/index.h) when it
+ * is there and up to date, else read from the trace (no replay either
+ * way). */
+static strand_status build_index(const char *path, struct strand_query_event **out,
+				 uint64_t *nout, strand_error *err)
 {
-	if (events_from_sidecar(path, out, nout))
-		return STRAND_OK;
-	struct strand_reader *rd = NULL;
-	struct strand_query_event *ev = NULL;
-	uint64_t n = 0, cap = 0;
-	bool in_snapshot = true;
-	strand_status st = strand_reader_open(path, &rd, err);
-	if (st < 0)
-		goto out;
-	for (;;) {
-		const struct strand_record *rec;
-		st = strand_reader_next(rd, &rec, err);
-		if (st == STRAND_END) {
-			st = STRAND_OK;
-			break;
-		}
-		if (st < 0)
+	struct strand_index *ix = NULL;
+	struct strand_index_event *read = NULL;
+	const struct strand_index_event *ie;
+	uint64_t n = 0;
+	strand_status st = STRAND_OK;
+	if (strand_index_open(path, NULL, &ix, NULL) == STRAND_OK) {
+		ie = strand_index_events(ix, &n);
+	} else {
+		if ((st = strand_index_read_events(path, &read, &n, err)) < 0)
 			goto out;
-		if (in_snapshot) {
-			if (rec->type == STRAND_REC_SNAPSHOT_END)
-				in_snapshot = false;
-			continue;
-		}
-		if (rec->type == STRAND_REC_KEYFRAME) /* verification data, not news */
-			continue;
-		if (n == cap) {
-			uint64_t ncap = cap ? cap * 2 : 1024;
-			void *p = realloc(ev, ncap * sizeof *ev);
-			if (!p) {
-				st = strand_error_set(err, STRAND_ERR_NOMEM,
-						      "cannot index %" PRIu64 " events", ncap);
-				goto out;
-			}
-			ev = p;
-			cap = ncap;
-		}
-		struct strand_query_event *e = &ev[n];
-		memset(e, 0, sizeof *e);
-		e->index = n;
-		e->position = rec->position;
-		e->type = rec->type;
-		e->tid = rec->tid;
-		switch (rec->type) {
-		case STRAND_REC_SYSCALL:
-			e->pc = rec->u.syscall.pc;
-			e->number = rec->u.syscall.number;
-			e->result = rec->u.syscall.result;
-			for (uint32_t k = 0; k < 4 && k < rec->u.syscall.nargs; k++)
-				e->args[k] = rec->u.syscall.args[k];
-			e->failed = strand_query_syscall_failed(abi, e->result);
-			break;
-		case STRAND_REC_NONDET:
-			e->pc = rec->u.nondet.pc;
-			e->number = rec->u.nondet.kind;
-			break;
-		case STRAND_REC_EXCEPTION:
-			e->pc = rec->u.exception.pc;
-			e->number = rec->u.exception.code;
-			e->failed = true;
-			break;
-		case STRAND_REC_THREAD_EXIT:
-		case STRAND_REC_PROCESS_EXIT:
-			e->number = rec->u.exit_code;
-			break;
-		case STRAND_REC_MODULE_UNLOAD:
-			e->number = rec->u.module_id;
-			break;
-		default:
-			break;
-		}
-		n++;
+		ie = read;
 	}
-	*out = ev;
-	*nout = n;
-	ev = NULL;
+	if (!events_from_index(ie, n, out))
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot list events: events=%" PRIu64, n);
+	else
+		*nout = n;
 out:
-	free(ev);
-	strand_reader_close(rd);
-	if (st < 0)
-		strand_error_wrap(err, st, "cannot index events of %s", path);
+	strand_index_close(ix);
+	free(read);
 	return st;
 }
 
@@ -340,13 +277,13 @@ struct calls_state {
 	struct strand_query *q;
 	uint64_t func;
 	struct call_row *rows;   /* the first max_rows calls */
-	uint64_t n, cap;
+	size_t n, cap;
 	uint64_t more;           /* calls after those, counted only */
 	bool nomem;
 	/* rows not yet returned, oldest first, and a 4096-bit filter of
 	 * their return addresses: most blocks are rejected by one bit test */
 	uint64_t *open;
-	uint64_t nopen, capopen;
+	size_t nopen, capopen;
 	uint64_t open_bits[64];
 };
 
@@ -402,25 +339,10 @@ static void calls_block(struct strand_replay *r, void *ud, uint64_t position,
 		cs->more++;
 		return;
 	}
-	if (cs->n == cs->cap) {
-		uint64_t ncap = cs->cap ? cs->cap * 2 : 64;
-		void *p = realloc(cs->rows, ncap * sizeof *cs->rows);
-		if (!p) {
-			cs->nomem = true;
-			return;
-		}
-		cs->rows = p;
-		cs->cap = ncap;
-	}
-	if (cs->nopen == cs->capopen) {
-		uint64_t ncap = cs->capopen ? cs->capopen * 2 : 64;
-		void *p = realloc(cs->open, ncap * sizeof *cs->open);
-		if (!p) {
-			cs->nomem = true;
-			return;
-		}
-		cs->open = p;
-		cs->capopen = ncap;
+	if (!STRAND_GROW(cs->rows, cs->cap, cs->n, 1) ||
+	    !STRAND_GROW(cs->open, cs->capopen, cs->nopen, 1)) {
+		cs->nomem = true;
+		return;
 	}
 	cs->open[cs->nopen++] = cs->n;
 	struct call_row *c = &cs->rows[cs->n++];
@@ -1197,7 +1119,7 @@ strand_status strand_query_new(struct strand_replay *r,
 			return strand_error_set(err, STRAND_ERR_NOMEM,
 						"cannot allocate query session");
 		}
-		if ((st = build_index(rt->path, info->abi, &ev, &nev, err)) < 0 ||
+		if ((st = build_index(rt->path, &ev, &nev, err)) < 0 ||
 		    (st = strand_systable_load(rt->path, &rt->systable, err)) < 0) {
 			rtarget_free(rt);
 			return st;

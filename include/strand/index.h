@@ -141,6 +141,14 @@ uint32_t strand_index_segment_of(const struct strand_index *ix, uint64_t pos);
 /* Instruction count of the trace. */
 uint64_t strand_index_end(const struct strand_index *ix);
 
+/* Every event of `trace` after its initial snapshot but key frames, in
+ * trace order, read with the trace reader (no replay): the list an index
+ * stores and the query engine shows.  `failed` follows
+ * strand_syscall_failed (knowledge.h).  *out is malloc'd, owned by the
+ * caller (free); NULL when *n is 0 or on failure. */
+strand_status strand_index_read_events(const char *trace, struct strand_index_event **out,
+				       uint64_t *n, strand_error *err);
+
 /* Events in trace order: borrowed array valid until close. */
 const struct strand_index_event *strand_index_events(const struct strand_index *ix,
 						     uint64_t *n);
