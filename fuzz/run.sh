@@ -15,6 +15,8 @@ SECS=${1:-60}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${STRAND_FUZZ_BUILD:-$SRC/build-fuzz}
 JOBS=${JOBS:-2}
+# a leak inside a third-party library is not a finding (see the file)
+export LSAN_OPTIONS="suppressions=$SRC/tests/lsan.supp:${LSAN_OPTIONS:-}"
 FUZZERS=${FUZZERS:-"fuzz_reader fuzz_replay fuzz_scenario fuzz_query"}
 CC=clang cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DSTRAND_FUZZ=ON -DSTRAND_SANITIZE=ON >/dev/null
