@@ -11,6 +11,12 @@
  * swbreak/hwbreak, watch/rwatch/awatch with the accessed address, or
  * replaylog:end / replaylog:begin at the ends of the trace.
  *
+ * `monitor seek` (or any monitor motion) moves the replay behind gdb's
+ * back: gdb keeps its registers and frames.  So the next resume does not
+ * move but reports the new place as a stop with no signal (T00: gdb says
+ * "Thread N stopped." and reads everything again); strand.gdb's
+ * `strand-seek POS` is `monitor seek POS` and `stepi`.
+ *
  * Watchpoints backward: forward execution reports an access after the
  * instruction that made it; backward, gdb expects to stand before that
  * instruction (the old value in memory), so a backward hit steps back
@@ -203,6 +209,9 @@ struct srv {
 	size_t nsf, capsf;
 	uint64_t lib_sig;                /* modules reported in the last library list */
 	char last_stop[256];             /* for '?' */
+	bool moved;                      /* a monitor command moved the replay
+					    since gdb's last stop: the next
+					    resume reports where, not moving */
 	char pending[256];               /* a stop held back behind a "library"
 					    stop, sent at the next resume; "" if none */
 	char *reply;                     /* GDB_RSP_MAX + 1 bytes, owned */
@@ -585,6 +594,13 @@ static strand_status resume(struct srv *s, bool step, strand_dir dir, uint32_t t
 		s->pending[0] = '\0';
 		return reply(s, s->last_stop, err);
 	}
+	if (s->moved) { /* report where `monitor seek` went: gdb prints
+			   "Thread N stopped." and the frame, with fresh registers */
+		s->moved = false;
+		stop_reply(s, STRAND_OK, STRAND_FORWARD, NULL, false);
+		s->last_stop[1] = s->last_stop[2] = '0'; /* T00: a stop with no signal */
+		return reply(s, s->last_stop, err);
+	}
 	struct strand_stop_hit hit;
 	memset(&hit, 0, sizeof hit);
 	bool interrupted = false;
@@ -815,6 +831,12 @@ static int monitor_one(void *ud, const char *cmd)
 	}
 	if (res.quit)
 		mo->s->done = true;
+	/* a seek or motion that ran, even one that stayed in place, is news
+	 * for gdb (strand.gdb's strand-seek resumes to hear of it) */
+	size_t w = strspn(cmd, " \t");
+	if (st >= 0 && ((!strncmp(cmd + w, "seek", 4) && (!cmd[w + 4] || cmd[w + 4] == ' ')) ||
+			strand_query_is_motion(cmd)))
+		mo->s->moved = true;
 	strand_query_result_fini(&res);
 	return 0;
 }
@@ -832,8 +854,11 @@ static strand_status do_monitor(struct srv *s, const char *hex, strand_error *er
 	}
 	cmd[n] = '\0';
 	struct monitor_out mo = { .s = s, .err = err };
+	uint64_t pos = strand_replay_position(s->r);
 	strand_query_split(cmd, monitor_one, &mo);
 	free(cmd);
+	if (strand_replay_position(s->r) != pos)
+		s->moved = true; /* gdb's registers and frames are stale */
 	/* the commands may have moved the replay or changed its stops */
 	stop_reply(s, STRAND_OK, STRAND_FORWARD, NULL, false);
 	return reply(s, "OK", err);

@@ -161,6 +161,47 @@ Test(gdb, windows_trace_breaks_steps_and_watches_in_both_directions, .init = set
 	free(t);
 }
 
+/* strand.gdb's strand-seek: gdb's registers follow the replay to the
+ * position (the server reports the move as a stop), and a later stepi
+ * goes on from there. */
+Test(gdb, strand_seek_refreshes_registers_at_the_new_position, .init = setup,
+     .fini = teardown)
+{
+	if (!have_gdb())
+		return;
+	char *t = gdb_session(HTTPSSL,
+		"source " STRAND_SOURCE_DIR "/gdb/strand.gdb\n"
+		"echo == seek\\n\nstrand-seek 31000\nmonitor pos\np/x $pc\n"
+		"echo == same\\n\nstrand-seek 31000\nmonitor pos\n"
+		"echo == step\\n\nstepi\nmonitor pos\n"
+		"echo == plain\\n\nmonitor seek 32160\ncontinue\nmonitor pos\np/x $pc\n", false);
+	char *seek = section(t, "seek");
+	cr_expect_not_null(strstr(seek, " stopped.\n"), "the seek is reported as a stop:\n%s", seek);
+	const char *pos = strstr(seek, "position 31000  tid ");
+	cr_assert_not_null(pos, "monitor pos after strand-seek:\n%s", seek);
+	unsigned long pc = 0, gdb_pc = 0;
+	const char *hex = strstr(pos, " 0x"), *val = strstr(seek, "$1 = 0x");
+	cr_assert(hex && val, "no pc in:\n%s", seek);
+	pc = strtoul(hex + 1, NULL, 16);
+	gdb_pc = strtoul(val + 5, NULL, 16);
+	cr_expect_eq(gdb_pc, pc, "gdb's $pc 0x%lx is the replay's 0x%lx", gdb_pc, pc);
+	free(seek);
+	/* seeking where it already is does not step */
+	expect(t, "same", "position 31000  tid ");
+	expect(t, "step", "position 31001  tid ");
+	/* monitor seek alone: the next resume reports the new place, unmoved */
+	char *plain = section(t, "plain");
+	cr_expect_not_null(strstr(plain, " stopped.\n"), "%s", plain);
+	cr_expect_eq(strstr(plain, "position 32160  tid ") != NULL, true, "%s", plain);
+	pos = strstr(plain, "position 32160  tid ");
+	hex = pos ? strstr(pos, " 0x") : NULL;
+	val = strstr(plain, "$2 = 0x");
+	cr_assert(hex && val, "no pc in:\n%s", plain);
+	cr_expect_eq(strtoul(val + 5, NULL, 16), strtoul(hex + 1, NULL, 16));
+	free(plain);
+	free(t);
+}
+
 /* Build tests/gdb/NAME.c and record it; the trace path into `trace`. */
 static void record_program(const char *name, const char *cflags, char *trace, size_t len)
 {

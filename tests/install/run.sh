@@ -20,6 +20,7 @@ done
 ls "$libdir"/libstrand.so.* "$libdir"/libstrand.a "$libdir"/cmake/strand/strandConfig.cmake >/dev/null
 find "$prefix" -name strand-report.1 | grep -q . || { echo "install: man page missing" >&2; exit 1; }
 find "$prefix" -path '*bash-completion/completions/strand' | grep -q . || { echo "install: completion missing" >&2; exit 1; }
+find "$prefix" -path '*share/strand/strand.gdb' | grep -q . || { echo "install: strand.gdb missing" >&2; exit 1; }
 [ "$(pkg-config --modversion strand)" = "$(cat "$src/VERSION")" ]
 
 # a client and a plugin, from outside the source tree
