@@ -841,6 +841,17 @@ static int monitor_one(void *ud, const char *cmd)
 	return 0;
 }
 
+/* The query session's cancel callback: an interrupt byte from gdb (or
+ * any client) stops a long monitor command between slices. */
+static bool conn_interrupted(void *ud)
+{
+	struct srv *s = ud;
+	if (!gdb_rsp_poll_interrupt(&s->c))
+		return false;
+	s->c.interrupt = false;
+	return true;
+}
+
 static strand_status do_monitor(struct srv *s, const char *hex, strand_error *err)
 {
 	size_t hl = strlen(hex);
@@ -855,7 +866,9 @@ static strand_status do_monitor(struct srv *s, const char *hex, strand_error *er
 	cmd[n] = '\0';
 	struct monitor_out mo = { .s = s, .err = err };
 	uint64_t pos = strand_replay_position(s->r);
+	strand_query_set_cancel(s->q, conn_interrupted, s);
 	strand_query_split(cmd, monitor_one, &mo);
+	strand_query_set_cancel(s->q, NULL, NULL);
 	free(cmd);
 	if (strand_replay_position(s->r) != pos)
 		s->moved = true; /* gdb's registers and frames are stale */

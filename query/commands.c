@@ -76,9 +76,6 @@ static strand_status arg_count(struct strand_query *q, struct qargs *a, int i,
 	return STRAND_OK;
 }
 
-/* Instructions between interrupt checks when the session is interruptible. */
-#define QSLICE (1u << 21)
-static bool interrupted(struct strand_query *q);
 static void say_interrupted(struct strand_query *q, struct qout *o);
 
 /* After motion: where we are, and whether motion hit the start/end. */
@@ -319,7 +316,7 @@ static strand_status do_step(struct strand_query *q, struct qargs *a,
 	strand_status st = arg_count(q, a, 1, 1, INT64_MAX, &n, err);
 	if (st < 0)
 		return st;
-	if (!q->interrupt)
+	if (!qinterruptible(q))
 		return moved(q, o, OPS(q)->step(T(q), sign * (int64_t)n, err));
 	/* interruptible: in slices */
 	while (n > 0) {
@@ -328,7 +325,7 @@ static strand_status do_step(struct strand_query *q, struct qargs *a,
 		n -= k;
 		if (st != STRAND_OK || n == 0)
 			break;
-		if (interrupted(q)) {
+		if (qinterrupted(q)) {
 			say_interrupted(q, o);
 			break;
 		}
@@ -358,7 +355,7 @@ static strand_status do_over(struct strand_query *q, struct qargs *a,
 	st = STRAND_OK;
 	for (uint64_t i = 0; i < n && st == STRAND_OK; i++) {
 		st = OPS(q)->step_over(T(q), dir, err);
-		if (st == STRAND_OK && i + 1 < n && interrupted(q)) {
+		if (st == STRAND_OK && i + 1 < n && qinterrupted(q)) {
 			say_interrupted(q, o);
 			break;
 		}
@@ -448,14 +445,6 @@ static void qstop_del(struct strand_query *q, struct qstop *st)
 	q->nstops--;
 }
 
-static bool interrupted(struct strand_query *q)
-{
-	if (!q->interrupt || !*q->interrupt)
-		return false;
-	*q->interrupt = 0;
-	return true;
-}
-
 /* Run to the next stop of the target in `dir`; when interruptible, in
  * slices (a position stop between them).  *intr: stopped for an interrupt. */
 static strand_status run_sliced(struct strand_query *q, strand_dir dir,
@@ -463,7 +452,7 @@ static strand_status run_sliced(struct strand_query *q, strand_dir dir,
 {
 	for (;;) {
 		uint64_t pos = OPS(q)->position(T(q)), end = OPS(q)->end(T(q));
-		bool sliced = q->interrupt &&
+		bool sliced = qinterruptible(q) &&
 			      (dir == STRAND_FORWARD ? end - pos > QSLICE : pos > QSLICE);
 		uint32_t sid = 0;
 		strand_status st;
@@ -479,7 +468,7 @@ static strand_status run_sliced(struct strand_query *q, strand_dir dir,
 		if (sliced)
 			OPS(q)->stop_del(T(q), sid);
 		if (st == STRAND_STOPPED && sliced && hit->stop_id == sid) {
-			if (interrupted(q)) {
+			if (qinterrupted(q)) {
 				*intr = true;
 				return STRAND_OK;
 			}
@@ -526,7 +515,7 @@ static strand_status do_run(struct strand_query *q, struct qout *o,
 		}
 		if (v)
 			break;
-		if (interrupted(q)) {
+		if (qinterrupted(q)) {
 			say_interrupted(q, o);
 			return moved(q, o, STRAND_OK);
 		}

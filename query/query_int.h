@@ -182,10 +182,20 @@ struct strand_query {
 	uint32_t nstops;
 	size_t cap_stops;              /* allocated entries of stops */
 	uint32_t next_stop_id;         /* last id given */
-	/* Set asynchronously (a SIGINT handler) to interrupt motion; may be
-	 * NULL.  Motion clears it when it stops for it. */
+	/* Set asynchronously (a SIGINT handler) to interrupt motion and
+	 * passes; may be NULL.  Cleared when a command stops for it. */
 	volatile sig_atomic_t *interrupt;
+	bool (*cancel)(void *ud);      /* polled likewise; may be NULL */
+	void *cancel_ud;
 };
+
+/* Instructions between interrupt checks when the session is interruptible. */
+#define QSLICE (1u << 21)
+
+/* True if the session can be interrupted (a flag or a cancel callback). */
+bool qinterruptible(const struct strand_query *q);
+/* True if an interrupt came (the flag is cleared, the callback polled). */
+bool qinterrupted(struct strand_query *q);
 
 /* Session over any target.  Takes ownership of `events` (malloc'd array,
  * may be NULL) even on failure. */

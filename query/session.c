@@ -62,6 +62,26 @@ void strand_query_set_interrupt(struct strand_query *q, volatile sig_atomic_t *f
 	q->interrupt = flag;
 }
 
+void strand_query_set_cancel(struct strand_query *q, bool (*cancel)(void *ud), void *ud)
+{
+	q->cancel = cancel;
+	q->cancel_ud = ud;
+}
+
+bool qinterruptible(const struct strand_query *q)
+{
+	return q->interrupt || q->cancel;
+}
+
+bool qinterrupted(struct strand_query *q)
+{
+	if (q->interrupt && *q->interrupt) {
+		*q->interrupt = 0;
+		return true;
+	}
+	return q->cancel && q->cancel(q->cancel_ud);
+}
+
 bool strand_query_is_motion(const char *line)
 {
 	static const char *const motion[] = { "step", "back", "next", "prev", "finish",

@@ -208,6 +208,38 @@ static strand_status open_pass(struct strand_query *q, struct strand_replay **ou
 	return st;
 }
 
+/* Drive pass `p` forward to `to` (its observers see every instruction on
+ * the way), in slices of QSLICE instructions when the session is
+ * interruptible.  *intr is set when it stopped for an interrupt, where p
+ * stands. */
+static strand_status drive(struct strand_query *q, struct strand_replay *p, uint64_t to,
+			   bool *intr, strand_error *err)
+{
+	if (!qinterruptible(q))
+		return strand_replay_seek(p, to, err);
+	for (;;) {
+		uint64_t pos = strand_replay_position(p);
+		uint64_t next = to > pos && to - pos > QSLICE ? pos + QSLICE : to;
+		strand_status st = strand_replay_seek(p, next, err);
+		if (st < 0 || next == to)
+			return st;
+		if (qinterrupted(q)) {
+			*intr = true;
+			return STRAND_OK;
+		}
+	}
+}
+
+/* The note of a pass stopped by an interrupt: text and JSON. */
+static void say_pass_interrupted(struct qout *o, struct strand_replay *p)
+{
+	uint64_t pos = strand_replay_position(p);
+	qtext(o, "interrupted at position %" PRIu64 " of %" PRIu64
+	      ": what is shown comes from before it\n", pos, strand_replay_end(p));
+	strand_json_bool_field(o->j, "interrupted", true);
+	strand_json_uint_field(o->j, "interrupted_at", pos);
+}
+
 /* ===================================================================== */
 /* bt                                                                     */
 /* ===================================================================== */
@@ -398,7 +430,7 @@ static void describe(struct strand_query *q, uint64_t v, bool syscall, char *buf
  * are left unreplayed.  *used false: no index, nothing done. */
 static strand_status calls_by_index(struct strand_query *q, struct calls_state *cs,
 				    struct strand_replay *p, bool *used, uint64_t *count,
-				    strand_error *err)
+				    bool *intr, strand_error *err)
 {
 	struct strand_index *ix = NULL;
 	*used = false;
@@ -416,7 +448,7 @@ static strand_status calls_by_index(struct strand_query *q, struct calls_state *
 	*used = true;
 	bool all = true;
 	for (uint32_t i = 0; i < nrows && st >= 0; i++) {
-		if (cs->n >= q->max_rows) {
+		if (cs->n >= q->max_rows || *intr) {
 			all = false;
 			break;
 		}
@@ -430,9 +462,10 @@ static strand_status calls_by_index(struct strand_query *q, struct calls_state *
 		strand_replay_observe_from_here(p, &fr);
 		strand_obs_id id = strand_replay_on_block(p, calls_block, cs);
 		uint64_t end = segs[si].end;
-		st = strand_replay_seek(p, end, err);
-		for (uint32_t k = si + 1; st >= 0 && cs->nopen && k < nseg && k <= si + CALLS_MAX_FOLLOW; k++)
-			st = strand_replay_seek(p, end = segs[k].end, err);
+		st = drive(q, p, end, intr, err);
+		for (uint32_t k = si + 1; st >= 0 && !*intr && cs->nopen && k < nseg &&
+					  k <= si + CALLS_MAX_FOLLOW; k++)
+			st = drive(q, p, end = segs[k].end, intr, err);
 		strand_replay_observer_del(p, id);
 		strand_replay_observe_restore(p, &fr);
 		upto = end;
@@ -454,17 +487,19 @@ static strand_status ext_calls(struct strand_query *q, struct qargs *a, struct q
 	qsym(q, cs.func, fsym, sizeof fsym);
 	if ((st = open_pass(q, &p, err)) < 0)
 		return st;
-	bool indexed = false;
+	bool indexed = false, intr = false;
 	uint64_t count = 0;
-	if ((st = calls_by_index(q, &cs, p, &indexed, &count, err)) < 0)
+	if ((st = calls_by_index(q, &cs, p, &indexed, &count, &intr, err)) < 0)
 		goto out;
 	if (!indexed) {
 		strand_replay_on_block(p, calls_block, &cs);
-		st = strand_replay_seek(p, strand_replay_end(p), err);
+		st = drive(q, p, strand_replay_end(p), &intr, err);
 		if (st < 0)
 			goto out;
 		count = cs.n + cs.more;
 	}
+	if (intr)
+		say_pass_interrupted(o, p);
 	if (cs.nomem) {
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "too many calls");
 		goto out;
@@ -597,8 +632,11 @@ static strand_status ext_memory(struct strand_query *q, struct qargs *a, struct 
 	strand_json_name(o->j, "accesses");
 	strand_json_start_array(o->j);
 	strand_replay_on_mem(p, mem_row, access, &ms);
-	st = strand_replay_seek(p, strand_replay_end(p), err);
+	bool intr = false;
+	st = drive(q, p, strand_replay_end(p), &intr, err);
 	strand_json_end_array(o->j);
+	if (intr)
+		say_pass_interrupted(o, p);
 	strand_json_uint_field(o->j, "count", ms.count);
 	strand_json_bool_field(o->j, "truncated", ms.count > ms.rows);
 	qtext(o, "%" PRIu64 " accesses%s\n", ms.count,
@@ -769,8 +807,11 @@ static strand_status ext_find(struct strand_query *q, struct qargs *a, struct qo
 	strand_replay_on_insn(p, find_insn, &fs);
 	strand_replay_on_event(p, find_event, &fs);
 	strand_replay_on_mem(p, find_mem, STRAND_WATCH_WRITE, &fs);
-	st = strand_replay_seek(p, strand_replay_end(p), err);
+	bool intr = false;
+	st = drive(q, p, strand_replay_end(p), &intr, err);
 	strand_json_end_array(o->j);
+	if (intr)
+		say_pass_interrupted(o, p);
 	strand_json_uint_field(o->j, "count", fs.count);
 	strand_json_bool_field(o->j, "truncated", fs.count > fs.rows);
 	qtext(o, "%" PRIu64 " places took the value 0x%" PRIx64 "%s\n", fs.count, fs.value,
@@ -1047,6 +1088,16 @@ static void objects_event(struct strand_replay *r, void *ud,
 	os->cursor++;
 }
 
+/* Forget the decoded syscall objects (a later use decodes them again). */
+static void objects_free(struct rtarget *rt)
+{
+	for (uint64_t i = 0; rt->objects && i < rt->nobjects; i++)
+		free(rt->objects[i]);
+	free(rt->objects);
+	rt->objects = NULL;
+	rt->nobjects = 0;
+}
+
 static const char *ext_syscall_object(struct strand_query *q, uint64_t idx,
 				      strand_error *err)
 {
@@ -1064,9 +1115,15 @@ static const char *ext_syscall_object(struct strand_query *q, uint64_t idx,
 		rt->nobjects = q->nevents;
 		struct objects_state os = { .q = q, .rt = rt };
 		strand_replay_on_event(p, objects_event, &os);
-		strand_status st = strand_replay_seek(p, strand_replay_end(p), err);
+		bool intr = false;
+		strand_status st = drive(q, p, strand_replay_end(p), &intr, err);
+		uint64_t at = strand_replay_position(p);
 		strand_replay_close(p);
+		if (st >= 0 && intr) /* half a table is no table: decoded again next time */
+			st = strand_error_set(err, STRAND_ERR_INVALID, "interrupted at position %"
+					      PRIu64, at);
 		if (st < 0) {
+			objects_free(rt);
 			strand_error_wrap(err, st, "cannot decode syscall arguments");
 			return NULL;
 		}
@@ -1093,9 +1150,7 @@ static void rtarget_free(void *ud)
 	strand_systable_free(rt->systable);
 	if (rt->owned)
 		strand_replay_close(rt->r);
-	for (uint64_t i = 0; rt->objects && i < rt->nobjects; i++)
-		free(rt->objects[i]);
-	free(rt->objects);
+	objects_free(rt);
 	free(rt->path);
 	free(rt);
 }

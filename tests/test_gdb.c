@@ -334,6 +334,29 @@ Test(gdb, interrupt_byte_stops_a_long_continue, .init = setup, .fini = teardown)
 	}
 	cr_assert_str_eq(r, "$OK#9a");
 	cr_assert_not_null(out);
+	/* a whole-trace monitor command (find: a pass over the trace, for a
+	 * value nothing holds) stops at the interrupt byte too */
+	char hex[64] = "qRcmd,";
+	for (const char *c = "find 0x5eedf00d"; *c; c++)
+		snprintf(hex + strlen(hex), sizeof hex - strlen(hex), "%02x", (unsigned char)*c);
+	send_packet(to[1], hex);
+	nanosleep(&ts, NULL);
+	cr_assert_eq(write(to[1], "\x03", 1), 1);
+	char text[4096] = "";
+	for (;;) {
+		r = read_reply(from[0], 60000);
+		if (r[1] != 'O' || r[2] == 'K')
+			break;
+		for (const char *h = r + 2; h[0] && h[1] && h[0] != '#'; h += 2) {
+			char b[3] = { h[0], h[1], 0 };
+			size_t l = strlen(text);
+			if (l + 1 < sizeof text)
+				text[l] = (char)strtoul(b, NULL, 16), text[l + 1] = '\0';
+		}
+	}
+	cr_assert_str_eq(r, "$OK#9a");
+	cr_expect_not_null(strstr(text, "interrupted at position "), "monitor find: %s", text);
+	cr_expect_not_null(strstr(text, "places took the value 0x5eedf00d"), "%s", text);
 	send_packet(to[1], "D");
 	cr_assert_str_eq(read_reply(from[0], 60000), "$OK#9a");
 	int st;

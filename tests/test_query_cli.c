@@ -651,8 +651,10 @@ Test(query_cli, interactive_enter_repeats_motion_and_ctrl_c_keeps_the_session)
 }
 
 /* A long computation recorded here: Ctrl-C stops a continue and the
- * prompt comes back at the position reached. */
-Test(query_cli, ctrl_c_interrupts_a_long_continue)
+ * prompt comes back at the position reached; Ctrl-C stops a whole-trace
+ * query (find: a pass over the trace) and the prompt comes back where it
+ * was. */
+Test(query_cli, ctrl_c_interrupts_a_long_continue_and_a_whole_trace_query)
 {
 	char exe[512], rec[512], src[512];
 	snprintf(src, sizeof src, "%s/tests/gdb/spin.c", STRAND_SOURCE_DIR);
@@ -680,6 +682,21 @@ Test(query_cli, ctrl_c_interrupts_a_long_continue)
 	mark = p.len;
 	pty_send(&p, "pos\r");
 	cr_assert(pty_expect(&p, mark, "trace: positions 0 .. "), "session goes on: %s", p.buf + mark);
+	const char *at = strstr(p.buf + mark, "position ");
+	cr_assert_not_null(at);
+	unsigned long here = strtoul(at + strlen("position "), NULL, 10);
+	/* a value nothing holds: the pass would run to the end */
+	mark = p.len;
+	pty_send(&p, "find 0x5eedf00d\r");
+	nanosleep(&ts, NULL);
+	pty_send(&p, "\x03");
+	cr_assert(pty_expect(&p, mark, "interrupted at position "), "find: %s", p.buf + mark);
+	cr_assert(pty_expect(&p, mark, "places took the value 0x5eedf00d"), "%s", p.buf + mark);
+	mark = p.len;
+	pty_send(&p, "pos\r");
+	char want[64];
+	snprintf(want, sizeof want, "position %lu  tid", here);
+	cr_assert(pty_expect(&p, mark, want), "where it was: %s", p.buf + mark);
 	pty_send(&p, "quit\r");
 	int st;
 	waitpid(p.pid, &st, 0);

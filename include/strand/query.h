@@ -120,12 +120,19 @@ void strand_query_result_fini(struct strand_query_result *res);
 int strand_query_split(const char *line,
 		       int (*cb)(void *ud, const char *cmd), void *ud);
 
-/* Let `flag` (set by a SIGINT handler, say) interrupt motion commands:
+/* Let `flag` (set by a SIGINT handler, say) interrupt commands:
  * continue/rcontinue, step/back/next/prev with counts stop within a
- * slice of instructions, say "interrupted" and clear the flag.  NULL
- * (the default) = not interruptible.  Whole-trace queries are not
- * interrupted. */
+ * slice of instructions, say "interrupted" and clear the flag; the
+ * whole-trace passes of calls, memory, find and the syscall objects stop
+ * likewise and show what they found before the position they reached,
+ * marked "interrupted" (text and JSON).  bt, origin and report are not
+ * interrupted.  NULL (the default) = not interruptible. */
 void strand_query_set_interrupt(struct strand_query *q, volatile sig_atomic_t *flag);
+
+/* The same through a callback, polled between slices (a connection
+ * watched for an interrupt byte, say): `cancel(ud)` returns true to
+ * interrupt.  NULL = none.  Either this or the flag interrupts. */
+void strand_query_set_cancel(struct strand_query *q, bool (*cancel)(void *ud), void *ud);
 
 /* True if `line` is one motion command (step, next, continue, ... in any
  * spelling), which an interactive session repeats on an empty line. */
