@@ -1,7 +1,7 @@
 /*
  * strand gdbserver: serve one replay to gdb over the remote protocol.
  *
- *   strand gdbserver [--port N | --stdio] [--at POS] [--debug] [-q] TRACE
+ *   strand gdbserver [--port N | --stdio] [--at POS] [--frames N] [--debug] [-q] TRACE
  *
  * TCP: listens on 127.0.0.1 only (a trace can hold secrets), accepts one
  * connection, serves it, exits.  "listening on port N" goes to stderr
@@ -55,6 +55,7 @@ int cmd_gdbserver(int argc, char **argv)
 		{ "stdio", no_argument, NULL, 's' },
 		{ "at", required_argument, NULL, 'a' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "frames", required_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -62,6 +63,7 @@ int cmd_gdbserver(int argc, char **argv)
 	bool use_stdio = false, have_port = false, quiet = false;
 	const char *at = NULL;
 	struct gdb_server_options gopt = { 0 };
+	bool learn = true;
 	int opt;
 	optind = 1;
 	opterr = 0;
@@ -77,6 +79,17 @@ int cmd_gdbserver(int argc, char **argv)
 			have_port = true;
 			break;
 		}
+		case 'f': { /* instructions the frame-learning pass replays; 0: none */
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno || optarg[0] == '-')
+				return cli_failf("gdbserver", false, true,
+						 "bad --frames '%s' (a number of instructions)", optarg);
+			gopt.cfi_max_insns = v;
+			learn = v > 0;
+			break;
+		}
 		case 's': use_stdio = true; break;
 		case 'a': at = optarg; break;
 		case 'd': gopt.debug = true; break;
@@ -90,6 +103,7 @@ int cmd_gdbserver(int argc, char **argv)
 	if (use_stdio && have_port)
 		return cli_failf("gdbserver", false, true, "--port and --stdio exclude each other");
 	const char *trace = argv[optind];
+	gopt.trace = learn ? trace : NULL;
 	signal(SIGPIPE, SIG_IGN);
 
 	struct strand_replay_options ro = { 0 };

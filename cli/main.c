@@ -81,11 +81,13 @@ const struct cli_command cli_commands[] = {
 	  CLI_BUDGET_HELP
 	  "without -c/-f: interactive on a terminal, else commands from stdin;\n"
 	  "'help' inside a session lists the commands (docs/query.md)\n", cmd_query },
-	{ "gdbserver", "gdbserver [--port N | --stdio] [--at POS] [--debug] [-q] TRACE",
+	{ "gdbserver", "gdbserver [--port N | --stdio] [--at POS] [--frames N] [--debug] [-q] TRACE",
 	  "serve a replay to gdb (remote protocol, reverse execution)",
 	  "  --port N            listen on 127.0.0.1:N (default 2159; 0 = any free port)\n"
 	  "  --stdio             talk on stdin/stdout (target remote | strand gdbserver --stdio T)\n"
 	  "  --at POS            start at position POS (an expression, like 'seek')\n"
+	  "  --frames N          learn call frames for gdb's bt from the first N instructions\n"
+	  "                      (default 50000000; 0 = none: gdb analyses prologues)\n"
 	  "  --debug             log every packet on stderr\n"
 	  "  -q, --quiet         no progress display, no banner\n"
 	  "one connection is served; the command ends when gdb detaches or kills (docs/gdb.md)\n",

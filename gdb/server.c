@@ -216,6 +216,7 @@ struct srv {
 					    stop, sent at the next resume; "" if none */
 	char *reply;                     /* GDB_RSP_MAX + 1 bytes, owned */
 	char *xml;                       /* scratch for qXfer objects, owned */
+	struct gdb_cfi *cfi;             /* owned; NULL: no frames learnt */
 	bool done;                       /* detach / kill */
 };
 
@@ -312,8 +313,14 @@ static const char *symfile_for(struct srv *s, const struct strand_module *m)
 	name[k] = '\0';
 	snprintf(f->path, sizeof f->path, "%s/%u-%s", s->dir, m->id, name);
 	strand_error e;
-	if (gdb_symfile_write(f->path, m, s->x86_64, m->flags & STRAND_MODULE_F_MAIN, &e) !=
-	    STRAND_OK) {
+	uint8_t *frame = NULL;
+	size_t frame_len = 0;
+	if (!gdb_cfi_debug_frame(s->cfi, m->base, m->base + m->size, &frame, &frame_len))
+		frame_len = 0; /* out of memory: gdb analyses prologues */
+	strand_status st = gdb_symfile_write(f->path, m, s->x86_64, m->flags & STRAND_MODULE_F_MAIN,
+					     frame, frame_len, &e);
+	free(frame);
+	if (st != STRAND_OK) {
 		if (s->opt->debug)
 			fprintf(stderr, "strand gdbserver: %s\n", e.msg);
 		return NULL;
@@ -1055,6 +1062,17 @@ strand_status gdb_serve(struct strand_query *q, int in_fd, int out_fd,
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate reply buffer");
 		goto out;
 	}
+	if (s.opt->trace) {
+		strand_error e;
+		uint64_t max = s.opt->cfi_max_insns ? s.opt->cfi_max_insns : GDB_CFI_MAX_INSNS;
+		if (gdb_cfi_build(s.opt->trace, s.x86_64, max, &s.cfi, &e) < 0) {
+			fprintf(stderr, "strand gdbserver: %s (gdb analyses prologues)\n", e.msg);
+		} else if (s.opt->debug) {
+			uint64_t ran, known = gdb_cfi_learnt(s.cfi, &ran);
+			fprintf(stderr, "strand gdbserver: frames learnt at %" PRIu64 " of %" PRIu64
+				" pcs that ran\n", known, ran);
+		}
+	}
 	/* the first stop reply says "library:" so gdb loads the symbol
 	 * files at once */
 	s.lib_sig = ~modules_sig(&s);
@@ -1102,6 +1120,7 @@ out:
 	free(s.sf);
 	free(s.xml);
 	free(s.reply);
+	gdb_cfi_free(s.cfi);
 	gdb_rsp_conn_fini(&s.c);
 	return st;
 }

@@ -20,7 +20,16 @@ struct gdb_server_options {
 	/* Set (by a signal handler, say) to end serving between packets;
 	 * may be NULL. */
 	volatile sig_atomic_t *quit;
+	/* The trace file: a pass over it learns where each executed
+	 * instruction's frame begins, for gdb's unwinder (gdb/cfi.c); NULL =
+	 * none (gdb analyses prologues). */
+	const char *trace;
+	uint64_t cfi_max_insns; /* that pass's length; 0 = GDB_CFI_MAX_INSNS */
 };
+
+/* Instructions the frame-learning pass replays at most by default: past
+ * them gdb analyses prologues (about a second per ten million). */
+#define GDB_CFI_MAX_INSNS 50000000ull
 
 /* Serve one gdb connection on in_fd/out_fd (borrowed) over `q` (borrowed;
  * its replay is moved).  Returns when gdb detaches, kills or closes the

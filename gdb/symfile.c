@@ -12,6 +12,8 @@
  *   section 2 .symtab   symbols at their absolute addresses, in .text
  *   section 3 .strtab   their names
  *   section 4 .shstrtab section names
+ *   section 5 .debug_frame  call frame information learnt from the
+ *                       recording (gdb/cfi.c), when there is any
  * The module is reported to gdb at its base, so gdb relocates by zero.
  * The main module's file is ET_EXEC (gdb's exec file: not relocated).
  */
@@ -50,8 +52,8 @@ static void align(struct blob *b, size_t a)
 		put(b, z, 1);
 }
 
-static const char shstr[] = "\0.text\0.symtab\0.strtab\0.shstrtab\0";
-enum { SH_TEXT = 1, SH_SYMTAB = 7, SH_STRTAB = 15, SH_SHSTRTAB = 23 };
+static const char shstr[] = "\0.text\0.symtab\0.strtab\0.shstrtab\0.debug_frame\0";
+enum { SH_TEXT = 1, SH_SYMTAB = 7, SH_STRTAB = 15, SH_SHSTRTAB = 23, SH_FRAME = 33 };
 
 /* Symbol size: the recorded one, else up to the next symbol or the
  * module's end (gdb uses sizes to say which function a pc is in). */
@@ -67,7 +69,8 @@ static uint64_t sym_size(const struct strand_module *m, uint32_t i)
 }
 
 strand_status gdb_symfile_write(const char *path, const struct strand_module *m,
-				bool elf64, bool exec, strand_error *err)
+				bool elf64, bool exec, const uint8_t *frame, size_t frame_len,
+				strand_error *err)
 {
 	struct blob strs = { 0 }, syms = { 0 }, f = { 0 };
 	strand_status st = STRAND_OK;
@@ -111,13 +114,18 @@ strand_status gdb_symfile_write(const char *path, const struct strand_module *m,
 	size_t off_shstr = f.len;
 	put(&f, shstr, sizeof shstr);
 	align(&f, 8);
+	size_t off_frame = f.len;
+	if (frame_len)
+		put(&f, frame, frame_len);
+	align(&f, 8);
 	size_t off_sh = f.len;
+	unsigned nsh = frame_len ? 6 : 5;
 	if (f.failed || strs.failed || syms.failed) {
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot build symbol file");
 		goto out;
 	}
 	if (elf64) {
-		Elf64_Shdr sh[5] = { { 0 } };
+		Elf64_Shdr sh[6] = { { 0 } };
 		sh[1] = (Elf64_Shdr){ .sh_name = SH_TEXT, .sh_type = SHT_NOBITS,
 				      .sh_flags = SHF_ALLOC | SHF_EXECINSTR, .sh_addr = m->base,
 				      .sh_size = m->size, .sh_addralign = 1 };
@@ -129,11 +137,15 @@ strand_status gdb_symfile_write(const char *path, const struct strand_module *m,
 		sh[4] = (Elf64_Shdr){ .sh_name = SH_SHSTRTAB, .sh_type = SHT_STRTAB,
 				      .sh_offset = off_shstr, .sh_size = sizeof shstr,
 				      .sh_addralign = 1 };
-		put(&f, sh, sizeof sh);
+		sh[5] = (Elf64_Shdr){ .sh_name = SH_FRAME, .sh_type = SHT_PROGBITS,
+				      .sh_offset = off_frame, .sh_size = frame_len,
+				      .sh_addralign = 8 };
+		put(&f, sh, nsh * sizeof sh[0]);
 		Elf64_Ehdr eh = { .e_type = exec ? ET_EXEC : ET_DYN, .e_machine = EM_X86_64,
 				  .e_version = EV_CURRENT, .e_phoff = ehsz, .e_shoff = off_sh,
 				  .e_ehsize = (Elf64_Half)ehsz, .e_phentsize = (Elf64_Half)phsz,
-				  .e_phnum = 1, .e_shentsize = (Elf64_Half)shsz, .e_shnum = 5,
+				  .e_phnum = 1, .e_shentsize = (Elf64_Half)shsz,
+				  .e_shnum = (Elf64_Half)nsh,
 				  .e_shstrndx = 4 };
 		memcpy(eh.e_ident, ELFMAG, SELFMAG);
 		eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -145,7 +157,7 @@ strand_status gdb_symfile_write(const char *path, const struct strand_module *m,
 		memcpy(f.p, &eh, sizeof eh);
 		memcpy(f.p + ehsz, &ph, sizeof ph);
 	} else {
-		Elf32_Shdr sh[5] = { { 0 } };
+		Elf32_Shdr sh[6] = { { 0 } };
 		sh[1] = (Elf32_Shdr){ .sh_name = SH_TEXT, .sh_type = SHT_NOBITS,
 				      .sh_flags = SHF_ALLOC | SHF_EXECINSTR,
 				      .sh_addr = (Elf32_Addr)m->base,
@@ -160,12 +172,16 @@ strand_status gdb_symfile_write(const char *path, const struct strand_module *m,
 		sh[4] = (Elf32_Shdr){ .sh_name = SH_SHSTRTAB, .sh_type = SHT_STRTAB,
 				      .sh_offset = (Elf32_Off)off_shstr, .sh_size = sizeof shstr,
 				      .sh_addralign = 1 };
-		put(&f, sh, sizeof sh);
+		sh[5] = (Elf32_Shdr){ .sh_name = SH_FRAME, .sh_type = SHT_PROGBITS,
+				      .sh_offset = (Elf32_Off)off_frame,
+				      .sh_size = (Elf32_Word)frame_len, .sh_addralign = 4 };
+		put(&f, sh, nsh * sizeof sh[0]);
 		Elf32_Ehdr eh = { .e_type = exec ? ET_EXEC : ET_DYN, .e_machine = EM_386,
 				  .e_version = EV_CURRENT, .e_phoff = (Elf32_Off)ehsz,
 				  .e_shoff = (Elf32_Off)off_sh, .e_ehsize = (Elf32_Half)ehsz,
 				  .e_phentsize = (Elf32_Half)phsz, .e_phnum = 1,
-				  .e_shentsize = (Elf32_Half)shsz, .e_shnum = 5, .e_shstrndx = 4 };
+				  .e_shentsize = (Elf32_Half)shsz, .e_shnum = (Elf32_Half)nsh,
+				  .e_shstrndx = 4 };
 		memcpy(eh.e_ident, ELFMAG, SELFMAG);
 		eh.e_ident[EI_CLASS] = ELFCLASS32;
 		eh.e_ident[EI_DATA] = ELFDATA2LSB;

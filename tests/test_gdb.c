@@ -202,6 +202,60 @@ Test(gdb, strand_seek_refreshes_registers_at_the_new_position, .init = setup,
 	free(t);
 }
 
+/* The pcs of the frames of a backtrace ("#N  0xPC ..." lines, gdb's or
+ * monitor bt's) into pcs; returns how many. */
+static size_t frame_pcs(const char *text, unsigned long *pcs, size_t max)
+{
+	size_t n = 0;
+	for (const char *p = text; (p = strstr(p, "#")) && n < max; p++) {
+		if (p != text && p[-1] != '\n')
+			continue;
+		char *end;
+		unsigned long k = strtoul(p + 1, &end, 10);
+		if (end == p + 1 || k != n)
+			continue;
+		const char *x = strstr(end, "0x");
+		if (!x || strchr(end, '\n') < x)
+			continue;
+		pcs[n++] = strtoul(x, NULL, 16);
+	}
+	return n;
+}
+
+/* gdb's own bt at the kernel call that fails, in a thread whose callers
+ * keep no frame pointer in places: every frame the recording shows
+ * (monitor bt, from every call and return replayed), in order, and the
+ * backtrace ends at the thread's start without complaint. */
+Test(gdb, windows_bt_unwinds_every_frame_the_recording_shows, .init = setup,
+     .fini = teardown)
+{
+	if (!have_gdb())
+		return;
+	char *t = gdb_session(HTTPSSL,
+		"break NtCreateFile if *(unsigned *)($esp + 8) == 0xc0100000\ncontinue\n"
+		"echo == bt\\n\nbt\necho == mbt\\n\nmonitor bt\n"
+		"echo == finish\\n\nfinish\nbt\necho == mbt2\\n\nmonitor bt\necho == end\\n\n",
+		false);
+	char *names[] = { "bt", "mbt", "finish", "mbt2" };
+	unsigned long pcs[4][64];
+	size_t n[4];
+	for (int i = 0; i < 4; i++) {
+		char *s = section(t, names[i]);
+		n[i] = frame_pcs(s, pcs[i], 64);
+		cr_expect_null(strstr(s, "Backtrace stopped"), "%s", s);
+		free(s);
+	}
+	cr_assert_geq(n[1], 5, "monitor bt: %s", t);
+	for (int k = 0; k < 4; k += 2) {
+		cr_expect_eq(n[k], n[k + 1], "gdb's %zu frames, the recording's %zu:\n%s", n[k],
+			     n[k + 1], t);
+		for (size_t i = 0; i < n[k] && i < n[k + 1]; i++)
+			cr_expect_eq(pcs[k][i], pcs[k + 1][i], "frame %zu: 0x%lx, 0x%lx", i,
+				     pcs[k][i], pcs[k + 1][i]);
+	}
+	free(t);
+}
+
 /* Build tests/gdb/NAME.c and record it; the trace path into `trace`. */
 static void record_program(const char *name, const char *cflags, char *trace, size_t len)
 {
@@ -209,8 +263,10 @@ static void record_program(const char *name, const char *cflags, char *trace, si
 	snprintf(src, sizeof src, "%s/tests/gdb/%s.c", STRAND_SOURCE_DIR, name);
 	snprintf(exe, sizeof exe, "%s/%s", tmpdir, name);
 	snprintf(log, sizeof log, "%s/%s.log", tmpdir, name);
-	char *cc[] = { "/usr/bin/cc", (char *)cflags, "-fno-omit-frame-pointer", "-o", exe, src,
-		       NULL };
+	/* "-O2": no frame pointers either */
+	bool fp = strcmp(cflags, "-O2") != 0;
+	char *cc[] = { "/usr/bin/cc", (char *)cflags,
+		       fp ? "-fno-omit-frame-pointer" : "-fomit-frame-pointer", "-o", exe, src, NULL };
 	int st = run(cc, log);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "cannot build %s", src);
 	snprintf(trace, len, "%s/%s.strand", tmpdir, name);
@@ -255,6 +311,23 @@ Test(gdb, linux_trace_breaks_steps_and_watches_in_both_directions, .init = setup
 	expect(t, "rc", "Breakpoint 1, ");
 	expect(t, "rsi", "$1 = 1");
 	expect(t, "end", "No more reverse-execution history.");
+	free(t);
+}
+
+/* Optimised code without frame pointers: gdb's bt goes through every
+ * frame all the same (frames learnt from the recording). */
+Test(gdb, linux_bt_without_frame_pointers_reaches_main, .init = setup, .fini = teardown)
+{
+	if (!have_gdb())
+		return;
+	char trace[512];
+	record_program("chain", "-O2", trace, sizeof trace);
+	char *t = gdb_session(trace, "break inner\ncontinue\necho == bt\\n\nbt\n"
+				     "echo == finish\\n\nfinish\nbt\necho == end\\n\n", false);
+	expect(t, "bt", " in inner ()\n#1  ");
+	expect(t, "bt", " in outer");
+	expect(t, "bt", " in main ()");
+	expect(t, "finish", " in main ()");
 	free(t);
 }
 
