@@ -64,7 +64,11 @@ struct sthread {
 	size_t n, cap;
 	uint64_t sp_before_event; /* sp at the last event's "before" call */
 	bool in_event;
+	bool lost;          /* went deeper than CFI_MAX_DEPTH: nothing learnt
+			       until its stack is back under the frames kept */
 };
+
+#define CFI_MAX_DEPTH 65536u /* frames kept per thread */
 
 struct gdb_cfi {
 	bool x86_64;
@@ -72,6 +76,7 @@ struct gdb_cfi {
 	size_t cap, n;
 	struct sthread *th; /* owned */
 	size_t nth, capth;
+	size_t last;        /* index in th of the thread seen last */
 	bool nomem;
 	uint64_t insns;     /* instructions observed */
 };
@@ -126,13 +131,16 @@ static struct pc_ent *tab_get(struct gdb_cfi *c, uint64_t pc)
 
 static struct sthread *thread_of(struct gdb_cfi *c, uint32_t tid)
 {
+	if (c->last < c->nth && c->th[c->last].tid == tid)
+		return &c->th[c->last];
 	for (size_t i = 0; i < c->nth; i++)
 		if (c->th[i].tid == tid)
-			return &c->th[i];
+			return &c->th[c->last = i];
 	if (!STRAND_GROW(c->th, c->capth, c->nth, 1)) {
 		c->nomem = true;
 		return NULL;
 	}
+	c->last = c->nth;
 	struct sthread *t = &c->th[c->nth++];
 	memset(t, 0, sizeof *t);
 	t->tid = tid;
@@ -141,6 +149,12 @@ static struct sthread *thread_of(struct gdb_cfi *c, uint32_t tid)
 
 static bool push(struct gdb_cfi *c, struct sthread *t, uint64_t slot, bool kernel)
 {
+	if (t->lost)
+		return true;
+	if (t->n >= CFI_MAX_DEPTH) { /* the frames kept still pop in order */
+		t->lost = true;
+		return true;
+	}
 	if (!STRAND_GROW(t->f, t->cap, t->n, 1)) {
 		c->nomem = true;
 		return false;
@@ -170,6 +184,10 @@ static void on_insn(struct strand_replay *r, void *ud, uint64_t position, uint64
 	 * (returned, unwound by longjmp or an exception handler) */
 	while (t->n && sp > t->f[t->n - 1].slot)
 		t->n--;
+	if (t->lost && t->n < CFI_MAX_DEPTH)
+		t->lost = false; /* the deepest frame kept has returned */
+	if (t->lost)
+		return;
 	struct pc_ent *e = tab_get(c, pc);
 	if (!e || e->state == PC_UNKNOWN)
 		return;
