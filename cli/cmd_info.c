@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/grow.h"
 #include "cli/cli.h"
 #include "strand/knowledge.h"
 #include "strand/json.h"
@@ -32,9 +33,9 @@ struct info_thread {
 /* What info gathers from the records (owned; info_free). */
 struct info {
 	struct info_module *mods;
-	size_t nmods;
+	size_t nmods, cap_mods;
 	struct info_thread *threads;
-	size_t nthreads;
+	size_t nthreads, cap_threads;
 	struct strand_systable *systab; /* the trace's NOTE syscall-table, NULL if none */
 };
 
@@ -55,10 +56,9 @@ static strand_status info_add(struct info *in, const struct strand_record *rec,
 			      strand_error *err)
 {
 	if (rec->type == STRAND_REC_MODULE) {
-		struct info_module *m = realloc(in->mods, (in->nmods + 1) * sizeof *m);
-		if (!m)
+		if (!STRAND_GROW(in->mods, in->cap_mods, in->nmods, 1))
 			goto nomem;
-		in->mods = m;
+		struct info_module *m = in->mods;
 		const struct strand_module *s = &rec->u.module;
 		m[in->nmods] = (struct info_module){ s->id, s->flags, s->nsyms, s->base, s->size,
 						     rec->position, strdup(s->name),
@@ -70,10 +70,9 @@ static strand_status info_add(struct info *in, const struct strand_record *rec,
 		}
 		in->nmods++;
 	} else if (rec->type == STRAND_REC_THREAD) {
-		struct info_thread *t = realloc(in->threads, (in->nthreads + 1) * sizeof *t);
-		if (!t)
+		if (!STRAND_GROW(in->threads, in->cap_threads, in->nthreads, 1))
 			goto nomem;
-		in->threads = t;
+		struct info_thread *t = in->threads;
 		t[in->nthreads] = (struct info_thread){ rec->tid, rec->position,
 							rec->u.thread.cpu.rip,
 							strdup(rec->u.thread.name) };

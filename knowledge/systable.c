@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "strand/knowledge.h"
 
 #define SYSTABLE_MAX 0x10000u /* entries */
@@ -27,6 +28,7 @@ struct systable_entry {
 struct strand_systable {
 	struct systable_entry *e; /* sorted by number, unique */
 	size_t n;
+	size_t cap;               /* allocated entries of e */
 	char personality[32];
 	char source[256];
 };
@@ -92,12 +94,10 @@ strand_status strand_systable_parse(const void *text, size_t len, struct strand_
 					      line, buf);
 			break;
 		}
-		struct systable_entry *v = realloc(t->e, (t->n + 1) * sizeof *v);
-		if (!v) {
+		if (!STRAND_GROW(t->e, t->cap, t->n, 1)) {
 			st = strand_error_set(err, STRAND_ERR_NOMEM, "syscall table: out of memory");
 			break;
 		}
-		t->e = v;
 		if (!(t->e[t->n].name = strdup(name))) {
 			st = strand_error_set(err, STRAND_ERR_NOMEM, "syscall table: out of memory");
 			break;
