@@ -440,6 +440,26 @@ Test(gdb, interrupt_byte_stops_a_long_continue, .init = setup, .fini = teardown)
 	close(from[0]);
 }
 
+/* Bad command lines: one line on stderr, exit status 2 or 1, no server. */
+Test(gdb, bad_options_are_one_line_errors, .init = setup, .fini = teardown)
+{
+	static const char *const bad[][3] = {
+		{ "--frames", "ten", NULL }, { "--frames", "-1", NULL }, { "--port", "70000", NULL },
+	};
+	char out[512];
+	snprintf(out, sizeof out, "%s/err.txt", tmpdir);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *argv[] = { STRAND_CLI, "gdbserver", (char *)bad[i][0], (char *)bad[i][1],
+				 HTTPSSL, NULL };
+		int st = run(argv, out);
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) != 0, "%s %s", bad[i][0], bad[i][1]);
+		char *text = slurp(out);
+		cr_expect(strstr(text, "gdbserver") && strchr(text, '\n') == text + strlen(text) - 1,
+			  "%s %s: %s", bad[i][0], bad[i][1], text);
+		free(text);
+	}
+}
+
 /* Hostile packets: every malformed request gets an error or an empty
  * reply, and the server goes on answering. */
 Test(gdb, malformed_packets_get_errors_and_the_server_goes_on, .init = setup,
