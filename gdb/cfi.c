@@ -14,6 +14,12 @@
  * so it becomes one row of DWARF call frame information; gdb then unwinds
  * every frame that ran in the recording exactly, frame pointer or not.
  *
+ * The caller's frame pointer (ebp/rbp) is learnt likewise: at each pc,
+ * whether it still holds the value it had at the call, or that value sits
+ * in the slot below the return address (where `push ebp` puts it); where
+ * neither always held, gdb is told it is not known rather than shown the
+ * callee's.
+ *
  * A pc that only ever ran with no call of the recording above it is its
  * thread's outermost frame (a thread's start routine: the recorders start
  * with the process), so its return address is "undefined" and gdb's
@@ -30,7 +36,9 @@
  *        address at CFA-4 (CFA-8).
  *   FDE: one per run of consecutive learnt pcs (a pc that ran but was not
  *        learnt ends a run); a DW_CFA_advance_loc + DW_CFA_def_cfa_offset
- *        wherever the distance changes; for a run of outermost pcs,
+ *        wherever the distance changes, DW_CFA_same_value / DW_CFA_offset
+ *        (CFA-8, CFA-16) / DW_CFA_undefined on ebp (rbp) wherever its
+ *        rule changes; for a run of outermost pcs,
  *        DW_CFA_undefined on the return address.
  */
 #include <inttypes.h>
@@ -49,12 +57,22 @@ struct pc_ent {
 	uint32_t cfa_off;   /* CFA - sp before the instruction, bytes (PC_KNOWN) */
 	uint8_t size;       /* instruction length, bytes */
 	uint8_t state;      /* PC_* */
+	uint8_t fp;         /* FP_* facts that held at every run checked (PC_KNOWN) */
+	uint8_t fp_checks;  /* runs checked: 0 = fp not set; FP_CHECKS = no more */
 };
+
+/* Runs of a pc at which the frame pointer facts are checked (each check
+ * reads memory: a loop's pcs would pay it at every turn) */
+#define FP_CHECKS 8
+
+/* Facts about the caller's frame pointer at a pc */
+enum { FP_SAME = 1, FP_SAVED = 2 }; /* still in the register; in the slot at CFA-2*ptr */
 
 /* A frame of a thread's shadow stack. */
 struct sframe {
 	uint64_t slot;      /* address of the return address (sp after the call);
 			       for a kernel-made frame, the sp it interrupted */
+	uint64_t fp;        /* the caller's frame pointer at the call */
 	bool kernel;        /* a barrier: nothing below it is learnt */
 };
 
@@ -147,7 +165,8 @@ static struct sthread *thread_of(struct gdb_cfi *c, uint32_t tid)
 	return t;
 }
 
-static bool push(struct gdb_cfi *c, struct sthread *t, uint64_t slot, bool kernel)
+static bool push(struct gdb_cfi *c, struct sthread *t, uint64_t slot, uint64_t fp,
+		 bool kernel)
 {
 	if (t->lost)
 		return true;
@@ -159,7 +178,7 @@ static bool push(struct gdb_cfi *c, struct sthread *t, uint64_t slot, bool kerne
 		c->nomem = true;
 		return false;
 	}
-	t->f[t->n++] = (struct sframe){ .slot = slot, .kernel = kernel };
+	t->f[t->n++] = (struct sframe){ .slot = slot, .fp = fp, .kernel = kernel };
 	return true;
 }
 
@@ -168,6 +187,30 @@ static uint64_t sp_now(struct strand_replay *r, const struct gdb_cfi *c)
 	uint64_t sp = 0;
 	strand_replay_reg(r, c->x86_64 ? "rsp" : "esp", &sp);
 	return sp;
+}
+
+static uint64_t fp_now(struct strand_replay *r, const struct gdb_cfi *c)
+{
+	uint64_t fp = 0;
+	strand_replay_reg(r, c->x86_64 ? "rbp" : "ebp", &fp);
+	return fp;
+}
+
+/* What holds of the caller's frame pointer here, in frame f (FP_*). */
+static uint8_t fp_facts(struct strand_replay *r, const struct gdb_cfi *c,
+			const struct sframe *f)
+{
+	unsigned ps = c->x86_64 ? 8 : 4;
+	uint8_t facts = fp_now(r, c) == f->fp ? FP_SAME : 0;
+	uint8_t b[8], valid[8];
+	if (f->slot >= ps && strand_replay_read(r, f->slot - ps, b, ps, valid) == ps) {
+		uint64_t v = 0;
+		for (unsigned i = 0; i < ps; i++)
+			v |= (uint64_t)b[i] << (8 * i);
+		if (v == f->fp)
+			facts |= FP_SAVED;
+	}
+	return facts;
 }
 
 static void on_insn(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
@@ -208,15 +251,19 @@ static void on_insn(struct strand_replay *r, void *ud, uint64_t position, uint64
 	}
 	e->state = PC_KNOWN;
 	e->cfa_off = (uint32_t)off;
+	if (e->fp_checks < FP_CHECKS && (!e->fp_checks || e->fp)) {
+		uint8_t facts = fp_facts(r, c, &t->f[t->n - 1]);
+		e->fp = e->fp_checks ? e->fp & facts : facts;
+		e->fp_checks++;
+	}
 }
 
 static void on_call(struct strand_replay *r, void *ud, const struct strand_call_info *ci)
 {
-	(void)r;
 	struct gdb_cfi *c = ud;
 	struct sthread *t = thread_of(c, ci->tid);
 	if (t)
-		push(c, t, ci->sp_after, false);
+		push(c, t, ci->sp_after, fp_now(r, c), false);
 }
 
 /* An event that moves a thread's stack down (an exception or signal
@@ -240,7 +287,7 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 		return;
 	t->in_event = false;
 	if (sp < t->sp_before_event) {
-		push(c, t, t->sp_before_event, true);
+		push(c, t, t->sp_before_event, 0, true);
 		return;
 	}
 	while (t->n && t->f[t->n - 1].kernel && sp >= t->f[t->n - 1].slot)
@@ -358,7 +405,7 @@ static int ent_cmp(const void *a, const void *b)
 
 enum {
 	DW_CFA_advance_loc1 = 0x02, DW_CFA_advance_loc2 = 0x03, DW_CFA_advance_loc4 = 0x04,
-	DW_CFA_undefined = 0x07,
+	DW_CFA_undefined = 0x07, DW_CFA_same_value = 0x08,
 	DW_CFA_def_cfa = 0x0c, DW_CFA_def_cfa_offset = 0x0e, DW_CFA_offset = 0x80,
 	DW_CFA_advance_loc = 0x40,
 };
@@ -396,7 +443,7 @@ bool gdb_cfi_debug_frame(const struct gdb_cfi *c, uint64_t lo, uint64_t hi,
 			v[n++] = c->tab[i];
 	qsort(v, n, sizeof *v, ent_cmp);
 	unsigned as = c->x86_64 ? 8 : 4;
-	uint8_t sp_reg = c->x86_64 ? 7 : 4, ra_reg = c->x86_64 ? 16 : 8;
+	uint8_t sp_reg = c->x86_64 ? 7 : 4, ra_reg = c->x86_64 ? 16 : 8, fp_reg = c->x86_64 ? 6 : 5;
 	struct out o = { 0 };
 	/* CIE */
 	le(&o, 0, 4);
@@ -427,15 +474,26 @@ bool gdb_cfi_debug_frame(const struct gdb_cfi *c, uint64_t lo, uint64_t hi,
 		le(&o, start, as);
 		le(&o, stop - start, as);
 		uint64_t here = start, cur = as;
+		uint8_t cur_fp = FP_SAME; /* the CIE leaves it unspecified: same value */
 		if (kind == PC_OUTER)
 			u8(&o, DW_CFA_undefined), uleb(&o, ra_reg);
 		for (size_t k = i; k <= j && kind == PC_KNOWN; k++) {
-			if (v[k].cfa_off == cur)
+			uint8_t fp = v[k].fp & FP_SAME ? FP_SAME : v[k].fp & FP_SAVED ? FP_SAVED : 0;
+			if (v[k].cfa_off == cur && fp == cur_fp)
 				continue;
 			advance(&o, v[k].pc - here);
 			here = v[k].pc;
-			u8(&o, DW_CFA_def_cfa_offset), uleb(&o, v[k].cfa_off);
+			if (v[k].cfa_off != cur)
+				u8(&o, DW_CFA_def_cfa_offset), uleb(&o, v[k].cfa_off);
+			if (fp != cur_fp) {
+				if (fp == FP_SAVED)
+					u8(&o, (uint8_t)(DW_CFA_offset | fp_reg)), uleb(&o, 2);
+				else
+					u8(&o, fp == FP_SAME ? DW_CFA_same_value : DW_CFA_undefined),
+						uleb(&o, fp_reg);
+			}
 			cur = v[k].cfa_off;
+			cur_fp = fp;
 		}
 		close_entry(&o, at, as);
 		i = j + 1;

@@ -28,7 +28,7 @@ struct gdb_server_options {
 };
 
 /* Instructions the frame-learning pass replays at most by default: past
- * them gdb analyses prologues (about a second per ten million). */
+ * them gdb analyses prologues (about a second per eight million). */
 #define GDB_CFI_MAX_INSNS 50000000ull
 
 /* Serve one gdb connection on in_fd/out_fd (borrowed) over `q` (borrowed;

@@ -234,8 +234,27 @@ Test(gdb, windows_bt_unwinds_every_frame_the_recording_shows, .init = setup,
 	char *t = gdb_session(HTTPSSL,
 		"break NtCreateFile if *(unsigned *)($esp + 8) == 0xc0100000\ncontinue\n"
 		"echo == bt\\n\nbt\necho == mbt\\n\nmonitor bt\n"
+		"echo == fp\\n\nframe 1\np/x *(int*)$ebp\nframe 2\np/x $ebp\np/x *(int*)$ebp\n"
+		"frame 3\np/x $ebp\nframe 0\n"
 		"echo == finish\\n\nfinish\nbt\necho == mbt2\\n\nmonitor bt\necho == end\\n\n",
 		false);
+	/* HttpApiOpenDriverHelper and HttpApiInitializeConfiguration keep ebp
+	 * frames: each caller's ebp, as gdb unwinds it, is the one its callee
+	 * saved at [ebp] */
+	char *fp = section(t, "fp");
+	unsigned long v[4];
+	const char *p = fp;
+	for (int i = 0; i < 4; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "$%d = ", i + 1);
+		p = strstr(p, name);
+		cr_assert_not_null(p, "no %s in:\n%s", name, fp);
+		p += strlen(name);
+		v[i] = strtoul(p, NULL, 16);
+	}
+	cr_expect_eq(v[0], v[1], "frame 2's ebp:\n%s", fp);
+	cr_expect_eq(v[2], v[3], "frame 3's ebp:\n%s", fp);
+	free(fp);
 	char *names[] = { "bt", "mbt", "finish", "mbt2" };
 	unsigned long pcs[4][64];
 	size_t n[4];
