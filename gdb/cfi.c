@@ -87,6 +87,10 @@ struct sthread {
 };
 
 #define CFI_MAX_DEPTH 65536u /* frames kept per thread */
+/* Distinct pcs learnt at most (the table then holds 4M slots, 96 MiB):
+ * code that runs at more places than that (generated, hostile) is left
+ * to gdb's analysis past them */
+#define CFI_MAX_PCS ((1u << 21) - 1) /* below the load that doubles 4M slots */
 
 struct gdb_cfi {
 	bool x86_64;
@@ -133,6 +137,12 @@ static bool tab_grow(struct gdb_cfi *c)
 /* The entry of pc, added (state 0) if new; NULL when out of memory. */
 static struct pc_ent *tab_get(struct gdb_cfi *c, uint64_t pc)
 {
+	if (c->n >= CFI_MAX_PCS && c->cap) { /* full: only pcs already there */
+		size_t j = slot_of(c, pc);
+		while (c->tab[j].pc && c->tab[j].pc != pc)
+			j = (j + 1) & (c->cap - 1);
+		return c->tab[j].pc ? &c->tab[j] : NULL;
+	}
 	if (!tab_grow(c)) {
 		c->nomem = true;
 		return NULL;
