@@ -87,7 +87,7 @@ struct sthread {
 };
 
 #define CFI_MAX_DEPTH 65536u /* frames kept per thread */
-/* Distinct pcs learnt at most (the table then holds 4M slots, 96 MiB):
+/* Distinct pcs learnt at most (the table then holds 4M slots of 16 bytes, 64 MiB):
  * code that runs at more places than that (generated, hostile) is left
  * to gdb's analysis past them */
 #define CFI_MAX_PCS ((1u << 21) - 1) /* below the load that doubles 4M slots */
