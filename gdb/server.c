@@ -209,6 +209,8 @@ struct srv {
 	size_t nsf, capsf;
 	uint64_t lib_sig;                /* modules reported in the last library list */
 	char last_stop[256];             /* for '?' */
+	bool cancelled;                  /* an interrupt stopped a monitor command:
+					    the rest of its line is not run */
 	bool moved;                      /* a monitor command moved the replay
 					    since gdb's last stop: the next
 					    resume reports where, not moving */
@@ -845,7 +847,7 @@ static int monitor_one(void *ud, const char *cmd)
 			strand_query_is_motion(cmd)))
 		mo->s->moved = true;
 	strand_query_result_fini(&res);
-	return 0;
+	return mo->s->cancelled; /* non-zero: the rest of the line is dropped */
 }
 
 /* The query session's cancel callback: an interrupt byte from gdb (or
@@ -856,6 +858,7 @@ static bool conn_interrupted(void *ud)
 	if (!gdb_rsp_poll_interrupt(&s->c))
 		return false;
 	s->c.interrupt = false;
+	s->cancelled = true;
 	return true;
 }
 
@@ -874,6 +877,7 @@ static strand_status do_monitor(struct srv *s, const char *hex, strand_error *er
 	struct monitor_out mo = { .s = s, .err = err };
 	uint64_t pos = strand_replay_position(s->r);
 	strand_query_set_cancel(s->q, conn_interrupted, s);
+	s->cancelled = false;
 	strand_query_split(cmd, monitor_one, &mo);
 	strand_query_set_cancel(s->q, NULL, NULL);
 	free(cmd);

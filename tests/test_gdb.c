@@ -427,9 +427,10 @@ Test(gdb, interrupt_byte_stops_a_long_continue, .init = setup, .fini = teardown)
 	cr_assert_str_eq(r, "$OK#9a");
 	cr_assert_not_null(out);
 	/* a whole-trace monitor command (find: a pass over the trace, for a
-	 * value nothing holds) stops at the interrupt byte too */
+	 * value nothing holds) stops at the interrupt byte too, and the rest
+	 * of the line is not run */
 	char hex[64] = "qRcmd,";
-	for (const char *c = "find 0x5eedf00d"; *c; c++)
+	for (const char *c = "find 0x5eedf00d; pos"; *c; c++)
 		snprintf(hex + strlen(hex), sizeof hex - strlen(hex), "%02x", (unsigned char)*c);
 	send_packet(to[1], hex);
 	nanosleep(&ts, NULL);
@@ -449,6 +450,7 @@ Test(gdb, interrupt_byte_stops_a_long_continue, .init = setup, .fini = teardown)
 	cr_assert_str_eq(r, "$OK#9a");
 	cr_expect_not_null(strstr(text, "interrupted at position "), "monitor find: %s", text);
 	cr_expect_not_null(strstr(text, "places took the value 0x5eedf00d"), "%s", text);
+	cr_expect_null(strstr(text, "trace: positions"), "%s", text);
 	send_packet(to[1], "D");
 	cr_assert_str_eq(read_reply(from[0], 60000), "$OK#9a");
 	int st;
