@@ -15,6 +15,18 @@
  * anywhere in user code (a fault, an asynchronous signal, a preemption),
  * write a KEYFRAME of that state and then the event that happens there.
  * Key frames are checked on the way, so the output is a verified trace.
+ *
+ * A thread that waits in the kernel while another runs (a multi-threaded
+ * Linux recording) is left standing at its syscall instruction: the
+ * recorder writes a NOTE "at-syscall" and a KEYFRAME of that thread.  At
+ * a syscall entry the kernel has already overwritten rcx and r11 (the
+ * instruction's own outputs), so the search compares every register but
+ * those two and rflags (flags the CPU leaves undefined, such as AF after
+ * a logical instruction, differ between the CPU and the emulator and no
+ * program reads them), and the output key frame gets the replay's values
+ * of the three;
+ * the position is the first arrival at that instruction (the search ends
+ * at the first kernel transition anyway).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -34,6 +46,7 @@ struct fz_search {
 	struct strand_replay *r;
 	const struct strand_cpu *want;
 	const struct strand_keyframe *kf;
+	unsigned skip;           /* bit i: general register i not compared; FZ_SKIP_FLAGS */
 	uint64_t arrivals;       /* times execution reached want->rip */
 	uint64_t reg_matches;    /* of those, with every register equal */
 	bool found;
@@ -46,9 +59,17 @@ static const int fz_gpr_ids[16] = {
 	UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
 };
 
+#define FZ_SKIP_FLAGS (1u << 16) /* in a skip mask: rflags not compared */
+/* The flags compared: CF PF ZF SF TF DF OF (as a key frame check), not
+ * AF, which the CPU leaves undefined after logical instructions, shifts
+ * and multiplies and sets there otherwise than the emulator does (found
+ * preempting xz's compression loop); the finalized key frame carries the
+ * replay's AF. */
+#define FZ_FLAGS 0xcc5u
+
 /* The running thread's general registers, flags and SSE registers equal
- * w's (the same comparison a key frame check makes; x86-64 only). */
-static bool fz_regs_match(struct strand_replay *r, const struct strand_cpu *w)
+ * w's, but those in `skip` (bit i: general register i) (the same comparison a key frame check makes; x86-64 only). */
+static bool fz_regs_match(struct strand_replay *r, const struct strand_cpu *w, unsigned skip)
 {
 	uint64_t v[16];
 	void *ptrs[16];
@@ -57,11 +78,11 @@ static bool fz_regs_match(struct strand_replay *r, const struct strand_cpu *w)
 	if (uc_reg_read_batch(r->uc, (int *)fz_gpr_ids, ptrs, 16) != UC_ERR_OK)
 		return false;
 	for (int i = 0; i < 16; i++)
-		if (v[i] != w->gpr[i])
+		if (v[i] != w->gpr[i] && !(skip & (1u << i)))
 			return false;
 	uint64_t fl = 0;
 	uc_reg_read(r->uc, UC_X86_REG_RFLAGS, &fl);
-	if ((fl & 0xcd5) != (w->rflags & 0xcd5))
+	if ((fl & FZ_FLAGS) != (w->rflags & FZ_FLAGS) && !(skip & FZ_SKIP_FLAGS))
 		return false;
 	static const uint8_t zero[512];
 	if (memcmp(w->fxsave, zero, sizeof zero) != 0) {
@@ -130,7 +151,7 @@ static void fz_hook_arrival(uc_engine *uc, uint64_t addr, uint32_t size, void *u
 	if (r->finishing || s->found)
 		return;
 	s->arrivals++;
-	if (!fz_regs_match(r, s->want))
+	if (!fz_regs_match(r, s->want, s->skip))
 		return;
 	s->reg_matches++;
 	if (!fz_memory_matches(r, s->kf))
@@ -149,14 +170,15 @@ static void fz_hook_arrival(uc_engine *uc, uint64_t addr, uint32_t size, void *u
  * before the next such event), at an emulator fault, or at the end of
  * a run that never arrives. */
 static strand_status run_to_state(struct strand_replay *r, const struct strand_keyframe *k,
-				  const struct strand_keyframe_thread *kt, strand_error *err)
+				  const struct strand_keyframe_thread *kt, unsigned skip,
+				  strand_error *err)
 {
 	uint64_t pc = kt->cpu.rip;
 	if (r->mode != UC_MODE_64)
 		return rp_emu_run_to_pc(r, pc, err); /* first arrival */
-	if (rp_pc(r) == pc && fz_regs_match(r, &kt->cpu))
+	if (rp_pc(r) == pc && fz_regs_match(r, &kt->cpu, skip))
 		return STRAND_OK; /* here (memory is checked with the key frame) */
-	struct fz_search s = { .r = r, .want = &kt->cpu, .kf = k };
+	struct fz_search s = { .r = r, .want = &kt->cpu, .kf = k, .skip = skip };
 	uc_hook h;
 	if (uc_hook_add(r->uc, &h, UC_HOOK_CODE, (void *)fz_hook_arrival, &s, pc, pc) != UC_ERR_OK)
 		return strand_error_set(err, STRAND_ERR_EMULATOR, "cannot add a code hook at 0x%" PRIx64,
@@ -189,7 +211,7 @@ static strand_status run_to_state(struct strand_replay *r, const struct strand_k
 		if (st != STRAND_OK)
 			return st;
 		s.arrivals++;
-		if (fz_regs_match(r, s.want)) {
+		if (fz_regs_match(r, s.want, s.skip)) {
 			s.reg_matches++;
 			if (fz_memory_matches(r, k))
 				return STRAND_OK;
@@ -230,6 +252,9 @@ strand_status strand_finalize_positions_progress(const char *in, const char *out
 	struct strand_replay *r = NULL;
 	struct strand_writer *w = NULL;
 	struct strand_reader *snap = NULL;
+	struct strand_keyframe_thread *kts = NULL; /* a key frame with the replay's rcx/r11 */
+	uint32_t at_syscall_tid = 0;               /* NOTE "at-syscall" seen for this tid */
+	bool at_syscall = false;
 	strand_status st = rp_open(in, NULL, true, &r, err);
 	if (st != STRAND_OK)
 		return st;
@@ -276,26 +301,59 @@ strand_status strand_finalize_positions_progress(const char *in, const char *out
 				goto out;
 			}
 		}
+		if (copy.type == STRAND_REC_NOTE && copy.u.note.key &&
+		    !strcmp(copy.u.note.key, "at-syscall")) {
+			at_syscall = true;
+			at_syscall_tid = copy.tid;
+		}
+		bool patched = false;
 		if (copy.type == STRAND_REC_KEYFRAME) {
 			/* a key frame says where the running thread is: run
 			 * to where its state recurs (e.g. a fault or a signal
-			 * in user code) */
+			 * in user code, a preemption, a thread left at its
+			 * syscall instruction) */
+			bool entry = at_syscall && at_syscall_tid == copy.tid;
+			at_syscall = false;
 			for (uint32_t i = 0; i < copy.u.keyframe.nthreads; i++) {
 				const struct strand_keyframe_thread *kt = &copy.u.keyframe.threads[i];
 				if (kt->tid != copy.tid || kt->tid != r->threads[r->cur].tid)
 					continue;
-				st = run_to_state(r, &copy.u.keyframe, kt, err);
+				unsigned skip = entry ? (1u << STRAND_REG_RCX) | (1u << (STRAND_REG_R8 + 3)) |
+							FZ_SKIP_FLAGS : 0;
+				st = run_to_state(r, &copy.u.keyframe, kt, skip, err);
 				if (st != STRAND_OK) {
 					strand_error_wrap(err, st, "finalize: key frame #%" PRIu64,
 							  copy.position);
 					goto out;
 				}
+				uint64_t fl = 0;
+				uc_reg_read(r->uc, UC_X86_REG_RFLAGS, &fl);
+				if (!entry && (fl & 0x10) == (kt->cpu.rflags & 0x10))
+					continue;
+				free(kts);
+				kts = malloc(copy.u.keyframe.nthreads * sizeof *kts);
+				if (!kts) {
+					st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+					goto out;
+				}
+				memcpy(kts, copy.u.keyframe.threads, copy.u.keyframe.nthreads * sizeof *kts);
+				if (entry) {
+					uc_reg_read(r->uc, UC_X86_REG_RCX, &kts[i].cpu.gpr[STRAND_REG_RCX]);
+					uc_reg_read(r->uc, UC_X86_REG_R11, &kts[i].cpu.gpr[STRAND_REG_R8 + 3]);
+					kts[i].cpu.rflags = fl;
+				} else {
+					kts[i].cpu.rflags = (kts[i].cpu.rflags & ~0x10ull) | (fl & 0x10);
+				}
+				copy.u.keyframe.threads = kts;
+				patched = true;
 			}
 		}
 		copy.position = r->pos;
 		st = strand_writer_put(w, &copy, err);
 		if (st != STRAND_OK)
 			goto out;
+		if (patched)
+			r->next = &copy; /* the check compares the values written */
 		st = rp_apply_event(r, err);
 		if (st == STRAND_OK)
 			st = rp_read_next(r, err);
@@ -311,5 +369,6 @@ out:
 		strand_writer_abort(w);
 	strand_reader_close(snap);
 	strand_replay_close(r);
+	free(kts);
 	return st;
 }

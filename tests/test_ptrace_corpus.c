@@ -74,17 +74,14 @@ static const struct corpus_case cases[] = {
 	{ "null-deref-in-loop", NULL, "list_walk_null", NULL, "@T/list_walk_null", true, NULL, NULL },
 	{ "stack-overflow", NULL, "stack_overflow", NULL, "@T/stack_overflow", true, NULL, NULL },
 	{ "python-threading", "/usr/bin/python3", NULL, NULL, "/usr/bin/python3 @C/py_threading.py", true,
-	  "threads are not recorded yet", "thread" },
+	  NULL, NULL },
 	{ "sort-parallel", "/usr/bin/sort", NULL, "seq 1 200000 | sort -r > big.txt",
-	  "/usr/bin/sort --parallel=2 @T/big.txt", true,
-	  "threads are not recorded yet (sort starts worker threads)", "thread" },
+	  "/usr/bin/sort --parallel=2 -S 1M @T/big.txt", true, NULL, NULL },
 	{ "xz-threads", "/usr/bin/xz", NULL, "seq 1 300000 > in.txt",
-	  "/usr/bin/xz -T2 -c @T/in.txt", true,
-	  "threads are not recorded yet (xz -T2 starts worker threads)", "thread" },
-	{ "pthread-prodcons", NULL, "prodcons", NULL, "@T/prodcons", true,
-	  "threads are not recorded yet", "thread" },
-	{ "go", "/usr/bin/go", NULL, NULL, "@GO", true,
-	  "threads are not recorded yet (the Go runtime starts threads)", "thread" },
+	  "/usr/bin/xz -T2 --block-size=262144 -c @T/in.txt", true, NULL, NULL },
+	{ "pthread-prodcons", NULL, "prodcons", NULL, "@T/prodcons", true, NULL, NULL },
+	{ "pthread-spin", NULL, "thread_spin", NULL, "@T/thread_spin", true, NULL, NULL },
+	{ "go", "/usr/bin/go", NULL, NULL, "@GO", true, NULL, NULL },
 };
 
 #define NCASES (sizeof cases / sizeof cases[0])

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -77,7 +78,9 @@ struct snap {
 struct rec {
 	const struct strand_ptrace_options *opt;
 	struct strand_ptrace_result *res;
-	pid_t pid;
+	pid_t pid;                      /* the thread with the turn (the process
+					   itself while it has one thread) */
+	pid_t tgid;                     /* the recorded process (its leader) */
 	int memfd;                      /* /proc/PID/mem, O_RDWR */
 	struct strand_writer *w;
 	uint64_t ordinal;               /* consuming events written so far */
@@ -135,6 +138,30 @@ struct rec {
 	char warning[512];              /* NOTE "warning" to write after the
 					   current SYSCALL record, "" if none */
 	uint64_t fixed_addr, fixed_len;
+
+	/* Threads (see "Threads" below).  The fields above from in_syscall
+	 * to exec_done, and these per-thread ones, describe the thread with
+	 * the turn; the others' are kept in their task's `saved`. */
+	struct strand_ptrace_tasks tasks; /* every thread, the one with the turn included */
+	bool thread_clone;              /* the syscall in progress creates a thread */
+	bool thread_exit;               /* this thread called exit (not exit_group) */
+	struct strand_cpu entry_cpu;    /* full context at the syscall entry stop
+					   (valid with have_entry_cpu) */
+	bool have_entry_cpu;
+	uint64_t clone_flags;           /* a thread creation in progress: its flags, */
+	uint64_t clone_ptid, clone_ctid, clone_pidfd; /* and where the kernel writes */
+	double sys_t0;                  /* when the syscall in progress entered the kernel */
+	double turn_t0;                 /* when this thread got the turn */
+	double slice;                   /* time slice, seconds */
+	bool interrupting;              /* PTRACE_INTERRUPT sent, its stop not seen yet */
+	bool resume;                    /* the loop resumes the thread with the turn */
+	bool have_next;                 /* next_status is the next stop to process */
+	int next_status;
+	struct { pid_t tid; struct strand_cpu cpu; } *born; /* threads to announce
+					   after the clone's SYSCALL record */
+	size_t nborn;
+	uint64_t switches;              /* THREAD_SWITCH records */
+	uint64_t preemptions;           /* of those, after a time slice in user code */
 };
 
 static void free_fixed(struct rec *r)
@@ -221,9 +248,10 @@ static strand_status refresh_fx(struct rec *r, struct strand_cpu *cpu, strand_er
 	return STRAND_OK;
 }
 
-static strand_status put(struct rec *r, struct strand_record *rec, strand_error *err)
+/* Write a record of thread tid. */
+static strand_status put_as(struct rec *r, struct strand_record *rec, pid_t tid, strand_error *err)
 {
-	rec->tid = (uint32_t)r->pid;
+	rec->tid = (uint32_t)tid;
 	strand_status st = strand_writer_put(r->w, rec, err);
 	if (st != STRAND_OK)
 		return strand_error_wrap(err, st, "cannot write %s record at position %" PRIu64,
@@ -231,20 +259,40 @@ static strand_status put(struct rec *r, struct strand_record *rec, strand_error 
 	return STRAND_OK;
 }
 
+/* Write a record of the thread with the turn. */
+static strand_status put(struct rec *r, struct strand_record *rec, strand_error *err)
+{
+	return put_as(r, rec, r->pid, err);
+}
+
+/* True if [start, end) holds one of the n addresses. */
+static bool holds_any(uint64_t start, uint64_t end, const uint64_t *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] >= start && a[i] < end)
+			return true;
+	return false;
+}
+
 /* ===================================================================== */
 /* Key frames                                                             */
 /* ===================================================================== */
 
-/* Key frame of the current memory with `cpu` as the running thread. */
-static strand_status write_keyframe(struct rec *r, const struct strand_cpu *cpu,
-				    strand_error *err)
+/* Key frame of the current memory with `cpu` as the running thread;
+ * without `digests` the registers only.  While other threads have
+ * syscalls in flight, the mappings those may write are left out (their
+ * kernel writes are recorded later, with their SYSCALL records). */
+static strand_status write_keyframe_ex(struct rec *r, const struct strand_cpu *cpu,
+				       bool digests, strand_error *err)
 {
 	struct strand_ptrace_map *maps = NULL;
 	size_t nmaps = 0;
 	struct strand_digest *dg = NULL;
 	uint8_t *buf = NULL;
 	size_t bufcap = 0, nd = 0;
-	strand_status st = strand_ptrace_maps(r->pid, &maps, &nmaps, err);
+	uint64_t excl[256];
+	size_t nexcl = r->tasks.n > 1 ? strand_ptrace_inflight_addrs(&r->tasks, r->memfd, excl, 256) : 0;
+	strand_status st = digests ? strand_ptrace_maps(r->pid, &maps, &nmaps, err) : STRAND_OK;
 	if (st != STRAND_OK)
 		return st;
 	dg = calloc(nmaps ? nmaps : 1, sizeof *dg);
@@ -255,7 +303,7 @@ static strand_status write_keyframe(struct rec *r, const struct strand_cpu *cpu,
 	for (size_t i = 0; i < nmaps; i++) {
 		struct strand_ptrace_map *m = &maps[i];
 		if (!(m->prot & STRAND_PROT_WRITE) || !strcmp(m->path, "[vvar]") ||
-		    !strcmp(m->path, "[vsyscall]"))
+		    !strcmp(m->path, "[vsyscall]") || holds_any(m->start, m->end, excl, nexcl))
 			continue;
 		size_t len = (size_t)(m->end - m->start);
 		if (len > bufcap) {
@@ -287,6 +335,12 @@ out:
 	free(dg);
 	free(maps);
 	return st;
+}
+
+static strand_status write_keyframe(struct rec *r, const struct strand_cpu *cpu,
+				    strand_error *err)
+{
+	return write_keyframe_ex(r, cpu, true, err);
 }
 
 /* ===================================================================== */
@@ -1347,15 +1401,9 @@ static strand_status map_effects(struct rec *r, int64_t res, bool *new_module,
 	return STRAND_OK;
 }
 
-static strand_status refuse_threads(struct rec *r, strand_error *err)
-{
-	return strand_error_set(err, STRAND_ERR_UNSUPPORTED,
-				"the program creates a thread (%s with CLONE_THREAD at pc=0x%llx, "
-				"after %" PRIu64 " events): multi-threaded programs are not "
-				"supported by the ptrace recorder (see docs/linux-recorder.md)",
-				r->nr == 56 ? "clone" : "clone3",
-				(unsigned long long)(r->entry.rip - 2), r->ordinal);
-}
+static void note_clone(struct rec *r);
+static bool capture_clone_writes(struct rec *r);
+static strand_status thread_exit_entry(struct rec *r, strand_error *err);
 
 static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 {
@@ -1368,6 +1416,7 @@ static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 	memcpy(r->args, a, sizeof a);
 	r->klass = strand_ptrace_sys_class(r->nr, a);
 	r->skipped = false;
+	r->thread_clone = false;
 	bool skip = false;
 	uint64_t skip_result = 0;
 
@@ -1399,23 +1448,35 @@ static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 			skip_result = 0;
 		}
 		break;
+	case 218: { /* set_tid_address: the thread's clear-tid address */
+		struct strand_ptrace_task *k = strand_ptrace_task_find(&r->tasks, r->pid);
+		if (k)
+			k->clear_tid = a[0];
+		break;
+	}
 	case 56: /* clone(flags, stack, ptid, ctid, tls) */
-		if (a[0] & CLONE_THREAD_)
-			return refuse_threads(r, err);
+		note_clone(r);
+		if (r->thread_clone)
+			break; /* a thread: on_new_thread, capture_clone_writes */
 		if (a[0] & (CLONE_VM_ | CLONE_VFORK_))
 			return take_pre(r, err); /* the child writes our memory */
 		break;
 	case 435: { /* clone3(args, size) */
-		uint64_t flags = 0;
-		strand_ptrace_read_exact(r->memfd, a[0], &flags, 8);
-		if (flags & CLONE_THREAD_)
-			return refuse_threads(r, err);
+		note_clone(r);
+		if (r->thread_clone)
+			break;
 		return take_pre(r, err);
 	}
 	case 58: /* vfork: the child runs on our stack until it execs */
 		return take_pre(r, err);
 	case 59:   /* execve */
 	case 322: /* execveat: if it succeeds, every mapping goes */
+		if (r->tasks.n > 1)
+			return strand_error_set(err, STRAND_ERR_UNSUPPORTED,
+						"the program calls %s with %zu threads (tid=%d): an exec "
+						"from a multi-threaded process is not supported by the "
+						"ptrace recorder (see docs/linux-recorder.md)",
+						r->nr == 59 ? "execve" : "execveat", r->tasks.n, (int)r->pid);
 		free(r->exec_old);
 		r->exec_old = NULL;
 		r->nexec_old = 0;
@@ -1423,6 +1484,8 @@ static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 		return strand_ptrace_maps(r->pid, &r->exec_old, &r->nexec_old, err);
 	case 60:
 	case 231: { /* exit, exit_group: no exit stop follows */
+		if (r->nr == 60 && r->tasks.n > 1)
+			return thread_exit_entry(r, err); /* one thread of several */
 		struct strand_cpu cpu;
 		if ((st = get_cpu(r, &r->entry, &cpu, err)) != STRAND_OK)
 			return st;
@@ -1595,6 +1658,9 @@ static strand_status on_syscall_exit(struct rec *r, strand_error *err)
 			/* MADV_DONTNEED / MADV_REMOVE: the range now reads as zero
 			 * (or the file's bytes) */
 			if (!strand_ptrace_fx_capture(&r->fx, r->memfd, r->args[0], PAGE_UP(r->args[1])))
+				return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		} else if (r->thread_clone && !is_err(ures)) {
+			if (!capture_clone_writes(r))
 				return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
 		} else if (r->nr == 56 && !is_err(ures) && (r->args[0] & CLONE_PARENT_SETTID_)) {
 			if (!strand_ptrace_fx_capture(&r->fx, r->memfd, r->args[2], 4))
@@ -1908,11 +1974,8 @@ static strand_status on_signal(struct rec *r, int sig, int *resume_sig, strand_e
 
 static void child_exec(char *const *argv, int errfd)
 {
-	if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0) {
-		int e = errno;
-		(void)!write(errfd, &e, sizeof e);
-		_exit(127);
-	}
+	/* the recorder attaches with PTRACE_SEIZE while this stop lasts
+	 * (PTRACE_INTERRUPT, which preempts threads, needs a seized tracee) */
 	/* No lazy binding: glibc's _dl_runtime_resolve saves the SSE state
 	 * with fxsave, whose reserved bytes and MXCSR_MASK Unicorn writes
 	 * differently from the CPU (docs/linux-recorder.md, "Fidelity"). */
@@ -2088,15 +2151,35 @@ static strand_status start(struct rec *r, strand_error *err)
 	int status;
 	bool seen_exec = false;
 	int pass_sig = 0; /* a signal of the child before its exec: delivered */
-	if ((st = wait_stop(r, &status, err)) != STRAND_OK)
+	/* the child stops itself (raise(SIGSTOP)); seize it there, then
+	 * let it go on to its exec */
+	for (;;) {
+		pid_t p = waitpid(r->pid, &status, WUNTRACED);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0) {
+			st = sys_err(err, "waitpid failed", r->pid);
+			goto out;
+		}
+		break;
+	}
+	if (!WIFSTOPPED(status)) {
+		st = strand_error_set(err, STRAND_ERR_RECORD, "tracee ended during setup (status=0x%x)",
+				      status);
 		goto child_failed;
-	if (ptrace(PTRACE_SETOPTIONS, r->pid, 0,
+	}
+	if (ptrace(PTRACE_SEIZE, r->pid, 0,
 		   (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
 			    PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
 			    PTRACE_O_TRACECLONE)) < 0) {
-		st = sys_err(err, "PTRACE_SETOPTIONS failed", r->pid);
+		st = sys_err(err, "PTRACE_SEIZE failed", r->pid);
+		kill(r->pid, SIGKILL);
 		goto out;
 	}
+	/* seized in its group-stop: it reports that stop to us */
+	if ((st = wait_stop(r, &status, err)) != STRAND_OK)
+		goto child_failed;
+	kill(r->pid, SIGCONT); /* ends the group-stop; delivered (ignored) below */
 	for (;;) {
 		if (ptrace(PTRACE_SYSCALL, r->pid, 0, (void *)(uintptr_t)pass_sig) < 0) {
 			st = sys_err(err, "PTRACE_SYSCALL failed", r->pid);
@@ -2166,15 +2249,534 @@ static strand_status finish(struct rec *r, int status, strand_error *err)
 	return put(r, &rec, err);
 }
 
-/* Kill the tracee and reap it. */
+/* ===================================================================== */
+/* Threads: one at a time                                                 */
+/* ===================================================================== */
+
+/* Exactly one thread of the recorded process has the turn: it runs user
+ * code, and every record is written in the order it would replay.  The
+ * others are held at a ptrace stop, or run a system call in the kernel
+ * (a futex wait...) and stop at its exit, where they wait for the turn
+ * again.  The turn changes
+ *  - at the entry of a syscall that may wait for another thread
+ *    (strand_ptrace_sys_may_block), or of any syscall still in the kernel
+ *    after SYNC_WAIT: NOTE "at-syscall" + a KEYFRAME (registers) of the
+ *    thread standing on its syscall instruction, then THREAD_SWITCH; its
+ *    SYSCALL record is written when it has the turn again;
+ *  - at a syscall exit once the thread's slice is over: THREAD_SWITCH;
+ *  - in user code once the slice is over: PTRACE_INTERRUPT, a KEYFRAME of
+ *    the full state (finalize finds the position where it recurs), then
+ *    THREAD_SWITCH.
+ * docs/linux-recorder.md, "Threads", has the failure modes. */
+
+#define SLICE_MIN 0.05  /* seconds of the turn before a preemption */
+#define SYNC_WAIT 0.005 /* a syscall still in the kernel after this hands the turn over */
+
+enum { CLONE_PIDFD_ = 0x1000, CLONE_CHILD_CLEARTID_ = 0x200000, CLONE_CHILD_SETTID_ = 0x01000000 };
+
+/* The recorder's fields that describe the thread with the turn. */
+#define TSTATE(X) \
+	X(bool, in_syscall, ) X(struct user_regs_struct, entry, ) X(uint64_t, nr, ) \
+	X(uint64_t, args, [6]) X(strand_ptrace_sysclass, klass, ) X(bool, skipped, ) \
+	X(bool, fallback, ) X(struct snap *, pre, ) X(size_t, npre, ) X(bool, have_exit, ) \
+	X(struct user_regs_struct, exit_raw, ) X(uint64_t, nondet_at_exit, ) \
+	X(struct strand_cpu, after, ) X(struct strand_ptrace_map *, exec_old, ) \
+	X(size_t, nexec_old, ) X(bool, exec_done, ) X(uint8_t *, fixed_old, ) \
+	X(uint8_t *, fixed_valid, ) X(uint64_t, fixed_addr, ) X(uint64_t, fixed_len, ) \
+	X(uint64_t, shmdt_len, ) X(bool, thread_clone, ) X(bool, thread_exit, ) \
+	X(struct strand_cpu, entry_cpu, ) X(bool, have_entry_cpu, ) X(double, sys_t0, ) \
+	X(uint64_t, clone_flags, ) X(uint64_t, clone_ptid, ) X(uint64_t, clone_ctid, ) \
+	X(uint64_t, clone_pidfd, )
+
+#define TS_FIELD(type, name, dim) type name dim;
+struct tstate {
+	TSTATE(TS_FIELD)
+};
+#define TS_SAVE(type, name, dim) memcpy(&t->name, &r->name, sizeof t->name);
+#define TS_LOAD(type, name, dim) memcpy(&r->name, &t->name, sizeof t->name);
+
+/* Free what a saved state owns, and the state. */
+static void tstate_free(struct tstate *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->npre; i++)
+		free(t->pre[i].data);
+	free(t->pre);
+	free(t->exec_old);
+	free(t->fixed_old);
+	free(t->fixed_valid);
+	free(t);
+}
+
+/* Free what the recorder's per-thread fields own (the thread is gone). */
+static void drop_thread_fields(struct rec *r)
+{
+	free_pre(r);
+	free_fixed(r);
+	free(r->exec_old);
+	r->exec_old = NULL;
+	r->nexec_old = 0;
+}
+
+/* Move the per-thread fields of the recorder into task k. */
+static strand_status task_save(struct rec *r, struct strand_ptrace_task *k, strand_error *err)
+{
+	struct tstate *t = malloc(sizeof *t);
+	if (!t)
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	TSTATE(TS_SAVE)
+	tstate_free(k->saved);
+	k->saved = t;
+	/* the pointers now belong to t */
+	r->pre = NULL;
+	r->npre = 0;
+	r->fallback = false;
+	r->exec_old = NULL;
+	r->nexec_old = 0;
+	r->fixed_old = NULL;
+	r->fixed_valid = NULL;
+	r->fixed_len = 0;
+	return STRAND_OK;
+}
+
+/* Make task k's saved state the recorder's (k->saved is consumed). */
+static void task_load(struct rec *r, struct strand_ptrace_task *k)
+{
+	struct tstate *t = k->saved;
+	if (t) {
+		TSTATE(TS_LOAD)
+		free(t);
+		k->saved = NULL;
+	}
+	r->pid = k->tid;
+}
+
+static bool any_ready(struct rec *r)
+{
+	for (size_t i = 0; i < r->tasks.n; i++)
+		if (r->tasks.v[i].tid != r->pid && r->tasks.v[i].state == STRAND_PTRACE_TASK_READY)
+			return true;
+	return false;
+}
+
+/* Give the turn to thread tid: THREAD_SWITCH, and its state becomes the
+ * recorder's.  The thread that had it keeps its state (READY if it was
+ * running, KERNEL if it was parked); it may be gone already. */
+static strand_status give_turn(struct rec *r, pid_t tid, strand_error *err)
+{
+	strand_status st;
+	struct strand_ptrace_task *cur = strand_ptrace_task_find(&r->tasks, r->pid);
+	if (cur && cur->tid != tid) {
+		if ((st = task_save(r, cur, err)) != STRAND_OK)
+			return st;
+		if (cur->state == STRAND_PTRACE_TASK_RUNNING)
+			cur->state = STRAND_PTRACE_TASK_READY;
+	}
+	struct strand_ptrace_task *n = strand_ptrace_task_find(&r->tasks, tid);
+	if (!n)
+		return strand_error_set(err, STRAND_ERR_RECORD, "no thread tid=%d to switch to", (int)tid);
+	struct strand_record rec = { .type = STRAND_REC_THREAD_SWITCH, .position = r->ordinal };
+	if ((st = put_as(r, &rec, tid, err)) != STRAND_OK)
+		return st;
+	task_load(r, n);
+	n->state = STRAND_PTRACE_TASK_RUNNING;
+	r->switches++;
+	r->turn_t0 = strand_ptrace_now();
+	r->interrupting = false;
+	if (n->has_pending) {
+		/* its stop (a syscall exit...) is processed now that it has the turn */
+		r->have_next = true;
+		r->next_status = n->pending;
+		n->has_pending = false;
+		r->resume = false;
+	} else {
+		r->resume = true;
+	}
+	return STRAND_OK;
+}
+
+/* NOTE "at-syscall" and a key frame (registers only) of the thread with
+ * the turn standing on the syscall instruction of the syscall whose
+ * entry stop it reported; finalize runs it to its first arrival there
+ * (rcx and r11, which the instruction overwrites, are taken from the
+ * replay). */
+static strand_status keyframe_at_syscall(struct rec *r, const struct strand_cpu *entry_cpu,
+					 uint64_t nr, strand_error *err)
+{
+	struct strand_cpu cpu = *entry_cpu;
+	cpu.rip -= 2;
+	cpu.gpr[STRAND_REG_RAX] = nr;
+	struct strand_record note = { .type = STRAND_REC_NOTE, .position = r->ordinal };
+	note.u.note.key = "at-syscall";
+	note.u.note.len = 0;
+	note.u.note.data = (const uint8_t *)"";
+	strand_status st = put(r, &note, err);
+	if (st == STRAND_OK)
+		st = write_keyframe_ex(r, &cpu, false, err);
+	return st;
+}
+
+/* The thread with the turn is at a syscall that may wait for another
+ * thread (or still runs after SYNC_WAIT; `resumed`: it is in the kernel
+ * already): the kernel runs it while the next ready thread gets the
+ * turn. */
+static strand_status park_in_kernel(struct rec *r, bool resumed, strand_error *err)
+{
+	struct strand_ptrace_task *k = strand_ptrace_task_find(&r->tasks, r->pid);
+	strand_status st;
+	if (!k || !r->have_entry_cpu || !any_ready(r))
+		return STRAND_OK;
+	if ((st = keyframe_at_syscall(r, &r->entry_cpu, r->nr, err)) != STRAND_OK)
+		return st;
+	if (!resumed && ptrace(PTRACE_SYSCALL, r->pid, 0, 0) < 0)
+		return sys_err(err, "PTRACE_SYSCALL failed", r->pid);
+	k->state = STRAND_PTRACE_TASK_KERNEL;
+	k->inflight = true;
+	k->inflight_nr = r->nr;
+	memcpy(k->inflight_args, r->args, sizeof k->inflight_args);
+	struct strand_ptrace_task *n = strand_ptrace_task_next(&r->tasks, r->pid);
+	return give_turn(r, n->tid, err);
+}
+
+/* PTRACE_INTERRUPT stopped the thread with the turn in user code: a key
+ * frame of its whole state, and the next ready thread gets the turn.
+ * The slice grows with the cost of the key frame (hashing memory). */
+static strand_status preempt(struct rec *r, strand_error *err)
+{
+	struct strand_ptrace_task *n = strand_ptrace_task_next(&r->tasks, r->pid);
+	if (!n)
+		return STRAND_OK;
+	struct user_regs_struct regs;
+	struct strand_cpu cpu;
+	strand_status st;
+	double t0 = strand_ptrace_now();
+	if ((st = get_regs(r, &regs, err)) != STRAND_OK || (st = get_cpu(r, &regs, &cpu, err)) != STRAND_OK ||
+	    (st = write_keyframe(r, &cpu, err)) != STRAND_OK)
+		return st;
+	double cost = strand_ptrace_now() - t0;
+	r->slice = cost * 10 > SLICE_MIN ? cost * 10 : SLICE_MIN;
+	r->preemptions++;
+	return give_turn(r, n->tid, err);
+}
+
+/* The slice ended just as the thread with the turn entered a syscall
+ * (the PTRACE_INTERRUPT is still pending and would interrupt the call):
+ * the kernel skips the call and the thread is put back on its syscall
+ * instruction, unchanged but for rcx and r11, which that instruction
+ * overwrites when it runs again at the thread's next turn. */
+static strand_status yield_at_entry(struct rec *r, strand_error *err)
+{
+	struct user_regs_struct e, regs;
+	struct strand_cpu cpu;
+	int status;
+	strand_status st;
+	if ((st = get_regs(r, &e, err)) != STRAND_OK || (st = get_cpu(r, &e, &cpu, err)) != STRAND_OK)
+		return st;
+	regs = e;
+	regs.orig_rax = (uint64_t)-1;
+	if ((st = set_regs(r, &regs, err)) != STRAND_OK)
+		return st;
+	if (ptrace(PTRACE_SYSCALL, r->pid, 0, 0) < 0)
+		return sys_err(err, "PTRACE_SYSCALL failed", r->pid);
+	if ((st = wait_stop(r, &status, err)) != STRAND_OK)
+		return st;
+	if (WSTOPSIG(status) != SYSTRAP)
+		return strand_error_set(err, STRAND_ERR_RECORD,
+					"tid=%d: skipping a syscall to preempt it: unexpected stop 0x%x",
+					(int)r->pid, status);
+	regs = e;
+	regs.rip -= 2;
+	regs.rax = e.orig_rax;
+	if ((st = set_regs(r, &regs, err)) != STRAND_OK ||
+	    (st = keyframe_at_syscall(r, &cpu, e.orig_rax, err)) != STRAND_OK)
+		return st;
+	r->preemptions++;
+	struct strand_ptrace_task *n = strand_ptrace_task_next(&r->tasks, r->pid);
+	if (!n) {
+		r->resume = true;
+		return STRAND_OK;
+	}
+	return give_turn(r, n->tid, err);
+}
+
+/* At the PTRACE_EVENT_CLONE stop of a clone(CLONE_THREAD): the new
+ * thread is held at its first stop and announced (THREAD record) after
+ * the clone's SYSCALL record. */
+static strand_status on_new_thread(struct rec *r, strand_error *err)
+{
+	unsigned long msg = 0;
+	if (ptrace(PTRACE_GETEVENTMSG, r->pid, 0, &msg) < 0)
+		return sys_err(err, "PTRACE_GETEVENTMSG failed", r->pid);
+	pid_t tid = (pid_t)msg;
+	size_t idx;
+	int status;
+	strand_status st;
+	if (pid_in(r->early, r->nearly, tid, &idx))
+		pid_del(r->early, &r->nearly, idx);
+	else if ((st = wait_pid_stop(tid, &status, err)) != STRAND_OK)
+		return strand_error_wrap(err, st, "new thread tid=%d", (int)tid);
+	struct user_regs_struct regs;
+	struct user_fpregs_struct fp;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0 || ptrace(PTRACE_GETFPREGS, tid, 0, &fp) < 0)
+		return sys_err(err, "cannot read the registers of a new thread", tid);
+	void *nb = realloc(r->born, (r->nborn + 1) * sizeof *r->born);
+	struct tstate *t = calloc(1, sizeof *t);
+	if (nb)
+		r->born = nb;
+	struct strand_ptrace_task *k = nb && t ? strand_ptrace_task_add(&r->tasks, tid) : NULL;
+	if (!k) {
+		free(t);
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	}
+	strand_ptrace_cpu_from(&regs, &fp, &t->after);
+	k->saved = t;
+	k->clear_tid = (r->clone_flags & CLONE_CHILD_CLEARTID_) ? r->clone_ctid : 0;
+	r->born[r->nborn].tid = tid;
+	r->born[r->nborn].cpu = t->after;
+	r->nborn++;
+	logf_(r, "note: thread tid=%d created", (int)tid);
+	return STRAND_OK;
+}
+
+/* THREAD records of the threads created by the clone just recorded. */
+static strand_status announce_threads(struct rec *r, strand_error *err)
+{
+	strand_status st = STRAND_OK;
+	for (size_t i = 0; i < r->nborn && st == STRAND_OK; i++) {
+		struct strand_record th = { .type = STRAND_REC_THREAD, .position = r->ordinal };
+		th.u.thread.cpu = r->born[i].cpu;
+		th.u.thread.name = "";
+		st = put_as(r, &th, r->born[i].tid, err);
+	}
+	r->nborn = 0;
+	return st;
+}
+
+/* Syscall entry of clone/clone3: remember a thread creation's flags and
+ * the addresses the kernel writes the new tid to. */
+static void note_clone(struct rec *r)
+{
+	r->thread_clone = false;
+	uint64_t ca[4] = { 0, 0, 0, 0 }; /* clone_args: flags, pidfd, child_tid, parent_tid */
+	if (r->nr == 56) {
+		ca[0] = r->args[0];
+		ca[1] = r->args[2];
+		ca[2] = r->args[3];
+		ca[3] = r->args[2];
+	} else if (!strand_ptrace_read_exact(r->memfd, r->args[0], ca, sizeof ca)) {
+		return;
+	}
+	if (!(ca[0] & CLONE_THREAD_))
+		return;
+	r->thread_clone = true;
+	r->clone_flags = ca[0];
+	r->clone_pidfd = ca[1];
+	r->clone_ctid = ca[2];
+	r->clone_ptid = ca[3];
+}
+
+/* Syscall exit of a thread creation: the tids the kernel wrote. */
+static bool capture_clone_writes(struct rec *r)
+{
+	bool ok = true;
+	if (r->clone_flags & CLONE_PARENT_SETTID_)
+		ok = strand_ptrace_fx_capture(&r->fx, r->memfd, r->clone_ptid, 4);
+	if (ok && (r->clone_flags & CLONE_CHILD_SETTID_))
+		ok = strand_ptrace_fx_capture(&r->fx, r->memfd, r->clone_ctid, 4);
+	if (ok && (r->clone_flags & CLONE_PIDFD_))
+		ok = strand_ptrace_fx_capture(&r->fx, r->memfd, r->clone_pidfd, 4);
+	return ok;
+}
+
+/* Syscall entry of exit() while other threads live: its SYSCALL record,
+ * with the kernel's write of 0 at the thread's clear-tid address
+ * (CLONE_CHILD_CLEARTID, set_tid_address), which wakes pthread_join.
+ * The thread is gone at its PTRACE_EVENT_EXIT stop (on_thread_gone). */
+static strand_status thread_exit_entry(struct rec *r, strand_error *err)
+{
+	struct strand_ptrace_task *k = strand_ptrace_task_find(&r->tasks, r->pid);
+	struct strand_regval rv[3] = {
+		{ STRAND_REG_RIP, r->entry.rip },
+		{ STRAND_REG_RCX, r->entry.rcx },
+		{ STRAND_REG_R8 + 3, r->entry.r11 },
+	};
+	static const uint8_t zero[4];
+	struct strand_memwrite wr = { .addr = k ? k->clear_tid : 0, .len = 4, .data = zero };
+	struct strand_record rec = { .type = STRAND_REC_SYSCALL, .position = r->ordinal };
+	rec.u.syscall.pc = r->entry.rip - 2;
+	rec.u.syscall.number = (uint32_t)r->nr;
+	rec.u.syscall.nargs = 6;
+	memcpy(rec.u.syscall.args, r->args, sizeof r->args);
+	rec.u.syscall.fx.nregs = 3;
+	rec.u.syscall.fx.regs = rv;
+	if (wr.addr) {
+		rec.u.syscall.fx.nwrites = 1;
+		rec.u.syscall.fx.writes = &wr;
+	}
+	strand_status st = put(r, &rec, err);
+	r->ordinal++;
+	r->res->syscalls++;
+	r->thread_exit = true;
+	return st;
+}
+
+/* Reopen /proc/PID/mem through thread tid (the leader has left). */
+static strand_status reopen_mem(struct rec *r, pid_t tid, strand_error *err)
+{
+	char mp[64];
+	snprintf(mp, sizeof mp, "/proc/%d/mem", (int)tid);
+	int fd = open(mp, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return sys_err(err, "cannot open /proc/PID/mem", tid);
+	if (r->memfd >= 0)
+		close(r->memfd);
+	r->memfd = fd;
+	return STRAND_OK;
+}
+
+static strand_status other_task_stop(struct rec *r, struct strand_ptrace_task *k, int status,
+				     strand_error *err);
+
+/* The thread with the turn called exit() and reached its
+ * PTRACE_EVENT_EXIT stop: it ends (its clear-tid write and futex wake
+ * done before anyone runs on), THREAD_EXIT, and the turn goes on. */
+static strand_status on_thread_gone(struct rec *r, strand_error *err)
+{
+	pid_t tid = r->pid;
+	int status = 0;
+	strand_status st;
+	if (ptrace(PTRACE_CONT, tid, 0, 0) < 0 && errno != ESRCH)
+		return sys_err(err, "PTRACE_CONT failed", tid);
+	/* the leader's end is reported only with the whole process's */
+	while (tid != r->tgid) {
+		pid_t p = waitpid(tid, &status, __WALL);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0 || !WIFSTOPPED(status))
+			break;
+		ptrace(PTRACE_CONT, tid, 0, 0);
+	}
+	struct strand_record rec = { .type = STRAND_REC_THREAD_EXIT, .position = r->ordinal };
+	rec.u.exit_code = r->args[0];
+	if ((st = put_as(r, &rec, tid, err)) != STRAND_OK)
+		return st;
+	drop_thread_fields(r);
+	strand_ptrace_task_del(&r->tasks, tid);
+	struct strand_ptrace_task *n;
+	while (!(n = strand_ptrace_task_next(&r->tasks, tid))) {
+		/* every other thread is in the kernel: the first to stop gets the turn */
+		pid_t p = waitpid(-1, &status, __WALL);
+		if (p < 0 && errno == EINTR) {
+			if (r->opt->interrupted && *r->opt->interrupted)
+				return strand_error_set(err, STRAND_ERR_RECORD, "interrupted");
+			continue;
+		}
+		if (p < 0)
+			return sys_err(err, "waitpid failed", tid);
+		struct strand_ptrace_task *k = strand_ptrace_task_find(&r->tasks, p);
+		if (p == r->tgid && !WIFSTOPPED(status) && !k)
+			return finish(r, status, err);
+		st = k ? other_task_stop(r, k, status, err) : on_other(r, p, status, err);
+		if (st != STRAND_OK)
+			return st;
+	}
+	if (tid == r->tgid && (st = reopen_mem(r, n->tid, err)) != STRAND_OK)
+		return st;
+	return give_turn(r, n->tid, err);
+}
+
+/* A stop or end of thread k, which does not have the turn: held until it
+ * gets it, except fork events (the child is released at once). */
+static strand_status other_task_stop(struct rec *r, struct strand_ptrace_task *k, int status,
+				     strand_error *err)
+{
+	if (!WIFSTOPPED(status)) {
+		pid_t tid = k->tid;
+		tstate_free(k->saved);
+		k->saved = NULL;
+		strand_ptrace_task_del(&r->tasks, tid);
+		struct strand_record rec = { .type = STRAND_REC_THREAD_EXIT, .position = r->ordinal };
+		rec.u.exit_code = exit_code_of(status);
+		return put_as(r, &rec, tid, err);
+	}
+	int sig = WSTOPSIG(status), ev = status >> 16;
+	const struct tstate *t = k->saved;
+	if (sig == SIGTRAP && (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK ||
+			       (ev == PTRACE_EVENT_CLONE && !(t && t->thread_clone)))) {
+		strand_status st = on_new_child(r, k->tid, err);
+		if (st != STRAND_OK)
+			return st;
+		if (ptrace(PTRACE_SYSCALL, k->tid, 0, 0) < 0 && errno != ESRCH)
+			return sys_err(err, "PTRACE_SYSCALL failed", k->tid);
+		return STRAND_OK;
+	}
+	k->has_pending = true;
+	k->pending = status;
+	k->state = STRAND_PTRACE_TASK_READY;
+	return STRAND_OK;
+}
+
+/* The process ends with several threads (exit_group, a fatal signal):
+ * every thread is let go from whatever stop it is at until the leader's
+ * end, which is the process's. */
+static strand_status drain(struct rec *r, int resume_sig, strand_error *err)
+{
+	for (size_t i = 0; i < r->tasks.n; i++) {
+		struct strand_ptrace_task *k = &r->tasks.v[i];
+		if (k->tid != r->pid && k->state == STRAND_PTRACE_TASK_READY)
+			ptrace(PTRACE_CONT, k->tid, 0, 0);
+	}
+	ptrace(PTRACE_CONT, r->pid, 0, (void *)(uintptr_t)resume_sig);
+	for (;;) {
+		int status;
+		pid_t p = waitpid(-1, &status, __WALL);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			return sys_err(err, "waitpid failed", r->tgid);
+		if (p == r->tgid && !WIFSTOPPED(status))
+			return finish(r, status, err);
+		if (strand_ptrace_task_find(&r->tasks, p)) {
+			if (WIFSTOPPED(status))
+				ptrace(PTRACE_CONT, p, 0, 0); /* everything ends: nothing is delivered */
+			continue;
+		}
+		strand_status st = on_other(r, p, status, err);
+		if (st != STRAND_OK)
+			return st;
+	}
+}
+
+/* When the turn should change if another thread is ready: a syscall
+ * that stays in the kernel, or the slice.  0: no deadline. */
+static double turn_deadline(struct rec *r)
+{
+	if (r->tasks.n < 2 || r->interrupting || r->thread_exit || !any_ready(r))
+		return 0;
+	if (r->in_syscall)
+		return r->have_entry_cpu ? r->sys_t0 + SYNC_WAIT : 0;
+	return r->turn_t0 + r->slice;
+}
+
+/* Kill the tracee (every thread) and reap it. */
 static int kill_tracee(struct rec *r)
 {
 	int status = 0;
-	kill(r->pid, SIGKILL);
-	while (waitpid(r->pid, &status, __WALL) >= 0) {
-		if (WIFEXITED(status) || WIFSIGNALED(status))
+	pid_t leader = r->tgid > 0 ? r->tgid : r->pid;
+	kill(leader, SIGKILL);
+	for (;;) {
+		pid_t p = waitpid(-1, &status, __WALL);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
 			break;
-		ptrace(PTRACE_CONT, r->pid, 0, 0); /* PTRACE_EVENT_EXIT stop */
+		if (WIFSTOPPED(status)) {
+			ptrace(PTRACE_CONT, p, 0, 0); /* PTRACE_EVENT_EXIT stop */
+			continue;
+		}
+		if (p == leader)
+			break;
 	}
 	return status;
 }
@@ -2183,63 +2785,126 @@ static strand_status loop(struct rec *r, strand_error *err)
 {
 	strand_status st = STRAND_OK;
 	int resume_sig = 0, status = 0;
+	r->resume = true;
 	for (;;) {
 		if (r->opt->interrupted && *r->opt->interrupted)
 			goto interrupted;
-		if (ptrace(PTRACE_SYSCALL, r->pid, 0, (void *)(uintptr_t)resume_sig) < 0 &&
+		if (r->resume && ptrace(PTRACE_SYSCALL, r->pid, 0, (void *)(uintptr_t)resume_sig) < 0 &&
 		    errno != ESRCH)
 			return sys_err(err, "PTRACE_SYSCALL failed", r->pid);
+		r->resume = true;
 		resume_sig = 0;
 		pid_t p;
-		for (;;) { /* other processes' stops until the recorded one stops */
-			p = waitpid(-1, &status, __WALL);
-			if (p <= 0 || p == r->pid)
-				break;
-			if ((st = on_other(r, p, status, err)) != STRAND_OK)
-				return st;
+		bool turned = false;
+		if (r->have_next) {
+			r->have_next = false;
+			status = r->next_status;
+			p = r->pid;
+		} else {
+			for (;;) { /* other threads' and processes' stops until the thread with the turn stops */
+				p = strand_ptrace_wait_until(&status, turn_deadline(r));
+				if (p == 0) {
+					if (r->in_syscall) { /* it waits in the kernel: hand the turn over */
+						if ((st = park_in_kernel(r, true, err)) != STRAND_OK)
+							return st;
+						turned = true;
+						break;
+					}
+					if (ptrace(PTRACE_INTERRUPT, r->pid, 0, 0) < 0)
+						return sys_err(err, "PTRACE_INTERRUPT failed", r->pid);
+					r->interrupting = true;
+					continue;
+				}
+				if (p < 0 && errno == EINTR) {
+					if (r->opt->interrupted && *r->opt->interrupted)
+						goto interrupted;
+					continue;
+				}
+				if (p < 0)
+					return sys_err(err, "waitpid failed", r->pid);
+				if (p == r->pid)
+					break;
+				struct strand_ptrace_task *k = strand_ptrace_task_find(&r->tasks, p);
+				if (p == r->tgid && !k && !WIFSTOPPED(status))
+					return finish(r, status, err);
+				st = k ? other_task_stop(r, k, status, err) : on_other(r, p, status, err);
+				if (st != STRAND_OK)
+					return st;
+			}
 		}
-		if (p < 0 && errno == EINTR)
-			goto interrupted_or_retry;
-		if (p < 0)
-			return sys_err(err, "waitpid failed", r->pid);
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return finish(r, status, err);
+		if (turned)
+			continue;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			if (p == r->tgid || r->tasks.n < 2)
+				return finish(r, status, err);
+			strand_ptrace_task_del(&r->tasks, p); /* ended without an exit stop */
+			return drain(r, 0, err);
+		}
 		if (r->opt->interrupted && *r->opt->interrupted)
 			goto interrupted;
 		int sig = WSTOPSIG(status), ev = status >> 16;
 		if (sig == SYSTRAP) {
-			if (!r->in_syscall) {
+			if (!r->in_syscall && r->interrupting) {
+				st = yield_at_entry(r, err);
+			} else if (!r->in_syscall) {
 				r->in_syscall = true;
+				r->sys_t0 = strand_ptrace_now();
+				r->have_entry_cpu = false;
 				st = on_syscall_entry(r, err);
-				if (r->exiting)
+				if (r->exiting) {
 					r->in_syscall = false;
+					if (st == STRAND_OK && r->tasks.n > 1)
+						return drain(r, 0, err);
+				} else if (st == STRAND_OK && r->tasks.n > 1 && !r->thread_exit && !r->skipped) {
+					if ((st = get_cpu(r, &r->entry, &r->entry_cpu, err)) == STRAND_OK) {
+						r->have_entry_cpu = true;
+						if (strand_ptrace_sys_may_block(r->nr, r->args))
+							st = park_in_kernel(r, false, err);
+					}
+				}
 			} else {
 				r->in_syscall = false;
+				r->have_entry_cpu = false;
 				st = on_syscall_exit(r, err);
+				struct strand_ptrace_task *k = strand_ptrace_task_find(&r->tasks, r->pid);
+				if (k)
+					k->inflight = false;
+				if (st == STRAND_OK && r->nborn)
+					st = announce_threads(r, err);
+				if (st == STRAND_OK && r->tasks.n > 1 &&
+				    strand_ptrace_now() - r->turn_t0 >= r->slice && any_ready(r)) {
+					struct strand_ptrace_task *n = strand_ptrace_task_next(&r->tasks, r->pid);
+					st = give_turn(r, n->tid, err);
+				}
 			}
 		} else if (sig == SIGTRAP && ev) {
-			if (ev == PTRACE_EVENT_EXEC)
+			if (ev == PTRACE_EVENT_EXEC) {
 				r->exec_done = true; /* recorded at the execve's exit stop */
-			else if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK ||
-				 ev == PTRACE_EVENT_CLONE)
+			} else if (ev == PTRACE_EVENT_CLONE && r->thread_clone) {
+				st = on_new_thread(r, err);
+			} else if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK ||
+				   ev == PTRACE_EVENT_CLONE) {
 				st = on_new_child(r, r->pid, err);
-			/* PTRACE_EVENT_EXIT: nothing to do, the exit status follows */
+			} else if (ev == PTRACE_EVENT_STOP) {
+				/* our PTRACE_INTERRUPT (a stray one after yield_at_entry
+				 * is let go); a group-stop is not recorded */
+				if (r->interrupting) {
+					r->interrupting = false;
+					st = preempt(r, err);
+				}
+			} else if (ev == PTRACE_EVENT_EXIT && r->tasks.n > 1) {
+				if (r->thread_exit)
+					st = on_thread_gone(r, err);
+				else
+					return drain(r, 0, err);
+			}
+			/* PTRACE_EVENT_EXIT of the only thread: its exit status follows */
 		} else {
 			st = on_signal(r, sig, &resume_sig, err);
 		}
 		if (st != STRAND_OK)
 			return st;
 		continue;
-	interrupted_or_retry:
-		if (!(r->opt->interrupted && *r->opt->interrupted)) {
-			/* the tracee is still stopped: wait for it again */
-			for (;;) {
-				p = waitpid(r->pid, &status, __WALL);
-				if (p >= 0 || errno != EINTR)
-					break;
-			}
-			return strand_error_set(err, STRAND_ERR_RECORD, "waitpid interrupted");
-		}
 	interrupted:
 		r->res->interrupted = true;
 		logf_(r, "interrupted: stopping the program after %" PRIu64 " events", r->ordinal);
@@ -2278,8 +2943,27 @@ strand_status strand_ptrace_record(const struct strand_ptrace_options *opt,
 	if (st != STRAND_OK)
 		return strand_error_wrap(err, st, "cannot create %s", opt->out_path);
 	st = start(&r, err);
+	/* the thread table starts with the process; SIGCHLD is blocked so
+	 * that the timed wait (strand_ptrace_wait_until) can wait for it */
+	sigset_t chld, oldmask;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &oldmask);
+	r.tgid = r.pid;
+	r.slice = SLICE_MIN;
+	r.turn_t0 = strand_ptrace_now();
+	if (st == STRAND_OK && r.pid > 0) {
+		struct strand_ptrace_task *k = strand_ptrace_task_add(&r.tasks, r.pid);
+		if (!k)
+			st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+		else
+			k->state = STRAND_PTRACE_TASK_RUNNING;
+	}
 	if (st == STRAND_OK)
 		st = loop(&r, err);
+	if (r.switches)
+		logf_(&r, "note: %" PRIu64 " thread switches (%" PRIu64 " preemptions)", r.switches,
+		      r.preemptions);
 	if (st != STRAND_OK) {
 		if (r.pid > 0)
 			kill_tracee(&r);
@@ -2305,6 +2989,11 @@ out:
 	free(r.patched);
 	free(r.escort);
 	free(r.early);
+	for (size_t i = 0; i < r.tasks.n; i++)
+		tstate_free(r.tasks.v[i].saved);
+	strand_ptrace_tasks_free(&r.tasks);
+	free(r.born);
 	strand_ptrace_fx_free(&r.fx);
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	return st;
 }

@@ -14,6 +14,8 @@
  *   ptrace_elf.c  ELF symbol tables (symtab + dynsym), read defensively
  *   ptrace_cpu.c  register conversion, cpuid answers
  *   ptrace_patch.c rdtsc/rdtscp/cpuid instructions patched with int3
+ *   ptrace_threads.c the threads of the recorded process: task table,
+ *                 turn taking, timed waits
  */
 #ifndef STRAND_RECORD_PTRACE_REC_H
 #define STRAND_RECORD_PTRACE_REC_H
@@ -154,5 +156,80 @@ void strand_ptrace_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 strand_status strand_ptrace_find_nondet(const char *path, uint64_t map_off, uint64_t map_len,
 				       uint64_t map_addr, bool cpuid, uint64_t **out, size_t *nout,
 				       strand_error *err);
+
+/* ===================================================================== */
+/* Threads (ptrace_threads.c)                                             */
+/* ===================================================================== */
+
+/* Where a thread of the recorded process stands.  Exactly one thread has
+ * the turn (runs user code); the others are held at a ptrace stop or run
+ * a system call in the kernel. */
+typedef enum strand_ptrace_task_state {
+	STRAND_PTRACE_TASK_READY = 0,   /* held at a ptrace stop, waiting for the turn */
+	STRAND_PTRACE_TASK_KERNEL = 1,  /* resumed into a syscall without the turn;
+					   it stops at the syscall's exit */
+	STRAND_PTRACE_TASK_RUNNING = 2, /* has the turn */
+} strand_ptrace_task_state;
+
+/* One thread of the recorded process. */
+struct strand_ptrace_task {
+	pid_t tid;
+	strand_ptrace_task_state state;
+	bool has_pending;          /* `pending` holds a stop not processed yet */
+	int pending;               /* its wait status */
+	bool inflight;             /* a syscall runs (or ran) in the kernel without
+				      its SYSCALL record written yet */
+	uint64_t inflight_nr;      /* that syscall and its arguments */
+	uint64_t inflight_args[6];
+	uint64_t clear_tid;        /* CLONE_CHILD_CLEARTID / set_tid_address
+				      address, 0 if none */
+	void *saved;               /* the recorder's per-thread state while the
+				      thread does not have the turn (owned by
+				      ptrace_rec.c), NULL while it has it */
+};
+
+/* The task table, keyed by tid.  Pointers into `v` are invalidated by
+ * add and del. */
+struct strand_ptrace_tasks {
+	struct strand_ptrace_task *v;
+	size_t n, cap;
+	size_t rr;                 /* round-robin cursor for the next turn */
+};
+
+/* Add a task (READY, nothing pending); NULL when out of memory.  The
+ * returned pointer lives until the next add or del. */
+struct strand_ptrace_task *strand_ptrace_task_add(struct strand_ptrace_tasks *t, pid_t tid);
+/* The task of tid, NULL if none (borrowed, as above). */
+struct strand_ptrace_task *strand_ptrace_task_find(struct strand_ptrace_tasks *t, pid_t tid);
+/* Remove tid's task (its `saved` must have been freed). */
+void strand_ptrace_task_del(struct strand_ptrace_tasks *t, pid_t tid);
+/* The next READY task after `cur` in round-robin order, not `cur`
+ * itself; NULL if none. */
+struct strand_ptrace_task *strand_ptrace_task_next(struct strand_ptrace_tasks *t, pid_t cur);
+void strand_ptrace_tasks_free(struct strand_ptrace_tasks *t);
+
+/* True if syscall nr with args may block for a time that depends on
+ * another thread (futex wait, poll, sleep, sched_yield...): the thread is
+ * left in the kernel and another one gets the turn at once. */
+bool strand_ptrace_sys_may_block(uint64_t nr, const uint64_t args[6]);
+/* True if syscall nr, while it runs in the kernel, writes no user
+ * memory another thread could see before its record (futex wait,
+ * sched_yield, nanosleep...). */
+bool strand_ptrace_sys_inflight_pure(uint64_t nr, const uint64_t args[6]);
+/* Addresses (up to max) of user memory that the in-flight syscalls of
+ * tasks may write: their pointer arguments, and the buffers of their
+ * iovecs (read through memfd).  A key frame leaves out the mappings
+ * that contain them.  Returns the number written to out. */
+size_t strand_ptrace_inflight_addrs(const struct strand_ptrace_tasks *t, int memfd,
+				    uint64_t *out, size_t max);
+
+/* Monotonic clock in seconds. */
+double strand_ptrace_now(void);
+
+/* Wait for a stop or end of any traced task until `deadline` (a
+ * strand_ptrace_now() value; <= 0 waits without limit).  SIGCHLD must be
+ * blocked in the calling thread.  Returns the pid (> 0) with *status, 0
+ * at the deadline, or -1 with errno (EINTR: a signal handler ran). */
+pid_t strand_ptrace_wait_until(int *status, double deadline);
 
 #endif

@@ -1,4 +1,4 @@
-/* Corpus program: creates a thread (the recorder refuses it). */
+/* Corpus program: creates a thread and joins it. */
 #include <pthread.h>
 #include <stdio.h>
 
