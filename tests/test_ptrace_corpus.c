@@ -76,7 +76,7 @@ static const struct corpus_case cases[] = {
 	{ "python-threading", "/usr/bin/python3", NULL, NULL, "/usr/bin/python3 @C/py_threading.py", true,
 	  NULL, NULL },
 	{ "sort-parallel", "/usr/bin/sort", NULL, "seq 1 200000 | sort -r > big.txt",
-	  "/usr/bin/sort --parallel=2 -S 1M @T/big.txt", true, NULL, NULL },
+	  "/usr/bin/sort --parallel=2 @T/big.txt", true, NULL, NULL },
 	{ "xz-threads", "/usr/bin/xz", NULL, "seq 1 300000 > in.txt",
 	  "/usr/bin/xz -T2 --block-size=262144 -c @T/in.txt", true, NULL, NULL },
 	{ "pthread-prodcons", NULL, "prodcons", NULL, "@T/prodcons", true, NULL, NULL },
