@@ -154,6 +154,9 @@ struct rec {
 	double turn_t0;                 /* when this thread got the turn */
 	double slice;                   /* time slice, seconds */
 	bool interrupting;              /* PTRACE_INTERRUPT sent, its stop not seen yet */
+	double intr_t0;                 /* when it was sent */
+	bool stray_stop;                /* this thread's next PTRACE_EVENT_STOP is an
+					   interrupt already answered (yield_at_entry) */
 	bool resume;                    /* the loop resumes the thread with the turn */
 	bool have_next;                 /* next_status is the next stop to process */
 	int next_status;
@@ -2286,7 +2289,7 @@ enum { CLONE_PIDFD_ = 0x1000, CLONE_CHILD_CLEARTID_ = 0x200000, CLONE_CHILD_SETT
 	X(uint64_t, shmdt_len, ) X(bool, thread_clone, ) X(bool, thread_exit, ) \
 	X(struct strand_cpu, entry_cpu, ) X(bool, have_entry_cpu, ) X(double, sys_t0, ) \
 	X(uint64_t, clone_flags, ) X(uint64_t, clone_ptid, ) X(uint64_t, clone_ctid, ) \
-	X(uint64_t, clone_pidfd, )
+	X(uint64_t, clone_pidfd, ) X(bool, stray_stop, )
 
 #define TS_FIELD(type, name, dim) type name dim;
 struct tstate {
@@ -2492,6 +2495,7 @@ static strand_status yield_at_entry(struct rec *r, strand_error *err)
 	    (st = keyframe_at_syscall(r, &cpu, e.orig_rax, err)) != STRAND_OK)
 		return st;
 	r->preemptions++;
+	r->stray_stop = true;
 	struct strand_ptrace_task *n = strand_ptrace_task_next(&r->tasks, r->pid);
 	if (!n) {
 		r->resume = true;
@@ -2752,7 +2756,9 @@ static strand_status drain(struct rec *r, int resume_sig, strand_error *err)
  * that stays in the kernel, or the slice.  0: no deadline. */
 static double turn_deadline(struct rec *r)
 {
-	if (r->tasks.n < 2 || r->interrupting || r->thread_exit || !any_ready(r))
+	if (r->interrupting)
+		return r->intr_t0 + 0.2; /* not answered yet (taken as a stray): again */
+	if (r->tasks.n < 2 || r->thread_exit || !any_ready(r))
 		return 0;
 	if (r->in_syscall)
 		return r->have_entry_cpu ? r->sys_t0 + SYNC_WAIT : 0;
@@ -2813,6 +2819,7 @@ static strand_status loop(struct rec *r, strand_error *err)
 					if (ptrace(PTRACE_INTERRUPT, r->pid, 0, 0) < 0)
 						return sys_err(err, "PTRACE_INTERRUPT failed", r->pid);
 					r->interrupting = true;
+					r->intr_t0 = strand_ptrace_now();
 					continue;
 				}
 				if (p < 0 && errno == EINTR) {
@@ -2888,7 +2895,9 @@ static strand_status loop(struct rec *r, strand_error *err)
 			} else if (ev == PTRACE_EVENT_STOP) {
 				/* our PTRACE_INTERRUPT (a stray one after yield_at_entry
 				 * is let go); a group-stop is not recorded */
-				if (r->interrupting) {
+				if (r->stray_stop) {
+					r->stray_stop = false;
+				} else if (r->interrupting) {
 					r->interrupting = false;
 					st = preempt(r, err);
 				}
