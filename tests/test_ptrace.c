@@ -345,6 +345,30 @@ Test(ptrace, spinning_threads_are_preempted_and_replay, .init = setup, .fini = t
 	replay_exactly(trace);
 }
 
+/* Ctrl-C while two threads spin: the recorder kills every thread and
+ * the trace is complete. */
+Test(ptrace, interrupt_of_spinning_threads_leaves_a_complete_trace, .init = setup, .fini = teardown)
+{
+	char exe[512], trace[512];
+	build("thread_spin", exe, sizeof exe);
+	snprintf(trace, sizeof trace, "%s/tspin.strand", tmpdir);
+	char *argv[] = { STRAND_CLI, "record", "--raw", "-q", "-o", trace, "--", exe, "forever", NULL };
+	pid_t pid;
+	cr_assert_eq(posix_spawn(&pid, argv[0], NULL, NULL, argv, environ), 0);
+	struct timespec ts = { 1, 500 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	kill(pid, SIGINT);
+	int status;
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "interrupted: 128 + SIGINT");
+	struct summary s;
+	summarize(trace, &s);
+	cr_assert(s.complete);
+	cr_assert_eq(s.count[STRAND_REC_THREAD], 2);
+	cr_assert_gt(s.count[STRAND_REC_THREAD_SWITCH], 2, "the spinning threads took turns");
+	cr_assert_eq(s.exit_code, 128 + SIGKILL);
+}
+
 Test(ptrace, missing_program_exits_127_and_leaves_no_trace, .init = setup, .fini = teardown)
 {
 	char trace[512], log[512];
