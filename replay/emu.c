@@ -688,11 +688,15 @@ static strand_status region_insert(struct strand_replay *r, struct rp_region *ng
 static void region_remove_at(struct strand_replay *r, uint32_t i, bool free_it)
 {
 	struct rp_region *g = &r->regions[i];
-	uc_mem_unmap(r->uc, g->addr, g->size);
+	/* before the unmap: uc_ctl_remove_cache() finds the blocks through
+	 * the address's RAM, and does nothing for an unmapped address (the
+	 * stale blocks, translated without the hooks installed since, then
+	 * ran again when the same range was mapped later) */
 	if (g->prot & STRAND_PROT_EXEC) {
 		uc_ctl_remove_cache(r->uc, g->addr, g->addr + g->size);
 		rp_blockcache_clear(r);
 	}
+	uc_mem_unmap(r->uc, g->addr, g->size);
 	if (free_it)
 		region_free(g);
 	memmove(&r->regions[i], &r->regions[i + 1], (r->nregions - i - 1) * sizeof *r->regions);
@@ -723,6 +727,12 @@ static strand_status split_at(struct strand_replay *r, uint64_t at, strand_error
 	}
 	bool code = (old.prot & STRAND_PROT_EXEC) != 0;
 	uint32_t gi = (uint32_t)(g - r->regions);
+	/* translated code of the old mapping must not be reused (removed
+	 * while still mapped, see region_remove_at; a full TB flush here
+	 * cost ~20 ms per mprotect on real traces: it memsets the whole
+	 * code buffer) */
+	if (code)
+		uc_ctl_remove_cache(r->uc, old.addr, old.addr + old.size);
 	uc_mem_unmap(r->uc, old.addr, old.size);
 	b.host = mremap(old.host + lsize, rsize, rsize, MREMAP_MAYMOVE);
 	if (b.host == MAP_FAILED) {
@@ -734,18 +744,11 @@ static strand_status split_at(struct strand_replay *r, uint64_t at, strand_error
 	a.host = old.host;
 	a.gen = ++r->map_gen;
 	b.gen = ++r->map_gen;
-	if (code) {
-		uc_ctl_remove_cache(r->uc, old.addr, old.addr + old.size);
+	if (code)
 		rp_blockcache_clear(r);
-	}
 	free(old.name);
 	memmove(&r->regions[gi], &r->regions[gi + 1], (r->nregions - gi - 1) * sizeof *r->regions);
 	r->nregions--;
-	/* translated code of the old mapping must not be reused (a full
-	 * TB flush here cost ~20 ms per mprotect on real traces: it memsets
-	 * the whole code buffer) */
-	if (code)
-		uc_ctl_remove_cache(r->uc, old.addr, old.addr + old.size);
 	strand_status st = region_insert(r, &a, err);
 	if (st == STRAND_OK)
 		st = region_insert(r, &b, err);
