@@ -17,13 +17,14 @@
 
 struct api_fn {
 	uint64_t addr;
-	const char *name;   /* borrowed from the module's symbol table */
+	char *name;         /* owned copy: a MODULE record's symbols live only
+			     * during its callback */
 };
 
 struct active {
 	uint32_t tid;
 	uint64_t sp, ret_addr;
-	const char *name;
+	const char *name;              /* borrowed from fn[] (owned there) */
 	struct strand_rnode *entry;
 	struct strand_rnode *kernel;   /* list of failed kernel calls inside */
 	uint32_t nfailed_kernel;
@@ -69,7 +70,10 @@ static void add_module(struct httpapi *s, const struct strand_module *m)
 			s->fn = n;
 			s->capfn = cap;
 		}
-		s->fn[s->nfn++] = (struct api_fn){ sym->addr, sym->name };
+		char *name = strdup(sym->name);
+		if (!name)
+			return;
+		s->fn[s->nfn++] = (struct api_fn){ sym->addr, name };
 	}
 }
 
@@ -251,6 +255,8 @@ static void httpapi_destroy(void *state)
 	if (!s)
 		return;
 	strand_result_free(s->tmp);
+	for (uint32_t i = 0; i < s->nfn; i++)
+		free(s->fn[i].name);
 	free(s->fn);
 	free(s->act);
 	free(s);

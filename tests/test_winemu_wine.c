@@ -428,11 +428,7 @@ Test(winemu_wine, httpssl_rehosted_on_wine_runs_wines_status_translation)
  * on \Device\Http\Control -> 0xC000000E by data flow, and follows Wine's
  * own status translation (433 = ERROR_NO_SUCH_DEVICE, where the stand-in
  * ntdll says 2) to the symptom hr = 800701b1. */
-/* DISABLED while the root-cause engine regresses on it (since commit 687cf14
- * it reports "no failing kernel call on the data or control path" with an
- * empty propagation; it passed before).  Re-enable when the report finds
- * the device open again: the assertions are the requirement. */
-Test(winemu_wine, httpssl_rehosted_on_wine_finds_the_device_open_and_wines_translation, .disabled = true)
+Test(winemu_wine, httpssl_rehosted_on_wine_finds_the_device_open_and_wines_translation)
 {
 	char trace[512];
 	record("httpssl-wine", "httpssl-wine", NULL, trace, sizeof trace);
@@ -454,6 +450,12 @@ Test(winemu_wine, httpssl_rehosted_on_wine_finds_the_device_open_and_wines_trans
 	cr_assert_not_null(pr);
 	cr_assert_not_null(strstr(pr, "ntdll.dll!RtlNtStatusToDosError"), "the translation is Wine's ntdll");
 	cr_assert_not_null(strstr(text, "0x800701b1"), "the symptom's value");
+	/* the API call around it, reached through a GetProcAddress'd pointer
+	 * and the IAT of a DLL loaded at run time, is named */
+	const char *fa = strstr(text, "\"failed_api_calls\"");
+	cr_assert_not_null(fa);
+	cr_assert_not_null(strstr(fa, "\"function\": \"HttpInitialize\""), "failed api calls: %.800s", fa);
+	cr_assert_not_null(strstr(fa, "\"role\": \"root cause\""), "failed api calls: %.800s", fa);
 	replay_exact(trace, "httpssl-wine");
 }
 
