@@ -106,22 +106,31 @@ static bool insn_is_sensitive(const ZydisDecodedInstruction *ins)
 #define BC_LAST(v) (((v) >> 24) & 3u)
 #define BC_INDIRECT(v) (((v) >> 26) & 1u)
 
-static uint32_t block_info(struct strand_replay *r, uint64_t addr, uint32_t size)
+/* The cache entry of the block at addr (size bytes), decoded now if it is
+ * not cached.  The pointer is borrowed: valid until the next block_info()
+ * call (another block may take the slot). */
+static const struct rp_blockcache_ent *block_info(struct strand_replay *r, uint64_t addr,
+						  uint32_t size)
 {
 	struct rp_blockcache_ent *e = &r->bcache[(addr ^ (addr >> 13)) & (RP_BLOCKCACHE - 1)];
 	if (e->addr == addr && e->size == size && e->gen == r->bcache_gen && size)
-		return e->ninsn;
+		return e;
 	uint8_t buf[4096 + 16];
 	uint32_t want = size > 4096 ? 4096 : size;
 	size_t have = guest_peek(r, addr, buf, want);
 	uint32_t n = 0, off = 0, sens = 0, last = 0, indirect = 0;
+	uint32_t last_off = 0, sens_off = 0, last_len = 0;
 	ZydisDecodedInstruction ins;
 	while (off < have) {
 		if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&r->zdec, NULL, buf + off,
 								have - off, &ins)))
 			break;
-		if (!sens && insn_is_sensitive(&ins))
+		if (!sens && insn_is_sensitive(&ins)) {
 			sens = n + 1 > 254 ? 255 : n + 1;
+			sens_off = off;
+		}
+		last_off = off;
+		last_len = ins.length;
 		off += ins.length;
 		n++;
 		if (off >= have) {
@@ -135,17 +144,23 @@ static uint32_t block_info(struct strand_replay *r, uint64_t addr, uint32_t size
 	}
 	if (n == 0 && size)
 		n = 1; /* undecodable: Unicorn will fault on it */
-	uint32_t v = (n & 0xffffu) | (sens << 16) | (last << 24) | (indirect << 26);
+	/* offsets are kept only when they describe the whole block exactly:
+	 * every byte decoded, the counts not saturated */
+	if (off != size || have != size || n > 0xffffu || sens == 255 || last_off > 0xffffu)
+		last_len = 0;
 	e->addr = addr;
 	e->size = size;
-	e->ninsn = v;
+	e->ninsn = (n & 0xffffu) | (sens << 16) | (last << 24) | (indirect << 26);
 	e->gen = r->bcache_gen;
-	return v;
+	e->last_off = (uint16_t)last_off;
+	e->sens_off = (uint16_t)sens_off;
+	e->last_len = (uint8_t)last_len;
+	return e;
 }
 
 uint32_t rp_block_count(struct strand_replay *r, uint64_t addr, uint32_t size)
 {
-	return BC_COUNT(block_info(r, addr, size));
+	return BC_COUNT(block_info(r, addr, size)->ninsn);
 }
 
 void rp_blockcache_clear(struct strand_replay *r)
@@ -182,6 +197,15 @@ static int64_t insn_index(struct strand_replay *r, uint64_t start, uint32_t size
 		pc += ins.length;
 	}
 	return -1;
+}
+
+/* Address of the block's first sensitive instruction (BC_SENS != 0). */
+static uint64_t sens_pc(struct strand_replay *r, const struct rp_blockcache_ent *be,
+			uint64_t addr)
+{
+	if (be->last_len)
+		return addr + be->sens_off;
+	return advance_insns(r, addr, BC_SENS(be->ninsn) - 1);
 }
 
 /* ===================================================================== */
@@ -238,7 +262,8 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 									 r->pos, addr, size);
 		return;
 	}
-	uint32_t v = block_info(r, addr, size);
+	const struct rp_blockcache_ent *be = block_info(r, addr, size);
+	uint32_t v = be->ninsn;
 	uint32_t n = BC_COUNT(v);
 	uint64_t target = r->run_target;
 	/* breakpoints inside this block become the stop target */
@@ -298,7 +323,7 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 		 * here, before it executes */
 		if (sens && r->pos + (sens - 1) < target) {
 			r->fault = RP_FAULT_SYSCALL;
-			r->fault_pc = advance_insns(r, addr, sens - 1);
+			r->fault_pc = sens_pc(r, be, addr);
 			r->fault_addr = r->pos + (sens - 1);
 		}
 		r->hook_stopped = true;
@@ -323,10 +348,10 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 			 * from the syscall hook, without stopping */
 			r->inline_armed = true;
 			r->inline_pos = sp;
-			r->inline_pc = advance_insns(r, addr, sens - 1);
+			r->inline_pc = sens_pc(r, be, addr);
 		} else {
 			r->fault = RP_FAULT_SYSCALL;
-			r->fault_pc = advance_insns(r, addr, sens - 1);
+			r->fault_pc = sens_pc(r, be, addr);
 			r->fault_addr = sp;
 			r->hook_stopped = true;
 			uc_emu_stop(uc);
@@ -342,13 +367,19 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 		if (r->n_call_obs && BC_LAST(v) && !crosses && r->pos + n > r->frontier) {
 			/* remember the call/ret ending this block; it is
 			 * reported when the next block starts */
-			uint64_t lastpc = advance_insns(r, addr, n - 1);
-			ZydisDecodedInstruction ins;
 			r->last_blk_kind = BC_LAST(v);
-			r->last_blk_pc = lastpc;
 			r->last_blk_pos = r->pos + n - 1;
-			r->last_blk_next = rp_decode(r, lastpc, &ins, NULL) ? lastpc + ins.length : 0;
 			r->last_blk_indirect = BC_INDIRECT(v);
+			if (be->last_len) {
+				r->last_blk_pc = addr + be->last_off;
+				r->last_blk_next = r->last_blk_pc + be->last_len;
+			} else {
+				uint64_t lastpc = advance_insns(r, addr, n - 1);
+				ZydisDecodedInstruction ins;
+				r->last_blk_pc = lastpc;
+				r->last_blk_next = rp_decode(r, lastpc, &ins, NULL) ?
+							   lastpc + ins.length : 0;
+			}
 		}
 	}
 	r->blk_pos = r->pos;

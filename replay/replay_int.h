@@ -128,11 +128,20 @@ struct rp_hashent {
 	uint64_t hash;
 };
 
+/* What the block hook needs to know of a translated block, decoded once
+ * (block_info() in emu.c): the hook runs for every block executed, so
+ * nothing here is decoded again while the entry is valid. */
 struct rp_blockcache_ent {
 	uint64_t addr;
-	uint32_t size;
-	uint32_t ninsn;   /* packed, see block_info() in emu.c */
-	uint32_t gen;     /* valid if == strand_replay.bcache_gen */
+	uint32_t size;     /* bytes, as Unicorn reports the block */
+	uint32_t ninsn;    /* packed, see block_info() in emu.c */
+	uint32_t gen;      /* valid if == strand_replay.bcache_gen */
+	uint16_t last_off; /* offset of the last instruction from addr */
+	uint16_t sens_off; /* offset of the first sensitive instruction
+			    * (meaningful when BC_SENS(ninsn) != 0) */
+	uint8_t last_len;  /* length of the last instruction; 0 = offsets
+			    * unknown (block longer than the decoded span):
+			    * decode again */
 };
 
 #define RP_BLOCKCACHE 8192
