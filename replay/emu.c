@@ -106,15 +106,25 @@ static bool insn_is_sensitive(const ZydisDecodedInstruction *ins)
 #define BC_LAST(v) (((v) >> 24) & 3u)
 #define BC_INDIRECT(v) (((v) >> 26) & 1u)
 
-/* The cache entry of the block at addr (size bytes), decoded now if it is
- * not cached.  The pointer is borrowed: valid until the next block_info()
- * call (another block may take the slot). */
-static const struct rp_blockcache_ent *block_info(struct strand_replay *r, uint64_t addr,
-						  uint32_t size)
+/* The block cache: the entry of the block at addr (size bytes), decoded
+ * now if it is not cached (block_info).  Entry pointers are borrowed:
+ * valid until the next lookup (another block may take the slot). */
+static inline struct rp_blockcache_ent *block_slot(struct strand_replay *r, uint64_t addr)
 {
-	struct rp_blockcache_ent *e = &r->bcache[(addr ^ (addr >> 13)) & (RP_BLOCKCACHE - 1)];
-	if (e->addr == addr && e->size == size && e->gen == r->bcache_gen && size)
-		return e;
+	return &r->bcache[(addr ^ (addr >> 13)) & (RP_BLOCKCACHE - 1)];
+}
+
+static inline bool block_cached(const struct strand_replay *r,
+				const struct rp_blockcache_ent *e, uint64_t addr, uint32_t size)
+{
+	return e->addr == addr && e->size == size && e->gen == r->bcache_gen && size;
+}
+
+/* Decode the block at addr into its cache slot e (kept out of line: the
+ * 4 KiB buffer would otherwise weigh on every block hook call). */
+static __attribute__((noinline)) const struct rp_blockcache_ent *
+block_decode(struct strand_replay *r, struct rp_blockcache_ent *e, uint64_t addr, uint32_t size)
+{
 	uint8_t buf[4096 + 16];
 	uint32_t want = size > 4096 ? 4096 : size;
 	size_t have = guest_peek(r, addr, buf, want);
@@ -156,6 +166,15 @@ static const struct rp_blockcache_ent *block_info(struct strand_replay *r, uint6
 	e->sens_off = (uint16_t)sens_off;
 	e->last_len = (uint8_t)last_len;
 	return e;
+}
+
+static inline const struct rp_blockcache_ent *block_info(struct strand_replay *r,
+							 uint64_t addr, uint32_t size)
+{
+	struct rp_blockcache_ent *e = block_slot(r, addr);
+	if (block_cached(r, e, addr, size))
+		return e;
+	return block_decode(r, e, addr, size);
 }
 
 uint32_t rp_block_count(struct strand_replay *r, uint64_t addr, uint32_t size)
@@ -251,9 +270,65 @@ static void fire_callret(struct strand_replay *r, uint64_t block_addr)
 	}
 }
 
+/* The block hook's common case, taken for most blocks: nothing to check
+ * or observe, the block is cached, holds no sensitive instruction and ends
+ * before both the run's target and the next inline event.  Returns false
+ * when the full hook must decide (hook_block_slow). */
+static inline bool hook_block_fast(struct strand_replay *r, uint64_t addr, uint32_t size)
+{
+	if (r->finishing | r->bp_check | r->ret_check | r->call_check | r->code_hook_on)
+		return false;
+	if (r->observing && r->n_block_obs)
+		return false;
+	const struct rp_blockcache_ent *e = block_slot(r, addr);
+	if (!block_cached(r, e, addr, size) || BC_SENS(e->ninsn))
+		return false;
+	uint64_t end = r->pos + BC_COUNT(e->ninsn);
+	uint64_t limit = r->run_target;
+	if (r->next_inline && r->next && r->next->position < limit)
+		limit = r->next->position;
+	if (end > limit)
+		return false;
+	uint32_t last = BC_LAST(e->ninsn);
+	bool calls = r->observing && r->n_call_obs;
+	if (calls && last && !e->last_len)
+		return false; /* offsets unknown: the full hook decodes */
+	if (calls) {
+		uint64_t eaddr = e->addr;
+		uint32_t last_off = e->last_off, last_len = e->last_len;
+		uint32_t indirect = BC_INDIRECT(e->ninsn);
+		/* the call/ret that ended the previous block has completed
+		 * (fire_callret may reuse the cache: e is not used after it) */
+		if (r->last_blk_kind)
+			fire_callret(r, addr);
+		if (last && end > r->frontier) {
+			r->last_blk_kind = last;
+			r->last_blk_pos = end - 1;
+			r->last_blk_indirect = indirect;
+			r->last_blk_pc = eaddr + last_off;
+			r->last_blk_next = r->last_blk_pc + last_len;
+		}
+	}
+	r->blk_pos = r->pos;
+	r->blk_idx = 0;
+	r->blk_addr = addr;
+	r->pos = end;
+	return true;
+}
+
+static void hook_block_slow(uc_engine *uc, uint64_t addr, uint32_t size,
+			    struct strand_replay *r);
+
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
 	struct strand_replay *r = ud;
+	if (!hook_block_fast(r, addr, size))
+		hook_block_slow(uc, addr, size, r);
+}
+
+static __attribute__((noinline)) void hook_block_slow(uc_engine *uc, uint64_t addr,
+						      uint32_t size, struct strand_replay *r)
+{
 	if (r->finishing) {
 		if (r->observing && r->n_block_obs && r->pos >= r->frontier)
 			for (uint32_t i = 0; i < r->nobs; i++)
