@@ -77,10 +77,11 @@ static const struct corpus_case cases[] = {
 	  NULL, NULL },
 	{ "sort-parallel", "/usr/bin/sort", NULL, "seq 1 200000 | sort -r > big.txt",
 	  "/usr/bin/sort --parallel=2 @T/big.txt", true, NULL, NULL },
-	{ "xz-threads", "/usr/bin/xz", NULL, "seq 1 300000 > in.txt",
-	  "/usr/bin/xz -T2 --block-size=262144 -c @T/in.txt", true, NULL, NULL },
+	{ "xz-threads", "/usr/bin/xz", NULL, "seq 1 60000 > in.txt",
+	  "/usr/bin/xz -T2 --block-size=65536 -c @T/in.txt", true, NULL, NULL },
 	{ "pthread-prodcons", NULL, "prodcons", NULL, "@T/prodcons", true, NULL, NULL },
 	{ "pthread-spin", NULL, "thread_spin", NULL, "@T/thread_spin", true, NULL, NULL },
+	{ "pthread-pipe", NULL, "thread_pipe", NULL, "@T/thread_pipe", true, NULL, NULL },
 	{ "go", "/usr/bin/go", NULL, NULL, "@GO", true, NULL, NULL },
 };
 
