@@ -149,7 +149,10 @@ static int run_in_tmp(char *const argv[], const char *out, const char *errf)
 		if (now.tv_sec - t0.tv_sec > CASE_TIMEOUT_S) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			cr_assert_fail("%s did not finish in %d s", argv[0], CASE_TIMEOUT_S);
+			char what[512] = "";
+			for (size_t i = 0, o = 0; argv[i] && o + 2 < sizeof what; i++)
+				o += (size_t)snprintf(what + o, sizeof what - o, "%s%s", i ? " " : "", argv[i]);
+			cr_assert_fail("%s did not finish in %d s", what, CASE_TIMEOUT_S);
 		}
 		usleep(2000);
 	}
