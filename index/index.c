@@ -55,6 +55,15 @@ struct build {
 	struct callent *cmap;
 	uint32_t cmap_cap, cmap_n;
 	uint64_t seg_calls, seg_rets;
+	/* pages the segment being replayed accessed: open addressing by
+	 * page number + 1 (0 = empty), with their IX_ACCESS_* flags */
+	uint64_t *amap;
+	uint8_t *aflags;
+	uint32_t amap_cap, amap_n;
+	uint64_t last_page;       /* page number + 1 of the last access: most
+				     accesses hit the page of the one before */
+	uint8_t last_flags;
+	size_t cap_access;
 	bool nomem;
 };
 
@@ -105,6 +114,72 @@ static void on_ret(struct strand_replay *r, void *ud, const struct strand_call_i
 	((struct build *)ud)->seg_rets++;
 }
 
+static uint32_t amap_slot(const uint64_t *map, uint32_t cap, uint64_t key)
+{
+	uint32_t j = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & (cap - 1);
+	while (map[j] && map[j] != key)
+		j = (j + 1) & (cap - 1);
+	return j;
+}
+
+static bool amap_grow(struct build *b)
+{
+	if (b->amap_cap && (b->amap_n + 1) * 2 < b->amap_cap)
+		return true;
+	uint32_t ncap = b->amap_cap ? b->amap_cap * 2 : 1024;
+	uint64_t *n = calloc(ncap, sizeof *n);
+	uint8_t *f = calloc(ncap, 1);
+	if (!n || !f) {
+		free(n);
+		free(f);
+		return false;
+	}
+	for (uint32_t i = 0; i < b->amap_cap; i++) {
+		if (!b->amap[i])
+			continue;
+		uint32_t j = amap_slot(n, ncap, b->amap[i]);
+		n[j] = b->amap[i];
+		f[j] = b->aflags[i];
+	}
+	free(b->amap);
+	free(b->aflags);
+	b->amap = n;
+	b->aflags = f;
+	b->amap_cap = ncap;
+	return true;
+}
+
+/* Page `key` (page number + 1) accessed with `flag` in this segment. */
+static void access_page(struct build *b, uint64_t key, uint8_t flag)
+{
+	if (key == b->last_page && (b->last_flags & flag))
+		return;
+	if (!amap_grow(b)) {
+		b->nomem = true;
+		return;
+	}
+	uint32_t j = amap_slot(b->amap, b->amap_cap, key);
+	if (!b->amap[j]) {
+		b->amap[j] = key;
+		b->amap_n++;
+	}
+	b->aflags[j] |= flag;
+	b->last_page = key;
+	b->last_flags = b->aflags[j];
+}
+
+static void on_mem(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
+		   uint64_t addr, uint32_t size, bool is_write, uint64_t value)
+{
+	struct build *b = ud;
+	uint8_t flag = is_write ? IX_ACCESS_WRITE : IX_ACCESS_READ;
+	uint64_t first = addr >> 12;
+	uint64_t last = size && addr + size - 1 >= addr ? (addr + size - 1) >> 12 : first;
+	access_page(b, first + 1, flag);
+	if (last != first)
+		access_page(b, last + 1, flag);
+}
+
 /* Room for `need` elements in all in *p (strand_grow: doubling, overflow
  * checked); every allocated element is kept. */
 static bool grow(void **p, size_t *cap, uint64_t need, size_t elem)
@@ -149,6 +224,24 @@ static bool seg_close(struct build *b, uint64_t start, uint64_t end)
 	if (b->cmap)
 		memset(b->cmap, 0, b->cmap_cap * sizeof *b->cmap);
 	b->cmap_n = 0;
+	if (!grow((void **)&ix->access, &b->cap_access, ix->naccess + b->amap_n,
+		  sizeof *ix->access))
+		return false;
+	for (uint32_t i = 0; i < b->amap_cap; i++) {
+		if (!b->amap[i])
+			continue;
+		struct ix_access *a = &ix->access[ix->naccess++];
+		a->addr = (b->amap[i] - 1) << 12;
+		a->segment = ix->nsegs;
+		a->flags = b->aflags[i];
+	}
+	if (b->amap) {
+		memset(b->amap, 0, b->amap_cap * sizeof *b->amap);
+		memset(b->aflags, 0, b->amap_cap);
+	}
+	b->amap_n = 0;
+	b->last_page = 0;
+	b->last_flags = 0;
 	b->seg_calls = b->seg_rets = 0;
 	ix->nsegs++;
 	return true;
@@ -282,6 +375,14 @@ static int call_cmp(const void *a, const void *b)
 	return x->segment < y->segment ? -1 : x->segment > y->segment;
 }
 
+static int access_cmp(const void *a, const void *b)
+{
+	const struct ix_access *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->segment < y->segment ? -1 : x->segment > y->segment;
+}
+
 static int page_cmp(const void *a, const void *b)
 {
 	const struct ix_page *x = a, *y = b;
@@ -345,7 +446,8 @@ strand_status strand_index_build(const char *trace, const char *out,
 	}
 	if ((st = strand_replay_open(trace, &ro, &r, err)) != STRAND_OK)
 		goto out;
-	if (!strand_replay_on_call(r, on_call, &b) || !strand_replay_on_ret(r, on_ret, &b)) {
+	if (!strand_replay_on_call(r, on_call, &b) || !strand_replay_on_ret(r, on_ret, &b) ||
+	    !strand_replay_on_mem(r, on_mem, STRAND_WATCH_READ | STRAND_WATCH_WRITE, &b)) {
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot observe calls");
 		goto out;
 	}
@@ -361,7 +463,7 @@ strand_status strand_index_build(const char *trace, const char *out,
 		if ((st = strand_replay_seek(r, stop, err)) != STRAND_OK)
 			goto out;
 		if (b.nomem) {
-			st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot count calls");
+			st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot count calls or pages");
 			goto out;
 		}
 		uint32_t seg = b.ix->nsegs;
@@ -411,6 +513,8 @@ strand_status strand_index_build(const char *trace, const char *out,
 		qsort(b.ix->calls, b.ix->ncalls, sizeof *b.ix->calls, call_cmp);
 	if (b.ix->npages)
 		qsort(b.ix->pages, b.ix->npages, sizeof *b.ix->pages, page_cmp);
+	if (b.ix->naccess)
+		qsort(b.ix->access, b.ix->naccess, sizeof *b.ix->access, access_cmp);
 	if ((st = ix_write_tail(fd, tmp, off, b.ix, &fp, err)) != STRAND_OK)
 		goto out;
 	if (close(fd) != 0) {
@@ -432,6 +536,8 @@ out:
 		unlink(tmp);
 	free(blob);
 	free(b.cmap);
+	free(b.amap);
+	free(b.aflags);
 	strand_replay_close(r);
 	ix_free(b.ix);
 	if (st != STRAND_OK)
@@ -586,6 +692,40 @@ uint32_t strand_index_pages_changed(const struct strand_index *ix, uint64_t addr
 	/* the last segment ends without a checkpoint: its pages are not
 	 * listed, so it may always have changed them */
 	hit[ix->nsegs - 1] = 1;
+	uint32_t n = 0;
+	for (uint32_t s = 0; s < ix->nsegs; s++)
+		if (hit[s]) {
+			if (n < max)
+				segs[n] = s;
+			n++;
+		}
+	free(hit);
+	return n;
+}
+
+uint32_t strand_index_pages_accessed(const struct strand_index *ix, uint64_t addr,
+				     uint64_t len, uint32_t access, uint32_t *segs,
+				     uint32_t max)
+{
+	access &= IX_ACCESS_READ | IX_ACCESS_WRITE;
+	if (!len || !access)
+		return 0;
+	uint64_t first = addr & ~(uint64_t)4095;
+	uint64_t last = (addr + len - 1 < addr ? UINT64_MAX : addr + len - 1) & ~(uint64_t)4095;
+	uint8_t *hit = calloc(ix->nsegs, 1); /* the answer is in segment order */
+	if (!hit)
+		return UINT32_MAX;
+	uint64_t lo = 0, hi = ix->naccess;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (ix->access[mid].addr < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint64_t i = lo; i < ix->naccess && ix->access[i].addr <= last; i++)
+		if (ix->access[i].flags & access)
+			hit[ix->access[i].segment] = 1;
 	uint32_t n = 0;
 	for (uint32_t s = 0; s < ix->nsegs; s++)
 		if (hit[s]) {

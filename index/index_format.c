@@ -6,7 +6,7 @@
  * Header (96 bytes):
  *   OFFSET SIZE DESCRIPTION
  *   0      8    magic 89 53 54 52 49 44 58 0A ("\x89STRIDX\n")
- *   8      2    major version (1); a reader refuses another major
+ *   8      2    major version (2); a reader refuses another major
  *   10     2    minor version (0)
  *   12     4    flags, zero
  *   16     8    trace file size
@@ -15,7 +15,7 @@
  *   40     8    instruction count of the trace
  *   48     8    segment length (instructions)
  *   56     4    number of segments
- *   60     4    number of sections (5 in 1.0)
+ *   60     4    number of sections (6 in 2.0)
  *   64     8    table of contents offset
  *   72     8    reserved, zero
  *   80     8    reserved, zero
@@ -99,6 +99,7 @@ static uint8_t *encode(const struct strand_index *ix, int type, uint64_t *size)
 	case IX_SEC_CALLS: n = ix->ncalls; esz = IX_CALL_SIZE; break;
 	case IX_SEC_PAGES: n = ix->npages; esz = IX_PAGE_SIZE; break;
 	case IX_SEC_CHECKPOINTS: n = ix->nsegs; esz = IX_CKPT_SIZE; break;
+	case IX_SEC_ACCESS: n = ix->naccess; esz = IX_ACCESS_SIZE; break;
 	}
 	*size = n * esz;
 	uint8_t *b = calloc(1, *size ? *size : 1);
@@ -136,6 +137,10 @@ static uint8_t *encode(const struct strand_index *ix, int type, uint64_t *size)
 		} else if (type == IX_SEC_PAGES) {
 			put32(p, ix->pages[i].segment);
 			put64(p + 8, ix->pages[i].addr);
+		} else if (type == IX_SEC_ACCESS) {
+			put32(p, ix->access[i].segment);
+			put32(p + 4, ix->access[i].flags);
+			put64(p + 8, ix->access[i].addr);
 		} else {
 			const struct ix_ckpt *c = &ix->ckpts[i];
 			put64(p, c->position);
@@ -202,6 +207,7 @@ void ix_free(struct strand_index *ix)
 	free(ix->calls);
 	free(ix->pages);
 	free(ix->ckpts);
+	free(ix->access);
 	free(ix);
 }
 
@@ -311,19 +317,23 @@ strand_status ix_read(const char *trace, const char *path, struct strand_index *
 	if (secsize[IX_SEC_SEGMENTS] != (uint64_t)ix->nsegs * IX_SEG_SIZE ||
 	    secsize[IX_SEC_CHECKPOINTS] != (uint64_t)ix->nsegs * IX_CKPT_SIZE ||
 	    secsize[IX_SEC_EVENTS] % IX_EVENT_SIZE || secsize[IX_SEC_CALLS] % IX_CALL_SIZE ||
-	    secsize[IX_SEC_PAGES] % IX_PAGE_SIZE || secsize[IX_SEC_CALLS] / IX_CALL_SIZE > UINT32_MAX)
+	    secsize[IX_SEC_PAGES] % IX_PAGE_SIZE || secsize[IX_SEC_ACCESS] % IX_ACCESS_SIZE ||
+	    secsize[IX_SEC_CALLS] / IX_CALL_SIZE > UINT32_MAX)
 		CORRUPT("index %s: section sizes do not match their entry counts", path);
 	ix->nevents = secsize[IX_SEC_EVENTS] / IX_EVENT_SIZE;
 	ix->ncalls = (uint32_t)(secsize[IX_SEC_CALLS] / IX_CALL_SIZE);
 	ix->npages = secsize[IX_SEC_PAGES] / IX_PAGE_SIZE;
+	ix->naccess = secsize[IX_SEC_ACCESS] / IX_ACCESS_SIZE;
 	ix->segs = calloc(ix->nsegs, sizeof *ix->segs);
 	ix->ckpts = calloc(ix->nsegs, sizeof *ix->ckpts);
 	ix->events = calloc(ix->nevents ? ix->nevents : 1, sizeof *ix->events);
 	ix->calls = calloc(ix->ncalls ? ix->ncalls : 1, sizeof *ix->calls);
 	ix->pages = calloc(ix->npages ? ix->npages : 1, sizeof *ix->pages);
+	ix->access = calloc(ix->naccess ? ix->naccess : 1, sizeof *ix->access);
 	ix->path = strdup(path);
 	ix->trace = strdup(trace);
-	if (!ix->segs || !ix->ckpts || !ix->events || !ix->calls || !ix->pages || !ix->path ||
+	if (!ix->segs || !ix->ckpts || !ix->events || !ix->calls || !ix->pages || !ix->access ||
+	    !ix->path ||
 	    !ix->trace) {
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate index");
 		goto out;
@@ -395,6 +405,19 @@ strand_status ix_read(const char *trace, const char *path, struct strand_index *
 			   (ix->pages[i].addr == ix->pages[i - 1].addr &&
 			    ix->pages[i].segment <= ix->pages[i - 1].segment))))
 			CORRUPT("index %s: page row %" PRIu64 " out of order", path, i);
+	}
+	for (uint64_t i = 0; i < ix->naccess; i++) {
+		const uint8_t *p = sec[IX_SEC_ACCESS] + i * IX_ACCESS_SIZE;
+		struct ix_access *a = &ix->access[i];
+		a->segment = get32(p);
+		a->flags = get32(p + 4);
+		a->addr = get64(p + 8);
+		if (a->segment >= ix->nsegs || !a->flags ||
+		    (a->flags & ~(IX_ACCESS_READ | IX_ACCESS_WRITE)) || (a->addr & 4095) ||
+		    (i && (a->addr < ix->access[i - 1].addr ||
+			   (a->addr == ix->access[i - 1].addr &&
+			    a->segment <= ix->access[i - 1].segment))))
+			CORRUPT("index %s: access row %" PRIu64 " out of order or bad", path, i);
 	}
 	*out = ix;
 	ix = NULL;

@@ -9,7 +9,7 @@
  *   | header (96 bytes)   |
  *   +---------------------+ 96
  *   | checkpoint blobs    | one per segment after the first (replay/ckpt_io.c)
- *   | sections            | segments, events, calls, pages, checkpoints
+ *   | sections            | segments, events, calls, pages, checkpoints, accesses
  *   | table of contents   | nsections x 32 bytes
  *   +---------------------+ file size
  */
@@ -31,7 +31,8 @@ enum ix_section {
 	IX_SEC_CALLS = 3,       /* ncalls x 32, sorted by (target, segment) */
 	IX_SEC_PAGES = 4,       /* npages x 16, sorted by (page, segment) */
 	IX_SEC_CHECKPOINTS = 5, /* nsegments x 32 */
-	IX_NSECTIONS = 5,
+	IX_SEC_ACCESS = 6,      /* naccess x 16, sorted by (page, segment) */
+	IX_NSECTIONS = 6,
 };
 
 #define IX_SEG_SIZE 48u
@@ -39,11 +40,24 @@ enum ix_section {
 #define IX_CALL_SIZE 32u
 #define IX_PAGE_SIZE 16u
 #define IX_CKPT_SIZE 32u
+#define IX_ACCESS_SIZE 16u
+
+#define IX_ACCESS_READ 1u  /* ix_access.flags: an instruction read the page */
+#define IX_ACCESS_WRITE 2u /* ... wrote it (whatever the value) */
 
 /* A page changed in a segment. */
 struct ix_page {
 	uint64_t addr;     /* page address */
 	uint32_t segment;
+};
+
+/* A page that guest instructions read or wrote in a segment (exact: from
+ * a memory observer while building, not from page hashes, so a write
+ * that leaves the page as it was counts too). */
+struct ix_access {
+	uint64_t addr;     /* page address (4 KiB aligned) */
+	uint32_t segment;
+	uint32_t flags;    /* IX_ACCESS_READ | IX_ACCESS_WRITE, never 0 */
 };
 
 /* Where a segment's starting checkpoint is in the file. */
@@ -75,6 +89,8 @@ struct strand_index {
 	uint64_t npages;
 	struct ix_page *pages;     /* owned, by (addr, segment) */
 	struct ix_ckpt *ckpts;     /* owned, nsegs entries */
+	uint64_t naccess;
+	struct ix_access *access;  /* owned, by (addr, segment) */
 	bool unlink_on_close;      /* a temporary index (read-only trace dir) */
 };
 

@@ -600,6 +600,57 @@ static void mem_row(struct strand_replay *r, void *ud, uint64_t position, uint64
 	strand_json_end_object(j);
 }
 
+/* memory with the trace's sidecar index: only the segments where guest
+ * instructions touched a page of the range (with the asked access) are
+ * replayed, each from its checkpoint, in trace order, so rows and count
+ * are those of a whole pass.  *used false: no usable index, nothing
+ * done (the caller replays the whole trace). */
+static strand_status memory_by_index(struct strand_query *q, struct strand_replay *p,
+				     struct mem_state *ms, uint32_t access, bool *used,
+				     bool *intr, strand_error *err)
+{
+	struct strand_index *ix = NULL;
+	uint32_t *segs = NULL, nseg = 0;
+	*used = false;
+	if (strand_index_open(RT(q)->path, NULL, &ix, NULL) != STRAND_OK)
+		return STRAND_OK;
+	strand_status st = STRAND_OK;
+	const struct strand_index_segment *sg = strand_index_segments(ix, &nseg);
+	uint32_t n = strand_index_pages_accessed(ix, ms->addr, ms->len, access, NULL, 0);
+	if (n == UINT32_MAX || !sg || strand_replay_position(p) != 0 ||
+	    strand_index_attach(ix, p, NULL) != STRAND_OK)
+		goto out;
+	if (n && !(segs = malloc((size_t)n * sizeof *segs)))
+		goto out;
+	if (strand_index_pages_accessed(ix, ms->addr, ms->len, access, segs, n) != n)
+		goto out;
+	*used = true;
+	for (uint32_t i = 0; i < n && !*intr; i++) {
+		const struct strand_index_segment *g = &sg[segs[i]];
+		if (g->end <= g->start)
+			continue;
+		if ((st = strand_replay_seek(p, g->start, err)) < 0)
+			break;
+		struct strand_replay_frontier fr;
+		strand_replay_observe_from_here(p, &fr);
+		strand_obs_id id = strand_replay_on_mem(p, mem_row, access, ms);
+		if (!id) {
+			strand_replay_observe_restore(p, &fr);
+			st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot observe memory");
+			break;
+		}
+		st = drive(q, p, g->end, intr, err);
+		strand_replay_observer_del(p, id);
+		strand_replay_observe_restore(p, &fr);
+		if (st < 0)
+			break;
+	}
+out:
+	free(segs);
+	strand_index_close(ix);
+	return st;
+}
+
 static strand_status ext_memory(struct strand_query *q, struct qargs *a, struct qout *o,
 				strand_error *err)
 {
@@ -631,10 +682,13 @@ static strand_status ext_memory(struct strand_query *q, struct qargs *a, struct 
 	strand_json_uint_field(o->j, "length", ms.len);
 	strand_json_name(o->j, "accesses");
 	strand_json_start_array(o->j);
-	strand_replay_on_mem(p, mem_row, access, &ms);
-	bool intr = false;
-	st = drive(q, p, strand_replay_end(p), &intr, err);
+	bool intr = false, indexed = false;
+	if ((st = memory_by_index(q, p, &ms, access, &indexed, &intr, err)) >= 0 && !indexed) {
+		strand_replay_on_mem(p, mem_row, access, &ms);
+		st = drive(q, p, strand_replay_end(p), &intr, err);
+	}
 	strand_json_end_array(o->j);
+	strand_json_bool_field(o->j, "indexed", indexed);
 	if (intr)
 		say_pass_interrupted(o, p);
 	strand_json_uint_field(o->j, "count", ms.count);

@@ -347,6 +347,116 @@ static void flip_byte(const char *path, long off_from_end)
 	close(fd);
 }
 
+/* ---- memory from the index's accessed pages ---- */
+
+struct memprobe {
+	uint64_t n;
+	uint64_t addr[3]; /* the first, a middle and the last access */
+};
+
+static void probe_mem(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
+		      uint64_t addr, uint32_t size, bool is_write, uint64_t value)
+{
+	struct memprobe *m = ud;
+	if (m->n == 0)
+		m->addr[0] = addr;
+	if (m->n == 20011)
+		m->addr[1] = addr;
+	m->addr[2] = addr;
+	m->n++;
+}
+
+/* The JSON of `memory` commands on `trace`: one string per command,
+ * "indexed" field cut out; *indexed counts the answers that used the
+ * index. */
+static void memory_answers(const char *trace, char **cmds, int n, char **out, int *indexed)
+{
+	strand_error err;
+	struct strand_query *q = NULL;
+	cr_assert_eq(strand_query_open(trace, NULL, &q, &err), STRAND_OK, "%s", err.msg);
+	*indexed = 0;
+	for (int i = 0; i < n; i++) {
+		struct strand_query_result res = { 0 };
+		cr_assert_eq(strand_query_exec(q, cmds[i], &res, &err), STRAND_OK, "%s: %s",
+			     cmds[i], err.msg);
+		char *j = strdup(res.json), *f;
+		if ((f = strstr(j, ",\"indexed\":true"))) {
+			memmove(f, f + 15, strlen(f + 15) + 1);
+			++*indexed;
+		} else if ((f = strstr(j, ",\"indexed\":false"))) {
+			memmove(f, f + 16, strlen(f + 16) + 1);
+		}
+		out[i] = j;
+		strand_query_result_fini(&res);
+	}
+	strand_query_free(q);
+}
+
+static void check_memory(const char *src, uint64_t seglen)
+{
+	char *trace = tmp_path("memory", ".strand"), side[4200];
+	copy_file(src, trace);
+	strand_index_path(trace, side, sizeof side, NULL);
+	unlink(side);
+	strand_error err;
+	struct memprobe m = { 0 };
+	struct strand_replay *r = NULL;
+	cr_assert_eq(strand_replay_open(trace, NULL, &r, &err), STRAND_OK, "%s", err.msg);
+	strand_replay_on_mem(r, probe_mem, STRAND_WATCH_READ | STRAND_WATCH_WRITE, &m);
+	cr_assert_eq(strand_replay_seek(r, strand_replay_end(r), &err), STRAND_OK, "%s", err.msg);
+	strand_replay_close(r);
+	cr_assert_gt(m.n, 0);
+	if (m.n <= 20011)
+		m.addr[1] = m.addr[2];
+	char *cmds[16], *plain[16], *fast[16];
+	int n = 0;
+	static const char *const modes[] = { "", " r", " w" };
+	for (int k = 0; k < 3; k++)
+		for (int a = 0; a < 3; a++)
+			if (asprintf(&cmds[n++], "memory 0x%" PRIx64 " %d%s", m.addr[a],
+				     a == 1 ? 8 : 4, modes[k]) < 0)
+				cr_assert_fail();
+	/* across a page boundary, and a range nothing touches */
+	if (asprintf(&cmds[n++], "memory 0x%" PRIx64 " 4200", (m.addr[1] & ~(uint64_t)4095) - 40) < 0 ||
+	    asprintf(&cmds[n++], "memory 0x10 16") < 0)
+		cr_assert_fail();
+	int used;
+	memory_answers(trace, cmds, n, plain, &used);
+	cr_assert_eq(used, 0, "no index yet");
+	struct strand_index_options o = { .segment_length = seglen };
+	cr_assert_eq(strand_index_build(trace, NULL, &o, &err), STRAND_OK, "%s", err.msg);
+	memory_answers(trace, cmds, n, fast, &used);
+	cr_assert_eq(used, n, "every answer from the index");
+	for (int i = 0; i < n; i++) {
+		cr_assert_str_eq(fast[i], plain[i], "%s: %s", trace, cmds[i]);
+		if (i < 3)
+			cr_assert(!strstr(plain[i], "\"count\":0,"), "%s: %s", cmds[i], plain[i]);
+		free(cmds[i]);
+		free(plain[i]);
+		free(fast[i]);
+	}
+	unlink(side);
+	unlink(trace);
+	free(trace);
+}
+
+Test(index, memory_answers_equal_a_replay_pass_on_bundled_traces)
+{
+	for (int i = 0; bundled[i]; i++) {
+		char *p = bundled_path(bundled[i]);
+		check_memory(p, 4096);
+		free(p);
+	}
+}
+
+Test(index, memory_answers_equal_a_replay_pass_on_a_generated_program)
+{
+	char *p = make_trace("memgen", 0);
+	check_memory(p, 4096);
+	unlink(p);
+	free(p);
+}
+
 Test(index, stale_index_is_detected_and_rebuilt)
 {
 	char *gen = make_trace("stale", 0);
@@ -561,6 +671,7 @@ Test(index, answers_equal_a_replay_pass_on_a_recorded_program)
 	cr_assert_eq(rc, 0, "%s", out);
 	check_answers(trace, 65536);
 	check_seeks(trace, 0, 0);
+	check_memory(trace, 65536);
 	unlink(trace);
 	free(trace);
 }

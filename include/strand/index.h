@@ -40,7 +40,7 @@ extern "C" {
 
 struct strand_index;
 
-#define STRAND_INDEX_VERSION_MAJOR 1
+#define STRAND_INDEX_VERSION_MAJOR 2
 #define STRAND_INDEX_VERSION_MINOR 0
 
 /* Traces at least this long get an index built on first need by the
@@ -165,6 +165,17 @@ const struct strand_index_calls *strand_index_calls_to(const struct strand_index
  * (may exceed max). */
 uint32_t strand_index_pages_changed(const struct strand_index *ix, uint64_t addr,
 				    uint64_t len, uint32_t *segs, uint32_t max);
+
+/* Segments in which a guest instruction read (`access` has
+ * STRAND_WATCH_READ) or wrote (STRAND_WATCH_WRITE) a page overlapping
+ * [addr, addr + len), in order, into segs (up to max); returns how many
+ * there are (may exceed max).  Exact at page granularity: a segment not
+ * listed made no such access (kernel writes from events are not guest
+ * accesses).  len 0 or access 0: none.  UINT32_MAX: out of memory (no
+ * answer: replay everything instead). */
+uint32_t strand_index_pages_accessed(const struct strand_index *ix, uint64_t addr,
+				     uint64_t len, uint32_t access, uint32_t *segs,
+				     uint32_t max);
 
 /* ===================================================================== */
 /* Restoring and verifying                                                */
