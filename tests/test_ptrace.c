@@ -369,6 +369,27 @@ Test(ptrace, interrupt_of_spinning_threads_leaves_a_complete_trace, .init = setu
 	cr_assert_eq(s.exit_code, 128 + SIGKILL);
 }
 
+/* An exec while another thread lives is refused: one line, status 125,
+ * no trace. */
+Test(ptrace, exec_with_threads_is_refused_with_a_clear_error, .init = setup, .fini = teardown)
+{
+	char exe[512], trace[512], log[512];
+	build("thread_exec", exe, sizeof exe);
+	snprintf(trace, sizeof trace, "%s/texec.strand", tmpdir);
+	snprintf(log, sizeof log, "%s/record.log", tmpdir);
+	char *prog[] = { exe, NULL };
+	int st = record(trace, false, prog, log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 125, "the recorder's own failure status");
+	FILE *f = fopen(log, "r");
+	char text[4096] = "";
+	cr_assert_not_null(f);
+	text[fread(text, 1, sizeof text - 1, f)] = 0;
+	fclose(f);
+	cr_assert(strstr(text, "an exec from a multi-threaded process is not supported"),
+		  "message: %s", text);
+	cr_assert_neq(access(trace, F_OK), 0, "no trace is left behind");
+}
+
 Test(ptrace, missing_program_exits_127_and_leaves_no_trace, .init = setup, .fini = teardown)
 {
 	char trace[512], log[512];
