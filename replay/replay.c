@@ -30,6 +30,7 @@
 #include <xxhash.h>
 
 #include "replay/replay_int.h"
+#include "strand/knowledge.h"
 
 #define DEFAULT_INTERVAL 1000000ull
 #define DEFAULT_LIMIT (512ull << 20)
@@ -691,6 +692,31 @@ static bool bytes_match(struct strand_replay *r, uint64_t addr, const uint8_t *d
 	return true;
 }
 
+/* NtWriteFile's number in the built-in (Server 2003) numbering. */
+static uint32_t nt_write_file_builtin(void)
+{
+#define NT_SYSCALL(name, num, argc) enum { SYS_##name = num };
+#include "knowledge/nt_syscalls.h"
+#undef NT_SYSCALL
+	return SYS_NtWriteFile;
+}
+
+/* NtWriteFile's number in a trace's NOTE syscall-table (a trace recorded
+ * on real system DLLs numbers services as its ntdll does); UINT32_MAX
+ * when the note is damaged or has no NtWriteFile: its outputs are then
+ * not compared, and strand_replay_exactness says so. */
+static uint32_t nt_write_file_in(const struct strand_record *note)
+{
+	struct strand_systable *t = NULL;
+	strand_error e = { 0 };
+	uint32_t n = UINT32_MAX;
+	if (strand_systable_parse(note->u.note.data, note->u.note.len, &t, &e) == STRAND_OK &&
+	    !strand_systable_number(t, "NtWriteFile", &n))
+		n = UINT32_MAX;
+	strand_systable_free(t);
+	return n;
+}
+
 /* Is the OUTPUT record `rec` what the program wrote with the kernel
  * transition just before it?  Linux: that transition must be a write,
  * pwrite64 or writev to fd == stream returning len, and the bytes those
@@ -761,10 +787,7 @@ static strand_status check_output(struct strand_replay *r, const struct strand_r
 		}
 		checked = true;
 	} else if (r->info.abi == STRAND_ABI_WINDOWS_NT && have && first) {
-#define NT_SYSCALL(name, num, argc) enum { SYS_##name = num };
-#include "knowledge/nt_syscalls.h"
-#undef NT_SYSCALL
-		if (s->number == SYS_NtWriteFile && s->nargs >= 7 && s->args[6] == o->len) {
+		if (s->number == r->nt_write_file && s->nargs >= 7 && s->args[6] == o->len) {
 			if (!bytes_match(r, s->args[5], o->data, o->len, &at))
 				return divergence(r, err,
 						  "divergence at position %" PRIu64 ": recorded output differs from "
@@ -2034,6 +2057,7 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 		goto fail;
 	r->bp_hit_pos = UINT64_MAX;
 	r->watch_hit_pos = UINT64_MAX;
+	r->nt_write_file = nt_write_file_builtin();
 	/* the snapshot */
 	uint32_t run_tid = 0;
 	bool have_run_tid = false;
@@ -2065,6 +2089,9 @@ strand_status rp_open(const char *path, const struct strand_replay_options *opt,
 				    rec->u.region.kind, rec->u.region.name, rec->u.region.data, err);
 		else if (rec->type == STRAND_REC_THREAD)
 			st = thread_add(r, rec->tid, &rec->u.thread, err);
+		else if (rec->type == STRAND_REC_NOTE && rec->u.note.key &&
+			 !strcmp(rec->u.note.key, "syscall-table"))
+			r->nt_write_file = nt_write_file_in(rec);
 		if (st != STRAND_OK) {
 			strand_error_wrap(err, st, "cannot load snapshot of %s", path);
 			goto fail;

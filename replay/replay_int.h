@@ -300,6 +300,10 @@ struct strand_replay {
 	uint64_t last_sys_after;/* position after it */
 	uint32_t last_sys_tid;
 	struct strand_syscall last_sys; /* copy; fx pointers cleared */
+	uint32_t nt_write_file; /* Windows: NtWriteFile's service number in this
+				 * trace (its NOTE syscall-table, else the
+				 * built-in table); UINT32_MAX: unknown, the
+				 * outputs are not compared */
 };
 
 enum { RP_FAULT_NONE = 0, RP_FAULT_UNMAPPED, RP_FAULT_PROT,

@@ -80,6 +80,7 @@ static void run_end(struct scan *s, uint32_t tid, uint64_t pos)
 strand_status strand_activity_scan(const char *trace, struct strand_rnode *out, strand_error *err)
 {
 	struct strand_reader *rd = NULL;
+	struct strand_systable *systable = NULL; /* the trace's service table, NULL = built in */
 	struct scan *s = calloc(1, sizeof *s);
 	strand_status st = STRAND_OK;
 	if (!s || !(s->waits = calloc(MAX_WAITS, sizeof *s->waits))) {
@@ -125,6 +126,17 @@ strand_status strand_activity_scan(const char *trace, struct strand_rnode *out, 
 		case STRAND_REC_SNAPSHOT_END:
 			snapshot = false;
 			break;
+		case STRAND_REC_NOTE:
+			/* a trace on real system DLLs numbers services as its
+			 * ntdll does (docs/trace-format.md) */
+			if (snapshot && !systable && !strcmp(rec->u.note.key, "syscall-table")) {
+				/* a damaged note leaves the built-in numbering, as
+				 * for the analyses (strand verify reports the file) */
+				strand_error e = { 0 };
+				if (strand_systable_parse(rec->u.note.data, rec->u.note.len, &systable, &e) < 0)
+					systable = NULL;
+			}
+			break;
 		case STRAND_REC_SYSCALL:
 		case STRAND_REC_NONDET:
 			if (!have_running) {
@@ -147,7 +159,8 @@ strand_status strand_activity_scan(const char *trace, struct strand_rnode *out, 
 					w->position = pend_pos;
 					w->until = UINT64_MAX;
 					w->open = true;
-					const char *nm = strand_syscall_name(info->abi, info->arch, pend_nr);
+					const char *nm = strand_syscall_name_in(systable, info->abi, info->arch,
+										pend_nr);
 					if (nm)
 						snprintf(w->syscall, sizeof w->syscall, "%s", nm);
 					else
@@ -198,6 +211,7 @@ strand_status strand_activity_scan(const char *trace, struct strand_rnode *out, 
 		strand_r_position(o, "until", s->waits[i].open ? end : s->waits[i].until);
 	}
 out:
+	strand_systable_free(systable);
 	strand_reader_close(rd);
 	if (s) {
 		for (uint32_t i = 0; i < s->nth; i++)

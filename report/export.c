@@ -60,6 +60,7 @@ bool strand_export_format_parse(const char *s, strand_export_format *out)
 struct xctx {
 	struct strand_replay *r;
 	const struct strand_trace_info *info;
+	struct strand_systable *systable; /* owned: the trace's service table, NULL = built in */
 	const struct strand_export_options *opt;
 	uint64_t from, to, max;
 	uint64_t events;        /* events written (bounded by max) */
@@ -109,6 +110,11 @@ static strand_status open_range(const char *trace, const struct strand_export_op
 	if (st < 0)
 		return st;
 	x->info = strand_replay_info(x->r);
+	/* a trace on real system DLLs numbers services as its ntdll does; a
+	 * damaged note leaves the built-in numbering, as for the analyses */
+	strand_error e = { 0 };
+	if (strand_systable_load(trace, &x->systable, &e) < 0)
+		x->systable = NULL;
 	x->opt = opt;
 	x->from = opt->from;
 	x->to = opt->to ? opt->to : UINT64_MAX;
@@ -137,13 +143,13 @@ static strand_status drive(struct xctx *x, strand_error *err)
 static void syscall_object(struct xctx *x, const struct strand_record *rec)
 {
 	x->object[0] = 0;
-	strand_syscall_decode_object(x->r, x->info->abi, x->info->arch, &rec->u.syscall, x->object,
-				     sizeof x->object);
+	strand_syscall_decode_object_in(x->r, x->systable, x->info->abi, x->info->arch, &rec->u.syscall,
+					x->object, sizeof x->object);
 }
 
 static const char *syscall_name(const struct xctx *x, uint32_t nr, char *buf, size_t len)
 {
-	const char *n = strand_syscall_name(x->info->abi, x->info->arch, nr);
+	const char *n = strand_syscall_name_in(x->systable, x->info->abi, x->info->arch, nr);
 	if (n)
 		return n;
 	snprintf(buf, len, "syscall_%" PRIu32, nr);
@@ -490,6 +496,7 @@ out:
 	}
 	free(x.th);
 	strand_replay_close(x.r);
+	strand_systable_free(x.systable);
 	strand_result_free(act);
 	return st;
 }
@@ -607,6 +614,7 @@ static strand_status export_tenet(const char *trace, const struct strand_export_
 out:
 	free(x.line);
 	strand_replay_close(x.r);
+	strand_systable_free(x.systable);
 	return st;
 }
 
@@ -796,6 +804,7 @@ static strand_status export_jsonl(const char *trace, const struct strand_export_
 	}
 	strand_json_free(x.j);
 	strand_replay_close(x.r);
+	strand_systable_free(x.systable);
 	return st;
 }
 

@@ -211,6 +211,13 @@ static void replay_exact(const char *trace, const char *name)
 	}
 	cr_assert_eq(rc, 0, "strand replay failed: %s", text);
 	cr_assert_not_null(strstr(text, "exact"), "replay verdict: %s", text);
+	/* every output the program wrote is compared with its NtWriteFile
+	 * buffer, found by the trace's own service numbers */
+	const char *oc = strstr(text, "outputs compared:");
+	cr_assert_not_null(oc, "replay summary: %s", text);
+	unsigned long done = 0, all = 0;
+	cr_assert_eq(sscanf(oc, "outputs compared: %lu of %lu", &done, &all), 2, "%s", oc);
+	cr_assert_eq(done, all, "outputs compared: %s", text);
 }
 
 Test(winemu_wine, crt_hello_runs_on_wine_ntdll_from_ldrinitializethunk)
