@@ -336,6 +336,26 @@ Test(winemu_wine, threads_with_pthread_mutex_and_condvar_run_and_replay)
 	cr_assert_eq(res.threads, 4);
 	cr_assert_not_null(strstr(s.loaded, "libwinpthread-1.dll "), "loaded: %s", s.loaded);
 	replay_exact(trace, "threads");
+	/* the report page's timeline and `strand export` name Wine's service
+	 * numbers through the trace's table: the workers end in
+	 * NtTerminateThread, the output is NtWriteFile */
+	char cmd[1600], html[600], jsonl[600];
+	snprintf(html, sizeof html, "%s/threads.html", dir);
+	snprintf(jsonl, sizeof jsonl, "%s/threads.jsonl", dir);
+	snprintf(cmd, sizeof cmd, "%s report --format html -o %s %s && %s export --format jsonl -o %s %s", STRAND_CLI,
+		 html, trace, STRAND_CLI, jsonl, trace);
+	cr_assert_eq(system(cmd), 0, "strand report / export failed");
+	static char text[8 << 20];
+	FILE *f = fopen(html, "r");
+	cr_assert_not_null(f);
+	text[fread(text, 1, sizeof text - 1, f)] = 0;
+	fclose(f);
+	cr_assert_not_null(strstr(text, "waits in NtTerminateThread"), "no wait named by Wine's table");
+	f = fopen(jsonl, "r");
+	cr_assert_not_null(f);
+	text[fread(text, 1, sizeof text - 1, f)] = 0;
+	fclose(f);
+	cr_assert_not_null(strstr(text, "\"name\":\"NtWriteFile\""), "no NtWriteFile in the export");
 }
 
 /* Wine's own reg.exe (advapi32, sechost, ucrtbase, kernelbase's registry
