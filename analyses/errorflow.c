@@ -28,6 +28,7 @@
 #include "strand/dataflow.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -401,6 +402,14 @@ static void emit_origin(struct errorflow *s, struct strand_rnode *o, const struc
 		strand_r_string(o, "status_text",
 				strand_syscall_result_str(s->abi, s->arch, result, buf, sizeof buf));
 		strand_r_bool(o, "failed", failed);
+		/* the flow entered the call through bytes it wrote, not its
+		 * result: an out-parameter (the value may be a status of its own) */
+		if (!x->loc_is_reg && x->size && x->have_value) {
+			struct strand_rnode *w = strand_r_object(o, "out_parameter");
+			strand_r_hex(w, "address", x->addr);
+			strand_r_uint(w, "size", x->size);
+			strand_r_hex(w, "value", x->value);
+		}
 	} else if (x->kind == STRAND_DF_EVENT) {
 		strand_r_string(o, "kind", "event");
 		strand_r_position(o, "position", x->position);
@@ -504,9 +513,12 @@ static strand_status emit_chain(struct errorflow *s, const struct sink *k, struc
 		nkeep++;
 	}
 	strand_r_uint(o, "steps_total", np);
-	st = strand_dataflow_stacks(s->r, s->cs, req, nkeep, err);
-	if (st < 0)
-		goto out;
+	/* stacks are an aid to reading the chain: if the replay to one of
+	 * its positions fails, the chain is shown without them */
+	strand_error se;
+	strand_error_clear(&se);
+	if (strand_dataflow_stacks(s->r, s->cs, req, nkeep, &se) < 0)
+		strand_r_stringf(o, "stacks_note", "stacks of the steps not available: %s", se.msg);
 	struct strand_rnode *list = strand_r_list(o, "steps");
 	for (uint32_t i = 0; i < nkeep; i++) {
 		const struct strand_df_step *x = &steps[keep[i]];
@@ -756,9 +768,33 @@ static strand_status errorflow_finish(struct strand_analysis *a, void *state,
 	uint64_t end = strand_replay_position(s->r);
 	strand_replay_observers_mute(s->r, &muted);
 	strand_status st = STRAND_OK;
-	for (uint32_t i = 0; i < s->nsinks && st >= 0; i++)
-		st = emit_symptom(s, &s->sinks[i], list, err);
-	strand_status s2 = strand_replay_seek(s->r, end, st < 0 ? NULL : err);
+	/* an incomplete trace may hold events past the last position replay
+	 * reaches (a kernel call whose record was lost with the rest): its
+	 * symptoms are followed from where the replay ended, and a flow that
+	 * still cannot be followed is a note, not a failed report */
+	const struct strand_trace_summary *sum = strand_reader_summary(strand_replay_reader(s->r));
+	bool incomplete = !sum->complete;
+	for (uint32_t i = 0; i < s->nsinks && st >= 0; i++) {
+		strand_error e2;
+		strand_error_clear(&e2);
+		if (incomplete && s->sinks[i].start > end)
+			s->sinks[i].start = end;
+		st = emit_symptom(s, &s->sinks[i], list, incomplete ? &e2 : err);
+		if (st < 0 && incomplete) {
+			if (list->last)
+				strand_r_stringf(list->last, "chain_note", "not followed (incomplete "
+						 "trace): %s", e2.msg);
+			st = STRAND_OK;
+		}
+	}
+	strand_status s2 = strand_replay_seek(s->r, end, st < 0 || incomplete ? NULL : err);
+	/* an incomplete trace may end on a kernel call whose record was lost:
+	 * the main pass stopped past it, a seek stops before it */
+	for (uint64_t back = 1; s2 < 0 && incomplete && back <= 64 && back < end; back *= 2)
+		s2 = strand_replay_seek(s->r, end - back, NULL);
+	if (s2 < 0 && incomplete)
+		s2 = strand_error_set(err, s2, "errorflow: position=%" PRIu64 " and the 64 before it "
+				      "cannot be reached again", end);
 	strand_replay_observers_unmute(s->r, &muted);
 	if (st < 0)
 		return st;

@@ -24,8 +24,8 @@ static const char css[] =
 	"h3{font-size:1em;margin:.9em 0 .3em}\n"
 	".verdict{display:inline-block;font-weight:700;text-transform:uppercase;letter-spacing:.04em;"
 	"padding:.1em .6em;border-radius:4px;color:#fff;background:var(--mut)}\n"
-	".verdict.failure,.verdict.crash{background:var(--bad)}.verdict.healthy,.verdict.no_failure{background:var(--ok)}"
-	".verdict.hang,.verdict.interrupted{background:var(--warn)}\n"
+	".verdict.failure,.verdict.crash{background:var(--bad)}.verdict.healthy,.verdict.no_failure_found{background:var(--ok)}"
+	".verdict.hang,.verdict.interrupted,.verdict.incomplete{background:var(--warn)}\n"
 	".summary{margin:.4em 0 .6em;max-width:95ch;overflow-wrap:anywhere}\n"
 	"svg{display:block;width:100%;height:auto;max-width:100%}\n"
 	"svg text{font:12px system-ui,sans-serif;fill:var(--fg)}\n"
@@ -394,7 +394,7 @@ static void s_modules(const struct strand_rnode *activity, FILE *out)
 }
 
 static const char *const placed[] = { "verdict", "verdict_reason", "summary", "root_cause", "symptom",
-				      "other_symptoms", "hints", "failed_api_calls",
+				      "other_symptoms", "hints", "failed_api_calls", "candidates",
 				      "other_failures", "trace", "propagation", "timeline",
 				      "plugins", NULL };
 
@@ -454,6 +454,9 @@ void strand_render_report_html(const struct strand_rnode *r, const struct strand
 		fputs("<li><a href=\"#timeline\">Timeline</a></li>\n", out);
 	if (rc)
 		fputs("<li><a href=\"#root-cause\">Root cause &amp; stack</a></li>\n", out);
+	const struct strand_rnode *cl = strand_rnode_get(r, "candidates");
+	if (cl && cl->nchildren)
+		fputs("<li><a href=\"#candidates\">Candidates considered</a></li>\n", out);
 	if (sy)
 		fputs("<li><a href=\"#symptom\">Symptom</a></li>\n", out);
 	if (hints && hints->nchildren)
@@ -485,6 +488,13 @@ void strand_render_report_html(const struct strand_rnode *r, const struct strand
 	}
 	if (rc)
 		s_root_cause(rc, out);
+	const struct strand_rnode *cand = strand_rnode_get(r, "candidates");
+	if (cand && cand->nchildren) {
+		fprintf(out, "<section id=\"candidates\">\n<h2>Candidates considered (%" PRIu32
+			")</h2>\n", cand->nchildren);
+		h_table(cand, NULL, out);
+		fputs("</section>\n", out);
+	}
 	s_symptom(r, out);
 	s_hints(hints, out);
 	s_propagation(r, out);

@@ -13,7 +13,7 @@
 
 /* Fields placed by the layout; anything else is drawn after them. */
 static const char *const placed[] = { "verdict", "verdict_reason", "summary", "root_cause", "symptom",
-				      "other_symptoms", "hints", "failed_api_calls",
+				      "other_symptoms", "hints", "failed_api_calls", "candidates",
 				      "other_failures", "trace", "propagation", "timeline",
 				      "plugins", NULL };
 
@@ -135,6 +135,20 @@ static void t_headline(const struct strand_rnode *rc, FILE *out)
 		}
 		if (strand_rnode_get(rc, "value"))
 			fprintf(out, " produced 0x%" PRIx64, strand_rnode_u64(rc, "value", 0));
+	} else if (!strcmp(kind, "incomplete")) {
+		fputs("none final: the trace ends before the process did", out);
+		const struct strand_rnode *t = strand_rnode_get(rc, "so_far");
+		if (t) {
+			fputs("; so far (tentative): ", out);
+			strand_render_text_esc(strand_rnode_str(t, "syscall", "?"), out);
+			const char *obj = strand_rnode_str(t, "object", NULL);
+			if (obj) {
+				fputs(" on ", out);
+				strand_render_text_esc(obj, out);
+			}
+			fputs(" = ", out);
+			strand_render_text_esc(strand_rnode_str(t, "status_name", "?"), out);
+		}
 	} else if (!strcmp(kind, "wait")) {
 		fputs("the process did not end by itself", out);
 		const char *r = strand_rnode_str(rc, "reason", NULL);
@@ -202,6 +216,30 @@ static void t_root_cause(const struct strand_rnode *rc, bool details, FILE *out)
 	if (stack) {
 		fputs("stack:\n", out);
 		t_stack(stack, "  ", out);
+	}
+}
+
+/* The failing calls the decision weighed: one line each, ruled in or
+ * out, and why. */
+static void t_candidates(const struct strand_rnode *list, FILE *out)
+{
+	fprintf(out, "candidates considered (%" PRIu32 "):\n", list->nchildren);
+	for (const struct strand_rnode *o = list->first; o; o = o->next) {
+		fprintf(out, "  %" PRIu64 ". [", strand_rnode_u64(o, "rank", 0));
+		strand_render_text_esc(strand_rnode_str(o, "ruling", "?"), out);
+		fprintf(out, "] @%" PRIu64 " ", strand_rnode_u64(o, "position", 0));
+		strand_render_text_esc(strand_rnode_str(o, "syscall", "?"), out);
+		const char *obj = strand_rnode_str(o, "object", NULL);
+		if (obj) {
+			fputs(" ", out);
+			strand_render_text_esc(obj, out);
+		}
+		fputs(" = ", out);
+		strand_render_text_esc(strand_rnode_str(o, "status_name", "?"), out);
+		fputs(" (", out);
+		strand_render_text_esc(strand_rnode_str(o, "found_by", "?"), out);
+		fputs(")\n", out);
+		t_kv("      ", "why", strand_rnode_str(o, "why", NULL), out);
 	}
 }
 
@@ -286,6 +324,11 @@ void strand_render_report_text(const struct strand_rnode *r, const char *title, 
 	const struct strand_rnode *rc = strand_rnode_get(r, "root_cause");
 	if (rc) {
 		t_root_cause(rc, details, out);
+		fputc('\n', out);
+	}
+	const struct strand_rnode *cand = strand_rnode_get(r, "candidates");
+	if (cand && cand->nchildren) {
+		t_candidates(cand, out);
 		fputc('\n', out);
 	}
 	t_section(strand_rnode_get(r, "symptom"), out);
@@ -414,6 +457,9 @@ void strand_render_report_md(const struct strand_rnode *r, const char *title, bo
 	}
 	const struct strand_rnode *rc = strand_rnode_get(r, "root_cause");
 	m_section(rc, out);
+	const struct strand_rnode *cand = strand_rnode_get(r, "candidates");
+	if (cand && cand->nchildren)
+		m_section(cand, out);
 	m_section(strand_rnode_get(r, "symptom"), out);
 	static const char *const rest[] = { "other_symptoms", "hints", "failed_api_calls",
 					    "other_failures", NULL };

@@ -176,7 +176,8 @@ static void emit_other_failures(struct strand_rnode *root, const struct strand_r
 		if (!strand_rnode_u64(c, "failed", 0))
 			continue;
 		uint64_t pos = strand_rnode_u64(c, "position", 0), tid = strand_rnode_u64(c, "tid", 0);
-		if (rc->found && pos == rc->pos && tid == rc->tid)
+		if ((rc->found && pos == rc->pos && tid == rc->tid) ||
+		    (rc->so_far && pos == rc->tentative.pos && tid == rc->tentative.tid))
 			continue;
 		const char *name = strand_rnode_str(c, "name", "?");
 		const char *obj = strand_rnode_str(c, "object", "");
@@ -230,6 +231,9 @@ static void emit_other_failures(struct strand_rnode *root, const struct strand_r
 				: rc->found ? "not connected to the symptom by any evidence"
 				: !strcmp(rc->verdict, "failure") || !strcmp(rc->verdict, "crash")
 				? "its status did not flow into the symptom"
+				: rc->kind == RC_INCOMPLETE
+				? "nothing recorded connects it to a symptom (the trace ends before the "
+				  "process did)"
 				: "the process did not fail because of it");
 		}
 	}
@@ -335,7 +339,9 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 	struct rc_inputs in = { .info = info, .ef = ef, .sc = sc, .kb = &kb,
 				.crash = strand_analysis_result_of(a, "crash"),
 				.hang = strand_analysis_result_of(a, "hang"),
-				.program = program_name(strand_analysis_replay(a)) };
+				.program = program_name(strand_analysis_replay(a)),
+				.incomplete = !sum->complete, .truncated = sum->truncated,
+				.instructions = strand_replay_end(strand_analysis_replay(a)) };
 	struct rc rc;
 	rc_decide(&in, &rc);
 	/* the syscalls plugin's object names more (the file behind a
@@ -355,6 +361,16 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 			 "below as not the cause).", rc.reason, strand_rnode_u64(sc, "failed", 0));
 	} else if (rc.kind == RC_CRASH && !rc.found) {
 		snprintf(summary, sizeof summary, "The process crashed: %s.", rc.reason);
+	} else if (rc.kind == RC_INCOMPLETE) {
+		const char *sn = rc.so_far ? status_name(info, rc.tentative.status) : NULL;
+		int o = snprintf(summary, sizeof summary, "Incomplete trace: %s.", rc.reason);
+		if (rc.so_far && o > 0 && (size_t)o < sizeof summary)
+			snprintf(summary + o, sizeof summary - (size_t)o, " So far (tentative): a "
+				 "diagnostic written before the end leads to %s%s%s returned %s at "
+				 "position %" PRIu64 "; whether the process failed because of it is "
+				 "not recorded.", rc.tentative.syscall, rc.tentative.object ? " on " : "",
+				 rc.tentative.object ? rc.tentative.object : "", sn ? sn : "a failure",
+				 rc.tentative.pos);
 	} else if (rc.kind == RC_CHILD) {
 		snprintf(summary, sizeof summary, "%s.", rc.reason);
 	} else if (rc.kind == RC_WAIT) {
@@ -364,13 +380,23 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 		int mlen = msg ? (int)strlen(msg) : 0;
 		if (mlen && msg[mlen - 1] == '.')
 			mlen--; /* the sentence goes on */
-		snprintf(summary, sizeof summary,
-			 "%s. Root cause: %s%s%s returned %s (0x%08" PRIX64 ")%s%.*s, at position %"
-			 PRIu64 " in thread %" PRIu64 ".",
-			 strand_rnode_str(rc.symptom, "description", "failure"), rc.syscall,
-			 rc.object ? " on " : "", rc.object ? rc.object : "",
-			 sn ? sn : "a failure", rc.status, msg ? ": " : "", mlen, msg ? msg : "",
-			 rc.pos, rc.tid);
+		if (rc.out_param)
+			snprintf(summary, sizeof summary,
+				 "%s. Root cause: %s%s%s reported %s (%" PRIu64 ")%s%.*s in the memory it "
+				 "wrote for the caller (the call itself succeeded), at position %" PRIu64
+				 " in thread %" PRIu64 ".",
+				 strand_rnode_str(rc.symptom, "description", "failure"), rc.syscall,
+				 rc.object ? " on " : "", rc.object ? rc.object : "",
+				 sn ? sn : "an error", rc.status_raw, msg ? ": " : "", mlen, msg ? msg : "",
+				 rc.pos, rc.tid);
+		else
+			snprintf(summary, sizeof summary,
+				 "%s. Root cause: %s%s%s returned %s (0x%08" PRIX64 ")%s%.*s, at position %"
+				 PRIu64 " in thread %" PRIu64 ".",
+				 strand_rnode_str(rc.symptom, "description", "failure"), rc.syscall,
+				 rc.object ? " on " : "", rc.object ? rc.object : "",
+				 sn ? sn : "a failure", rc.status, msg ? ": " : "", mlen, msg ? msg : "",
+				 rc.pos, rc.tid);
 	} else {
 		snprintf(summary, sizeof summary, "%s. No failing kernel call lies on the data or "
 			 "control path to it: the program's own code produced the error%s%s.",
@@ -414,6 +440,15 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 		strand_r_string(r, "kind", rc.kind == RC_CRASH ? "crash" : "kernel_call");
 		strand_r_string(r, "found_by", rc.found_by);
 		strand_r_string(r, "found_by_detail", rc.confidence);
+		if (rc.out_param) {
+			/* the call returned success; the status is the value it wrote */
+			struct strand_rnode *op = strand_r_object(r, "status_from");
+			strand_r_string(op, "where", "out-parameter");
+			strand_r_hex(op, "address", rc.status_addr);
+			strand_r_uint(op, "value", rc.status_raw);
+			const struct strand_rnode *call = syscall_at(sc, rc.pos, rc.tid);
+			strand_r_hex(op, "call_result", strand_rnode_u64(call, "result", 0));
+		}
 		const struct strand_rnode *api = api_call_containing(ha, rc.pos, rc.tid);
 		if (api) {
 			struct strand_rnode *ao2 = strand_r_object(r, "api_call");

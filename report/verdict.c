@@ -126,17 +126,35 @@ static void rank_by_text(const struct rc_inputs *in, const struct strand_rnode *
 	}
 }
 
+/* The error value a successful kernel call wrote into user memory, when
+ * that value is what the flow followed to the symptom: the call's result
+ * said "done", the bytes it wrote said what went wrong (an error reported
+ * through an out-parameter).  Linux: a positive errno in an int-sized
+ * location.  Returns the value, 0 if none. */
+static uint64_t out_param_error(const struct rc_inputs *in, const struct strand_rnode *o)
+{
+	const struct strand_rnode *w = strand_rnode_get(o, "out_parameter");
+	if (!w || in->info->abi != STRAND_ABI_LINUX)
+		return 0;
+	uint64_t size = strand_rnode_u64(w, "size", 0), v = strand_rnode_u64(w, "value", 0);
+	if (size < 4 || size > 8 || v == 0 || v > 4095 || !strand_errno_lookup((uint32_t)v))
+		return 0;
+	return v;
+}
+
 static bool chain_reaches_kernel(const struct rc_inputs *in, const struct strand_rnode *o)
 {
 	if (!o || strcmp(strand_rnode_str(o, "kind", ""), "syscall"))
 		return false;
-	if (strand_rnode_u64(o, "failed", 0))
+	if (strand_rnode_u64(o, "failed", 0) || out_param_error(in, o))
 		return true;
 	/* a Windows status that is not success but not an error either
 	 * (STATUS_TIMEOUT, STATUS_BUFFER_OVERFLOW, a wait result) counts when
 	 * data flow carried it to the symptom */
 	return in->info->abi == STRAND_ABI_WINDOWS_NT && strand_rnode_u64(o, "status", 0) != 0;
 }
+
+static void decide_incomplete(const struct rc_inputs *in, struct rc *rc);
 
 void rc_decide(const struct rc_inputs *in, struct rc *rc)
 {
@@ -174,8 +192,14 @@ void rc_decide(const struct rc_inputs *in, struct rc *rc)
 		}
 		return;
 	}
+	/* 1b. the trace ends before the process did: no final answer, only
+	 * what the recorded part shows */
+	if (in->incomplete) {
+		decide_incomplete(in, rc);
+		return;
+	}
 	/* 2. the process did not end by itself */
-	if (in->hang && strcmp(strand_rnode_str(in->hang, "ended_by", "process"), "process")) {
+	if (!in->partial && in->hang && strcmp(strand_rnode_str(in->hang, "ended_by", "process"), "process")) {
 		rc->verdict = strand_rnode_str(in->hang, "verdict", "interrupted");
 		rc->kind = RC_WAIT;
 		rc->found_by = "wait graph";
@@ -188,7 +212,7 @@ void rc_decide(const struct rc_inputs *in, struct rc *rc)
 			 "diagnostic line, exit status 0");
 		return;
 	}
-	if (!exit && !service) {
+	if (!exit && !service && !in->partial) {
 		snprintf(rc->reason, sizeof rc->reason, "the process wrote a diagnostic line (\"%s\") "
 			 "but ended with exit status 0", strand_rnode_str(line, "description", ""));
 		rc->symptom = NULL;
@@ -221,11 +245,27 @@ void rc_decide(const struct rc_inputs *in, struct rc *rc)
 		rc->status = strand_rnode_u64(o, "status", 0);
 		rc->syscall = strand_rnode_str(o, "syscall", "?");
 		rc->object = strand_rnode_str(o, "object", NULL);
+		uint64_t ov = strand_rnode_u64(o, "failed", 0) ? 0 : out_param_error(in, o);
+		if (ov) {
+			const struct strand_rnode *w = strand_rnode_get(o, "out_parameter");
+			rc->out_param = true;
+			rc->status_raw = ov;
+			rc->status_addr = strand_rnode_u64(w, "address", 0);
+			rc->status = (uint64_t)-(int64_t)ov;
+		}
 		rc->found_by = strcmp(strand_rnode_str(ch, "found_by", "data flow"), "control flow")
 				       ? "data flow" : "control flow";
-		snprintf(rc->found_by_buf, sizeof rc->found_by_buf,
-			 "%s: the %s symptom's value was followed back to this kernel call",
-			 rc->found_by, strand_rnode_str(sy[i], "kind", "?"));
+		if (rc->out_param)
+			snprintf(rc->found_by_buf, sizeof rc->found_by_buf,
+				 "%s: the %s symptom's value was followed back to an error value "
+				 "(%" PRIu64 ") this kernel call wrote into user memory at 0x%" PRIx64
+				 " (an out-parameter; the call itself returned success)",
+				 rc->found_by, strand_rnode_str(sy[i], "kind", "?"), rc->status_raw,
+				 rc->status_addr);
+		else
+			snprintf(rc->found_by_buf, sizeof rc->found_by_buf,
+				 "%s: the %s symptom's value was followed back to this kernel call",
+				 rc->found_by, strand_rnode_str(sy[i], "kind", "?"));
 		rc->confidence = rc->found_by_buf;
 		rc->chain = ch;
 		snprintf(rc->reason, sizeof rc->reason, "%s", strand_rnode_str(sy[i], "description", ""));
@@ -266,6 +306,8 @@ void rc_decide(const struct rc_inputs *in, struct rc *rc)
 			 "heuristic: %s (data and control flow from the symptom did not reach a "
 			 "kernel failure)", c->why);
 		rc->confidence = rc->found_by_buf;
+		rc->chosen = *c;
+		rc->chosen.chosen = true;
 		memmove(rc->cand, rc->cand + 1, (rc->ncand - 1) * sizeof rc->cand[0]);
 		rc->ncand--;
 		snprintf(rc->reason, sizeof rc->reason, "%s", strand_rnode_str(sy[0], "description", ""));
@@ -289,6 +331,46 @@ void rc_decide(const struct rc_inputs *in, struct rc *rc)
 		 "control path to it%s%s", strand_rnode_str(sy[0], "description", "failure"),
 		 rc->user ? ": the value was produced by the program's code at " : "",
 		 rc->user ? strand_rnode_str(rc->user, "where", "?") : "");
+}
+
+/* Verdict "incomplete": the process's end is not in the trace, so no
+ * cause is final.  The symptoms of the recorded part (a diagnostic line
+ * written before the end) are decided as usual, and a kernel failure they
+ * reach is kept as what the recorded part shows, labelled tentative. */
+static void decide_incomplete(const struct rc_inputs *in, struct rc *rc)
+{
+	struct rc_inputs sub = *in;
+	sub.incomplete = false;
+	sub.partial = true;
+	struct rc *part = malloc(sizeof *part);
+	rc->verdict = "incomplete";
+	rc->kind = RC_INCOMPLETE;
+	rc->found_by = "trace end";
+	rc->confidence = "trace end: the trace holds no process exit";
+	snprintf(rc->reason, sizeof rc->reason, "the trace ends before the process did: %" PRIu64
+		 " instructions recorded, %s; the answer covers only that part", in->instructions,
+		 in->truncated ? "then the file is cut (no footer: read up to its last whole chunk)"
+			       : "and no process exit (the recording was stopped or the recorder killed)");
+	if (!part)
+		return;
+	rc_decide(&sub, part);
+	if (part->found && part->kind == RC_KERNEL) {
+		rc->so_far = true;
+		struct rc_candidate *t = &rc->tentative;
+		t->pos = part->pos;
+		t->tid = part->tid;
+		t->status = part->status;
+		t->syscall = part->syscall;
+		t->object = part->object;
+		t->found_by = part->found_by;
+		t->out_param = part->out_param;
+		snprintf(rc->tentative_how, sizeof rc->tentative_how, "%s", part->confidence);
+		rc->symptom = part->symptom;
+		rc->chain = part->chain;
+	}
+	memcpy(rc->cand, part->cand, sizeof rc->cand);
+	rc->ncand = part->ncand;
+	free(part);
 }
 
 /* The chain's deciding branch (a control step), if any. */
@@ -332,6 +414,33 @@ void rc_emit(struct strand_rnode *root, const struct rc_inputs *in, const struct
 		for (const struct strand_rnode *f = in->hang->first; f; f = f->next)
 			if (strcmp(f->name, "verdict") && strcmp(f->name, "ended_by"))
 				strand_r_copy(r, NULL, f);
+	} else if (rc->kind == RC_INCOMPLETE) {
+		r = strand_r_object(root, "root_cause");
+		strand_r_string(r, "kind", "incomplete");
+		strand_r_string(r, "found_by", rc->found_by);
+		strand_r_string(r, "explanation", rc->reason);
+		strand_r_uint(r, "instructions_recorded", in->instructions);
+		if (rc->so_far) {
+			const struct rc_candidate *t = &rc->tentative;
+			struct strand_rnode *o = strand_r_object(r, "so_far");
+			strand_r_string(o, "syscall", t->syscall ? t->syscall : "?");
+			if (t->object)
+				strand_r_string(o, "object", t->object);
+			strand_r_hex(o, "status", t->status);
+			const char *sn = errno_name(in, t->status);
+			strand_r_string(o, "status_name", sn ? sn : "?");
+			strand_r_position(o, "position", t->pos);
+			strand_r_uint(o, "tid", t->tid);
+			strand_r_string(o, "found_by", t->found_by ? t->found_by : "?");
+			strand_r_string(o, "found_by_detail", rc->tentative_how);
+			strand_r_string(o, "note", "tentative: a diagnostic written before the trace "
+					"ends leads to this call; what the process did after it was not "
+					"recorded");
+		}
+		/* where each thread stood when the trace ends */
+		const struct strand_rnode *th = in->hang ? strand_rnode_get(in->hang, "threads") : NULL;
+		if (th)
+			strand_r_copy(r, "threads", th);
 	} else if (rc->kind == RC_CHILD) {
 		r = strand_r_object(root, "root_cause");
 		strand_r_string(r, "kind", "child_process");
@@ -372,15 +481,17 @@ void rc_emit(struct strand_rnode *root, const struct rc_inputs *in, const struct
 		strand_r_string(ne, "meaning", rc->normal_exit->text);
 		strand_r_string(ne, "source", rc->normal_exit->source);
 	}
-	if (!rc->ncand)
+	bool chose = rc->found && !strcmp(rc->found_by, "heuristic") && rc->chosen.chosen;
+	if (!rc->ncand && !chose)
 		return;
 	struct strand_rnode *cl = strand_r_list(root, "candidates");
 	if (cl)
 		cl->flags |= STRAND_RF_TABLE;
-	for (uint32_t i = 0; i < rc->ncand; i++) {
-		const struct rc_candidate *c = &rc->cand[i];
+	for (uint32_t i = chose ? 0 : 1; i <= rc->ncand; i++) {
+		const struct rc_candidate *c = i == 0 ? &rc->chosen : &rc->cand[i - 1];
 		struct strand_rnode *o = strand_r_object(cl, NULL);
-		strand_r_uint(o, "rank", i + 1);
+		strand_r_uint(o, "rank", chose ? i + 1 : i);
+		strand_r_string(o, "ruling", c->chosen ? "ruled in" : "ruled out");
 		strand_r_position(o, "position", c->pos);
 		strand_r_uint(o, "tid", c->tid);
 		strand_r_string(o, "syscall", c->syscall ? c->syscall : "?");
@@ -390,6 +501,16 @@ void rc_emit(struct strand_rnode *root, const struct rc_inputs *in, const struct
 		const char *sn = errno_name(in, c->status);
 		strand_r_string(o, "status_name", sn ? sn : "?");
 		strand_r_string(o, "found_by", c->found_by);
-		strand_r_string(o, "why", c->why);
+		if (c->chosen)
+			strand_r_string(o, "why", c->why);
+		else
+			strand_r_stringf(o, "why", "%s; ruled out: %s", c->why,
+					 rc->found && strcmp(rc->found_by, "heuristic")
+					 ? "the symptom's value was followed by flow to another call"
+					 : chose ? "ranked below the call taken"
+					 : rc->kind == RC_INCOMPLETE ? "the trace ends before the process did"
+					 : "below the heuristic's threshold (the error line names neither its "
+					   "object nor its status)");
+
 	}
 }

@@ -15,6 +15,12 @@ struct rc_inputs {
 	const struct strand_rnode *hang;  /* hang (may be NULL) */
 	const struct kb *kb;
 	const char *program;              /* basename of the executable, may be NULL */
+	/* The trace's end (strand_reader_summary): `incomplete` when no
+	 * PROCESS_EXIT was recorded (the recorder was killed, the file cut),
+	 * `truncated` when the file has no footer; `instructions` recorded. */
+	bool incomplete, truncated;
+	uint64_t instructions;
+	bool partial;                     /* internal: deciding on a part of the run */
 };
 
 enum rc_kind {
@@ -24,6 +30,7 @@ enum rc_kind {
 	RC_USER_CODE = 3, /* no kernel failure: a decision of the program's own code */
 	RC_WAIT = 4,      /* blocked threads (hang, interrupted recording) */
 	RC_CHILD = 5,     /* the symptom's value came from a child process's exit status */
+	RC_INCOMPLETE = 6,/* the trace ends before the process did: no final answer */
 };
 
 #define RC_MAX_CANDIDATES 6
@@ -35,6 +42,8 @@ struct rc_candidate {
 	const char *found_by;             /* static */
 	char why[200];
 	int score;
+	bool chosen;                      /* the heuristic took it as the cause */
+	bool out_param;                   /* status read from memory the kernel wrote */
 };
 
 struct rc {
@@ -55,6 +64,17 @@ struct rc {
 	const struct kb_entry *normal_exit; /* the documented normal exit, if that decided */
 	struct rc_candidate cand[RC_MAX_CANDIDATES];
 	uint32_t ncand;
+	struct rc_candidate chosen;         /* found_by heuristic: the candidate taken */
+	/* found by flow through an out-parameter: the kernel call succeeded and
+	 * wrote the error value into user memory at status_addr (status holds
+	 * it as -errno) */
+	bool out_param;
+	uint64_t status_addr, status_raw;
+	/* RC_INCOMPLETE: what the recorded part shows (a kernel failure the
+	 * partial run's symptoms reach), tentative */
+	bool so_far;
+	struct rc_candidate tentative;
+	char tentative_how[300];
 };
 
 /* Symptoms of errorflow ordered by priority into out[] (max n). */

@@ -465,3 +465,170 @@ Test(rootcause, kb_file_adds_hints_and_a_bad_one_fails, .timeout = 300)
 	free(run(cmd, &st));
 	free(cmd);
 }
+
+/* ------------------------------------------------- incomplete traces */
+
+/* The report of a trace file, or a failed test. */
+static struct strand_result *report_of(const char *trace)
+{
+	struct strand_result *res = strand_result_new();
+	strand_error err;
+	strand_error_clear(&err);
+	cr_assert_eq(strand_report_build(trace, NULL, res, &err), STRAND_OK, "%s: %s", trace, err.msg);
+	return res;
+}
+
+static void rm_rf(const char *dir)
+{
+	char *cmd = NULL;
+	int st;
+	cr_assert(asprintf(&cmd, "rm -rf %s", dir) > 0);
+	free(run(cmd, &st));
+	free(cmd);
+}
+
+/* An incomplete trace gets the verdict "incomplete" and no root cause
+ * presented as final. */
+static void assert_incomplete(const struct strand_rnode *r)
+{
+	const struct strand_rnode *rc = strand_rnode_get(r, "root_cause");
+	cr_assert_str_eq(strand_rnode_str(r, "verdict", "?"), "incomplete");
+	cr_assert(strstr(strand_rnode_str(r, "verdict_reason", ""), "the trace ends before the process did"),
+		  "%s", strand_rnode_str(r, "verdict_reason", ""));
+	cr_assert(strstr(strand_rnode_str(r, "summary", ""), "instructions recorded"));
+	cr_assert_str_eq(strand_rnode_str(rc, "kind", "?"), "incomplete");
+	cr_assert_null(strand_rnode_str(rc, "syscall", NULL), "a cause presented as final");
+	cr_assert_gt(strand_rnode_u64(rc, "instructions_recorded", 0), 0);
+}
+
+/* A recorded trace cut to 60% of its size (a copy that stopped, a disk
+ * that filled): the verdict says what the trace holds. */
+Test(rootcause, truncated_copy_of_a_trace_is_incomplete, .timeout = 300)
+{
+	char dir[] = "/tmp/strand-rootcause-cut-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *cmd = NULL;
+	int st;
+	cr_assert(asprintf(&cmd, "cd %s && %s record -q -o t.strand -- cat nofile 2>/dev/null; "
+			   "head -c $(( $(stat -c %%s t.strand) * 6 / 10 )) t.strand > cut.strand",
+			   dir, STRAND_CLI) > 0);
+	free(run(cmd, &st));
+	free(cmd);
+	char trace[600];
+	snprintf(trace, sizeof trace, "%s/cut.strand", dir);
+	struct strand_result *res = report_of(trace);
+	assert_incomplete(strand_result_root(res));
+	cr_assert(strstr(strand_rnode_str(strand_result_root(res), "verdict_reason", ""), "cut"));
+	strand_result_free(res);
+	/* the text report says it in its headline */
+	cr_assert(asprintf(&cmd, "%s report -q %s", STRAND_CLI, trace) > 0);
+	char *out = run(cmd, &st);
+	free(cmd);
+	cr_assert(strstr(out, "verdict: incomplete") && strstr(out, "root cause: none final"), "%s", out);
+	free(out);
+	rm_rf(dir);
+}
+
+/* The recorder killed (SIGKILL) while the program waits after reporting
+ * a missing file: finalize keeps what was written; the report is
+ * "incomplete" and shows the failure as what the recorded part shows,
+ * tentative. */
+Test(rootcause, killed_recording_is_incomplete_with_what_it_shows, .timeout = 300)
+{
+	char dir[] = "/tmp/strand-rootcause-kill-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *cmd = NULL;
+	int st;
+	/* key frames every few calls: the chunks before the wait are written */
+	cr_assert(asprintf(&cmd, "cd %s && gcc -O1 -g -o failwait %s/failwait.c && "
+			   "{ %s record -q --keyframe-every 4 -o k.strand -- ./failwait app.conf "
+			   "> out.txt 2> err.txt & pid=$!; sleep 2; kill -KILL $pid; wait $pid; "
+			   "%s finalize k.strand.raw; } 2>&1", dir, SRC, STRAND_CLI, STRAND_CLI) > 0);
+	char *out = run(cmd, &st);
+	free(cmd);
+	char trace[600];
+	snprintf(trace, sizeof trace, "%s/k.strand", dir);
+	struct stat sb;
+	cr_assert_eq(stat(trace, &sb), 0, "not finalized: %s", out);
+	free(out);
+	struct strand_result *res = report_of(trace);
+	const struct strand_rnode *r = strand_result_root(res);
+	assert_incomplete(r);
+	const struct strand_rnode *t = strand_rnode_get(strand_rnode_get(r, "root_cause"), "so_far");
+	cr_assert_not_null(t, "the failure before the wait is not shown");
+	cr_assert_str_eq(strand_rnode_str(t, "syscall", "?"), "openat");
+	cr_assert(strstr(strand_rnode_str(t, "object", ""), "app.conf"));
+	cr_assert_str_eq(strand_rnode_str(t, "status_name", "?"), "ENOENT");
+	strand_result_free(res);
+	rm_rf(dir);
+}
+
+/* Recording onto a full filesystem (a 700 KiB tmpfs the test mounts):
+ * a one-line error naming ENOSPC, the partial trace kept, and once
+ * finalized elsewhere its report is "incomplete". */
+Test(rootcause, recording_onto_a_full_filesystem_keeps_a_partial_trace, .timeout = 300)
+{
+	char dir[] = "/tmp/strand-rootcause-full-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *cmd = NULL;
+	int st;
+	cr_assert(asprintf(&cmd, "cd %s && mkdir small && mount -t tmpfs -o size=700k tmpfs small 2>&1",
+			   dir) > 0);
+	char *out = run(cmd, &st);
+	free(cmd);
+	if (st != 0) {
+		rm_rf(dir);
+		cr_skip_test("cannot mount a small tmpfs here (needs CAP_SYS_ADMIN): %s", out);
+	}
+	free(out);
+	cr_assert(asprintf(&cmd, "cd %s && %s record -q -o small/t.strand -- cat nofile 2>&1 > out.txt; "
+			   "echo rc=$?; cp small/t.strand.raw t.strand.raw; umount small; "
+			   "%s finalize -o t.strand t.strand.raw 2>&1", dir, STRAND_CLI, STRAND_CLI) > 0);
+	out = run(cmd, &st);
+	free(cmd);
+	cr_assert(strstr(out, "No space left on device") && strstr(out, "partial trace kept"), "%s", out);
+	cr_assert(strstr(out, "rc=125"), "%s", out);
+	char trace[600];
+	snprintf(trace, sizeof trace, "%s/t.strand", dir);
+	struct stat sb;
+	cr_assert_eq(stat(trace, &sb), 0, "the partial trace is not usable: %s", out);
+	free(out);
+	struct strand_result *res = report_of(trace);
+	assert_incomplete(strand_result_root(res));
+	strand_result_free(res);
+	rm_rf(dir);
+}
+
+/* ------------------------------------------------------------ renderers */
+
+/* The failing calls the decision weighed are shown in every format, each
+ * ruled in or out with why; the HTML verdict has a style of its own. */
+Test(rootcause, candidates_are_shown_in_text_markdown_and_html, .timeout = 300)
+{
+	char dir[] = "/tmp/strand-rootcause-cand-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *cmd = NULL;
+	int st;
+	cr_assert(asprintf(&cmd, "cd %s && %s record -q -o t.strand -- ls --bogus-option > out.txt 2>&1; "
+			   "%s report -q t.strand > r.txt && %s report -q --format md t.strand > r.md && "
+			   "%s report -q --format html -o r.html t.strand && echo ok", dir, STRAND_CLI,
+			   STRAND_CLI, STRAND_CLI, STRAND_CLI) > 0);
+	char *out = run(cmd, &st);
+	free(cmd);
+	cr_assert(strstr(out, "ok"), "%s", out);
+	free(out);
+	static const char *const want[][2] = {
+		{ "r.txt", "candidates considered (" }, { "r.txt", "[ruled out]" },
+		{ "r.md", "## Candidates" }, { "r.md", "ruled out" },
+		{ "r.html", "id=\"candidates\"" }, { "r.html", "ruled out" },
+		{ "r.html", ".verdict.no_failure_found{" }, { "r.html", "class=\"verdict failure\"" },
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		cr_assert(asprintf(&cmd, "cat %s/%s", dir, want[i][0]) > 0);
+		out = run(cmd, &st);
+		free(cmd);
+		cr_expect(strstr(out, want[i][1]), "%s lacks '%s'", want[i][0], want[i][1]);
+		free(out);
+	}
+	rm_rf(dir);
+}
