@@ -115,6 +115,20 @@ static const struct rc_case cases[] = {
 	/* hangs: the recording is interrupted */
 	{ "pause_forever", INTERRUPT, "gcc -O1 -g -o waiter $SRC/waiter.c", "./waiter", "interrupted", "-", NULL, "wait", NULL, NULL },
 	{ "cat_blocked_on_fifo", INTERRUPT, "mkfifo p", "cat p", "interrupted", "-", NULL, "wait", NULL, NULL },
+	/* more classes: permissions on a user's file, through Python; EPERM,
+	 * EINVAL, ESRCH, ELOOP, ENAMETOOLONG; a missing archive member (no
+	 * kernel failure); a wait on a pipe nobody writes */
+	{ "grep_unreadable", AS_NOBODY, "echo y > unread; chmod 000 unread", "grep foo unread", F, "openat", "unread", "EACCES", "libc", NULL },
+	{ "python_open_denied", AS_NOBODY, NULL, "/usr/bin/python3 -S -c \"open('/etc/shadow')\"", F, "openat", "/etc/shadow", "EACCES", "libc", NULL },
+	{ "mkdir_p_through_file", AS_ROOT, "echo x > f", "mkdir -p f/d/e", F, "mkdir,mkdirat,chdir,openat", "f", "ENOTDIR", "libc", NULL },
+	{ "chown_denied", AS_NOBODY, "echo x > f", "chown root f", F, "fchownat,chown,lchown", "f", "EPERM", "libc", NULL },
+	{ "rmdir_dot", AS_ROOT, NULL, "rmdir .", F, "rmdir,unlinkat", ".", "EINVAL", "libc", NULL },
+	{ "kill_no_such_process", AS_ROOT, NULL, "/usr/bin/kill -0 999999", F, "kill", "999999", "ESRCH", "libc",
+	  "a process id is not decoded as the kill call's object" },
+	{ "cat_symlink_loop", AS_ROOT, "ln -s la lb; ln -s lb la", "cat la", F, "openat", "la", "ELOOP", "libc", NULL },
+	{ "touch_name_too_long", AS_ROOT, NULL, "touch $(printf '%0300d' 0)", F, "openat,utimensat", "00000000", "ENAMETOOLONG", "libc", NULL },
+	{ "tar_missing_member", AS_ROOT, "echo x > f; tar -cf a.tar f", "tar -xf a.tar missing", F, "-", NULL, "user_code", NULL, NULL },
+	{ "python_read_empty_pipe", INTERRUPT, NULL, "/usr/bin/python3 -S -c \"import os; r, w = os.pipe(); os.read(r, 1)\"", "interrupted", "-", NULL, "wait", NULL, NULL },
 	/* failures inside child processes */
 	{ "sh_child_missing_file", AS_ROOT, NULL, "sh -c 'cat nofile'", F, "openat", "nofile", "ENOENT", "libc", CHILDREN },
 	{ "make_recipe_fails", AS_ROOT, "printf 'all:\\n\\tcat nofile\\n' > Makefile", "make", F, "openat", "nofile", "ENOENT", "libc", CHILDREN },
@@ -342,11 +356,19 @@ ParameterizedTest(int *idx, rootcause, windows_scenario_gets_its_known_cause, .t
 	cr_assert_not_null(mkdtemp(dir));
 	char *cmd = NULL;
 	int st;
-	cr_assert(asprintf(&cmd, "cd %s && i686-w64-mingw32-gcc-win32 -std=gnu11 -O1 -fno-omit-frame-pointer "
-			   "-o rcwin.exe %s/win/rcwin.c -Wl,--no-insert-timestamp -Wl,--image-base,0x00400000 "
-			   "-Wl,--strip-debug 2>&1 && %s record-win -q -o t.strand --modules %s --system-dlls %s "
-			   "--nls %s %s/win/%s.scenario 2>&1", dir, SRC, STRAND_CLI, dir, sys, nls, SRC,
-			   c->scenario) > 0);
+	/* rcwin.exe is built once per run of this test binary (every
+	 * scenario runs the same program), under a lock, in a directory named
+	 * by the runner's pid; directories of runs that are gone are removed */
+	char shared[64];
+	snprintf(shared, sizeof shared, "/tmp/strand-rootcause-build-%ld", (long)getppid());
+	cr_assert(asprintf(&cmd, "for d in /tmp/strand-rootcause-build-*; do [ -d \"$d\" ] && "
+			   "! kill -0 \"${d##*-}\" 2>/dev/null && rm -rf \"$d\"; done; mkdir -p %s && "
+			   "flock %s/lock sh -c '[ -f %s/rcwin.exe ] || { i686-w64-mingw32-gcc-win32 -std=gnu11 "
+			   "-O1 -fno-omit-frame-pointer -o %s/rcwin.tmp %s/win/rcwin.c -Wl,--no-insert-timestamp "
+			   "-Wl,--image-base,0x00400000 -Wl,--strip-debug && mv %s/rcwin.tmp %s/rcwin.exe; }' 2>&1 && "
+			   "cp %s/rcwin.exe %s/ && cd %s && %s record-win -q -o t.strand --modules %s --system-dlls %s "
+			   "--nls %s %s/win/%s.scenario 2>&1", shared, shared, shared, shared, SRC, shared, shared,
+			   shared, dir, dir, STRAND_CLI, dir, sys, nls, SRC, c->scenario) > 0);
 	char *out = run(cmd, &st);
 	free(cmd);
 	char trace[600];
