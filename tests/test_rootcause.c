@@ -89,7 +89,9 @@ static const struct rc_case cases[] = {
 	/* refused connections */
 	{ "python_connect_refused", AS_ROOT, NULL, "/usr/bin/python3 -S -c \"import socket; socket.create_connection(('127.0.0.1', 1))\"", F, "connect", "127.0.0.1:1", "ECONNREFUSED", "libc", NULL },
 	{ "curl_connect_refused", AS_ROOT, NULL, "curl -sS http://127.0.0.1:1/", F, "connect,getsockopt", "127.0.0.1:1", "ECONNREFUSED", NULL,
-	  "a non-blocking connect: the refusal arrives as data of a successful getsockopt(SO_ERROR), and curl's code 7 is a constant chosen by a branch on it" },
+	  "a non-blocking connect: curl's code 7 is a constant chosen by a branch on poll()'s revents bits, behind more "
+	  "control dependences than the engine follows (two); the refusal itself is only in the out-parameter of "
+	  "getsockopt(SO_ERROR), which that flow does not pass" },
 	/* a full disk (a node of /dev/full's device: every write fails with ENOSPC) */
 	{ "dd_disk_full", AS_ROOT, "mknod full c 1 7", "dd if=/etc/hostname of=full", F, "write", "full", "ENOSPC", "libc", NULL },
 	{ "cp_disk_full", AS_ROOT, "mknod full c 1 7", "cp /etc/hostname full", F, "write", "full", "ENOSPC", "libc", NULL },
