@@ -258,7 +258,6 @@ static strand_status imp_fd_for(struct strand_replay *r, const char *path, stran
 static strand_status import_modules(struct strand_replay *r, struct rbuf *b, uint32_t nmods,
 				    const char *path, uint64_t offset, strand_error *err)
 {
-	struct strand_reader *rd = NULL;
 	strand_status st = STRAND_OK;
 	for (uint32_t i = 0; i < nmods && st == STRAND_OK; i++) {
 		struct strand_cursor cur;
@@ -271,10 +270,10 @@ static strand_status import_modules(struct strand_replay *r, struct rbuf *b, uin
 		if (i < r->nmods)
 			continue;
 		const struct strand_record *rec = NULL;
-		if (!rd && (st = strand_reader_open(r->rd_path, &rd, err)) != STRAND_OK)
+		if (!r->imp_rd && (st = strand_reader_open(r->rd_path, &r->imp_rd, err)) != STRAND_OK)
 			break;
-		if ((st = strand_reader_seek(rd, &cur, err)) == STRAND_OK &&
-		    (st = strand_reader_next(rd, &rec, err)) == STRAND_OK) {
+		if ((st = strand_reader_seek(r->imp_rd, &cur, err)) == STRAND_OK &&
+		    (st = strand_reader_next(r->imp_rd, &rec, err)) == STRAND_OK) {
 			if (rec->type != STRAND_REC_MODULE)
 				st = strand_error_set(err, STRAND_ERR_CORRUPT,
 						      "%s at offset=%" PRIu64 ": checkpoint module %u "
@@ -293,7 +292,6 @@ static strand_status import_modules(struct strand_replay *r, struct rbuf *b, uin
 					      "the trace's end", path, offset, i);
 		}
 	}
-	strand_reader_close(rd);
 	if (st == STRAND_OK && r->nmods < nmods)
 		st = strand_error_set(err, STRAND_ERR_CORRUPT,
 				      "%s at offset=%" PRIu64 ": checkpoint modules do not match the trace",

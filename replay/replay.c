@@ -2146,6 +2146,7 @@ void strand_replay_close(struct strand_replay *r)
 	free(r->ph);
 	if (r->imp_fd >= 0)
 		close(r->imp_fd);
+	strand_reader_close(r->imp_rd);
 	if (r->pagemap_fd >= 0)
 		close(r->pagemap_fd);
 	free(r->imp_path);

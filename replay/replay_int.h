@@ -265,6 +265,10 @@ struct strand_replay {
 	uint64_t zero_hash;     /* XXH3 of a zero page: "zero" in ph */
 	int imp_fd;             /* imported checkpoints' file, -1 if none */
 	char *imp_path;         /* owned: its path */
+	struct strand_reader *imp_rd; /* owned: reads the module records imported
+				     checkpoints name (one for all imports, so
+				     a chunk is decompressed once); NULL until
+				     needed */
 	bool imp_failed;        /* a lazy page could not be read: imp_err */
 	strand_error imp_err;
 	bool swap_on;           /* host swap enabled: residency by pagemap */
