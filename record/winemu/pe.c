@@ -287,6 +287,18 @@ strand_status pe_relocate(const struct pe_file *pe, uint8_t *img, uint32_t new_b
 		}
 		at += bsize;
 	}
+	/* the mapped header says where the image is, as the Windows memory
+	 * manager leaves it: a loader that relocates by the header's
+	 * ImageBase (Wine's ntdll does, after STATUS_IMAGE_NOT_AT_BASE)
+	 * must not apply the delta a second time */
+	uint32_t lfanew = rd32(img + 0x3c);
+	if (in_range(lfanew, 24 + 32, pe->size_of_image)) {
+		uint8_t *ib = img + lfanew + 24 + 28;
+		ib[0] = new_base & 0xff;
+		ib[1] = (new_base >> 8) & 0xff;
+		ib[2] = (new_base >> 16) & 0xff;
+		ib[3] = new_base >> 24;
+	}
 	return STRAND_OK;
 }
 
