@@ -285,6 +285,26 @@ Test(winemu_pe, exports_and_coff_functions_of_a_mingw_image_are_read)
 	pe_file_free(&pe);
 }
 
+/* A relocated image's header says where it is, as Windows leaves it: a
+ * loader that relocates by the header's ImageBase after
+ * STATUS_IMAGE_NOT_AT_BASE (Wine's ntdll) must see no delta left. */
+Test(winemu_pe, relocation_moves_the_headers_image_base)
+{
+	size_t len;
+	uint8_t *b = slurp("minireloc.dll", &len);
+	struct pe_file pe;
+	strand_error err;
+	cr_assert_eq(pe_parse("minireloc.dll", "x", b, len, &pe, &err), STRAND_OK, "%s", err.msg);
+	uint8_t *img;
+	cr_assert_eq(pe_build_image(&pe, &img, &err), STRAND_OK, "%s", err.msg);
+	uint32_t nt = get32(img + 0x3c);
+	cr_assert_eq(get32(img + nt + 24 + 28), pe.image_base);
+	cr_assert_eq(pe_relocate(&pe, img, 0x20000000, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(get32(img + nt + 24 + 28), 0x20000000);
+	free(img);
+	pe_file_free(&pe);
+}
+
 /* Apply one corruption to a copy of mini.exe; expect a clean error. */
 static void corrupt_and_expect(void (*mutate)(uint8_t *, size_t *), const char *expect)
 {

@@ -291,8 +291,8 @@ strand_status pe_relocate(const struct pe_file *pe, uint8_t *img, uint32_t new_b
 	 * manager leaves it: a loader that relocates by the header's
 	 * ImageBase (Wine's ntdll does, after STATUS_IMAGE_NOT_AT_BASE)
 	 * must not apply the delta a second time */
-	uint32_t lfanew = rd32(img + 0x3c);
-	if (in_range(lfanew, 24 + 32, pe->size_of_image)) {
+	uint32_t lfanew = in_range(0x3c, 4, pe->size_of_image) ? rd32(img + 0x3c) : UINT32_MAX;
+	if (lfanew != UINT32_MAX && in_range(lfanew, 24 + 32, pe->size_of_image)) {
 		uint8_t *ib = img + lfanew + 24 + 28;
 		ib[0] = new_base & 0xff;
 		ib[1] = (new_base >> 8) & 0xff;
