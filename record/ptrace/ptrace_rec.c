@@ -4,7 +4,7 @@
  * a strand trace with ordinal positions (STRAND_TRACE_F_ORDINAL_POSITIONS).
  * docs/linux-recorder.md describes the design; in short:
  *
- *  - fork, PTRACE_TRACEME, exec.  At the exec's syscall-exit stop the
+ *  - fork, PTRACE_SEIZE in the child's SIGSTOP, exec.  At the exec's syscall-exit stop the
  *    recorder disables the vDSO (AT_SYSINFO_EHDR becomes AT_IGNORE in the
  *    auxv on the stack), injects prctl(PR_SET_TSC, PR_TSC_SIGSEGV) and
  *    arch_prctl(ARCH_SET_CPUID, 0) through a borrowed syscall instruction,
@@ -18,6 +18,9 @@
  *  - Signals are delivered where they stop the tracee.  In the middle of
  *    user code (a fault, an asynchronous signal) a KEYFRAME of the state
  *    comes first: finalize finds the position where that state recurs.
+ *  - Threads run one at a time ("Threads" below, ptrace_threads.c): a
+ *    switch at a waiting syscall, at a syscall exit or by preemption in
+ *    user code (PTRACE_INTERRUPT + KEYFRAME), then THREAD_SWITCH.
  *  - Every position is the number of consuming events before the record.
  */
 #include <errno.h>
