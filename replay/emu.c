@@ -111,7 +111,7 @@ static bool insn_is_sensitive(const ZydisDecodedInstruction *ins)
  * valid until the next lookup (another block may take the slot). */
 static inline struct rp_blockcache_ent *block_slot(struct strand_replay *r, uint64_t addr)
 {
-	return &r->bcache[(addr ^ (addr >> 13)) & (RP_BLOCKCACHE - 1)];
+	return &r->bcache[(addr * 0x9e3779b97f4a7c15ull) >> (64 - RP_BLOCKCACHE_BITS)];
 }
 
 static inline bool block_cached(const struct strand_replay *r,

@@ -144,7 +144,11 @@ struct rp_blockcache_ent {
 			    * decode again */
 };
 
-#define RP_BLOCKCACHE 8192
+/* Direct-mapped, 2^16 entries of 32 bytes (2 MiB, touched lazily).
+ * Measured on a recorded `ls -lR` (13M blocks run): 8192 entries missed
+ * 3% of blocks (394k decodes), 65536 with a multiplicative hash 0.3%. */
+#define RP_BLOCKCACHE_BITS 16
+#define RP_BLOCKCACHE (1u << RP_BLOCKCACHE_BITS)
 #define RP_FINE_MAX 64
 
 enum rp_obs_kind { RP_OBS_INSN = 1, RP_OBS_BLOCK, RP_OBS_CALL, RP_OBS_RET,
