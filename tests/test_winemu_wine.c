@@ -358,6 +358,35 @@ Test(winemu_wine, threads_with_pthread_mutex_and_condvar_run_and_replay)
 	cr_assert_not_null(strstr(text, "\"name\":\"NtWriteFile\""), "no NtWriteFile in the export");
 }
 
+/* Wine's reg.exe querying a key that does not exist: it prints its
+ * message (user32!LoadStringW, user32 entering the kernel through
+ * win32u.dll's own stubs) and exits 1; the report finds the failed
+ * NtOpenKeyEx on the key by data flow. */
+Test(winemu_wine, wine_reg_exe_reports_a_missing_key)
+{
+	char scn[512], trace[512];
+	snprintf(scn, sizeof scn, "%s/tests/traces/src/win/reg-missing.scenario", STRAND_SOURCE_DIR);
+	snprintf(trace, sizeof trace, "%s/reg-missing.strand", dir);
+	struct strand_winemu_options opt = { .modules_dir = sysdlls, .system_dlls_dir = sysdlls, .nls_dir = nls,
+					     .quiet = true };
+	strand_error err = { 0 };
+	struct strand_winemu_result res;
+	cr_assert_eq(strand_winemu_record(scn, trace, &opt, &res, &err), STRAND_OK, "%s", err.msg);
+	struct seen s;
+	scan(trace, &s);
+	cr_assert_eq(s.exit_code, 1, "exit status 0x%" PRIx64 "; stdout: %s; stderr: %s", s.exit_code, s.out, s.err);
+	cr_assert_str_eq(s.out, "reg: Unable to find the specified registry key\r\n");
+	cr_assert_not_null(strstr(s.loaded, "user32.dll "), "loaded: %s", s.loaded);
+	cr_assert_not_null(strstr(s.loaded, "win32u.dll "), "loaded: %s", s.loaded);
+	const char *text = report_json(trace, "reg-missing");
+	const char *rc = strstr(text, "\"root_cause\"");
+	cr_assert_not_null(rc, "no root cause");
+	cr_assert_not_null(strstr(rc, "\"syscall\": \"NtOpenKeyEx\""), "root cause: %.500s", rc);
+	cr_assert_not_null(strstr(rc, "Strand\\\\Missing"), "root cause: %.500s", rc);
+	cr_assert_not_null(strstr(rc, "0xc0000034"), "root cause: %.500s", rc);
+	replay_exact(trace, "reg-missing");
+}
+
 /* Wine's own reg.exe (advapi32, sechost, ucrtbase, kernelbase's registry
  * over NtOpenKeyEx / NtQueryValueKey) querying a key the scenario defines. */
 Test(winemu_wine, wine_reg_exe_queries_the_scenario_registry)

@@ -2474,6 +2474,13 @@ static uint32_t sys_map_view_of_section(struct sc *c)
 	struct wmodule *mod = &m->mods[idx];
 	if (!wemu_write32(m, basep, mod->base) || !wemu_write32(m, viewp, mod->size))
 		return ST_ACCESS_VIOLATION;
+	/* Wine's Unix side points the dispatcher word of every image with
+	 * system call stubs of its own (win32u.dll: the win32k services) at
+	 * the dispatcher, as it does ntdll's; left 0, user32's DllMain
+	 * faults in its first win32u call */
+	uint32_t dw = m->personality == WP_WINE ? wemu_stub_dispatch_word(mod) : 0, cur;
+	if (dw && wemu_read32(m, dw, &cur) && cur == 0 && !wemu_write32(m, dw, WEMU_THUNK_DISPATCH))
+		return ST_ACCESS_VIOLATION;
 	c->loaded = mod;
 	if (m->res)
 		m->res->modules++;

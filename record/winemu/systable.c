@@ -186,6 +186,24 @@ strand_status wemu_systable_derive(struct wemu *m, struct wmodule *nt)
 	return STRAND_OK;
 }
 
+uint32_t wemu_stub_dispatch_word(const struct wmodule *mod)
+{
+	for (size_t i = 0; i < mod->nexports; i++) {
+		const struct pe_export *e = &mod->exports[i];
+		const uint8_t *c = e->name && e->rva ? img_at(mod, e->rva, 12) : NULL;
+		if (!c || c[0] != 0xb8 || c[5] != 0xba || c[10] != 0xff || c[11] != 0xd2)
+			continue;
+		uint32_t t = rd32(c + 6);
+		const uint8_t *j = t >= mod->base ? img_at(mod, t - mod->base, 6) : NULL;
+		if (!j || j[0] != 0xff || j[1] != 0x25)
+			continue;
+		uint32_t d = rd32(j + 2);
+		if (d >= mod->base && img_at(mod, d - mod->base, 4))
+			return d;
+	}
+	return 0;
+}
+
 const struct wsyscall *wemu_sys_find(const struct wemu *m, uint32_t number)
 {
 	size_t lo = 0, hi = m->nsys;

@@ -421,6 +421,10 @@ strand_status wemu_systable_standin(struct wemu *m);
 /* Read the table from ntdll's stubs (img as mapped); sets personality and
  * dispatch_word. */
 strand_status wemu_systable_derive(struct wemu *m, struct wmodule *nt);
+/* The dispatcher word of a module with its own system call stubs (Wine's
+ * win32u.dll: `mov eax, N; mov edx, T; call edx` with T = `jmp [D]` in
+ * the module), or 0 if it has none. */
+uint32_t wemu_stub_dispatch_word(const struct wmodule *mod);
 const struct wsyscall *wemu_sys_find(const struct wemu *m, uint32_t number);
 void wemu_systable_free(struct wemu *m);
 const char *wemu_personality_name(int p);
