@@ -80,7 +80,7 @@ int cmd_finalize(int argc, char **argv)
 		cli_fail("finalize", json, &err);
 		goto out;
 	}
-	st = strand_finalize_positions(raw, cli_out_path(&o), &err);
+	st = strand_finalize_tree_progress(raw, cli_out_path(&o), NULL, NULL, &err);
 	if (st != STRAND_OK) {
 		strand_error_wrap(&err, st, "cannot finalize %s", raw);
 		cli_fail("finalize", json, &err);

@@ -1,7 +1,7 @@
 /*
  * strand record: record a Linux x86-64 process under ptrace.
  *
- *   strand record [-o FILE] [-q] [--raw] [--keyframe-every N] -- PROGRAM [ARGS...]
+ *   strand record [-o FILE] [-q] [--raw] [--no-follow] [--keyframe-every N] -- PROGRAM [ARGS...]
  *
  * The recorder (record/ptrace/) writes a trace with ordinal positions to
  * FILE.raw; strand_finalize_positions() then replays it to give every event
@@ -103,7 +103,7 @@ int cmd_record(int argc, char **argv)
 static int record_main(int argc, char **argv, bool *program_status_rc)
 {
 	const char *out = NULL;
-	bool quiet = false, raw = false, json = false;
+	bool quiet = false, raw = false, json = false, no_follow = false;
 	uint32_t every = 0;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -118,6 +118,8 @@ static int record_main(int argc, char **argv, bool *program_status_rc)
 			json = true;
 		} else if (!strcmp(argv[i], "--raw")) {
 			raw = true;
+		} else if (!strcmp(argv[i], "--no-follow")) {
+			no_follow = true;
 		} else if (!strcmp(argv[i], "--keyframe-every") && i + 1 < argc) {
 			char *end;
 			unsigned long v = strtoul(argv[++i], &end, 10);
@@ -167,6 +169,7 @@ static int record_main(int argc, char **argv, bool *program_status_rc)
 		.keyframe_every = every,
 		.interrupted = &interrupted,
 		.log = quiet ? NULL : stderr,
+		.no_follow = no_follow,
 	};
 	struct strand_ptrace_result res;
 	strand_error err;
@@ -192,7 +195,7 @@ static int record_main(int argc, char **argv, bool *program_status_rc)
 		struct finalize_progress fp = { .shown = false };
 		clock_gettime(CLOCK_MONOTONIC, &fp.start);
 		bool show = !json && cli_progress_enabled(quiet);
-		st = strand_finalize_positions_progress(rawpath, tmppath,
+		st = strand_finalize_tree_progress(rawpath, tmppath,
 							show ? on_finalize_progress : NULL, &fp, &err);
 		if (fp.shown)
 			cli_progress_done();
@@ -222,6 +225,7 @@ static int record_main(int argc, char **argv, bool *program_status_rc)
 			strand_json_uint_field(j, "signals", res.signals);
 			strand_json_uint_field(j, "keyframes", res.keyframes);
 			strand_json_uint_field(j, "snapshot_diff_syscalls", res.fallback_syscalls);
+			strand_json_uint_field(j, "child_processes", res.processes);
 			strand_json_end_object(j);
 			strand_json_free(j);
 		}
@@ -235,6 +239,10 @@ static int record_main(int argc, char **argv, bool *program_status_rc)
 		fprintf(stderr, "strand record: %" PRIu64 " syscalls, %" PRIu64 " nondet, %" PRIu64
 			" signals, %" PRIu64 " key frames, %" PRIu64 " by snapshot-diff\n",
 			res.syscalls, res.nondet, res.signals, res.keyframes, res.fallback_syscalls);
+		if (res.processes)
+			fprintf(stderr, "strand record: %" PRIu64 " child process trace%s embedded "
+				"('strand info' shows the tree)\n", res.processes,
+				res.processes == 1 ? "" : "s");
 	}
 	rc = program_status(&res);
 	*program_status_rc = true;

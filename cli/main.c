@@ -29,14 +29,15 @@ const struct cli_command cli_commands[] = {
 	  "  --json              summary as JSON\n"
 	  "a recording stopped early (killed, disk full) leaves a readable .raw trace up\n"
 	  "to its last complete chunk: finalize gives it exact positions\n", cmd_finalize },
-	{ "record", "record [-o FILE] [--json] [-q] [--raw] [--keyframe-every N] -- PROGRAM [ARGS...]",
+	{ "record", "record [-o FILE] [--json] [-q] [--raw] [--no-follow] [--keyframe-every N] -- PROGRAM [ARGS...]",
 	  "record a Linux x86-64 process under ptrace",
 	  "  -o, --output FILE   trace to write (default: PROGRAM.strand)\n"
 	  "  --json              summary as JSON on stdout (after the program's own output)\n"
 	  "  -q, --quiet         no progress display\n"
 	  "  --raw               keep the ordinal-position trace (no finalizing replay)\n"
 	  "  --keyframe-every N  key frame every N system calls\n"
-	  "child processes run unrecorded, exactly as they would natively\n"
+	  "  --no-follow         child processes run unrecorded (default: each is recorded,\n"
+	  "                      its trace embedded in FILE; 'strand info' shows the tree)\n"
 	  "exit status: the program's own (128+N if signal N killed it, 130 if interrupted);\n"
 	  "124 finalizing failed (FILE.raw kept), 125 recorder error or bad usage,\n"
 	  "126 program cannot be executed, 127 program not found\n", cmd_record },

@@ -37,6 +37,9 @@ struct strand_ptrace_options {
 	 * be NULL. */
 	volatile sig_atomic_t *interrupted;
 	FILE *log;                 /* warnings ("unknown syscall ..."), or NULL */
+	bool no_follow;            /* child processes run unrecorded (else each
+				      is recorded into a trace embedded in this
+				      one: docs/linux-recorder.md, "Process trees") */
 };
 
 /* What happened, for the CLI and the bench. */
@@ -51,6 +54,7 @@ struct strand_ptrace_result {
 	uint64_t keyframes;
 	uint64_t fallback_syscalls;/* captured by the snapshot-diff fallback */
 	uint64_t children;         /* child processes released to run unrecorded */
+	uint64_t processes;        /* child process traces embedded (direct children) */
 	int exec_errno;            /* the program could not be executed: errno of
 				      execvp (ENOENT: not found), else 0 */
 	uint64_t mem_bytes;        /* bytes of kernel writes recorded */

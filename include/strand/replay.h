@@ -472,6 +472,16 @@ strand_status strand_finalize_positions_progress(const char *in, const char *out
 								  uint64_t total),
 						 void *ud, strand_error *err);
 
+/* strand_finalize_positions_progress() for a process tree: the trace at
+ * `in` and every child process trace embedded in it (trace.h, "Process
+ * trees"), recursively, get exact positions; `progress` follows the root
+ * trace only.  A trace without children is finalized as by
+ * strand_finalize_positions_progress(). */
+strand_status strand_finalize_tree_progress(const char *in, const char *out,
+					    void (*progress)(void *ud, uint64_t done,
+							     uint64_t total),
+					    void *ud, strand_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -434,6 +434,45 @@ strand_status strand_reader_verify(struct strand_reader *r, strand_error *err);
 /* XXH3-64 (seed 0) of a byte range: the digest of keyframes. */
 uint64_t strand_digest(const void *data, size_t len);
 
+/* ===================================================================== */
+/* Process trees                                                          */
+/* ===================================================================== */
+
+/* A child process whose trace is embedded in its parent's trace, as NOTE
+ * records "process" (this) and "process-data" (the bytes of its own
+ * complete trace file) just before PROCESS_EXIT: docs/trace-format.md,
+ * section 15.  A child's trace embeds its own children the same way. */
+struct strand_process {
+	uint32_t pid;     /* the child process (as the recording saw it) */
+	uint32_t ppid;    /* its parent: the process of the trace that embeds it */
+	uint64_t size;    /* bytes of its trace file, >= 64 */
+};
+
+/* The processes embedded in the trace of r (its direct children), in the
+ * order they are stored.  *out is owned (free()), NULL when *n is 0.
+ * Moves r (seek before reading on). */
+strand_status strand_trace_children(struct strand_reader *r, struct strand_process **out,
+				    uint32_t *n, strand_error *err);
+
+/* Write the embedded trace of child `pid` to a new file `path` (replaced
+ * if it exists).  STRAND_ERR_INVALID if there is no such child,
+ * STRAND_ERR_CORRUPT if its data is malformed or incomplete (the file is
+ * removed then).  Moves r. */
+strand_status strand_trace_child_extract(struct strand_reader *r, uint32_t pid, const char *path,
+					 strand_error *err);
+
+/* Same into a new temporary file in $TMPDIR (or /tmp); *path is owned:
+ * the caller unlinks and free()s it. */
+strand_status strand_trace_child_temp(struct strand_reader *r, uint32_t pid, char **path,
+				      strand_error *err);
+
+/* Embed the complete trace file at `path` as child process p (p->size is
+ * ignored: the file's size is written) into w, at `position`, records of
+ * thread tid: the "process" and "process-data" notes. */
+strand_status strand_writer_put_process(struct strand_writer *w, uint64_t position, uint32_t tid,
+					const struct strand_process *p, const char *path,
+					strand_error *err);
+
 #ifdef __cplusplus
 }
 #endif

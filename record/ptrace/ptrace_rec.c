@@ -168,6 +168,13 @@ struct rec {
 	size_t nborn;
 	uint64_t switches;              /* THREAD_SWITCH records */
 	uint64_t preemptions;           /* of those, after a time slice in user code */
+
+	/* Process trees (ptrace_tree.c) */
+	struct strand_ptrace_kids kids; /* recorders of our child processes */
+	char *cmdline;                  /* a child's argv (NUL-separated, owned), or
+					   NULL: opt->argv */
+	size_t cmdline_len;
+	pid_t ppid;                     /* a child's parent process, 0 for the root */
 };
 
 static void free_fixed(struct rec *r)
@@ -664,8 +671,37 @@ static strand_status undo_recording(struct rec *r, pid_t pid, bool shares_vm, st
 	return st;
 }
 
+/* True if the process that `creator` (stopped at a fork/vfork/clone
+ * event) just created runs in its memory only until it execs or exits
+ * (vfork, CLONE_VFORK): the creator waits meanwhile. */
+static bool created_by_vfork(pid_t creator)
+{
+	struct user_regs_struct regs;
+	if (ptrace(PTRACE_GETREGS, creator, 0, &regs) < 0)
+		return false;
+	if (regs.orig_rax == 58)
+		return true;
+	if (regs.orig_rax == 56)
+		return regs.rdi & CLONE_VFORK_;
+	if (regs.orig_rax == 435) {
+		uint64_t flags = 0;
+		char mp[64];
+		snprintf(mp, sizeof mp, "/proc/%d/mem", (int)creator);
+		int fd = open(mp, O_RDONLY | O_CLOEXEC);
+		bool ok = fd >= 0 && strand_ptrace_read_exact(fd, regs.rdi, &flags, 8);
+		if (fd >= 0)
+			close(fd);
+		return ok && (flags & CLONE_VFORK_);
+	}
+	return false;
+}
+
+static strand_status follow_child(struct rec *r, pid_t c, strand_error *err);
+
 /* `creator` (the recorded process or an escorted one) stopped at a
- * fork/vfork/clone event: release the new process unrecorded. */
+ * fork/vfork/clone event: record the new process (follow_child), or
+ * with --no-follow (and for a process that shares our memory without
+ * vfork's wait) release it unrecorded. */
 static strand_status on_new_child(struct rec *r, pid_t creator, strand_error *err)
 {
 	unsigned long msg = 0;
@@ -684,6 +720,9 @@ static strand_status on_new_child(struct rec *r, pid_t creator, strand_error *er
 			return STRAND_OK;
 		}
 	}
+	bool escorting = pid_in(r->escort, r->nescort, creator, NULL);
+	if (!r->opt->no_follow && !escorting && (!shares_vm || created_by_vfork(creator)))
+		return follow_child(r, c, err);
 	strand_status st = undo_recording(r, c, shares_vm, err);
 	if (st != STRAND_OK) {
 		/* it cannot run as it would natively: do not let it run */
@@ -750,6 +789,8 @@ static strand_status on_other(struct rec *r, pid_t pid, int status, strand_error
 {
 	size_t idx;
 	bool escorted = pid_in(r->escort, r->nescort, pid, &idx);
+	if (!WIFSTOPPED(status) && strand_ptrace_kids_reaped(&r->kids, pid, status))
+		return STRAND_OK;
 	if (!WIFSTOPPED(status)) {
 		if (escorted)
 			pid_del(r->escort, &r->nescort, idx);
@@ -966,6 +1007,16 @@ static strand_status emit_modules(struct rec *r, const struct strand_ptrace_map 
 	return STRAND_OK;
 }
 
+/* The program's own bytes in buf (len bytes read at addr): a child
+ * process's snapshot is taken with its parent's int3 patches in place. */
+static void unpatch(const struct rec *r, uint64_t addr, uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i < r->npatched; i++)
+		if (r->patched[i] >= addr && r->patched[i] - addr < len &&
+		    buf[r->patched[i] - addr] == 0xcc)
+			buf[r->patched[i] - addr] = 0x0f; /* every patched instruction starts with 0f */
+}
+
 /* Every readable mapping, with its bytes, and room below [stack] for the
  * stack to grow: as snapshot REGION records, or (as_events) as MAP changes
  * in r->fx.  Sets r->growth_lo and r->stack_hi. */
@@ -1018,6 +1069,7 @@ static strand_status emit_regions(struct rec *r, const struct strand_ptrace_map 
 			if (!buf)
 				goto oom;
 			strand_ptrace_read(r->memfd, m->start, buf, len);
+			unpatch(r, m->start, buf, len);
 			struct strand_record rec = { .type = STRAND_REC_REGION, .position = 0 };
 			rec.u.region = (struct strand_mapchange){ .op = STRAND_MAP_MAP, .prot = m->prot,
 				.addr = m->start, .size = len, .kind = kind, .name = name, .data = buf };
@@ -1088,8 +1140,16 @@ static strand_status write_snapshot(struct rec *r, const uint8_t *auxv, size_t a
 		alen += strlen(*a) + 1;
 	}
 	note.u.note.key = "argv";
-	note.u.note.len = (uint32_t)alen;
-	note.u.note.data = argvbuf;
+	note.u.note.len = (uint32_t)(r->cmdline ? r->cmdline_len : alen);
+	note.u.note.data = r->cmdline ? (const uint8_t *)r->cmdline : argvbuf;
+	if ((st = put(r, &note, err)) != STRAND_OK)
+		goto out;
+	/* the process and its parent: how the traces of a tree link up */
+	char ids[64];
+	snprintf(ids, sizeof ids, "pid=%d ppid=%d", (int)r->pid, (int)r->ppid);
+	note.u.note.key = "process-id";
+	note.u.note.len = (uint32_t)strlen(ids);
+	note.u.note.data = (const uint8_t *)ids;
 	if ((st = put(r, &note, err)) != STRAND_OK)
 		goto out;
 	note.u.note.key = "exe";
@@ -2250,6 +2310,11 @@ static strand_status finish(struct rec *r, int status, strand_error *err)
 	r->res->wait_status = status;
 	r->res->signaled = WIFSIGNALED(status);
 	r->res->exit_code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+	/* the traces of the child processes come last, before the end */
+	strand_status st = strand_ptrace_kids_embed(&r->kids, r->w, r->ordinal, (uint32_t)r->tgid,
+						    r->opt->log, &r->res->processes, err);
+	if (st != STRAND_OK)
+		return strand_error_wrap(err, st, "cannot embed the traces of child processes");
 	struct strand_record rec = { .type = STRAND_REC_PROCESS_EXIT, .position = r->ordinal };
 	rec.u.exit_code = exit_code_of(status);
 	return put(r, &rec, err);
@@ -2768,6 +2833,203 @@ static double turn_deadline(struct rec *r)
 	return r->turn_t0 + r->slice;
 }
 
+/* ===================================================================== */
+/* Process trees                                                          */
+/* ===================================================================== */
+
+#define TRACE_OPTIONS (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | \
+		       PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | \
+		       PTRACE_O_TRACECLONE)
+
+static strand_status loop(struct rec *r, strand_error *err);
+static int kill_tracee(struct rec *r);
+
+/* The header of every trace this recorder writes. */
+static void trace_info(struct strand_trace_info *info)
+{
+	memset(info, 0, sizeof *info);
+	info->format_major = STRAND_FORMAT_MAJOR;
+	info->format_minor = STRAND_FORMAT_MINOR;
+	info->arch = STRAND_ARCH_X86_64;
+	info->abi = STRAND_ABI_LINUX;
+	info->flags = STRAND_TRACE_F_ORDINAL_POSITIONS;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	info->created_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	snprintf(info->recorder, sizeof info->recorder, "strand-ptrace");
+	snprintf(info->recorder_version, sizeof info->recorder_version, "%s", STRAND_VERSION_STRING);
+}
+
+/* Whole contents of a small /proc file (owned), or NULL. */
+static char *read_proc(pid_t pid, const char *what, size_t *len)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, what);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		ssize_t k = read(fd, buf + n, cap - n);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		if (n == cap) {
+			char *t = cap < (1u << 24) ? realloc(buf, cap * 2) : NULL;
+			if (!t)
+				break;
+			buf = t;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	*len = n;
+	return buf;
+}
+
+/* In a recorder process forked for child process c (parked in pause()
+ * by follow_child with its registers at the fork's return in regs0):
+ * attach, put the registers back, write its snapshot and record it to
+ * `path` until it ends; its own children are embedded in that trace.
+ * Returns the recorder process's exit status (0: a complete trace). */
+static int record_child(const struct rec *parent, pid_t c, const struct user_regs_struct *regs0,
+			const char *path, int go_fd)
+{
+	struct rec rs, *r = &rs;
+	struct strand_ptrace_result res;
+	strand_error err;
+	strand_error_clear(&err);
+	memset(r, 0, sizeof *r);
+	memset(&res, 0, sizeof res);
+	r->opt = parent->opt;
+	r->res = &res;
+	r->memfd = -1;
+	r->pid = r->tgid = c;
+	r->ppid = parent->tgid;
+	r->cpuid_patch = parent->cpuid_patch;
+	r->cpuid_faulting = parent->cpuid_faulting;
+	r->affinity = parent->affinity;
+	r->have_affinity = parent->have_affinity;
+	r->slice = SLICE_MIN;
+	strand_status st = STRAND_OK;
+	r->patched = malloc((parent->npatched + 1) * sizeof *r->patched);
+	if (!r->patched)
+		return 1;
+	memcpy(r->patched, parent->patched, parent->npatched * sizeof *r->patched);
+	r->npatched = parent->npatched;
+
+	char go = 0;
+	while (read(go_fd, &go, 1) < 0 && errno == EINTR)
+		;
+	close(go_fd);
+	int status = 0;
+	struct user_regs_struct regs = *regs0;
+	regs.orig_rax = (uint64_t)-1; /* no restart of the pause it is parked in */
+	if (ptrace(PTRACE_SEIZE, c, 0, (void *)TRACE_OPTIONS) < 0 ||
+	    ptrace(PTRACE_INTERRUPT, c, 0, 0) < 0) {
+		st = sys_err(&err, "cannot attach to the child process", c);
+		kill(c, SIGKILL);
+		goto fail;
+	}
+	if ((st = wait_stop(r, &status, &err)) != STRAND_OK ||
+	    (st = set_regs(r, &regs, &err)) != STRAND_OK)
+		goto fail;
+	char mp[64];
+	snprintf(mp, sizeof mp, "/proc/%d/mem", (int)c);
+	if ((r->memfd = open(mp, O_RDWR | O_CLOEXEC)) < 0) {
+		st = sys_err(&err, "cannot open /proc/PID/mem", c);
+		goto fail;
+	}
+	r->cmdline = read_proc(c, "cmdline", &r->cmdline_len);
+	size_t auxv_len = 0;
+	char *auxv = read_proc(c, "auxv", &auxv_len);
+	struct strand_trace_info info;
+	trace_info(&info);
+	if ((st = strand_writer_open(path, &info, NULL, &r->w, &err)) != STRAND_OK) {
+		free(auxv);
+		goto fail;
+	}
+	st = write_snapshot(r, (const uint8_t *)auxv, auxv ? auxv_len : 0, &err);
+	free(auxv);
+	if (st != STRAND_OK)
+		goto fail;
+	r->exit_raw = regs;
+	r->have_exit = true;
+	r->turn_t0 = strand_ptrace_now();
+	struct strand_ptrace_task *k = strand_ptrace_task_add(&r->tasks, c);
+	if (!k) {
+		st = strand_error_set(&err, STRAND_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	k->state = STRAND_PTRACE_TASK_RUNNING;
+	if ((st = loop(r, &err)) != STRAND_OK)
+		goto fail;
+	if ((st = strand_writer_close(r->w, &err)) != STRAND_OK) {
+		r->w = NULL;
+		goto fail;
+	}
+	return 0;
+fail:
+	if (r->opt->log)
+		fprintf(r->opt->log, "strand record: child process pid=%d: %s\n", (int)c,
+			err.msg);
+	kill_tracee(r);
+	strand_writer_abort(r->w);
+	unlink(path);
+	strand_ptrace_kids_abandon(&r->kids);
+	return 1;
+}
+
+/* Child process c of the recorded one is at its first stop: it is
+ * recorded by a recorder process of its own (record_child), which attaches
+ * once this one has let it go.  Meanwhile it waits in pause(), at the
+ * syscall instruction it returned from, with its registers kept by the
+ * new recorder. */
+static strand_status follow_child(struct rec *r, pid_t c, strand_error *err)
+{
+	struct user_regs_struct regs;
+	if (ptrace(PTRACE_GETREGS, c, 0, &regs) < 0)
+		return sys_err(err, "PTRACE_GETREGS failed", c);
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, c, (void *)(regs.rip - 2), 0);
+	if (errno || (word & 0xffff) != 0x050f)
+		return strand_error_set(err, STRAND_ERR_RECORD,
+					"child pid=%d: no syscall instruction before pc=0x%llx",
+					(int)c, (unsigned long long)regs.rip);
+	char path[4096];
+	snprintf(path, sizeof path, "%s.p%d", r->opt->out_path, (int)c);
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return sys_err(err, "pipe failed", c);
+	fflush(NULL);
+	pid_t sub = fork();
+	if (sub == 0) {
+		close(pfd[1]);
+		_exit(record_child(r, c, &regs, path, pfd[0]));
+	}
+	close(pfd[0]);
+	if (sub < 0) {
+		close(pfd[1]);
+		kill(c, SIGKILL);
+		return sys_err(err, "fork (a recorder for a child process) failed", c);
+	}
+	if (!strand_ptrace_kids_add(&r->kids, sub, c, r->tgid, path)) {
+		close(pfd[1]);
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	}
+	struct user_regs_struct park = regs;
+	park.rip = regs.rip - 2;
+	park.rax = SYS_pause;
+	park.orig_rax = (uint64_t)-1;
+	strand_status st = STRAND_OK;
+	if (ptrace(PTRACE_SETREGS, c, 0, &park) < 0 || ptrace(PTRACE_DETACH, c, 0, 0) < 0)
+		st = sys_err(err, "cannot hand the child process over", c);
+	(void)!write(pfd[1], "g", 1);
+	close(pfd[1]);
+	return st;
+}
+
 /* Kill the tracee (every thread) and reap it. */
 static int kill_tracee(struct rec *r)
 {
@@ -2939,17 +3201,7 @@ strand_status strand_ptrace_record(const struct strand_ptrace_options *opt,
 		return strand_error_set(err, STRAND_ERR_INVALID, "no program to record");
 
 	struct strand_trace_info info;
-	memset(&info, 0, sizeof info);
-	info.format_major = STRAND_FORMAT_MAJOR;
-	info.format_minor = STRAND_FORMAT_MINOR;
-	info.arch = STRAND_ARCH_X86_64;
-	info.abi = STRAND_ABI_LINUX;
-	info.flags = STRAND_TRACE_F_ORDINAL_POSITIONS;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	info.created_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	snprintf(info.recorder, sizeof info.recorder, "strand-ptrace");
-	snprintf(info.recorder_version, sizeof info.recorder_version, "%s", STRAND_VERSION_STRING);
+	trace_info(&info);
 
 	strand_status st = strand_writer_open(opt->out_path, &info, NULL, &r.w, err);
 	if (st != STRAND_OK)
@@ -2979,6 +3231,7 @@ strand_status strand_ptrace_record(const struct strand_ptrace_options *opt,
 	if (st != STRAND_OK) {
 		if (r.pid > 0)
 			kill_tracee(&r);
+		strand_ptrace_kids_abandon(&r.kids);
 		strand_writer_abort(r.w);
 		/* an I/O error (a full disk) keeps what was written: every
 		 * complete chunk reads back, and `strand finalize` takes it */
@@ -3005,6 +3258,7 @@ out:
 		tstate_free(r.tasks.v[i].saved);
 	strand_ptrace_tasks_free(&r.tasks);
 	free(r.born);
+	strand_ptrace_kids_free(&r.kids);
 	strand_ptrace_fx_free(&r.fx);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	return st;

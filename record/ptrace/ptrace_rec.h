@@ -14,6 +14,7 @@
  *   ptrace_elf.c  ELF symbol tables (symtab + dynsym), read defensively
  *   ptrace_cpu.c  register conversion, cpuid answers
  *   ptrace_patch.c rdtsc/rdtscp/cpuid instructions patched with int3
+ *   ptrace_tree.c  child processes' recorders and their embedded traces
  *   ptrace_threads.c the threads of the recorded process: task table,
  *                 turn taking, timed waits
  */
@@ -231,5 +232,42 @@ double strand_ptrace_now(void);
  * blocked in the calling thread.  Returns the pid (> 0) with *status, 0
  * at the deadline, or -1 with errno (EINTR: a signal handler ran). */
 pid_t strand_ptrace_wait_until(int *status, double deadline);
+
+/* ===================================================================== */
+/* Process trees (ptrace_tree.c)                                          */
+/* ===================================================================== */
+
+/* A child process recorded by a recorder process of its own. */
+struct strand_ptrace_kid {
+	pid_t recorder;            /* the recorder process (our child) */
+	pid_t pid, ppid;           /* the recorded child and its parent */
+	char path[4096];           /* its trace, removed once embedded */
+	bool reaped;               /* the recorder's end was seen */
+	int status;                /* its wait status (valid when reaped) */
+};
+
+struct strand_ptrace_kids {
+	struct strand_ptrace_kid *v; /* owned */
+	size_t n;
+};
+
+/* Remember a child's recorder.  False on OOM. */
+bool strand_ptrace_kids_add(struct strand_ptrace_kids *k, pid_t recorder, pid_t pid, pid_t ppid,
+			    const char *path);
+/* A wait for any child reported the end of p: true if p is one of the
+ * recorders (its status kept for strand_ptrace_kids_embed). */
+bool strand_ptrace_kids_reaped(struct strand_ptrace_kids *k, pid_t p, int status);
+/* Wait for every child's recorder and write each complete child trace
+ * into w at `position` as "process" + "process-data" notes
+ * (docs/trace-format.md, "Process trees"); the child trace files are
+ * removed.  A child whose recording failed is left out with a warning on
+ * log (may be NULL).  *embedded (may be NULL) counts the traces written. */
+strand_status strand_ptrace_kids_embed(struct strand_ptrace_kids *k, struct strand_writer *w,
+				       uint64_t position, uint32_t tid, FILE *log,
+				       uint64_t *embedded, strand_error *err);
+/* After a failed recording: stop the children's recorders (SIGTERM: they
+ * stop their programs), wait for them and remove their traces. */
+void strand_ptrace_kids_abandon(struct strand_ptrace_kids *k);
+void strand_ptrace_kids_free(struct strand_ptrace_kids *k);
 
 #endif
