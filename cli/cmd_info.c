@@ -39,6 +39,8 @@ struct info {
 	struct strand_systable *systab; /* the trace's NOTE syscall-table, NULL if none */
 };
 
+static void print_tree(const char *path, bool json, struct strand_json *j);
+
 static void info_free(struct info *in)
 {
 	for (size_t i = 0; i < in->nmods; i++) {
@@ -228,8 +230,86 @@ static void print_json(const char *path, struct strand_reader *r, const struct i
 		if (s->count_by_type[t])
 			strand_json_uint_field(j, strand_rec_type_str(t), s->count_by_type[t]);
 	strand_json_end_object(j);
+	print_tree(path, true, j);
 	strand_json_end_object(j);
 	strand_json_free(j);
+}
+
+/* One process of the tree, for print_tree. */
+struct tree_row {
+	uint32_t pid, ppid;
+	int depth;
+	struct cli_proc_facts f;
+};
+
+struct tree_rows {
+	struct tree_row *v;
+	size_t n, cap;
+};
+
+static strand_status add_row(const char *kid, const struct strand_process *p, int depth, void *ud,
+			     strand_error *err)
+{
+	struct tree_rows *t = ud;
+	if (!STRAND_GROW(t->v, t->cap, t->n, 1))
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	struct tree_row *row = &t->v[t->n++];
+	row->pid = p->pid;
+	row->ppid = p->ppid;
+	row->depth = depth;
+	return cli_tree_facts(kid, &row->f, err);
+}
+
+/* The process tree: the root and every embedded child trace; nothing
+ * for a trace without children. */
+static void print_tree(const char *path, bool json, struct strand_json *j)
+{
+	struct tree_rows t = { 0 };
+	strand_error err;
+	strand_error_clear(&err);
+	strand_status st = cli_tree_walk(path, add_row, &t, &err);
+	if (st != STRAND_OK)
+		fprintf(stderr, "strand info: warning: %s: cannot read every child process trace: %s\n",
+			path, err.msg);
+	if (t.n == 0) {
+		free(t.v);
+		return;
+	}
+	struct cli_proc_facts root;
+	if (cli_tree_facts(path, &root, &err) != STRAND_OK)
+		memset(&root, 0, sizeof root);
+	char e1[1024];
+	if (json) {
+		strand_json_name(j, "processes");
+		strand_json_start_array(j);
+		for (size_t i = 0; i < t.n; i++) {
+			const struct tree_row *r = &t.v[i];
+			strand_json_start_object(j);
+			strand_json_uint_field(j, "pid", r->pid);
+			strand_json_uint_field(j, "ppid", r->ppid);
+			strand_json_uint_field(j, "depth", (uint64_t)r->depth);
+			strand_json_string_field(j, "argv", r->f.argv);
+			strand_json_int_field(j, "exit_code", r->f.exit_code);
+			strand_json_uint_field(j, "last_position", r->f.last_position);
+			strand_json_end_object(j);
+		}
+		strand_json_end_array(j);
+	} else {
+		printf("\nprocesses (%zu, the traced one and %zu children; 'strand query TRACE "
+		       "processes'):\n", t.n + 1, t.n);
+		printf("  %-10s %-8s %-6s %-14s %s\n", "pid", "parent", "exit",
+		       root.ordinal ? "events" : "instructions", "argv");
+		printf("  %-10s %-8s %-6" PRId64 " %-14" PRIu64 " %s\n", "(root)", "-",
+		       root.exit_code, root.last_position, cli_term(root.argv, e1, sizeof e1));
+		for (size_t i = 0; i < t.n; i++) {
+			const struct tree_row *r = &t.v[i];
+			char pid[32];
+			snprintf(pid, sizeof pid, "%*s%u", 2 * (r->depth - 1), "", r->pid);
+			printf("  %-10s %-8u %-6" PRId64 " %-14" PRIu64 " %s\n", pid, r->ppid,
+			       r->f.exit_code, r->f.last_position, cli_term(r->f.argv, e1, sizeof e1));
+		}
+	}
+	free(t.v);
 }
 
 static void print_text(const char *path, struct strand_reader *r, const struct info *in)
@@ -291,6 +371,7 @@ static void print_text(const char *path, struct strand_reader *r, const struct i
 	for (unsigned t = 0; t < STRAND_REC_TYPE_MAX; t++)
 		if (is_event_type(t) && s->count_by_type[t])
 			printf("  %-14s %" PRIu64 "\n", strand_rec_type_str(t), s->count_by_type[t]);
+	print_tree(path, false, NULL);
 }
 
 int cmd_info(int argc, char **argv)

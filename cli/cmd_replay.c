@@ -15,6 +15,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +25,7 @@
 #include "strand/escape.h"
 #include "strand/json.h"
 #include "strand/replay.h"
+#include "strand/trace.h"
 
 struct replay_args {
 	bool json, show_output, quiet;
@@ -80,6 +82,62 @@ static int parse(int argc, char **argv, struct replay_args *a)
 	return 0;
 }
 
+/* The replay of one child process of the tree. */
+struct kid_result {
+	uint32_t pid, ppid;
+	uint64_t instructions;
+	bool exact;
+	char verdict[STRAND_ERROR_MAX];  /* "exact (...)", "unverified: ...", "divergence: ..." */
+};
+
+struct kid_results {
+	struct kid_result *v;
+	size_t n;
+	struct replay_args *a;
+};
+
+/* cli_tree_fn: replay child process p's trace at `kid` to its end. */
+static strand_status replay_kid(const char *kid, const struct strand_process *p, int depth,
+				void *ud, strand_error *err)
+{
+	(void)depth;
+	(void)err;
+	struct kid_results *k = ud;
+	struct kid_result *t = realloc(k->v, (k->n + 1) * sizeof *t);
+	if (!t)
+		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
+	k->v = t;
+	struct kid_result *res = &t[k->n++];
+	memset(res, 0, sizeof *res);
+	res->pid = p->pid;
+	res->ppid = p->ppid;
+	struct strand_replay_options opt = { 0 };
+	opt.max_instructions = k->a->max_instructions;
+	opt.max_memory = k->a->max_memory;
+	struct strand_replay *r = NULL;
+	strand_error e;
+	strand_error_clear(&e);
+	strand_status st = strand_replay_open(kid, &opt, &r, &e);
+	if (st == STRAND_OK)
+		st = strand_replay_seek(r, strand_replay_end(r), &e);
+	char checked[512] = "";
+	if (st == STRAND_OK) {
+		res->exact = strand_replay_exactness(r, checked, sizeof checked);
+		snprintf(res->verdict, sizeof res->verdict, "%s%s%s", res->exact ? "exact (" : "unverified: ",
+			 checked, res->exact ? ")" : "");
+	} else {
+		snprintf(res->verdict, sizeof res->verdict, "%s: %s",
+			 st == STRAND_ERR_DIVERGENCE ? "divergence" : strand_status_str(st), e.msg);
+	}
+	if (r) {
+		struct strand_replay_stats s;
+		strand_replay_get_stats(r, &s);
+		res->instructions = s.instructions;
+	}
+	strand_replay_close(r);
+	return STRAND_OK;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	struct replay_args a;
@@ -120,6 +178,15 @@ int cmd_replay(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (progress)
 		cli_progress_done();
+	/* every child process of the tree, after the root */
+	struct kid_results kids = { .a = &a };
+	strand_error kerr;
+	strand_error_clear(&kerr);
+	strand_status kst = st == STRAND_OK ? cli_tree_walk(a.path, replay_kid, &kids, &kerr)
+					    : STRAND_OK;
+	bool kids_exact = kst == STRAND_OK;
+	for (size_t i = 0; i < kids.n; i++)
+		kids_exact = kids_exact && kids.v[i].exact;
 	double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
 	struct strand_replay_stats s;
 	strand_replay_get_stats(r, &s);
@@ -159,6 +226,22 @@ int cmd_replay(int argc, char **argv)
 				strand_json_string_field(j, "status", strand_status_str(st));
 				strand_json_string_field(j, "message", err.msg);
 			}
+			if (kids.n || kst != STRAND_OK) {
+				strand_json_name(j, "processes");
+				strand_json_start_array(j);
+				for (size_t i = 0; i < kids.n; i++) {
+					strand_json_start_object(j);
+					strand_json_uint_field(j, "pid", kids.v[i].pid);
+					strand_json_uint_field(j, "ppid", kids.v[i].ppid);
+					strand_json_uint_field(j, "instructions", kids.v[i].instructions);
+					strand_json_bool_field(j, "exact", kids.v[i].exact);
+					strand_json_string_field(j, "verdict", kids.v[i].verdict);
+					strand_json_end_object(j);
+				}
+				strand_json_end_array(j);
+				if (kst != STRAND_OK)
+					strand_json_string_field(j, "processes_error", kerr.msg);
+			}
 			strand_json_end_object(j);
 			strand_json_free(j);
 			fputc('\n', stdout);
@@ -185,7 +268,18 @@ int cmd_replay(int argc, char **argv)
 			printf("verdict:            %s: %s\n",
 			       st == STRAND_ERR_DIVERGENCE ? "divergence" : strand_status_str(st),
 			       cli_term(err.msg, esc, sizeof esc));
+		if (kids.n || kst != STRAND_OK)
+			printf("processes:          %zu children replayed, %s\n", kids.n,
+			       kids_exact ? "every one exact" : "NOT every one exact");
+		for (size_t i = 0; i < kids.n; i++)
+			printf("  pid %-8u parent %-8u %12" PRIu64 " instructions  %s\n", kids.v[i].pid,
+			       kids.v[i].ppid, kids.v[i].instructions,
+			       cli_term(kids.v[i].verdict, esc, sizeof esc));
+		if (kst != STRAND_OK)
+			printf("  cannot read every child process trace: %s\n",
+			       cli_term(kerr.msg, esc, sizeof esc));
 	}
+	free(kids.v);
 	strand_replay_close(r);
-	return exact ? 0 : 1;
+	return exact && kids_exact ? 0 : 1;
 }

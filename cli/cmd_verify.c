@@ -11,6 +11,22 @@
 #include "strand/json.h"
 #include "strand/trace.h"
 
+/* cli_tree_fn: the structural check of a child process's trace. */
+static strand_status verify_kid(const char *kid, const struct strand_process *p, int depth,
+				void *ud, strand_error *err)
+{
+	(void)depth;
+	struct strand_reader *r = NULL;
+	strand_status st = strand_reader_open(kid, &r, err);
+	if (st == STRAND_OK)
+		st = strand_reader_verify(r, err);
+	strand_reader_close(r);
+	if (st != STRAND_OK)
+		return strand_error_wrap(err, st, "child process pid=%u", p->pid);
+	(*(uint64_t *)ud)++;
+	return STRAND_OK;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	bool json;
@@ -29,6 +45,12 @@ int cmd_verify(int argc, char **argv)
 		strand_reader_close(r);
 		return cli_fail("verify", json, &err);
 	}
+	uint64_t kids = 0;
+	if ((st = cli_tree_walk(path, verify_kid, &kids, &err)) != STRAND_OK) {
+		strand_error_wrap(&err, st, "%s", path);
+		strand_reader_close(r);
+		return cli_fail("verify", json, &err);
+	}
 	const struct strand_trace_summary *s = strand_reader_summary(r);
 	if (json) {
 		struct strand_json *j = strand_json_new(stdout, false);
@@ -40,6 +62,8 @@ int cmd_verify(int argc, char **argv)
 			strand_json_uint_field(j, "chunks", s->nchunks);
 			strand_json_uint_field(j, "instructions", s->last_position);
 			strand_json_bool_field(j, "complete", s->complete);
+			if (kids)
+				strand_json_uint_field(j, "child_processes", kids);
 			strand_json_end_object(j);
 			strand_json_free(j);
 		}
@@ -47,6 +71,9 @@ int cmd_verify(int argc, char **argv)
 		printf("ok: %s: %" PRIu64 " records in %" PRIu32 " chunks, %" PRIu64
 		       " instructions%s\n", path, s->nrecords, s->nchunks, s->last_position,
 		       s->complete ? "" : " (no process exit)");
+		if (kids)
+			printf("ok: %" PRIu64 " child process trace%s embedded, each verified\n", kids,
+			       kids == 1 ? "" : "s");
 	}
 	strand_reader_close(r);
 	return 0;

@@ -265,7 +265,7 @@ Test(ptrace, raw_trace_has_ordinal_positions_and_output, .init = setup, .fini = 
 	cr_assert_eq(s.count[STRAND_REC_THREAD], 1);
 	cr_assert_eq(s.count[STRAND_REC_SNAPSHOT_END], 1);
 	cr_assert_gt(s.count[STRAND_REC_NONDET], 0, "cpuid/rdtsc of ld.so are recorded");
-	cr_assert_eq(s.count[STRAND_REC_NOTE], 3, "auxv, argv, exe");
+	cr_assert_eq(s.count[STRAND_REC_NOTE], 5, "auxv, argv, exe, process-id, process-argv");
 	cr_assert_eq(s.exit_code, 0);
 }
 

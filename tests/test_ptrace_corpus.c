@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "strand/replay.h"
+#include "strand/trace.h"
 
 extern char **environ;
 
@@ -234,9 +235,30 @@ static void build_case(const struct corpus_case *c)
 	}
 }
 
-/* The whole trace replays to its end with every key frame matching. */
-static void replay_exactly(const char *path)
+/* The whole trace replays to its end with every key frame matching, and
+ * so does every child process trace embedded in it (recursively).
+ * Returns the number of processes replayed. */
+static unsigned replay_exactly(const char *path)
 {
+	unsigned procs = 1;
+	struct strand_reader *rd;
+	strand_error rerr;
+	cr_assert_eq(strand_reader_open(path, &rd, &rerr), STRAND_OK, "open %s: %s", path, rerr.msg);
+	struct strand_process *kids = NULL;
+	uint32_t nkids = 0;
+	cr_assert_eq(strand_trace_children(rd, &kids, &nkids, &rerr), STRAND_OK, "%s: %s", path,
+		     rerr.msg);
+	for (uint32_t i = 0; i < nkids; i++) {
+		char *kp = NULL;
+		cr_assert_eq(strand_trace_child_temp(rd, kids[i].pid, &kp, &rerr), STRAND_OK, "%s: %s",
+			     path, rerr.msg);
+		procs += replay_exactly(kp);
+		unlink(kp);
+		free(kp);
+	}
+	free(kids);
+	strand_reader_close(rd);
+
 	struct strand_replay *rp;
 	strand_error err;
 	cr_assert_eq(strand_replay_open(path, NULL, &rp, &err), STRAND_OK, "open %s: %s", path,
@@ -245,6 +267,7 @@ static void replay_exactly(const char *path)
 	cr_assert_eq(st, STRAND_OK, "replay %s: %s", path, err.msg);
 	cr_assert_eq(strand_replay_position(rp), strand_replay_end(rp));
 	strand_replay_close(rp);
+	return procs;
 }
 
 static int case_index[NCASES];
@@ -317,5 +340,9 @@ ParameterizedTest(int *idx, ptrace_corpus, program_behaves_as_natively_and_repla
 	free(a);
 	free(b);
 	free(err_text);
-	replay_exactly(trace);
+	unsigned procs = replay_exactly(trace);
+	/* every script runs other programs: each is a process of the tree */
+	if (!c->direct)
+		cr_assert_geq(procs, 2, "%s: %u process traces, expected the children too", c->name,
+			      procs);
 }

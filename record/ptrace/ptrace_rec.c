@@ -177,6 +177,8 @@ struct rec {
 	pid_t ppid;                     /* a child's parent process, 0 for the root */
 };
 
+static char *read_proc(pid_t pid, const char *what, size_t *len);
+
 static void free_fixed(struct rec *r)
 {
 	free(r->fixed_old);
@@ -2181,6 +2183,13 @@ static strand_status on_exec_exit(struct rec *r, strand_error *err)
 	if ((st = patch_range(r, 0, UINT64_MAX, err)) != STRAND_OK)
 		goto out;
 	logf_(r, "note: the program executed %s", exe);
+	size_t cl = 0;
+	char *cmd = read_proc(r->tgid, "cmdline", &cl);
+	if (cmd) {
+		free(r->cmdline);
+		r->cmdline = cmd;
+		r->cmdline_len = cl;
+	}
 	r->after = cpu;
 	st = write_keyframe(r, &cpu, err);
 	r->exit_raw = regs;
@@ -2310,6 +2319,31 @@ static strand_status finish(struct rec *r, int status, strand_error *err)
 	r->res->wait_status = status;
 	r->res->signaled = WIFSIGNALED(status);
 	r->res->exit_code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+	/* the program it ran last (argv), for the listings of a tree */
+	if (r->cmdline || r->opt->argv) {
+		char *own = NULL;
+		size_t len = r->cmdline_len;
+		if (!r->cmdline) {
+			len = 0;
+			for (char *const *a = r->opt->argv; *a; a++)
+				len += strlen(*a) + 1;
+			if ((own = malloc(len + 1)) != NULL) {
+				len = 0;
+				for (char *const *a = r->opt->argv; *a; a++) {
+					memcpy(own + len, *a, strlen(*a) + 1);
+					len += strlen(*a) + 1;
+				}
+			}
+		}
+		struct strand_record note = { .type = STRAND_REC_NOTE, .position = r->ordinal };
+		note.u.note.key = "process-argv";
+		note.u.note.len = (uint32_t)(own || r->cmdline ? len : 0);
+		note.u.note.data = (const uint8_t *)(own ? own : r->cmdline);
+		strand_status nst = put_as(r, &note, r->tgid, err);
+		free(own);
+		if (nst != STRAND_OK)
+			return nst;
+	}
 	/* the traces of the child processes come last, before the end */
 	strand_status st = strand_ptrace_kids_embed(&r->kids, r->w, r->ordinal, (uint32_t)r->tgid,
 						    r->opt->log, &r->res->processes, err);
@@ -3259,6 +3293,7 @@ out:
 	strand_ptrace_tasks_free(&r.tasks);
 	free(r.born);
 	strand_ptrace_kids_free(&r.kids);
+	free(r.cmdline);
 	strand_ptrace_fx_free(&r.fx);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	return st;
