@@ -110,28 +110,6 @@ strand_status cli_raw_commit(struct cli_out *o, const char *raw, strand_error *e
 const char *cli_term(const char *s, char *buf, size_t len);
 
 /* Subcommand handlers, one file each: cli/cmd_<name>.c */
-/* Process trees (cli/tree.c).  cli_tree_walk calls fn for every child
- * process trace embedded in the trace at `path`, depth first (depth 1 for
- * its children); `kid_path` is a temporary file removed after the call.
- * The first status that is not STRAND_OK stops the walk. */
-struct strand_process;
-struct strand_reader;
-typedef strand_status (*cli_tree_fn)(const char *kid_path, const struct strand_process *p,
-				     int depth, void *ud, strand_error *err);
-strand_status cli_tree_walk(const char *path, cli_tree_fn fn, void *ud, strand_error *err);
-/* The "argv" note of r's snapshot, spaces between the arguments, control
- * bytes as '?'; "?" if none.  Reads r from where it is. */
-void cli_tree_argv(struct strand_reader *r, char *out, size_t len);
-
-/* What `strand info` and the replay say of one process's trace. */
-struct cli_proc_facts {
-	char argv[256];         /* cli_tree_argv */
-	int64_t exit_code;      /* PROCESS_EXIT's code, -1 if none */
-	uint64_t last_position; /* instructions (or events with ordinal positions) */
-	bool ordinal;           /* STRAND_TRACE_F_ORDINAL_POSITIONS */
-};
-strand_status cli_tree_facts(const char *path, struct cli_proc_facts *f, strand_error *err);
-
 int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

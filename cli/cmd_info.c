@@ -239,7 +239,7 @@ static void print_json(const char *path, struct strand_reader *r, const struct i
 struct tree_row {
 	uint32_t pid, ppid;
 	int depth;
-	struct cli_proc_facts f;
+	struct strand_process_facts f;
 };
 
 struct tree_rows {
@@ -257,7 +257,7 @@ static strand_status add_row(const char *kid, const struct strand_process *p, in
 	row->pid = p->pid;
 	row->ppid = p->ppid;
 	row->depth = depth;
-	return cli_tree_facts(kid, &row->f, err);
+	return strand_trace_process_facts(kid, &row->f, err);
 }
 
 /* The process tree: the root and every embedded child trace; nothing
@@ -267,7 +267,7 @@ static void print_tree(const char *path, bool json, struct strand_json *j)
 	struct tree_rows t = { 0 };
 	strand_error err;
 	strand_error_clear(&err);
-	strand_status st = cli_tree_walk(path, add_row, &t, &err);
+	strand_status st = strand_trace_walk(path, add_row, &t, &err);
 	if (st != STRAND_OK)
 		fprintf(stderr, "strand info: warning: %s: cannot read every child process trace: %s\n",
 			path, err.msg);
@@ -275,8 +275,8 @@ static void print_tree(const char *path, bool json, struct strand_json *j)
 		free(t.v);
 		return;
 	}
-	struct cli_proc_facts root;
-	if (cli_tree_facts(path, &root, &err) != STRAND_OK)
+	struct strand_process_facts root;
+	if (strand_trace_process_facts(path, &root, &err) != STRAND_OK)
 		memset(&root, 0, sizeof root);
 	char e1[1024];
 	if (json) {
@@ -299,7 +299,9 @@ static void print_tree(const char *path, bool json, struct strand_json *j)
 		       "processes'):\n", t.n + 1, t.n);
 		printf("  %-10s %-8s %-6s %-14s %s\n", "pid", "parent", "exit",
 		       root.ordinal ? "events" : "instructions", "argv");
-		printf("  %-10s %-8s %-6" PRId64 " %-14" PRIu64 " %s\n", "(root)", "-",
+		char rpid[32];
+		snprintf(rpid, sizeof rpid, "%u", root.pid);
+		printf("  %-10s %-8s %-6" PRId64 " %-14" PRIu64 " %s\n", root.pid ? rpid : "(root)", "-",
 		       root.exit_code, root.last_position, cli_term(root.argv, e1, sizeof e1));
 		for (size_t i = 0; i < t.n; i++) {
 			const struct tree_row *r = &t.v[i];

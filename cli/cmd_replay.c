@@ -182,7 +182,7 @@ int cmd_replay(int argc, char **argv)
 	struct kid_results kids = { .a = &a };
 	strand_error kerr;
 	strand_error_clear(&kerr);
-	strand_status kst = st == STRAND_OK ? cli_tree_walk(a.path, replay_kid, &kids, &kerr)
+	strand_status kst = st == STRAND_OK ? strand_trace_walk(a.path, replay_kid, &kids, &kerr)
 					    : STRAND_OK;
 	bool kids_exact = kst == STRAND_OK;
 	for (size_t i = 0; i < kids.n; i++)

@@ -46,7 +46,7 @@ int cmd_verify(int argc, char **argv)
 		return cli_fail("verify", json, &err);
 	}
 	uint64_t kids = 0;
-	if ((st = cli_tree_walk(path, verify_kid, &kids, &err)) != STRAND_OK) {
+	if ((st = strand_trace_walk(path, verify_kid, &kids, &err)) != STRAND_OK) {
 		strand_error_wrap(&err, st, "%s", path);
 		strand_reader_close(r);
 		return cli_fail("verify", json, &err);

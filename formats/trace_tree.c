@@ -256,3 +256,109 @@ out:
 	close(fd);
 	return st;
 }
+
+/* ---- walking a tree ---- */
+
+#define MAX_DEPTH 64 /* nesting of embedded traces */
+
+static strand_status walk(const char *path, int depth, strand_trace_walk_fn fn, void *ud,
+			  strand_error *err)
+{
+	struct strand_reader *r = NULL;
+	struct strand_process *kids = NULL;
+	uint32_t n = 0;
+	strand_status st = strand_reader_open(path, &r, err);
+	if (st != STRAND_OK)
+		return st;
+	if ((st = strand_trace_children(r, &kids, &n, err)) != STRAND_OK)
+		goto out;
+	if (n && depth >= MAX_DEPTH) {
+		st = strand_error_set(err, STRAND_ERR_CORRUPT,
+				      "process traces nested more than %d deep", MAX_DEPTH);
+		goto out;
+	}
+	for (uint32_t i = 0; i < n && st == STRAND_OK; i++) {
+		char *kp = NULL;
+		if ((st = strand_trace_child_temp(r, kids[i].pid, &kp, err)) != STRAND_OK)
+			break;
+		st = fn(kp, &kids[i], depth + 1, ud, err);
+		if (st == STRAND_OK)
+			st = walk(kp, depth + 1, fn, ud, err);
+		unlink(kp);
+		free(kp);
+	}
+out:
+	free(kids);
+	strand_reader_close(r);
+	return st;
+}
+
+strand_status strand_trace_walk(const char *path, strand_trace_walk_fn fn, void *ud, strand_error *err)
+{
+	return walk(path, 0, fn, ud, err);
+}
+
+/* NUL-separated arguments as one line. */
+static void argv_text(const struct strand_note *n, char *out, size_t len)
+{
+	size_t o = 0;
+	for (uint32_t i = 0; i < n->len && o + 1 < len; i++) {
+		uint8_t c = n->data[i];
+		if (c == 0 && i + 1 == n->len)
+			break;
+		out[o++] = c == 0 ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	out[o] = 0;
+}
+
+void strand_trace_argv(struct strand_reader *r, char *out, size_t len, uint32_t *pid,
+		       uint32_t *ppid)
+{
+	bool have_argv = false;
+	snprintf(out, len, "?");
+	const struct strand_record *rec;
+	strand_error err;
+	while (strand_reader_next(r, &rec, &err) == STRAND_OK &&
+	       rec->type != STRAND_REC_SNAPSHOT_END) {
+		if (rec->type != STRAND_REC_NOTE)
+			continue;
+		if (!strcmp(rec->u.note.key, "argv") && !have_argv) {
+			argv_text(&rec->u.note, out, len);
+			have_argv = true;
+		} else if (!strcmp(rec->u.note.key, "process-id") && pid && ppid) {
+			char ids[64];
+			unsigned a = 0, b = 0;
+			snprintf(ids, sizeof ids, "%.*s", (int)(rec->u.note.len < 63 ? rec->u.note.len : 63),
+				 (const char *)rec->u.note.data);
+			if (sscanf(ids, "pid=%u ppid=%u", &a, &b) == 2) {
+				*pid = a;
+				*ppid = b;
+			}
+		}
+	}
+}
+
+strand_status strand_trace_process_facts(const char *path, struct strand_process_facts *f, strand_error *err)
+{
+	memset(f, 0, sizeof *f);
+	f->exit_code = -1;
+	struct strand_reader *r = NULL;
+	strand_status st = strand_reader_open(path, &r, err);
+	if (st != STRAND_OK)
+		return st;
+	const struct strand_trace_summary *s = strand_reader_summary(r);
+	f->last_position = s->last_position;
+	f->ordinal = strand_reader_info(r)->flags & STRAND_TRACE_F_ORDINAL_POSITIONS;
+	strand_trace_argv(r, f->argv, sizeof f->argv, &f->pid, &f->ppid);
+	if (strand_reader_seek_position(r, s->last_position, err) == STRAND_OK) {
+		const struct strand_record *rec;
+		while (strand_reader_next(r, &rec, err) == STRAND_OK) {
+			if (rec->type == STRAND_REC_PROCESS_EXIT)
+				f->exit_code = (int64_t)rec->u.exit_code;
+			else if (rec->type == STRAND_REC_NOTE && !strcmp(rec->u.note.key, "process-argv"))
+				argv_text(&rec->u.note, f->argv, sizeof f->argv);
+		}
+	}
+	strand_reader_close(r);
+	return STRAND_OK;
+}

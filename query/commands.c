@@ -1522,6 +1522,8 @@ static strand_status cmd_origin(struct strand_query *q, struct qargs *a,
 	return ext_origin_cmd(q, a, o, err);
 }
 EXT_CMD(cmd_find, find)
+EXT_CMD(cmd_processes, processes)
+EXT_CMD(cmd_process, process)
 EXT_CMD(cmd_report, report)
 
 /* ===================================================================== */
@@ -1651,6 +1653,15 @@ const struct qcmd qcmd_table[] = {
 	  cmd_thread },
 	{ "modules", "lm", "modules", "modules loaded at the current position", NULL, 0,
 	  0, cmd_modules },
+	{ "processes", NULL, "processes",
+	  "the process tree: the traced process and every child recorded with it",
+	  "  pid, parent, exit status, instructions and the program each ran last;\n"
+	  "  '*' marks the process the other commands act on\n", 0, 0, cmd_processes },
+	{ "process", NULL, "process [PID|root]",
+	  "show the current process, or make the commands act on process PID",
+	  "  the session moves to the start of that process's trace; breakpoints and\n"
+	  "  watchpoints are deleted (their addresses belong to the other process)\n",
+	  0, 1, cmd_process },
 	{ "sym", "ln", "sym ADDR|NAME", "symbol of an address, or address of a symbol",
 	  NULL, 1, 1, cmd_sym },
 	/* whole trace */

@@ -129,6 +129,7 @@ typedef strand_status (*qcmd_fn)(struct strand_query *q, struct qargs *a,
 				 struct qout *o, strand_error *err);
 struct qext {
 	qcmd_fn bt, calls, memory, origin, find, report;
+	qcmd_fn processes, process; /* the process tree of the trace */
 	/* Name of a syscall number ("NtCreateFile"), NULL if unknown. */
 	const char *(*syscall_name)(struct strand_query *q, uint64_t number);
 	/* What a value means as a status ("STATUS_NO_SUCH_DEVICE (0xC000000E):

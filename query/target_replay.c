@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* asprintf */
 /*
  * The query engine over a real strand_replay: the target operations, the
  * event index, and the whole-trace queries.
@@ -23,6 +24,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/grow.h"
 #include "query/query_int.h"
@@ -42,6 +44,11 @@ struct rtarget {
 	uint64_t max_instructions;  /* budgets of extra passes (0 = defaults) */
 	uint64_t max_memory;
 	struct strand_systable *systable; /* owned: the trace's NOTE syscall-table, NULL if none */
+	char *root;         /* the trace the session opened: root of its process
+			       tree (owned); NULL without a path */
+	char *tmp;          /* `path` is this temporary extracted child trace,
+			       removed with the session; NULL for the root */
+	uint32_t pid;       /* the process shown; 0 = the root */
 };
 
 #define R(t) ((struct strand_replay *)(t))
@@ -1185,7 +1192,219 @@ static const char *ext_syscall_object(struct strand_query *q, uint64_t idx,
 	return idx < rt->nobjects && rt->objects[idx] ? rt->objects[idx] : "";
 }
 
+/* ---- process trees -------------------------------------------------- */
+
+static void rtarget_free(void *ud);
+
+struct prow {
+	struct strand_process p;
+	int depth;
+	struct strand_process_facts f;
+};
+
+struct prows {
+	struct prow *v;
+	size_t n;
+};
+
+static strand_status prow_add(const char *kid, const struct strand_process *p, int depth,
+			      void *ud, strand_error *err)
+{
+	struct prows *t = ud;
+	struct prow *v = realloc(t->v, (t->n + 1) * sizeof *v);
+	if (!v)
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate");
+	t->v = v;
+	v[t->n].p = *p;
+	v[t->n].depth = depth;
+	strand_status st = strand_trace_process_facts(kid, &v[t->n].f, err);
+	t->n++;
+	return st;
+}
+
+static strand_status ext_processes(struct strand_query *q, struct qargs *a, struct qout *o,
+				   strand_error *err)
+{
+	(void)a;
+	struct rtarget *rt = RT(q);
+	if (!rt->root)
+		return strand_error_set(err, STRAND_ERR_UNSUPPORTED, "the session has no trace file");
+	struct strand_process_facts root;
+	strand_status st = strand_trace_process_facts(rt->root, &root, err);
+	if (st < 0)
+		return st;
+	struct prows t = { 0 };
+	if ((st = strand_trace_walk(rt->root, prow_add, &t, err)) < 0) {
+		free(t.v);
+		return st;
+	}
+	strand_json_name(o->j, "processes");
+	strand_json_start_array(o->j);
+	qtext(o, "  %-12s %-8s %-6s %-14s %s\n", "pid", "parent", "exit",
+	      root.ordinal ? "events" : "instructions", "argv");
+	for (size_t i = 0; i <= t.n; i++) {
+		const struct strand_process_facts *f = i ? &t.v[i - 1].f : &root;
+		uint32_t pid = i ? t.v[i - 1].p.pid : root.pid;
+		uint32_t ppid = i ? t.v[i - 1].p.ppid : 0;
+		int depth = i ? t.v[i - 1].depth : 0;
+		bool cur = i ? rt->pid == pid : rt->pid == 0;
+		char ps[40], pp[16];
+		snprintf(ps, sizeof ps, "%*s%u", 2 * depth, "", pid);
+		snprintf(pp, sizeof pp, "%u", ppid);
+		qtext(o, "%c %-12s %-8s %-6" PRId64 " %-14" PRIu64 " %s\n", cur ? '*' : ' ', ps,
+		      i ? pp : "-", f->exit_code, f->last_position, f->argv);
+		strand_json_start_object(o->j);
+		strand_json_uint_field(o->j, "pid", pid);
+		strand_json_uint_field(o->j, "ppid", ppid);
+		strand_json_uint_field(o->j, "depth", (uint64_t)depth);
+		strand_json_int_field(o->j, "exit_code", f->exit_code);
+		strand_json_uint_field(o->j, "instructions", f->last_position);
+		strand_json_string_field(o->j, "argv", f->argv);
+		strand_json_bool_field(o->j, "current", cur);
+		strand_json_end_object(o->j);
+	}
+	strand_json_end_array(o->j);
+	free(t.v);
+	return STRAND_OK;
+}
+
+/* strand_trace_walk callback: keep the trace of process want->pid. */
+struct pfind {
+	uint32_t pid;
+	char *kept;        /* owned temporary path, once found */
+	struct strand_process p;
+};
+
+static strand_status pfind_cb(const char *kid, const struct strand_process *p, int depth,
+			      void *ud, strand_error *err)
+{
+	(void)depth;
+	struct pfind *f = ud;
+	if (p->pid != f->pid)
+		return STRAND_OK;
+	if (asprintf(&f->kept, "%s.q", kid) < 0) {
+		f->kept = NULL;
+		return strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate");
+	}
+	if (rename(kid, f->kept) < 0) {
+		free(f->kept);
+		f->kept = NULL;
+		return strand_error_set(err, STRAND_ERR_IO, "cannot keep the trace of process %u",
+					p->pid);
+	}
+	f->p = *p;
+	return STRAND_END;
+}
+
+/* Make the session show the trace at `path` (process pid; tmp: path is a
+ * temporary owned from now on, or NULL). */
+static strand_status switch_trace(struct strand_query *q, const char *path, char *tmp,
+				  uint32_t pid, strand_error *err)
+{
+	struct rtarget *old = RT(q);
+	struct strand_replay_options ro = { .max_instructions = old->max_instructions,
+					    .max_memory = old->max_memory };
+	struct strand_replay *r = NULL;
+	struct strand_query_event *ev = NULL;
+	uint64_t nev = 0;
+	struct rtarget *rt = calloc(1, sizeof *rt);
+	strand_status st;
+	if (!rt || !(rt->path = strdup(path)) || !(rt->root = strdup(old->root))) {
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot allocate");
+		goto fail;
+	}
+	rt->tmp = tmp;
+	tmp = NULL;
+	rt->pid = pid;
+	rt->owned = true;
+	rt->max_instructions = old->max_instructions;
+	rt->max_memory = old->max_memory;
+	if ((st = strand_replay_open(path, &ro, &r, err)) < 0 ||
+	    (st = build_index(path, &ev, &nev, err)) < 0 ||
+	    (st = strand_systable_load(path, &rt->systable, err)) < 0)
+		goto fail;
+	rt->r = r;
+	const struct strand_trace_info *info = strand_replay_info(r);
+	q->ext_free(old);
+	q->ext_ud = rt;
+	q->t = r;
+	q->arch = info->arch;
+	q->abi = info->abi;
+	q->ptr_size = info->arch == STRAND_ARCH_X86_64 ? 8 : 4;
+	free(q->events);
+	q->events = ev ? ev : calloc(1, sizeof *ev);
+	q->nevents = nev;
+	q->nstops = 0; /* the stops were the other replay's */
+	return STRAND_OK;
+fail:
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	free(ev);
+	if (r)
+		strand_replay_close(r);
+	if (rt)
+		rt->r = NULL, rt->owned = false;
+	rtarget_free(rt);
+	return st;
+}
+
+static strand_status ext_process(struct strand_query *q, struct qargs *a, struct qout *o,
+				 strand_error *err)
+{
+	struct rtarget *rt = RT(q);
+	if (!rt->root || !rt->owned)
+		return strand_error_set(err, STRAND_ERR_UNSUPPORTED,
+					"the session has no trace file of its own");
+	strand_status st;
+	if (a->argc > 1) {
+		struct strand_process_facts root;
+		if ((st = strand_trace_process_facts(rt->root, &root, err)) < 0)
+			return st;
+		char *end = NULL;
+		unsigned long want = strtoul(a->argv[1], &end, 10);
+		bool to_root = !strcmp(a->argv[1], "root") || (end && !*end && root.pid &&
+							       want == root.pid);
+		if (!to_root && (!end || *end || end == a->argv[1] || want == 0 || want > UINT32_MAX))
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"'%s' is not a process id (see 'processes')", a->argv[1]);
+		if (to_root) {
+			if (rt->pid && (st = switch_trace(q, rt->root, NULL, 0, err)) < 0)
+				return st;
+		} else if (want != rt->pid) {
+			struct pfind f = { .pid = (uint32_t)want };
+			st = strand_trace_walk(rt->root, pfind_cb, &f, err);
+			if (st < 0) {
+				if (f.kept)
+					unlink(f.kept);
+				free(f.kept);
+				return st;
+			}
+			if (!f.kept)
+				return strand_error_set(err, STRAND_ERR_INVALID,
+							"no process %lu in this trace (see 'processes')",
+							want);
+			if ((st = switch_trace(q, f.kept, f.kept, (uint32_t)want, err)) < 0)
+				return st;
+		}
+		rt = RT(q);
+	}
+	struct strand_process_facts f;
+	if ((st = strand_trace_process_facts(rt->path, &f, err)) < 0)
+		return st;
+	qtext(o, "process %u (parent %u): %s, exit status %" PRId64 "\n", f.pid, f.ppid, f.argv,
+	      f.exit_code);
+	strand_json_uint_field(o->j, "pid", f.pid);
+	strand_json_uint_field(o->j, "ppid", f.ppid);
+	strand_json_string_field(o->j, "argv", f.argv);
+	strand_json_int_field(o->j, "exit_code", f.exit_code);
+	strand_json_bool_field(o->j, "root", rt->pid == 0);
+	qwhere(q, o);
+	return STRAND_OK;
+}
+
 static const struct qext replay_ext = {
+	.processes = ext_processes, .process = ext_process,
 	.bt = ext_bt, .calls = ext_calls, .memory = ext_memory, .origin = ext_origin,
 	.find = ext_find, .report = ext_report, .syscall_name = ext_syscall_name,
 	.describe = ext_describe, .syscall_object = ext_syscall_object,
@@ -1205,6 +1424,10 @@ static void rtarget_free(void *ud)
 	if (rt->owned)
 		strand_replay_close(rt->r);
 	objects_free(rt);
+	if (rt->tmp)
+		unlink(rt->tmp);
+	free(rt->tmp);
+	free(rt->root);
 	free(rt->path);
 	free(rt);
 }
@@ -1223,7 +1446,10 @@ strand_status strand_query_new(struct strand_replay *r,
 	rt->r = r;
 	if (opt && opt->trace_path) {
 		rt->path = strdup(opt->trace_path);
-		if (!rt->path) {
+		rt->root = strdup(opt->trace_path);
+		if (!rt->path || !rt->root) {
+			free(rt->path);
+			free(rt->root);
 			free(rt);
 			return strand_error_set(err, STRAND_ERR_NOMEM,
 						"cannot allocate query session");

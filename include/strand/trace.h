@@ -473,6 +473,34 @@ strand_status strand_writer_put_process(struct strand_writer *w, uint64_t positi
 					const struct strand_process *p, const char *path,
 					strand_error *err);
 
+/* Call fn for every child process trace embedded in the trace at `path`,
+ * depth first (depth 1 for its own children); `kid_path` is a temporary
+ * file holding that child's trace, removed after the call (a callback may
+ * rename it to keep it).  A status other than STRAND_OK from fn stops the
+ * walk and is returned (STRAND_END: stop, not an error). */
+typedef strand_status (*strand_trace_walk_fn)(const char *kid_path, const struct strand_process *p,
+					      int depth, void *ud, strand_error *err);
+strand_status strand_trace_walk(const char *path, strand_trace_walk_fn fn, void *ud,
+				strand_error *err);
+
+/* What listings of a tree say of one process's trace. */
+struct strand_process_facts {
+	char argv[256];         /* the program it ran last: its "process-argv"
+				   note, else the snapshot's "argv"; arguments
+				   separated by spaces, control bytes as '?' */
+	int64_t exit_code;      /* PROCESS_EXIT's code, -1 if none */
+	uint64_t last_position; /* instructions (or events with ordinal positions) */
+	bool ordinal;           /* STRAND_TRACE_F_ORDINAL_POSITIONS */
+	uint32_t pid, ppid;     /* its "process-id" note; 0 if none */
+};
+strand_status strand_trace_process_facts(const char *path, struct strand_process_facts *f,
+					 strand_error *err);
+/* The snapshot's "argv" note of r as one line (see facts.argv); "?" if
+ * none; and its "process-id" note into *pid, *ppid (left as they are if
+ * none; both may be NULL).  Reads r from where it is. */
+void strand_trace_argv(struct strand_reader *r, char *out, size_t len, uint32_t *pid,
+		       uint32_t *ppid);
+
 #ifdef __cplusplus
 }
 #endif
