@@ -4,6 +4,7 @@
  * layout of the report is documented in docs/analyses.md and
  * docs/report-schema.json. */
 #include "knowledge/kb.h"
+#include "report/children.h"
 #include "report/verdict.h"
 #include "strand/analysis.h"
 
@@ -554,6 +555,8 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 	}
 	if (strand_result_status(res) < 0)
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "report: out of memory");
+	if (st >= 0) /* a process tree: the failure may be inside a child */
+		st = rp_follow_child(trace, opt, res, err);
 out:
 	kb_free(&kb);
 	strand_result_free(pr);
