@@ -35,6 +35,15 @@ static void on_sigint(int sig)
 	interrupted = 1;
 }
 
+/* SIGXFSZ: a no-op, so that a trace write past RLIMIT_FSIZE fails with
+ * EFBIG (a one-line error, the partial .raw kept) instead of killing the
+ * recorder.  A handler, not SIG_IGN: exec resets it, so the recorded
+ * program keeps the disposition it would have had natively. */
+static void on_sigxfsz(int sig)
+{
+	(void)sig;
+}
+
 static const char *base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');
@@ -162,6 +171,13 @@ static int record_main(int argc, char **argv, bool *program_status_rc)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	sigaction(SIGHUP, &sa, &old_hup); /* a closed terminal still leaves a trace */
+	struct sigaction xfsz;
+	if (sigaction(SIGXFSZ, NULL, &xfsz) == 0 && xfsz.sa_handler != SIG_IGN) {
+		xfsz.sa_handler = on_sigxfsz;
+		sigemptyset(&xfsz.sa_mask);
+		xfsz.sa_flags = SA_RESTART;
+		sigaction(SIGXFSZ, &xfsz, NULL); /* kept until the command ends (finalize writes too) */
+	}
 
 	struct strand_ptrace_options opt = {
 		.out_path = rawpath,

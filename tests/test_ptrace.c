@@ -390,6 +390,32 @@ Test(ptrace, exec_with_threads_is_refused_with_a_clear_error, .init = setup, .fi
 	cr_assert_neq(access(trace, F_OK), 0, "no trace is left behind");
 }
 
+/* A trace write past the file-size limit (RLIMIT_FSIZE) is the
+ * recorder's own error (status 125, one line naming the write, the
+ * partial .raw kept), not a death by SIGXFSZ.  (The recorded program
+ * keeps its own disposition: the recorder's handler is reset by exec.) */
+Test(ptrace, file_size_limit_is_a_clear_recorder_error, .init = setup, .fini = teardown)
+{
+	char trace[512], log[512], cmd[1400];
+	snprintf(trace, sizeof trace, "%s/fsize.strand", tmpdir);
+	snprintf(log, sizeof log, "%s/record.log", tmpdir);
+	snprintf(cmd, sizeof cmd, "ulimit -f 64 && exec '%s' record -q -o '%s' -- /bin/true", STRAND_CLI,
+		 trace);
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	int st = run(argv, log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 125, "status %d (signaled %d, sig %d)", st,
+		  WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	FILE *f = fopen(log, "r");
+	char text[4096] = "";
+	cr_assert_not_null(f);
+	text[fread(text, 1, sizeof text - 1, f)] = 0;
+	fclose(f);
+	cr_assert(strstr(text, "File too large"), "message: %s", text);
+	char raw[600];
+	snprintf(raw, sizeof raw, "%s.raw", trace);
+	cr_assert_eq(access(raw, F_OK), 0, "the partial trace is kept");
+}
+
 Test(ptrace, missing_program_exits_127_and_leaves_no_trace, .init = setup, .fini = teardown)
 {
 	char trace[512], log[512];
