@@ -1918,6 +1918,18 @@ static strand_status advance(struct strand_replay *r, uint64_t target, bool stop
 			st = STRAND_END;
 			goto out;
 		}
+		if (r->next->position < r->pos) {
+			/* events apply only at their own position: one the run
+			 * went past can never be applied (a trace whose events
+			 * lie about where they happen); without this the loop
+			 * would make no progress forever */
+			st = strand_error_set(err, STRAND_ERR_DIVERGENCE,
+					      "divergence at position %" PRIu64 ": the next %s event "
+					      "is recorded at position %" PRIu64 ", which execution "
+					      "already passed", r->pos,
+					      strand_rec_type_str(r->next->type), r->next->position);
+			goto out;
+		}
 		uint64_t t = target;
 		r->next_inline = rp_next_inlinable(r);
 		if (r->next->position < t && !r->next_inline)
