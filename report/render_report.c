@@ -107,6 +107,20 @@ static void t_stack(const struct strand_rnode *stack, const char *indent, FILE *
 	}
 }
 
+
+/* "SYSCALL[<sep>OBJECT] = STATUS" of a call node (a failure, a
+ * candidate, a tentative cause), escaped for the terminal. */
+static void t_call(const struct strand_rnode *o, const char *sep, FILE *out)
+{
+	strand_render_text_esc(strand_rnode_str(o, "syscall", "?"), out);
+	const char *obj = strand_rnode_str(o, "object", NULL);
+	if (obj) {
+		fputs(sep, out);
+		strand_render_text_esc(obj, out);
+	}
+	fputs(" = ", out);
+	strand_render_text_esc(strand_rnode_str(o, "status_name", "?"), out);
+}
 /* The root cause's headline, by its kind (docs/report-schema.json):
  * kernel_call, crash, user_code, wait. */
 static void t_headline(const struct strand_rnode *rc, FILE *out)
@@ -140,14 +154,7 @@ static void t_headline(const struct strand_rnode *rc, FILE *out)
 		const struct strand_rnode *t = strand_rnode_get(rc, "so_far");
 		if (t) {
 			fputs("; so far (tentative): ", out);
-			strand_render_text_esc(strand_rnode_str(t, "syscall", "?"), out);
-			const char *obj = strand_rnode_str(t, "object", NULL);
-			if (obj) {
-				fputs(" on ", out);
-				strand_render_text_esc(obj, out);
-			}
-			fputs(" = ", out);
-			strand_render_text_esc(strand_rnode_str(t, "status_name", "?"), out);
+			t_call(t, " on ", out);
 		}
 	} else if (!strcmp(kind, "wait")) {
 		fputs("the process did not end by itself", out);
@@ -228,14 +235,7 @@ static void t_candidates(const struct strand_rnode *list, FILE *out)
 		fprintf(out, "  %" PRIu64 ". [", strand_rnode_u64(o, "rank", 0));
 		strand_render_text_esc(strand_rnode_str(o, "ruling", "?"), out);
 		fprintf(out, "] @%" PRIu64 " ", strand_rnode_u64(o, "position", 0));
-		strand_render_text_esc(strand_rnode_str(o, "syscall", "?"), out);
-		const char *obj = strand_rnode_str(o, "object", NULL);
-		if (obj) {
-			fputs(" ", out);
-			strand_render_text_esc(obj, out);
-		}
-		fputs(" = ", out);
-		strand_render_text_esc(strand_rnode_str(o, "status_name", "?"), out);
+		t_call(o, " ", out);
 		fputs(" (", out);
 		strand_render_text_esc(strand_rnode_str(o, "found_by", "?"), out);
 		fputs(")\n", out);
@@ -250,14 +250,7 @@ static void t_other_failures(const struct strand_rnode *list, bool details, FILE
 	for (const struct strand_rnode *o = list->first; o; o = o->next) {
 		fprintf(out, "  @%-8" PRIu64 " tid %-6" PRIu64 " ", strand_rnode_u64(o, "position", 0),
 			strand_rnode_u64(o, "tid", 0));
-		strand_render_text_esc(strand_rnode_str(o, "syscall", "?"), out);
-		const char *obj = strand_rnode_str(o, "object", NULL);
-		if (obj) {
-			fputs(" ", out);
-			strand_render_text_esc(obj, out);
-		}
-		fputs(" = ", out);
-		strand_render_text_esc(strand_rnode_str(o, "status_name", "?"), out);
+		t_call(o, " ", out);
 		fputs("  [", out);
 		strand_render_text_esc(strand_rnode_str(o, "reason", "?"), out);
 		fputs("]\n", out);
