@@ -391,6 +391,56 @@ static int page_cmp(const void *a, const void *b)
 	return x->segment < y->segment ? -1 : x->segment > y->segment;
 }
 
+/* The index is written into an unnamed file in OUT's directory
+ * (O_TMPFILE), so an interrupted or killed build leaves nothing behind;
+ * ix_tmp_publish gives it a name and renames it over OUT.  Where the file
+ * system has no O_TMPFILE a named "OUT.tmp.XXXXXX" is used instead, and
+ * *named is set.  TMP (N bytes) receives the temporary name for messages.
+ * Returns the fd or -1 (errno). */
+static int ix_tmp_open(const char *out, char *tmp, size_t n, int *named)
+{
+	char dir[4096];
+	const char *slash = strrchr(out, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == out)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - out), out);
+	snprintf(tmp, n, "%s.tmp.XXXXXX", out);
+	*named = 0;
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	*named = 1;
+	return mkostemp(tmp, O_CLOEXEC);
+}
+
+/* Name the unnamed file FD as TMP (a fresh name reserved with mkostemp,
+ * then linked) and rename it over OUT.  Returns 0 or -1 (errno). */
+static int ix_tmp_publish(int fd, int named, char *tmp, const char *out)
+{
+	if (!named) {
+		int r = mkostemp(tmp, O_CLOEXEC);
+		if (r < 0)
+			return -1;
+		close(r);
+		unlink(tmp);
+		char proc[64];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0 &&
+		    linkat(fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH) != 0)
+			return -1;
+	}
+	if (rename(tmp, out) != 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
 static strand_status write_blob(int fd, const char *path, const uint8_t *p, size_t n,
 				uint64_t off, strand_error *err)
 {
@@ -412,6 +462,7 @@ strand_status strand_index_build(const char *trace, const char *out,
 				 const struct strand_index_options *opt, strand_error *err)
 {
 	char side[4096], tmp[4200] = "";
+	int named = 0;
 	struct build b = { 0 };
 	struct strand_replay *r = NULL;
 	uint8_t *blob = NULL;
@@ -451,8 +502,7 @@ strand_status strand_index_build(const char *trace, const char *out,
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot observe calls");
 		goto out;
 	}
-	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", out);
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = ix_tmp_open(out, tmp, sizeof tmp, &named);
 	if (fd < 0) {
 		st = strand_error_set(err, STRAND_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
@@ -517,22 +567,15 @@ strand_status strand_index_build(const char *trace, const char *out,
 		qsort(b.ix->access, b.ix->naccess, sizeof *b.ix->access, access_cmp);
 	if ((st = ix_write_tail(fd, tmp, off, b.ix, &fp, err)) != STRAND_OK)
 		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		st = strand_error_set(err, STRAND_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+	if (ix_tmp_publish(fd, named, tmp, out) != 0) {
+		st = strand_error_set(err, STRAND_ERR_IO, "cannot write %s: %s", out, strerror(errno));
 		goto out;
 	}
-	fd = -1;
-	if (rename(tmp, out) != 0) {
-		st = strand_error_set(err, STRAND_ERR_IO, "cannot rename %s to %s: %s", tmp, out,
-				      strerror(errno));
-		goto out;
-	}
-	tmp[0] = 0;
+	named = 0;
 out:
 	if (fd >= 0)
 		close(fd);
-	if (fd >= 0 || (st != STRAND_OK && tmp[0]))
+	if (named)
 		unlink(tmp);
 	free(blob);
 	free(b.cmap);

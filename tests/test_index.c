@@ -3,6 +3,8 @@
  * checkpoints of written pages only. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -674,4 +676,49 @@ Test(index, answers_equal_a_replay_pass_on_a_recorded_program)
 	check_memory(trace, 65536);
 	unlink(trace);
 	free(trace);
+}
+
+static void die_now(void *ud, uint64_t pos, uint64_t end)
+{
+	(void)ud;
+	(void)pos;
+	(void)end;
+	raise(SIGKILL);
+}
+
+/* The index is built in an unnamed file: a build killed half-way leaves
+ * no sidecar and no temporary file beside the trace. */
+Test(index, killed_build_leaves_nothing_beside_the_trace)
+{
+	char dir[] = "/tmp/strand-test-index-kill-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char *gen = make_trace("killed", 0);
+	char trace[4200];
+	snprintf(trace, sizeof trace, "%s/t.strand", dir);
+	copy_file(gen, trace);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		struct strand_index_options o = { .segment_length = 1000, .progress = die_now };
+		strand_error err;
+		strand_index_build(trace, NULL, &o, &err);
+		_exit(3);
+	}
+	int ws = 0;
+	cr_assert_eq(waitpid(pid, &ws, 0), pid);
+	cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL, "killed during the build (%#x)", ws);
+	DIR *d = opendir(dir);
+	cr_assert(d);
+	int others = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "t.strand")) {
+			cr_log_error("left behind: %s", e->d_name);
+			others++;
+		}
+	closedir(d);
+	cr_assert_eq(others, 0);
+	unlink(trace);
+	rmdir(dir);
+	unlink(gen);
+	free(gen);
 }
