@@ -60,12 +60,18 @@ static const int fz_gpr_ids[16] = {
 };
 
 #define FZ_SKIP_FLAGS (1u << 16) /* in a skip mask: rflags not compared */
-/* The flags compared: CF PF ZF SF TF DF OF (as a key frame check), not
- * AF, which the CPU leaves undefined after logical instructions, shifts
- * and multiplies and sets there otherwise than the emulator does (found
- * preempting xz's compression loop); the finalized key frame carries the
- * replay's AF. */
-#define FZ_FLAGS 0xcc5u
+/* The flags compared: TF and DF only.  The arithmetic status flags (CF
+ * PF AF ZF SF OF) are left undefined by many instructions (AF after
+ * logical ones; SF ZF AF PF after imul; all but ZF after bsf; OF after a
+ * shift by more than one), and the CPU sets them there otherwise than
+ * the emulator does: found preempting xz's compression loop (AF) and a
+ * thread looping over imul/bsf/shl (the others), whose recorded state
+ * then never recurred.  The general and SSE registers and the memory
+ * digests identify the position; the finalized key frame carries the
+ * replay's status flags, so a later check compares like with like and a
+ * position chosen wrongly shows as a divergence at the next checked fact. */
+#define FZ_FLAGS 0x500u
+#define FZ_STATUS 0x8d5ull /* CF PF AF ZF SF OF */
 
 /* The running thread's general registers, flags and SSE registers equal
  * w's, but those in `skip` (bit i: general register i) (the same comparison a key frame check makes; x86-64 only). */
@@ -328,7 +334,7 @@ strand_status strand_finalize_positions_progress(const char *in, const char *out
 				}
 				uint64_t fl = 0;
 				uc_reg_read(r->uc, UC_X86_REG_RFLAGS, &fl);
-				if (!entry && (fl & 0x10) == (kt->cpu.rflags & 0x10))
+				if (!entry && (fl & FZ_STATUS) == (kt->cpu.rflags & FZ_STATUS))
 					continue;
 				free(kts);
 				kts = malloc(copy.u.keyframe.nthreads * sizeof *kts);
@@ -342,7 +348,7 @@ strand_status strand_finalize_positions_progress(const char *in, const char *out
 					uc_reg_read(r->uc, UC_X86_REG_R11, &kts[i].cpu.gpr[STRAND_REG_R8 + 3]);
 					kts[i].cpu.rflags = fl;
 				} else {
-					kts[i].cpu.rflags = (kts[i].cpu.rflags & ~0x10ull) | (fl & 0x10);
+					kts[i].cpu.rflags = (kts[i].cpu.rflags & ~FZ_STATUS) | (fl & FZ_STATUS);
 				}
 				copy.u.keyframe.threads = kts;
 				patched = true;

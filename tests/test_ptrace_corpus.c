@@ -88,6 +88,7 @@ static const struct corpus_case cases[] = {
 	{ "pthread-prodcons", NULL, "prodcons", NULL, "@T/prodcons", true, NULL, NULL },
 	{ "pthread-spin", NULL, "thread_spin", NULL, "@T/thread_spin", true, NULL, NULL },
 	{ "pthread-pipe", NULL, "thread_pipe", NULL, "@T/thread_pipe", true, NULL, NULL },
+	{ "pthread-undefined-flags", NULL, "thread_flags", NULL, "@T/thread_flags", true, NULL, NULL },
 	{ "go", "/usr/bin/go", NULL, NULL, "@GO", true, NULL, NULL },
 };
 
