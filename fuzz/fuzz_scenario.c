@@ -6,7 +6,7 @@
  * "sub/" with "inner.bin").  Every input must parse or fail with one
  * error, quickly (the parser is linear in its input; -timeout catches
  * superlinear inputs), without reading outside that directory.
- * Seeds: fuzz/corpus-scenario/ (tests/traces/*.scenario and
+ * Seeds: fuzz/corpus-scenario/ (the scenarios under tests/traces/ and
  * fuzz/make_seeds.sh).
  */
 #include <stdint.h>

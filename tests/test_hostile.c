@@ -42,6 +42,8 @@ static const uint8_t code64[] = {
 };
 
 enum forge { F_NONE, F_NUMBER, F_ARG, F_RESULT, F_OUTPUT, F_OUTPUT_NO_WRITE, F_MEMORY,
+	     F_OUTPUT_BEHIND /* the OUTPUT at the syscall's own position, which the
+				syscall's execution moves past */,
 	     F_FAIL /* an honest failing write: EACCES */ };
 
 struct lin {
@@ -120,7 +122,8 @@ static void write_linux(const char *path, const struct lin *l)
 	r.u.syscall.fx.regs = &rv;
 	put(w, &r);
 	if (l->forge != F_FAIL) {
-		r = (struct strand_record){ .type = STRAND_REC_OUTPUT, .tid = 1, .position = 5 };
+		r = (struct strand_record){ .type = STRAND_REC_OUTPUT, .tid = 1,
+					    .position = l->forge == F_OUTPUT_BEHIND ? 4 : 5 };
 		r.u.output = (struct strand_output){ 1, 3,
 			(const uint8_t *)(l->forge == F_OUTPUT ? "ho\n" : "hi\n") };
 		put(w, &r);
@@ -249,6 +252,19 @@ Test(hostile, forged_output_bytes_are_a_divergence)
 	cr_assert_eq(replay_linux(&l, &msg, NULL, NULL), STRAND_ERR_DIVERGENCE);
 	cr_assert(strstr(msg, "position 5") && strstr(msg, "output differs") &&
 		  strstr(msg, "byte 1"), "%s", msg);
+}
+
+/* An event recorded at a position the syscall before it already moved
+ * execution past is a located error, not a loop without progress (the
+ * fuzzed trace that hung seek runs from fuzz/corpus-replay in the
+ * fuzz_seeds test). */
+Test(hostile, event_behind_the_execution_is_an_error_not_a_hang, .timeout = 20)
+{
+	struct lin l = { .forge = F_OUTPUT_BEHIND };
+	const char *msg;
+	strand_status st = replay_linux(&l, &msg, NULL, NULL);
+	cr_assert(st == STRAND_ERR_CORRUPT || st == STRAND_ERR_DIVERGENCE, "%d %s", st, msg);
+	cr_assert(strstr(msg, "position 4") && strstr(msg, "position 5"), "%s", msg);
 }
 
 Test(hostile, output_no_write_produced_is_a_divergence)
