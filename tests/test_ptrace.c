@@ -269,6 +269,23 @@ Test(ptrace, raw_trace_has_ordinal_positions_and_output, .init = setup, .fini = 
 	cr_assert_eq(s.exit_code, 0);
 }
 
+/* Text written to a descriptor that names the null device reaches nobody:
+ * it is not program output (a shell's `2>/dev/null`). */
+Test(ptrace, writes_to_the_null_device_are_not_output, .init = setup, .fini = teardown)
+{
+	char trace[512], log[512];
+	snprintf(trace, sizeof trace, "%s/null.strand", tmpdir);
+	snprintf(log, sizeof log, "%s/null.log", tmpdir);
+	char *prog[] = { "/bin/sh", "-c", "echo hidden >/dev/null; echo hidden2 2>/dev/null >&2; echo shown",
+			 NULL };
+	int st = record(trace, false, prog, log);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	struct summary s;
+	summarize(trace, &s);
+	cr_assert_str_eq(s.output, "shown\n");
+	replay_exactly(trace);
+}
+
 Test(ptrace, caught_signals_are_delivered_and_replay, .init = setup, .fini = teardown)
 {
 	char exe[512], trace[512];

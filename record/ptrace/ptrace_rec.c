@@ -37,6 +37,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -1611,11 +1612,24 @@ static void warn_fallback(struct rec *r)
 		      "effects are captured by snapshot-diff", nm ? nm : "?", (unsigned long long)nr);
 }
 
-/* OUTPUT record for write/writev/pwrite64 to fd 1 or 2. */
+/* The tracee's descriptor FD names the null device (1:3): what is written
+ * there reaches nobody (`cmd 2>/dev/null`), so it is not program output. */
+static bool fd_is_null_device(const struct rec *r, uint64_t fd)
+{
+	char p[64];
+	struct stat st;
+	snprintf(p, sizeof p, "/proc/%d/fd/%u", (int)r->pid, (unsigned)fd);
+	return stat(p, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 &&
+	       minor(st.st_rdev) == 3;
+}
+
+/* OUTPUT record for write/writev/pwrite64 to fd 1 or 2, unless the
+ * descriptor names the null device. */
 static strand_status write_output(struct rec *r, int64_t res, strand_error *err)
 {
 	uint64_t fd = r->args[0];
-	if (res <= 0 || (fd != 1 && fd != 2) || (r->nr != 1 && r->nr != 20 && r->nr != 18))
+	if (res <= 0 || (fd != 1 && fd != 2) || (r->nr != 1 && r->nr != 20 && r->nr != 18) ||
+	    fd_is_null_device(r, fd))
 		return STRAND_OK;
 	uint8_t *data = malloc((size_t)res);
 	if (!data)
