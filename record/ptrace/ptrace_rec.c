@@ -157,6 +157,8 @@ struct rec {
 	double sys_t0;                  /* when the syscall in progress entered the kernel */
 	double turn_t0;                 /* when this thread got the turn */
 	double slice;                   /* time slice, seconds */
+	bool null_stdio[3];             /* the recording's own fd 1, 2 name the
+					   null device (so the program's do too) */
 	bool interrupting;              /* PTRACE_INTERRUPT sent, its stop not seen yet */
 	double intr_t0;                 /* when it was sent */
 	bool stray_stop;                /* this thread's next PTRACE_EVENT_STOP is an
@@ -1612,24 +1614,41 @@ static void warn_fallback(struct rec *r)
 		      "effects are captured by snapshot-diff", nm ? nm : "?", (unsigned long long)nr);
 }
 
-/* The tracee's descriptor FD names the null device (1:3): what is written
- * there reaches nobody (`cmd 2>/dev/null`), so it is not program output. */
-static bool fd_is_null_device(const struct rec *r, uint64_t fd)
+static bool stat_is_null_device(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 && minor(st->st_rdev) == 3;
+}
+
+/* Whether the recorder's own fd 1 and 2 (what the recorded program
+ * started with: it inherits them) name the null device. */
+static void note_null_stdio(struct rec *r)
+{
+	struct stat st;
+	for (int fd = 1; fd <= 2; fd++)
+		r->null_stdio[fd] = fstat(fd, &st) == 0 && stat_is_null_device(&st);
+}
+
+/* The program itself pointed its descriptor FD (1 or 2) at the null
+ * device (`cmd 2>/dev/null` in a script): what it writes there reaches
+ * nobody, so it is not program output.  When the recording's own stream
+ * is the null device, the program's text is still its output. */
+static bool fd_discarded(const struct rec *r, uint64_t fd)
 {
 	char p[64];
 	struct stat st;
+	if (r->null_stdio[fd])
+		return false;
 	snprintf(p, sizeof p, "/proc/%d/fd/%u", (int)r->pid, (unsigned)fd);
-	return stat(p, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 &&
-	       minor(st.st_rdev) == 3;
+	return stat(p, &st) == 0 && stat_is_null_device(&st);
 }
 
 /* OUTPUT record for write/writev/pwrite64 to fd 1 or 2, unless the
- * descriptor names the null device. */
+ * program discarded it (fd_discarded). */
 static strand_status write_output(struct rec *r, int64_t res, strand_error *err)
 {
 	uint64_t fd = r->args[0];
 	if (res <= 0 || (fd != 1 && fd != 2) || (r->nr != 1 && r->nr != 20 && r->nr != 18) ||
-	    fd_is_null_device(r, fd))
+	    fd_discarded(r, fd))
 		return STRAND_OK;
 	uint8_t *data = malloc((size_t)res);
 	if (!data)
@@ -2960,6 +2979,7 @@ static int record_child(const struct rec *parent, pid_t c, const struct user_reg
 	r->affinity = parent->affinity;
 	r->have_affinity = parent->have_affinity;
 	r->slice = SLICE_MIN;
+	memcpy(r->null_stdio, parent->null_stdio, sizeof r->null_stdio);
 	strand_status st = STRAND_OK;
 	r->patched = malloc((parent->npatched + 1) * sizeof *r->patched);
 	if (!r->patched)
@@ -3263,6 +3283,7 @@ strand_status strand_ptrace_record(const struct strand_ptrace_options *opt,
 	pthread_sigmask(SIG_BLOCK, &chld, &oldmask);
 	r.tgid = r.pid;
 	r.slice = SLICE_MIN;
+	note_null_stdio(&r);
 	r.turn_t0 = strand_ptrace_now();
 	if (st == STRAND_OK && r.pid > 0) {
 		struct strand_ptrace_task *k = strand_ptrace_task_add(&r.tasks, r.pid);
