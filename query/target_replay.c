@@ -997,6 +997,12 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 			return strand_error_set(err, STRAND_ERR_INVALID,
 						"length must be 1..8, not %" PRIu64, len);
 		dq.len = (uint32_t)len;
+		uint8_t probe[8];
+		if (strand_replay_read(cur, dq.addr, probe, dq.len, NULL) != dq.len)
+			return strand_error_set(err, STRAND_ERR_INVALID,
+						"origin: memory at 0x%" PRIx64 " (%" PRIu32
+						" bytes) is not mapped at position %" PRIu64,
+						dq.addr, dq.len, dq.position);
 	}
 	struct strand_dataflow *df;
 	struct strand_df_result *res = NULL;

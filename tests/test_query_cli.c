@@ -324,6 +324,18 @@ Test(query_cli, origin_follows_the_branch_that_chose_a_constant)
 	out_free(&o2);
 }
 
+/* Memory that is not mapped has no value to follow: an error, not "holds
+ * its value since the initial snapshot". */
+Test(query_cli, origin_of_unmapped_memory_is_an_error)
+{
+	const char *a[] = { "-c", "origin [0xffffffffffffffff] 8", trace, NULL };
+	struct out o = run(NULL, a);
+	cr_assert_neq(o.status, 0, "%s", o.out);
+	cr_assert(strstr(o.err, "is not mapped at position"), "%s", o.err);
+	cr_assert_null(strstr(o.out, "initial snapshot"), "%s", o.out);
+	out_free(&o);
+}
+
 Test(query_cli, report_runs_the_analyses)
 {
 	const char *args[] = { "--json", "-c", "report", trace, NULL };
