@@ -707,16 +707,17 @@ strand_status wemu_new_thread(struct wemu *m, uint32_t stack_base, uint32_t stac
 		/* what the kernel initialises in a Vista+ TEB (x86 offsets):
 		 * ActivationContextStack (+0x184, its FrameListCache an empty
 		 * list), ActivationContextStackPointer (+0x1A8) to it, RealClientId
-		 * (+0x6B4), StaticUnicodeString (+0xC00) over StaticUnicodeBuffer
-		 * (+0xC08, 261 WCHARs), DeallocationStack (+0xE0C) */
+		 * (+0x6B4), StaticUnicodeString (+0xBF8) over StaticUnicodeBuffer
+		 * (+0xC00, 261 WCHARs: what kernelbase's *A file functions convert
+		 * names into), DeallocationStack (+0xE0C) */
 		put32(p + 0x188, teb + 0x188);
 		put32(p + 0x18C, teb + 0x188);
 		put32(p + 0x1A8, teb + 0x184);
 		put32(p + 0x6B4, m->scn->proc.pid);
 		put32(p + 0x6B8, t->tid);
-		put16(p + 0xC00, 0);
-		put16(p + 0xC02, 261 * 2);
-		put32(p + 0xC04, teb + 0xC08);
+		put16(p + 0xBF8, 0);
+		put16(p + 0xBFA, 261 * 2);
+		put32(p + 0xBFC, teb + 0xC00);
 		put32(p + 0xE0C, stack_limit);
 	}
 	char name[32];
