@@ -138,6 +138,12 @@ ParameterizedTestParameters(winemu_scenario, malformed_input_is_rejected_with_it
 		{ "[process]\nimage = a.exe\n[device Device]\n", "is not an NT name" },
 		{ "[process]\nimage = a.exe\nimage = b.exe\n", "'image' given twice" },
 		{ "[process\nimage = a.exe\n", "without a closing ']'" },
+		{ "[process]\nimage = a.exe\n[service A\\B]\n", "a service name is 1..256 printable" },
+		{ "[process]\nimage = a.exe\n[service S]\n[service s]\n", ":4: [service s] given twice" },
+		{ "[process]\nimage = a.exe\n[service S]\ncontrol = 0\n", "control '0' is not a control code" },
+		{ "[process]\nimage = a.exe\n[service S]\ncontrol = 256\n", "control '256' is not a control code" },
+		{ "[process]\nimage = a.exe\n[service S]\nstart = maybe\n", "start" },
+		{ "[process]\nimage = a.exe\n[service S]\nowner = me\n", "unknown key 'owner' in [service]" },
 	};
 	return cr_make_param_array(struct bad_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -152,6 +158,125 @@ ParameterizedTest(struct bad_case *c, winemu_scenario, malformed_input_is_reject
 	cr_assert_null(s);
 	cr_assert(strstr(err.msg, c->expect), "message '%s' lacks '%s'", err.msg, c->expect);
 	cr_assert_null(strchr(err.msg, '\n'), "one line");
+}
+
+Test(winemu_scenario, services_keep_their_start_and_controls_in_order)
+{
+	struct wscn *s = parse_ok("[process]\nimage = a.exe\n[service HTTPFilter]\ncontrol = 1\ncontrol = 0x0f\n"
+				  "[service Other]\nstart = no\ntype = 0x10\n");
+	cr_assert_eq(s->nservices, 2);
+	cr_assert_str_eq(s->services[0].name, "HTTPFilter");
+	cr_assert(s->services[0].start);
+	cr_assert_eq(s->services[0].type, 0x20);
+	cr_assert_eq(s->services[0].ncontrols, 2);
+	cr_assert_eq(s->services[0].controls[0], 1);
+	cr_assert_eq(s->services[0].controls[1], 15);
+	cr_assert_not(s->services[1].start);
+	cr_assert_eq(s->services[1].type, 0x10);
+	wscn_free(s);
+}
+
+/* The service control manager's pipes (svcctl.c) parse what the guest
+ * writes: a bind is acknowledged, an unserved opnum is a fault and a
+ * logged line, and random or damaged PDUs never crash it. */
+static void svc_machine(struct wemu *m, struct wscn **sp)
+{
+	*sp = parse_ok("[process]\nimage = a.exe\n[service S]\n");
+	memset(m, 0, sizeof *m);
+	m->scn = *sp;
+	cr_assert_eq(wemu_svc_init(m), STRAND_OK);
+}
+
+static void svc_machine_free(struct wemu *m, struct wscn *s)
+{
+	wemu_svc_free(m);
+	for (size_t i = 0; i < m->nobjs; i++) {
+		free(m->objs[i]->name);
+		free(m->objs[i]);
+	}
+	free(m->objs);
+	wscn_free(s);
+}
+
+static const uint8_t svc_bind[72] = {
+	5, 0, 11, 3, 0x10, 0, 0, 0, 72, 0, 0, 0, 1, 0, 0, 0, /* header: bind, call 1 */
+	0xb8, 0x10, 0xb8, 0x10, 0, 0, 0, 0, 1, 0, 0, 0,      /* frags, group, 1 context */
+	0, 0, 1, 0,                                          /* context 0, 1 transfer syntax */
+	0x81, 0xbb, 0x7a, 0x36, 0x44, 0x98, 0xf1, 0x35, 0xad, 0x32, 0x98, 0xf0, 0x38, 0x00, 0x10, 0x03, 2, 0, 0, 0,
+	0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60, 2, 0, 0, 0,
+};
+
+Test(winemu_svcctl, bind_is_acknowledged_and_an_unserved_opnum_is_a_logged_fault)
+{
+	struct wemu m;
+	struct wscn *s;
+	svc_machine(&m, &s);
+	cr_assert(wemu_svc_claims(&m, "\\Device\\NamedPipe\\svcctl"));
+	cr_assert(wemu_svc_claims(&m, "\\??\\pipe\\net\\NtControlPipe7"));
+	cr_assert_not(wemu_svc_claims(&m, "\\Device\\NamedPipe\\other"));
+	struct wsvc_conn *c;
+	cr_assert_eq(wemu_svc_open(&m, "\\Device\\NamedPipe\\svcctl", &c), ST_SUCCESS);
+	struct wsvc_io io;
+	memset(&io, 0, sizeof io);
+	cr_assert_eq(wemu_svc_write(&m, c, svc_bind, sizeof svc_bind, &io), ST_SUCCESS);
+	cr_assert_str_eq(io.unmodelled, "");
+	uint8_t buf[256];
+	uint32_t n;
+	struct wobj *w;
+	/* message mode: a 16-byte read of the ack is a short read */
+	cr_assert_eq(wemu_svc_read(&m, c, buf, 16, &n, &w), ST_BUFFER_OVERFLOW);
+	cr_assert_eq(n, 16);
+	cr_assert_eq(buf[2], 12, "bind_ack");
+	uint32_t frag = buf[8] | buf[9] << 8;
+	cr_assert_eq(wemu_svc_read(&m, c, buf + 16, sizeof buf - 16, &n, &w), ST_SUCCESS);
+	cr_assert_eq(n + 16, frag);
+	uint8_t req[24] = { 5, 0, 0, 3, 0x10, 0, 0, 0, 24, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 99, 0 };
+	memset(&io, 0, sizeof io);
+	cr_assert_eq(wemu_svc_write(&m, c, req, sizeof req, &io), ST_SUCCESS);
+	cr_assert_str_eq(io.unmodelled, "pipe=svcctl rpc-opnum=99");
+	cr_assert_eq(wemu_svc_read(&m, c, buf, sizeof buf, &n, &w), ST_SUCCESS);
+	cr_assert_eq(buf[2], 3, "fault");
+	cr_assert_eq(buf[24] | buf[25] << 8 | buf[26] << 16 | (uint32_t)buf[27] << 24, 0x1c010002u);
+	wemu_svc_conn_free(c);
+	svc_machine_free(&m, s);
+}
+
+Test(winemu_svcctl, random_and_damaged_pdus_never_crash)
+{
+	struct wemu m;
+	struct wscn *s;
+	svc_machine(&m, &s);
+	unsigned seed = 12345;
+	for (int round = 0; round < 3000; round++) {
+		struct wsvc_conn *c;
+		cr_assert_eq(wemu_svc_open(&m, round % 3 ? "\\Device\\NamedPipe\\svcctl"
+							 : "\\Device\\NamedPipe\\net\\NtControlPipe1",
+					   &c),
+			     ST_SUCCESS);
+		uint8_t b[256];
+		memcpy(b, svc_bind, sizeof svc_bind);
+		size_t len = sizeof svc_bind;
+		for (int k = 0; k < 6; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t at = (seed >> 8) % sizeof b;
+			b[at] = (uint8_t)(seed >> 16);
+			if (at >= len)
+				len = at + 1;
+		}
+		for (int k = 0; k < 4; k++) {
+			struct wsvc_io io;
+			memset(&io, 0, sizeof io);
+			(void)wemu_svc_write(&m, c, b, (uint32_t)len, &io);
+			cr_assert_null(strchr(io.unmodelled, '\n'));
+			uint8_t out[64];
+			uint32_t n;
+			struct wobj *w;
+			(void)wemu_svc_read(&m, c, out, sizeof out, &n, &w);
+			cr_assert_leq(n, sizeof out);
+		}
+		wemu_svc_conn_free(c);
+	}
+	svc_machine_free(&m, s);
 }
 
 Test(winemu_scenario, random_damage_never_crashes)

@@ -63,8 +63,9 @@ static void setup(void)
 	/* the HTTP SSL stand-ins that run on Wine's system DLLs, next to the host */
 	snprintf(cmd, sizeof cmd,
 		 "sh %s/tests/traces/build-guests.sh %s/standins > %s/standins.txt 2>&1 && "
-		 "cp %s/standins/strmfilt.dll %s/standins/httpapi.dll %s/",
-		 STRAND_SOURCE_DIR, dir, dir, dir, dir, guests);
+		 "cp %s/standins/strmfilt.dll %s/standins/httpapi.dll %s/standins/w3ssl.dll "
+		 "%s/standins/lsass.exe %s/",
+		 STRAND_SOURCE_DIR, dir, dir, dir, dir, dir, dir, guests);
 	cr_assert_eq(system(cmd), 0, "cannot build the stand-in DLLs (%s/standins.txt)", dir);
 }
 
@@ -195,7 +196,10 @@ static void scan(const char *trace, struct seen *s)
 	strand_reader_close(r);
 }
 
-static void replay_exact(const char *trace, const char *name)
+/* Replay exactly; every output is compared with the buffer the program
+ * wrote except `derived` ones (the service control manager's account of
+ * what it was told, which is no buffer of the program's). */
+static void replay_exact_derived(const char *trace, const char *name, unsigned long derived)
 {
 	char cmd[1200];
 	snprintf(cmd, sizeof cmd, "%s replay %s > %s/%s-replay.txt 2>&1", STRAND_CLI, trace, dir, name);
@@ -217,7 +221,18 @@ static void replay_exact(const char *trace, const char *name)
 	cr_assert_not_null(oc, "replay summary: %s", text);
 	unsigned long done = 0, all = 0;
 	cr_assert_eq(sscanf(oc, "outputs compared: %lu of %lu", &done, &all), 2, "%s", oc);
-	cr_assert_eq(done, all, "outputs compared: %s", text);
+	cr_assert_eq(done + derived, all, "outputs compared: %s", text);
+}
+
+static void replay_exact(const char *trace, const char *name) { replay_exact_derived(trace, name, 0); }
+
+/* Lines of `text` starting with `prefix`. */
+static unsigned long count_lines(const char *text, const char *prefix)
+{
+	unsigned long n = 0;
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		n += strncmp(p, prefix, strlen(prefix)) == 0;
+	return n;
 }
 
 Test(winemu_wine, crt_hello_runs_on_wine_ntdll_from_ldrinitializethunk)
@@ -513,6 +528,62 @@ Test(winemu_wine, httpssl_rehosted_on_wine_finds_the_device_open_and_wines_trans
 	cr_assert_not_null(strstr(fa, "\"function\": \"HttpInitialize\""), "failed api calls: %.800s", fa);
 	cr_assert_not_null(strstr(fa, "\"role\": \"root cause\""), "failed api calls: %.800s", fa);
 	replay_exact(trace, "httpssl-wine");
+}
+
+/* The seed's failure with the project's lsass.exe and w3ssl.dll too: lsass
+ * becomes a service process on Wine's sechost and rpcrt4, which talk
+ * DCE/RPC to the recorder's service control manager (svcctl.c) over
+ * \pipe\svcctl and take the start order from Wine's control pipe.  The
+ * service reports START_PENDING then STOPPED with the HRESULT; the report
+ * finds NtCreateFile on \Device\Http\Control -> 0xC000000E by data flow,
+ * follows Wine's RtlNtStatusToDosError (433) and strmfilt's
+ * HRESULT_FROM_WIN32 to SetServiceStatus's service-specific exit code, with
+ * the stack from sechost's service thread through w3ssl into httpapi. */
+Test(winemu_wine, httpssl_service_on_wine_runs_through_the_service_control_manager)
+{
+	char trace[512], again[512];
+	struct strand_winemu_result res;
+	record("httpssl-lsass", "httpssl-lsass", &res, trace, sizeof trace);
+	record("httpssl-lsass", "httpssl-lsass-2", NULL, again, sizeof again);
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "cmp -s %s %s", trace, again);
+	cr_assert_eq(system(cmd), 0, "two recordings differ");
+	struct seen s;
+	scan(trace, &s);
+	/* the dispatcher returned (the only service stopped): lsass exits 0 */
+	cr_assert_eq(s.exit_code, 0, "exit status 0x%" PRIx64 "; debug: %.2000s", s.exit_code, s.debug);
+	cr_assert_not_null(strstr(s.loaded, "rpcrt4.dll "), "loaded: %s", s.loaded);
+	cr_assert_not_null(strstr(s.loaded, "sechost.dll "), "loaded: %s", s.loaded);
+	cr_assert_not_null(strstr(s.loaded, "w3ssl.dll "), "loaded: %s", s.loaded);
+	/* what the service control manager saw, in order */
+	const char *pending = strstr(s.debug, "service-status name=HTTPFilter state=START_PENDING(2) type=0x20");
+	cr_assert_not_null(pending, "debug: %.4000s", s.debug);
+	const char *stopped = strstr(pending, "service-status name=HTTPFilter state=STOPPED(1) type=0x20 controls=0x0 "
+					      "win32_exit=0x42a service_exit=0x800701b1");
+	cr_assert_not_null(stopped, "debug: %.4000s", s.debug);
+	cr_assert_not_null(strstr(s.debug, "service-control name=HTTPFilter result=0"), "debug: %.4000s", s.debug);
+	/* every request on the service manager's pipes was served */
+	cr_assert_null(strstr(s.unmodelled, "pipe="), "unmodelled: %s", s.unmodelled);
+	const char *text = report_json(trace, "httpssl-lsass");
+	const char *rc = strstr(text, "\"root_cause\"");
+	cr_assert_not_null(rc, "no root cause");
+	cr_assert_not_null(strstr(rc, "\"syscall\": \"NtCreateFile\""), "root cause: %.500s", rc);
+	cr_assert_not_null(strstr(rc, "\\\\Device\\\\Http\\\\Control"), "root cause: %.500s", rc);
+	cr_assert_not_null(strstr(rc, "0xc000000e"), "root cause: %.500s", rc);
+	cr_assert_not_null(strstr(rc, "data flow"), "root cause: %.500s", rc);
+	cr_assert_not_null(strstr(rc, "httpapi.dll!HttpInitialize"), "root cause stack: %.2500s", rc);
+	cr_assert_not_null(strstr(rc, "w3ssl.dll!ServiceMain"), "root cause stack: %.2500s", rc);
+	cr_assert_not_null(strstr(rc, "sechost.dll!service_thread"), "root cause stack: %.2500s", rc);
+	const char *pr = strstr(text, "\"propagation\"");
+	cr_assert_not_null(pr);
+	cr_assert_not_null(strstr(pr, "ntdll.dll!RtlNtStatusToDosError"), "the translation is Wine's ntdll: %.2000s", pr);
+	cr_assert_not_null(strstr(pr, "strmfilt.dll!HRESULT_FROM_WIN32"), "%.2000s", pr);
+	const char *sy = strstr(text, "\"symptom\"");
+	cr_assert_not_null(sy);
+	cr_assert_not_null(strstr(sy, "\"kind\": \"service_stop\""), "symptom: %.800s", sy);
+	cr_assert_not_null(strstr(sy, "0x800701b1"), "symptom: %.800s", sy);
+	replay_exact_derived(trace, "httpssl-lsass",
+			     count_lines(s.debug, "service-status ") + count_lines(s.debug, "service-control "));
 }
 
 /* What a user sees of the personality: `strand info` names it and where

@@ -561,7 +561,7 @@ strand_status wemu_kernel_init(struct wemu *m)
 		o->u.event.signaled = s->events[i].signaled;
 		o->u.event.sync = s->events[i].synchronization;
 	}
-	return STRAND_OK;
+	return wemu_svc_init(m);
 nomem:
 	return strand_error_set(m->err, STRAND_ERR_NOMEM, "winemu: out of memory");
 }
@@ -569,9 +569,12 @@ nomem:
 void wemu_kernel_free(struct wemu *m)
 {
 	for (size_t i = 0; i < m->nobjs; i++) {
+		if (m->objs[i]->type == WO_PIPE)
+			wemu_svc_conn_free(m->objs[i]->u.pipe.conn);
 		free(m->objs[i]->name);
 		free(m->objs[i]);
 	}
+	wemu_svc_free(m);
 	free(m->objs);
 	free(m->handles);
 	for (size_t i = 0; i < m->nfiles; i++) {
@@ -1029,7 +1032,18 @@ static uint32_t open_common(struct sc *c, uint32_t hp, uint32_t access, uint32_t
 	struct wobj *o;
 	uint32_t info;
 	struct wdevice *dev = device_for(m, name);
-	if (dev) {
+	if (wemu_svc_claims(m, name)) {
+		/* a pipe of the service control manager (svcctl.c) */
+		struct wsvc_conn *conn;
+		if ((st = wemu_svc_open(m, name, &conn)))
+			return st;
+		if (!(o = wemu_obj_new(m, WO_PIPE, name))) {
+			wemu_svc_conn_free(conn);
+			return ST_NO_MEMORY;
+		}
+		o->u.pipe.conn = conn;
+		info = FILE_OPENED;
+	} else if (dev) {
 		if (dev->d->open_status)
 			return dev->d->open_status;
 		if (!(o = wemu_obj_new(m, WO_DEVICE, dev->d->name)))
@@ -1123,6 +1137,40 @@ static uint32_t io_offset(struct sc *c, uint32_t ptr, uint64_t pos, uint64_t *of
 	return ST_SUCCESS;
 }
 
+static uint32_t wait_common(struct sc *c, struct wobj **objs, uint32_t n, bool all, uint32_t timeout_ptr,
+			    uint32_t satisfied_status);
+
+/* NtReadFile on a service-manager pipe: the reply bytes, or a wait until
+ * the service control manager has an order (the thread stays on its
+ * sysenter and re-executes it, like any blocking wait). */
+static uint32_t pipe_read(struct sc *c, struct wobj *o)
+{
+	uint32_t iosb = c->a[4], buf = c->a[5], len = c->a[6];
+	uint8_t tmp[4096];
+	uint32_t n = 0;
+	struct wobj *wait_on = NULL;
+	uint32_t st = wemu_svc_read(c->m, o->u.pipe.conn, tmp, len < sizeof tmp ? len : sizeof tmp, &n, &wait_on);
+	if (st == ST_PENDING && wait_on) {
+		uint32_t w = wait_common(c, &wait_on, 1, false, 0, ST_SUCCESS);
+		if (c->blocked)
+			return ST_PENDING;
+		if (w != ST_WAIT_0)
+			return w;
+		st = wemu_svc_read(c->m, o->u.pipe.conn, tmp, len < sizeof tmp ? len : sizeof tmp, &n, &wait_on);
+		if (st == ST_PENDING)
+			return unmodelled_class(c, "pipe-read-without-order", 0, 0xC000014Bu);
+	}
+	c->t->waiting = false;
+	if ((st & 0xC0000000u) == 0xC0000000u)
+		return st;
+	if (n && !wemu_write(c->m, buf, tmp, n))
+		return ST_ACCESS_VIOLATION;
+	if (!write_iosb(c, iosb, st, n))
+		return ST_ACCESS_VIOLATION;
+	signal_event_arg(c, c->a[1]);
+	return st;
+}
+
 static uint32_t sys_read_file(struct sc *c)
 {
 	struct wobj *o;
@@ -1146,6 +1194,8 @@ static uint32_t sys_read_file(struct sc *c)
 	} else if (o->type == WO_STDIO) {
 		src = NULL; /* standard input is empty */
 		avail = 0;
+	} else if (o->type == WO_PIPE) {
+		return pipe_read(c, o);
 	} else {
 		return ST_OBJECT_TYPE_MISMATCH;
 	}
@@ -1189,11 +1239,23 @@ static bool add_output_stream(struct sc *c, uint32_t stream, const void *data, u
 	return true;
 }
 
-static const char *service_state_name(uint32_t s)
+/* A write to a service-manager pipe (svcctl.c): its replies are queued;
+ * a status report is a line on the debug stream, anything the peer does
+ * not serve a line of the unmodelled log. */
+static uint32_t pipe_write(struct sc *c, struct wobj *o, const uint8_t *data, uint32_t len)
 {
-	static const char *const names[] = { "?", "STOPPED", "START_PENDING", "STOP_PENDING",
-					     "RUNNING", "CONTINUE_PENDING", "PAUSE_PENDING", "PAUSED" };
-	return s < 8 ? names[s] : "?";
+	struct wsvc_io io;
+	memset(&io, 0, sizeof io);
+	uint32_t st = wemu_svc_write(c->m, o->u.pipe.conn, data, len, &io);
+	if (io.unmodelled[0]) {
+		const struct wsyscall *svc = wemu_sys_find(c->m, c->number);
+		char what[260];
+		snprintf(what, sizeof what, "service=%s %s", svc ? svc->name : "?", io.unmodelled);
+		log_unmodelled(c, what);
+	}
+	if (io.status_len && !add_output(c, io.status, io.status_len))
+		return ST_NO_MEMORY;
+	return st;
 }
 
 /* A SERVICE_STATUS (+ UTF-16LE name) written to the service sink. */
@@ -1216,12 +1278,7 @@ static uint32_t service_status_output(struct sc *c, const uint8_t *b, uint32_t l
 	if (!utf16_to_utf8(b + 28, k, name, sizeof name))
 		snprintf(name, sizeof name, "?");
 	char line[512];
-	int n = snprintf(line, sizeof line,
-			 "service-status name=%s state=%s(%" PRIu32 ") type=0x%" PRIx32 " controls=0x%" PRIx32
-			 " win32_exit=0x%" PRIx32 " service_exit=0x%" PRIx32 " checkpoint=%" PRIu32
-			 " wait_hint=%" PRIu32 "\n",
-			 name[0] ? name : "?", service_state_name(f[1]), f[1], f[0], f[2], f[3], f[4], f[5],
-			 f[6]);
+	int n = wemu_service_status_line(line, sizeof line, name, f);
 	if (!add_output(c, line, (uint32_t)n))
 		return ST_NO_MEMORY;
 	return ST_SUCCESS;
@@ -1289,6 +1346,8 @@ static uint32_t sys_write_file(struct sc *c)
 	} else if (o->type == WO_STDIO && o->u.stdio.stream > 0) {
 		if (!add_output_stream(c, o->u.stdio.stream, data, len))
 			result = ST_NO_MEMORY;
+	} else if (o->type == WO_PIPE) {
+		result = pipe_write(c, o, data, len);
 	} else {
 		free(data);
 		return ST_OBJECT_TYPE_MISMATCH;
@@ -1406,6 +1465,12 @@ static uint32_t sys_set_information_file(struct sc *c)
 	switch (cls) {
 	case 13: /* FileDispositionInformation: deletion is not modelled */
 		break;
+	case 23: /* FilePipeInformation (read and completion mode) */
+		if (o->type != WO_PIPE)
+			return ST_INVALID_PARAMETER;
+		if (len < 8)
+			return ST_INFO_LENGTH_MISMATCH;
+		break; /* the svcctl pipe is in message mode already */
 	case 14: /* FilePositionInformation */
 	case 20: /* FileEndOfFileInformation */
 		if (len < 8)
@@ -2174,7 +2239,23 @@ static uint32_t sys_set_information_thread(struct sc *c)
 static uint32_t sys_set_information_process(struct sc *c)
 {
 	struct wobj *o;
-	return handle_get(c, c->a[0], WO_PROCESS, &o);
+	uint32_t st = handle_get(c, c->a[0], WO_PROCESS, &o);
+	if (st)
+		return st;
+	if (c->a[1] == 1000 && c->m->personality == WP_WINE) {
+		/* ProcessWineMakeProcessSystem: Wine's service dispatcher gets an
+		 * event signaled when the last user process ends (never here) */
+		if (c->a[3] != 4)
+			return ST_INFO_LENGTH_MISMATCH;
+		struct wobj *e = wemu_obj_new(c->m, WO_EVENT, NULL);
+		if (!e)
+			return ST_NO_MEMORY;
+		uint32_t h;
+		if ((st = handle_new(c->m, e, &h)))
+			return st;
+		return wemu_write32(c->m, c->a[2], h) ? ST_SUCCESS : ST_ACCESS_VIOLATION;
+	}
+	return ST_SUCCESS;
 }
 
 static uint32_t sys_query_default_locale(struct sc *c)
@@ -2266,6 +2347,7 @@ static uint32_t device_type_of(const struct wobj *o)
 {
 	switch (o->type) {
 	case WO_STDIO: return 0x11;  /* FILE_DEVICE_NAMED_PIPE: output to a pipe */
+	case WO_PIPE: return 0x11;
 	case WO_FILE: return 0x07;   /* FILE_DEVICE_DISK */
 	case WO_DIRECTORY: return 0x07;
 	default: return 0x22;        /* FILE_DEVICE_UNKNOWN */

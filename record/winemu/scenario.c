@@ -160,7 +160,7 @@ bool wscn_parse_time(const char *s, uint64_t *out)
 /* Parser state                                                           */
 /* ===================================================================== */
 
-enum sect { S_NONE, S_PROCESS, S_DEVICE, S_FILE, S_KEY, S_EVENT, S_LINK };
+enum sect { S_NONE, S_PROCESS, S_DEVICE, S_FILE, S_KEY, S_EVENT, S_LINK, S_SERVICE };
 
 /* Limits that keep parsing linear and bounded (beyond the file and line
  * sizes): sections, key depth, keys with their implicit ancestors, thread
@@ -808,6 +808,52 @@ static strand_status link_key(struct parser *p, const char *k, const char *v)
 	return st;
 }
 
+#define WSCN_CONTROLS_MAX 64
+
+static strand_status service_key(struct parser *p, const char *k, const char *v)
+{
+	struct wscn_service *sv = p->cur;
+	strand_status st;
+	if (strcmp(k, "type") == 0) {
+		if ((st = once(p, 0, k)) != STRAND_OK)
+			return st;
+		if (!parse_u32(v, &sv->type) || sv->type == 0)
+			return perr(p, "service type '%s' is not a nonzero number", v);
+		return STRAND_OK;
+	}
+	if (strcmp(k, "start") == 0) {
+		if ((st = once(p, 1, k)) != STRAND_OK)
+			return st;
+		return parse_bool(p, k, v, &sv->start);
+	}
+	if (strcmp(k, "control") == 0) {
+		uint32_t code;
+		if (!parse_u32(v, &code) || code == 0 || code > 255)
+			return perr(p, "control '%s' is not a control code 1..255", v);
+		if (sv->ncontrols >= WSCN_CONTROLS_MAX)
+			return perr(p, "more than %u controls", WSCN_CONTROLS_MAX);
+		uint32_t *c = realloc(sv->controls, (sv->ncontrols + 1) * sizeof *c);
+		if (!c)
+			return nomem(p);
+		sv->controls = c;
+		c[sv->ncontrols++] = code;
+		return STRAND_OK;
+	}
+	return perr(p, "unknown key '%s' in [service]", k);
+}
+
+/* A service name: 1..256 printable ASCII characters, no '\\' or '/'. */
+static bool service_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > WSCN_SERVICE_NAME_MAX)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (*c < 0x21 || *c > 0x7e || *c == '\\' || *c == '/')
+			return false;
+	return true;
+}
+
 /* Check the section just finished. */
 static strand_status end_section(struct parser *p)
 {
@@ -834,6 +880,25 @@ static strand_status begin_section(struct parser *p, const char *type, const cha
 	}
 	if (!*name)
 		return perr(p, "[%s] needs a name", type);
+	if (strcmp(type, "service") == 0) {
+		struct wscn *s = p->s;
+		if (!service_name_ok(name))
+			return perr(p, "[service %s]: a service name is 1..%u printable characters without '\\' or '/'",
+				    name, WSCN_SERVICE_NAME_MAX);
+		for (size_t i = 0; i < s->nservices; i++)
+			if (strcasecmp(s->services[i].name, name) == 0)
+				return perr(p, "[service %s] given twice", name);
+		if (++p->nsections > WSCN_SECTIONS_MAX)
+			return perr(p, "more than %u sections", WSCN_SECTIONS_MAX);
+		struct wscn_service *sv = grow(&s->services, &s->nservices, sizeof *sv);
+		if (!sv || !(sv->name = strdup(name)))
+			return nomem(p);
+		sv->type = 0x20;
+		sv->start = true;
+		p->sect = S_SERVICE;
+		p->cur = sv;
+		return STRAND_OK;
+	}
 	if (name[0] != '\\')
 		return perr(p, "[%s %s]: the name is not an NT name (\\...)", type, name);
 	char *cname = strdup(name);
@@ -956,6 +1021,7 @@ static strand_status parse_line(struct parser *p, char *line)
 	case S_KEY: return key_value(p, k, v);
 	case S_EVENT: return event_key(p, k, v);
 	case S_LINK: return link_key(p, k, v);
+	case S_SERVICE: return service_key(p, k, v);
 	}
 	return perr(p, "internal: bad section");
 }
@@ -1221,7 +1287,12 @@ void wscn_free(struct wscn *s)
 		free(s->links[i].name);
 		free(s->links[i].target);
 	}
+	for (size_t i = 0; i < s->nservices; i++) {
+		free(s->services[i].name);
+		free(s->services[i].controls);
+	}
 	free(s->devices); free(s->files); free(s->keys); free(s->events); free(s->links);
+	free(s->services);
 	free(s->path); free(s->dir); free(s->text);
 	free(s);
 }

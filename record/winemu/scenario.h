@@ -77,6 +77,18 @@ struct wscn_link {
 	char *target;
 };
 
+#define WSCN_SERVICE_NAME_MAX 256 /* characters of a service name, as the SCM limits them */
+
+/* A service the service control manager knows ([service NAME]): what the
+ * svcctl peer (svcctl.c) answers for it and the orders it sends. */
+struct wscn_service {
+	char *name;            /* service name (printable ASCII, compared case-insensitively) */
+	uint32_t type;         /* SERVICE_* type the SCM reports (default 0x20, share process) */
+	bool start;            /* start it when the process's dispatcher connects (default yes) */
+	uint32_t *controls;    /* control codes sent once it reports SERVICE_RUNNING, in order */
+	size_t ncontrols;
+};
+
 struct wscn_process {
 	char *image;           /* file name in the module directory */
 	char *modules;         /* directory, resolved against the scenario's */
@@ -110,6 +122,7 @@ struct wscn {
 	struct wscn_key *keys;       size_t nkeys;
 	struct wscn_event *events;   size_t nevents;
 	struct wscn_link *links;     size_t nlinks;
+	struct wscn_service *services; size_t nservices;
 };
 
 /* Parse the scenario file at `path`.  *out is owned by the caller

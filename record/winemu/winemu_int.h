@@ -200,6 +200,19 @@ enum wobj_type {
 	WO_SECTION,           /* an image section over a file */
 	WO_KEYED_EVENT,
 	WO_TOKEN,             /* the process's primary token */
+	WO_PIPE,              /* a client end of a pipe the service control manager serves (svcctl.c) */
+};
+
+struct wsvc;
+struct wsvc_conn;
+
+/* What one write to a service-manager pipe produced (svcctl.c). */
+struct wsvc_io {
+	char unmodelled[200];  /* "" or what was not served (logged by the kernel) */
+	char status[400];      /* a service-status / service-control line for the debug stream */
+	uint32_t status_len;
+	uint16_t opnum;        /* the svcctl request served, if has_opnum */
+	bool has_opnum;
 };
 
 /* A file's contents (scenario files and files the guest creates). */
@@ -240,6 +253,7 @@ struct wobj {
 		struct { int32_t count, max; } sem;
 		struct { uint32_t stream; } stdio;
 		struct { struct wfile *file; bool image; } section;
+		struct { struct wsvc_conn *conn; } pipe; /* owned */
 	} u;
 };
 
@@ -315,6 +329,7 @@ struct wemu {
 	uint32_t dispatch_word;/* Wine: address of __wine_syscall_dispatcher, 0 if none */
 	struct { char file[32]; uint32_t addr, size; } nls[16]; /* NLS files mapped, once each */
 	size_t nnls;
+	struct wsvc *svc;        /* the service control manager's state (svcctl.c), NULL = no [service] */
 	uint32_t std_handles[3]; /* stdin, stdout, stderr of a system-DLL process (0 = none) */
 	uint32_t next_module_id;
 	uint32_t nested_faults; /* faults delivered since the last completed system call (a loop guard) */ /* id of the next module mapped at run time, 0 = index + 1 */
@@ -415,6 +430,24 @@ struct wobj *wemu_obj_new(struct wemu *m, enum wobj_type type, const char *name)
  * at `position` unless it is the last thread. */
 strand_status wemu_thread_exit(struct wemu *m, struct wthread *t, uint32_t status,
 			       uint64_t position);
+
+/* ---- svcctl.c ---- */
+strand_status wemu_svc_init(struct wemu *m);  /* from the scenario's [service] sections */
+void wemu_svc_free(struct wemu *m);
+void wemu_svc_conn_free(struct wsvc_conn *c);
+/* Is `name` a pipe the service control manager serves (svcctl, the
+ * control pipe)?  False without [service] sections. */
+bool wemu_svc_claims(const struct wemu *m, const char *name);
+uint32_t wemu_svc_open(struct wemu *m, const char *name, struct wsvc_conn **out);
+/* The client wrote `len` bytes: replies are queued, *io says what happened. */
+uint32_t wemu_svc_write(struct wemu *m, struct wsvc_conn *c, const uint8_t *data, uint32_t len,
+			struct wsvc_io *io);
+/* The client reads up to cap bytes: *n read; ST_PENDING with *wait_on set
+ * when the read must wait (the control pipe without a due order). */
+uint32_t wemu_svc_read(struct wemu *m, struct wsvc_conn *c, uint8_t *buf, uint32_t cap, uint32_t *n,
+		       struct wobj **wait_on);
+/* The service-status line of the debug stream (also the stand-in sink's). */
+int wemu_service_status_line(char *buf, size_t cap, const char *name, const uint32_t f[7]);
 
 /* ---- systable.c ---- */
 strand_status wemu_systable_standin(struct wemu *m);
