@@ -386,6 +386,39 @@ Test(ptrace, interrupt_of_spinning_threads_leaves_a_complete_trace, .init = setu
 	cr_assert_eq(s.exit_code, 128 + SIGKILL);
 }
 
+/* Ctrl-C of a deadlocked program: the thread with the turn waits in the
+ * kernel too, and the trace says so (NOTE at-syscall), so the report sees
+ * every thread blocked in its futex wait. */
+Test(ptrace, interrupt_of_a_deadlock_shows_every_thread_blocked, .init = setup, .fini = teardown)
+{
+	char exe[512], trace[512], cmd[1200];
+	build("deadlock_mutex", exe, sizeof exe);
+	snprintf(trace, sizeof trace, "%s/deadlock.strand", tmpdir);
+	char *argv[] = { STRAND_CLI, "record", "-q", "-o", trace, "--", exe, NULL };
+	pid_t pid;
+	cr_assert_eq(posix_spawn(&pid, argv[0], NULL, NULL, argv, environ), 0);
+	struct timespec ts = { 1, 500 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	kill(pid, SIGINT);
+	int status;
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "interrupted: 128 + SIGINT");
+	replay_exactly(trace);
+	snprintf(cmd, sizeof cmd, "%s report --json %s", STRAND_CLI, trace);
+	FILE *p = popen(cmd, "r");
+	cr_assert(p);
+	static char out[1 << 20];
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = 0;
+	pclose(p);
+	cr_assert(strstr(out, "\"verdict\": \"interrupted\""), "%.2000s", out);
+	cr_assert(strstr(out, "3 of 3 threads were blocked"), "%.2000s", out);
+	unsigned futex = 0;
+	for (const char *q = out; (q = strstr(q, "\"waits_in\": \"futex\"")); q++)
+		futex++;
+	cr_assert_eq(futex, 3, "every thread waits in futex: %.3000s", out);
+}
+
 /* An exec while another thread lives is refused: one line, status 125,
  * no trace. */
 Test(ptrace, exec_with_threads_is_refused_with_a_clear_error, .init = setup, .fini = teardown)

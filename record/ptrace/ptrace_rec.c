@@ -3250,6 +3250,12 @@ static strand_status loop(struct rec *r, strand_error *err)
 	interrupted:
 		r->res->interrupted = true;
 		logf_(r, "interrupted: stopping the program after %" PRIu64 " events", r->ordinal);
+		/* the thread with the turn waits in the kernel (a deadlock):
+		 * say so as for a thread parked there, so the trace shows the
+		 * call and its arguments */
+		if (r->in_syscall && r->have_entry_cpu &&
+		    (st = keyframe_at_syscall(r, &r->entry_cpu, r->nr, err)) != STRAND_OK)
+			return st;
 		status = kill_tracee(r);
 		return finish(r, status, err);
 	}
