@@ -194,6 +194,18 @@ static void on_ret(struct strand_replay *r, void *ud, const struct strand_call_i
 	cs->unmatched++;
 }
 
+/* The module being unloaded (still listed before its event applies) is
+ * the main executable. */
+static bool main_module_goes(const struct strand_replay *r, uint32_t id)
+{
+	uint32_t n = 0;
+	const struct strand_module *const *m = strand_replay_modules(r, &n);
+	for (uint32_t i = 0; i < n; i++)
+		if (m[i]->id == id)
+			return (m[i]->flags & STRAND_MODULE_F_MAIN) != 0;
+	return false;
+}
+
 static void on_event(struct strand_replay *r, void *ud, const struct strand_record *rec,
 		     bool after)
 {
@@ -202,6 +214,12 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 		struct cs_thread *t = thread_get(cs, rec->tid, false);
 		if (t)
 			t->n = 0;
+	}
+	if (!after && rec->type == STRAND_REC_MODULE_UNLOAD && main_module_goes(r, rec->u.module_id)) {
+		/* the main image goes (an exec replaced the program): no frame
+		 * of any thread returns into the old one */
+		for (uint32_t i = 0; i < cs->nth; i++)
+			cs->th[i].n = 0;
 	}
 }
 
@@ -312,8 +330,8 @@ static void compare_frame_chain(struct strand_callstack *cs, struct strand_stack
 	uint32_t next = 1; /* next shadow frame the chain may match */
 	bool ok;
 	for (int depth = 0; depth < 64 && bp && next < s->nframes; depth++) {
-		if (bp < cpu->gpr[STRAND_REG_RSP])
-			break; /* not a frame of this stack */
+		if (bp < cpu->gpr[STRAND_REG_RSP] || bp % cs->psz)
+			break; /* not a frame of this stack (code without frame pointers) */
 		uint64_t ret = read_ptr(cs->r, bp + cs->psz, cs->psz, &ok);
 		if (!ok)
 			break;
@@ -323,6 +341,9 @@ static void compare_frame_chain(struct strand_callstack *cs, struct strand_stack
 		if (k == s->nframes) {
 			char sym[128];
 			strand_replay_symbolize(cs->r, ret, sym, sizeof sym);
+			if (!strncmp(sym, "0x", 2))
+				break; /* not a return address into any module: rbp
+					  holds data, not a frame pointer */
 			s->fp_disagree_at = (int32_t)next;
 			snprintf(s->fp_note, sizeof s->fp_note,
 				 "frame pointer chain has return address 0x%" PRIx64

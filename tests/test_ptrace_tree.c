@@ -186,6 +186,19 @@ Test(ptrace_tree, report_names_the_failing_call_inside_the_child, .init = setup,
 	cr_assert_not_null(strstr(ic, "\"object\": \"/nonexistent/strand-tree-x\""), "%s", ic);
 	cr_assert_not_null(strstr(ic, "\"status_name\": \"ENOENT\""), "%s", ic);
 	cr_assert_not_null(strstr(ic, "\"stack\""), "a stack frame in the child: %s", ic);
+	/* the stack ends in cat's own start-up: no frame of the shell that
+	 * forked it survives the exec, and none falls outside every module */
+	const char *stk = strstr(ic, "\"stack\"");
+	const char *stk_end = strchr(stk, ']');
+	cr_assert_not_null(stk_end);
+	const char *start = strstr(stk, "__libc_start_main");
+	cr_assert(start && start < stk_end, "%.*s", (int)(stk_end - stk), stk);
+	const char *bare = strstr(stk, "\"symbol\": \"0x");
+	cr_assert(!bare || bare > stk_end, "a frame outside every module: %.*s", (int)(stk_end - stk), stk);
+	unsigned below = 0;
+	for (const char *q = strstr(start, "\"symbol\""); q && q < stk_end; q = strstr(q + 1, "\"symbol\""))
+		below++;
+	cr_assert_eq(below, 1, "only cat's _start below __libc_start_main: %.*s", (int)(stk_end - stk), stk);
 	cr_assert_not_null(strstr(j, "Inside child process"), "the summary says it");
 	free(j);
 }
