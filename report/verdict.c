@@ -92,6 +92,41 @@ static void add_candidate(struct rc *rc, const struct rc_candidate *c)
 	rc->cand[i] = *c;
 }
 
+/* Two names of one file: equal, or an absolute name ending in "/" and a
+ * relative one (the trace does not say the working directory; an
+ * absolute name that ends in the relative one is taken as the same). */
+static bool same_object(const char *a, const char *b)
+{
+	if (!strcmp(a, b))
+		return true;
+	if (a[0] != '/') {
+		const char *t = a;
+		a = b;
+		b = t;
+	}
+	size_t la = strlen(a), lb = strlen(b);
+	return a[0] == '/' && b[0] && b[0] != '/' && la > lb && a[la - lb - 1] == '/' &&
+	       !strcmp(a + la - lb, b);
+}
+
+/* Position of a later successful kernel call of thread TID on the object
+ * of the failed call C (the same file), before POS; 0 if none. */
+static uint64_t used_later(const struct strand_rnode *c, uint64_t tid, uint64_t pos)
+{
+	const char *obj = strand_rnode_str(c, "object", NULL);
+	if (!obj || !obj[0])
+		return 0;
+	for (const struct strand_rnode *d = c->next; d; d = d->next) {
+		uint64_t p = strand_rnode_u64(d, "position", 0);
+		if (p > pos)
+			break;
+		if (strand_rnode_u64(d, "tid", 0) == tid && !strand_rnode_u64(d, "failed", 1) &&
+		    same_object(strand_rnode_str(d, "object", ""), obj))
+			return p;
+	}
+	return 0;
+}
+
 /* Failed kernel calls before the symptom, ranked by what the error line
  * says about them. */
 static void rank_by_text(const struct rc_inputs *in, const struct strand_rnode *symptom,
@@ -122,6 +157,16 @@ static void rank_by_text(const struct rc_inputs *in, const struct strand_rnode *
 				 ? "the error line carries its status message" : "",
 			 !names_obj && !names_status ? "a failed kernel call before the symptom; "
 				 "nothing connects it to the symptom" : "");
+		uint64_t used = used_later(c, k.tid, spos);
+		if (used && k.score >= 3) {
+			/* the thread went on to use the object (readlink of a
+			 * regular file: EINVAL, then the file is opened): the
+			 * failure did not stop it */
+			k.score = k.tid == stid ? 1 : 0;
+			size_t l = strlen(k.why);
+			snprintf(k.why + l, sizeof k.why - l, "; but the same object was used "
+				 "successfully afterwards (@%" PRIu64 ")", used);
+		}
 		add_candidate(rc, &k);
 	}
 }
@@ -155,6 +200,18 @@ static bool chain_reaches_kernel(const struct rc_inputs *in, const struct strand
 }
 
 static void decide_incomplete(const struct rc_inputs *in, struct rc *rc);
+
+/* An error line that names no status (no error code, no status message:
+ * "No rule to make target 'x'") is not followed to a kernel call: its
+ * bytes tell how the message was built (a failed message-catalog lookup
+ * chose the untranslated text, a length decided what was copied), not
+ * why the program failed; the exit status and the program's own decision
+ * say that. */
+static bool line_says_no_status(const struct strand_rnode *sym)
+{
+	return !strcmp(strand_rnode_str(sym, "kind", ""), "error_log") &&
+	       strand_rnode_u64(sym, "value", 0) == 0;
+}
 
 void rc_decide(const struct rc_inputs *in, struct rc *rc)
 {
@@ -236,7 +293,7 @@ void rc_decide(const struct rc_inputs *in, struct rc *rc)
 	for (uint32_t i = 0; i < n; i++) {
 		const struct strand_rnode *ch = strand_rnode_get(sy[i], "chain");
 		const struct strand_rnode *o = strand_rnode_get(ch, "origin");
-		if (!chain_reaches_kernel(in, o))
+		if (!chain_reaches_kernel(in, o) || line_says_no_status(sy[i]))
 			continue;
 		rc->found = true;
 		rc->kind = RC_KERNEL;

@@ -133,6 +133,13 @@ static const struct rc_case cases[] = {
 	/* failures inside child processes */
 	{ "sh_child_missing_file", AS_ROOT, NULL, "sh -c 'cat nofile'", F, "openat", "nofile", "ENOENT", "libc", NULL },
 	{ "make_recipe_fails", AS_ROOT, "printf 'all:\\n\\tcat nofile\\n' > Makefile", "make", F, "openat", "nofile", "ENOENT", "libc", NULL },
+	/* the error line names no status: its bytes (built after a failed
+	 * message-catalog lookup) are not followed to a kernel call; the
+	 * object it names is (stat missing.o ENOENT) */
+	{ "make_no_rule", AS_ROOT, "printf 'all: missing.o\\n' > Makefile", "make", F, "stat,newfstatat,statx", "missing.o", "ENOENT", "make", NULL },
+	/* cc1 fails in its own code; readlink of the source (EINVAL: not a
+	 * symlink) is followed by a successful open of it: handled */
+	{ "gcc_syntax_error", AS_ROOT, "printf 'int main( { return 0; }\\n' > bad.c", "gcc -c bad.c", F, "-", NULL, "user_code", NULL, NULL },
 };
 
 #define NCASES (sizeof cases / sizeof cases[0])
