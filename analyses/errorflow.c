@@ -597,7 +597,9 @@ static void build_log_sink(struct errorflow *s)
 		pc[i] = (struct sym_piece){ s->out[i].stream, s->out[i].tid, s->out[i].data,
 					    s->out[i].len,
 					    s->out[i].located && s->out[i].sys >= 0 };
-	bool found = sym_choose(s->abi, program_name(s), pc, s->nout, &ch);
+	uint64_t exit_status = s->exit.value;
+	bool found = sym_choose_tied(s->abi, program_name(s), pc, s->nout,
+				     s->have_exit && s->abi == STRAND_ABI_LINUX ? &exit_status : NULL, &ch);
 	free(pc);
 	if (!found)
 		return;
@@ -611,8 +613,9 @@ static void build_log_sink(struct errorflow *s)
 	k->line = ch;
 	if (ch.code.found && (ch.score == SYM_CODE || !ch.msg.found)) {
 		k->value = ch.code.value;
-		snprintf(k->detail, sizeof k->detail, "reported code %.*s (%s)", (int)ch.code.len,
-			 ch.text + ch.code.off, ch.code.base == 16 ? "hexadecimal" : "decimal");
+		snprintf(k->detail, sizeof k->detail, "reported code %.*s (%s%s)", (int)ch.code.len,
+			 ch.text + ch.code.off, ch.code.base == 16 ? "hexadecimal" : "decimal",
+			 ch.code.tied ? "; the exit status has the same value" : "");
 	} else if (ch.msg.found) {
 		k->value = ch.msg.value;
 		snprintf(k->detail, sizeof k->detail, "status message of %s", ch.msg.name);

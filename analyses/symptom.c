@@ -79,7 +79,9 @@ static bool is_position(const char *t, uint32_t len, uint32_t a, uint32_t b)
 	return false;
 }
 
-bool sym_parse_code(const char *t, uint32_t len, struct sym_code *out)
+/* The code tokens of t: the best-ranked one, or with `want` the first one
+ * whose value is *want. */
+static bool parse_code(const char *t, uint32_t len, const uint64_t *want, struct sym_code *out)
 {
 	memset(out, 0, sizeof *out);
 	int best_rank = 0;
@@ -133,26 +135,40 @@ bool sym_parse_code(const char *t, uint32_t len, struct sym_code *out)
 				p--;
 			if (p > 0 && t[p - 1] == '=')
 				rank = 3;
-			else if (j < len && t[j] == ']')
-				rank = 3;
+			else if (j < len && (t[j] == ']' || (t[j] == ')' && p > 0 && t[p - 1] == '(')))
+				rank = 3; /* "[Errno 2]", "(7)" */
 			else
 				rank = 1;
 			/* a negative number: "-2" */
 			if (p > 0 && t[p - 1] == '-' && (p == 1 || !is_word(t[p - 2])))
 				rank = rank < 2 ? 2 : rank;
 		}
-		if (rank && rank >= best_rank) {
+		if (rank && (want || rank >= best_rank)) {
 			uint64_t v = 0;
 			for (uint32_t k = a; k < j && k < a + 16; k++)
 				v = base == 16 ? v * 16 + (uint64_t)(is_digit(t[k]) ? t[k] - '0'
 						       : (t[k] | 0x20) - 'a' + 10)
 					       : v * 10 + (uint64_t)(t[k] - '0');
-			*out = (struct sym_code){ true, v, base, a, j - a };
-			best_rank = rank;
+			if (!want || v == *want) {
+				*out = (struct sym_code){ true, v, base, a, j - a, false };
+				best_rank = rank;
+				if (want)
+					return true;
+			}
 		}
 		i = j;
 	}
 	return out->found;
+}
+
+bool sym_parse_code(const char *t, uint32_t len, struct sym_code *out)
+{
+	return parse_code(t, len, NULL, out);
+}
+
+bool sym_find_code_value(const char *t, uint32_t len, uint64_t value, struct sym_code *out)
+{
+	return parse_code(t, len, &value, out);
 }
 
 /* "PROG: ...", "WORD: ..." at the start, or "...: WORD: " with a lower-case
@@ -232,7 +248,7 @@ struct open_line {
 };
 
 static void consider(strand_abi abi, const char *prog, const struct open_line *l,
-		     uint32_t last_piece, struct sym_choice *best)
+		     uint32_t last_piece, const uint64_t *tie, struct sym_choice *best)
 {
 	uint32_t len = l->len;
 	while (len && (l->text[len - 1] == '\r' || l->text[len - 1] == ' '))
@@ -244,6 +260,14 @@ static void consider(strand_abi abi, const char *prog, const struct open_line *l
 	enum sym_score sc = sym_line_score(abi, l->text, len, l->stream, prog, &m, &c);
 	if (sc == SYM_NONE)
 		return;
+	/* a number of the line that equals the exit status is the code the
+	 * program reported, whatever else the line counts ("(7) ... after 10
+	 * ms"); 0 and 1 are no evidence (success, the generic failure) */
+	struct sym_code tc;
+	if (tie && *tie > 1 && sym_find_code_value(l->text, len, *tie, &tc)) {
+		tc.tied = true;
+		c = tc;
+	}
 	if (best->found && sc < best->score) {
 		best->continued = true;
 		return;
@@ -287,6 +311,12 @@ static void consider(strand_abi abi, const char *prog, const struct open_line *l
 bool sym_choose(strand_abi abi, const char *prog, const struct sym_piece *p, uint32_t n,
 		struct sym_choice *out)
 {
+	return sym_choose_tied(abi, prog, p, n, NULL, out);
+}
+
+bool sym_choose_tied(strand_abi abi, const char *prog, const struct sym_piece *p, uint32_t n,
+		     const uint64_t *exit_status, struct sym_choice *out)
+{
 	memset(out, 0, sizeof *out);
 	struct open_line lines[4];
 	uint32_t nl = 0;
@@ -315,7 +345,7 @@ bool sym_choose(strand_abi abi, const char *prog, const struct sym_piece *p, uin
 				l->last = i + 1;
 			}
 			if (ch == '\n') {
-				consider(abi, prog, l, i, out);
+				consider(abi, prog, l, i, exit_status, out);
 				l->len = 0;
 				l->npieces = 0;
 				l->last = 0;
@@ -333,6 +363,6 @@ bool sym_choose(strand_abi abi, const char *prog, const struct sym_piece *p, uin
 	}
 	for (uint32_t k = 0; k < nl; k++)
 		if (lines[k].len)
-			consider(abi, prog, &lines[k], lines[k].from_piece[lines[k].len - 1], out);
+			consider(abi, prog, &lines[k], lines[k].from_piece[lines[k].len - 1], exit_status, out);
 	return out->found;
 }

@@ -25,6 +25,7 @@ struct sym_code {
 	uint64_t value;     /* as parsed: decimal as decimal, hex as hex */
 	unsigned base;      /* 10 or 16 */
 	uint32_t off, len;  /* the token's bytes in the line (without "0x") */
+	bool tied;          /* chosen because the exit status has its value */
 };
 
 /* A status message found in a line. */
@@ -44,10 +45,14 @@ enum sym_score sym_line_score(strand_abi abi, const char *t, uint32_t len, unsig
 
 /* The code a line reports: a hexadecimal token ("0x..." or an 8-digit
  * HRESULT/NTSTATUS-shaped one) first, then a number after '=' or in
- * "[... N]", then any other stand-alone number.  Numbers that are
+ * "[... N]" or "(N)", then any other stand-alone number.  Numbers that are
  * positions ("file.c:12", "@ 459", "line 3"), parts of words, quoted text,
  * versions or decimals are never the code.  False if there is none. */
 bool sym_parse_code(const char *t, uint32_t len, struct sym_code *out);
+/* The code token of t (by the same rules) whose value is `value`: the
+ * line's code when something else ties that value to the failure (the
+ * exit status).  False if no token has it. */
+bool sym_find_code_value(const char *t, uint32_t len, uint64_t value, struct sym_code *out);
 
 /* A status message of the knowledge tables inside the line (errno texts
  * on Linux, NTSTATUS messages on Windows), longest first. */
@@ -83,5 +88,9 @@ struct sym_choice {
  * among equals.  `prog` is the program's basename (may be NULL). */
 bool sym_choose(strand_abi abi, const char *prog, const struct sym_piece *p, uint32_t n,
 		struct sym_choice *out);
+/* The same, knowing the process's exit status (NULL: unknown): a number
+ * of the line equal to it (2 or more) is the line's code. */
+bool sym_choose_tied(strand_abi abi, const char *prog, const struct sym_piece *p, uint32_t n,
+		     const uint64_t *exit_status, struct sym_choice *out);
 
 #endif

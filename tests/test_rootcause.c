@@ -88,9 +88,14 @@ static const struct rc_case cases[] = {
 	/* refused connections */
 	{ "python_connect_refused", AS_ROOT, NULL, "/usr/bin/python3 -S -c \"import socket; socket.create_connection(('127.0.0.1', 1))\"", F, "connect", "127.0.0.1:1", "ECONNREFUSED", "libc", NULL },
 	{ "curl_connect_refused", AS_ROOT, NULL, "curl -sS http://127.0.0.1:1/", F, "connect,getsockopt", "127.0.0.1:1", "ECONNREFUSED", NULL,
-	  "a non-blocking connect: curl's code 7 is a constant chosen by a branch on poll()'s revents bits, behind more "
-	  "control dependences than the engine follows (two); the refusal itself is only in the out-parameter of "
-	  "getsockopt(SO_ERROR), which that flow does not pass" },
+	  "a non-blocking connect: the symptom's code is now 7 (the \"(7)\" the exit status ties), but curl's 7 is "
+	  "a constant chosen by a branch on verifyconnect()'s result, behind more control dependences (connection "
+	  "filters, happy eyeballs) than the engine follows (two); the refusal itself is only in the out-parameter "
+	  "of getsockopt(SO_ERROR), which that flow does not reach" },
+	/* the refusal only in an out-parameter: non-blocking connect, poll,
+	 * getsockopt(SO_ERROR) = ECONNREFUSED; message and exit status made
+	 * from that value */
+	{ "sockerr_connect_refused", AS_ROOT, "gcc -O1 -g -o sockerr $SRC/sockerr.c", "./sockerr 127.0.0.1 1", F, "getsockopt,connect", "127.0.0.1:1", "ECONNREFUSED", "sockerr!connect_to", NULL },
 	/* a full disk (a node of /dev/full's device: every write fails with ENOSPC) */
 	{ "dd_disk_full", AS_ROOT, "mknod full c 1 7", "dd if=/etc/hostname of=full", F, "write", "full", "ENOSPC", "libc", NULL },
 	{ "cp_disk_full", AS_ROOT, "mknod full c 1 7", "cp /etc/hostname full", F, "write", "full", "ENOSPC", "libc", NULL },
@@ -449,12 +454,56 @@ Test(rootcause, symptom_code_is_parsed_by_its_form)
 	const char *l3 = "x.c:12:5: error: expected ';' after 3 attempts";
 	cr_assert(sym_parse_code(l3, (uint32_t)strlen(l3), &c));
 	cr_assert_eq(c.value, 3, "took a position as the code: %lu", (unsigned long)c.value);
+	/* "(7)" is the code; the "1" of "after 1 ms" and of "port 1" counts
+	 * something else; the exit status picks among equals */
+	const char *l5 = "curl: (7) Failed to connect to 127.0.0.1 port 1 after 10 ms: Couldn't connect to server";
+	cr_assert(sym_parse_code(l5, (uint32_t)strlen(l5), &c));
+	cr_assert_eq(c.value, 7, "took %lu", (unsigned long)c.value);
+	const char *l6 = "app: failed after 3 attempts, last error 5";
+	cr_assert(sym_find_code_value(l6, (uint32_t)strlen(l6), 3, &c));
+	cr_assert_eq(c.value, 3);
+	cr_assert(!sym_find_code_value(l6, (uint32_t)strlen(l6), 7, &c));
 	const char *l4 = "FileNotFoundError: [Errno 2] No such file or directory: 'nofile'";
 	cr_assert(sym_parse_code(l4, (uint32_t)strlen(l4), &c));
 	cr_assert_eq(c.value, 2);
 	struct sym_message m;
 	cr_assert(sym_find_message(STRAND_ABI_LINUX, l4, (uint32_t)strlen(l4), &m));
 	cr_assert_str_eq(m.name, "ENOENT");
+}
+
+/* The out-parameter rule: a call that succeeded but wrote an errno value
+ * the flow reached is the cause, and the report says where the status came
+ * from (root_cause.status_from), in text and JSON. */
+Test(rootcause, out_parameter_status_is_named_with_where_it_came_from, .timeout = 300)
+{
+	char dir[] = "/tmp/strand-rootcause-op-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *cmd = NULL;
+	int st;
+	cr_assert(asprintf(&cmd, "cd %s && gcc -O1 -g -o sockerr %s/sockerr.c && "
+			   "%s record -q -o t.strand -- ./sockerr 127.0.0.1 1 > out.txt 2>&1; "
+			   "%s report -q t.strand", dir, SRC, STRAND_CLI, STRAND_CLI) > 0);
+	char *out = run(cmd, &st);
+	free(cmd);
+	cr_assert(strstr(out, "status from:") && strstr(out, "out-parameter") &&
+		  strstr(out, "the call itself succeeded"), "%s", out);
+	free(out);
+	char trace[600];
+	snprintf(trace, sizeof trace, "%s/t.strand", dir);
+	struct strand_result *res = strand_result_new();
+	strand_error err;
+	strand_error_clear(&err);
+	cr_assert_eq(strand_report_build(trace, NULL, res, &err), STRAND_OK, "%s", err.msg);
+	const struct strand_rnode *rc = strand_rnode_get(strand_result_root(res), "root_cause");
+	cr_assert_str_eq(strand_rnode_str(rc, "syscall", "?"), "getsockopt");
+	cr_assert_str_eq(strand_rnode_str(rc, "status_name", "?"), "ECONNREFUSED");
+	cr_assert_str_eq(strand_rnode_str(rc, "status_from.where", "?"), "out-parameter");
+	cr_assert_eq(strand_rnode_u64(rc, "status_from.value", 0), 111);
+	cr_assert_eq(strand_rnode_u64(rc, "status_from.call_result", 1), 0);
+	strand_result_free(res);
+	cr_assert(asprintf(&cmd, "rm -rf %s", dir) > 0);
+	free(run(cmd, &st));
+	free(cmd);
 }
 
 /* A line written in several writes is one line; the diagnostic is chosen
