@@ -3,6 +3,8 @@
  * object is knowledge (strand_syscall_object_arg); reading it is here. */
 #include "strand/analysis.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 /* UNICODE_STRING at `us` into UTF-8-ish ASCII (non-ASCII as '?'). */
@@ -32,6 +34,30 @@ static bool read_unicode_string(struct strand_replay *r, bool wide64, uint64_t u
 	return true;
 }
 
+/* A process id argument as what it names (kill(2), wait4(2)): a process,
+ * a process group (negative), the caller's group (0) or every process /
+ * any child (-1).  The calls of one id kind (tgkill's thread group) say
+ * so. */
+static bool decode_pid(const char *name, int32_t pid, char *buf, size_t len)
+{
+	bool waits = !strcmp(name, "wait4");
+	bool signals = !strcmp(name, "kill") || waits;
+	if (pid > 0)
+		snprintf(buf, len, "%s %" PRId32, !strcmp(name, "tgkill") || !strcmp(name, "rt_tgsigqueueinfo")
+			 ? "thread group" : !strcmp(name, "tkill") ? "thread" : "pid", pid);
+	else if (signals && pid == 0)
+		snprintf(buf, len, "the caller's process group");
+	else if (signals && pid == -1)
+		snprintf(buf, len, waits ? "any child" : "every process it may signal");
+	else if (signals && pid < -1)
+		snprintf(buf, len, "process group %" PRId64, -(int64_t)pid);
+	else if (pid == 0)
+		snprintf(buf, len, "the calling process");
+	else
+		snprintf(buf, len, "pid %" PRId32, pid);
+	return true;
+}
+
 bool strand_syscall_decode_object(struct strand_replay *r, strand_abi abi, strand_arch arch,
 				  const struct strand_syscall *sc, char *buf, size_t len)
 {
@@ -53,6 +79,8 @@ bool strand_syscall_decode_object_in(struct strand_replay *r, const struct stran
 	if (!strand_syscall_object_arg(abi, name, &argi, &how) || argi >= sc->nargs)
 		return false;
 	uint64_t a = sc->args[argi];
+	if (how == STRAND_OBJARG_PID)
+		return decode_pid(name, (int32_t)(uint32_t)a, buf, len);
 	if (how == STRAND_OBJARG_C_STRING) {
 		size_t max = len - 1 < 1024 ? len - 1 : 1024;
 		uint8_t valid[1024];

@@ -266,6 +266,20 @@ static const struct { const char *name; unsigned arg; } linux_paths[] = {
 	{ "listxattr", 0 }, { "llistxattr", 0 }, { "inotify_add_watch", 1 },
 };
 
+/* Linux x86-64 calls whose argument `arg` is a process, thread or
+ * process-group id (man 2): the object such a call is about. */
+static const struct { const char *name; unsigned arg; } linux_pids[] = {
+	{ "kill", 0 }, { "tkill", 0 }, { "tgkill", 0 }, { "rt_sigqueueinfo", 0 },
+	{ "rt_tgsigqueueinfo", 0 }, { "setpgid", 0 }, { "getpgid", 0 }, { "getsid", 0 },
+	{ "sched_setaffinity", 0 }, { "sched_getaffinity", 0 }, { "sched_setscheduler", 0 },
+	{ "sched_getscheduler", 0 }, { "sched_setparam", 0 }, { "sched_getparam", 0 },
+	{ "sched_rr_get_interval", 0 }, { "sched_setattr", 0 }, { "sched_getattr", 0 },
+	{ "prlimit64", 0 }, { "process_vm_readv", 0 }, { "process_vm_writev", 0 },
+	{ "pidfd_open", 0 }, { "wait4", 0 }, { "kcmp", 0 }, { "migrate_pages", 0 },
+	{ "move_pages", 0 }, { "get_robust_list", 0 }, { "ioprio_set", 1 }, { "ioprio_get", 1 },
+	{ "ptrace", 1 },
+};
+
 /* Linux x86-64 calls whose first argument is a file descriptor (man 2). */
 static const char *const linux_fd_first[] = {
 	"read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
@@ -310,6 +324,12 @@ bool strand_syscall_object_arg(strand_abi abi, const char *name, unsigned *arg,
 			if (!strcmp(linux_paths[i].name, name)) {
 				*arg = linux_paths[i].arg;
 				*how = STRAND_OBJARG_C_STRING;
+				return true;
+			}
+		for (size_t i = 0; i < sizeof linux_pids / sizeof linux_pids[0]; i++)
+			if (!strcmp(linux_pids[i].name, name)) {
+				*arg = linux_pids[i].arg;
+				*how = STRAND_OBJARG_PID;
 				return true;
 			}
 	}

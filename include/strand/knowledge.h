@@ -91,6 +91,7 @@ typedef enum strand_object_arg {
 	STRAND_OBJARG_C_STRING = 1,          /* a NUL-terminated path */
 	STRAND_OBJARG_UNICODE_STRING = 2,    /* a UNICODE_STRING pointer */
 	STRAND_OBJARG_OBJECT_ATTRIBUTES = 3, /* an OBJECT_ATTRIBUTES pointer */
+	STRAND_OBJARG_PID = 4,               /* a process, thread or group id (a number) */
 } strand_object_arg;
 
 /* Which argument of syscall `name` names an object (path, NT object or
