@@ -134,6 +134,12 @@ static const struct rc_case cases[] = {
 	{ "touch_name_too_long", AS_ROOT, NULL, "touch $(printf '%0300d' 0)", F, "openat,utimensat", "00000000", "ENAMETOOLONG", "libc", NULL },
 	{ "tar_missing_member", AS_ROOT, "echo x > f; tar -cf a.tar f", "tar -xf a.tar missing", F, "-", NULL, "user_code", NULL, NULL },
 	{ "python_read_empty_pipe", INTERRUPT, NULL, "/usr/bin/python3 -S -c \"import os; r, w = os.pipe(); os.read(r, 1)\"", "interrupted", "-", NULL, "wait", NULL, NULL },
+	/* git's "fatal:" after repository discovery: every probe of .git up to
+	 * / fails ENOENT; the line names the object (heuristic, labelled) */
+	{ "git_not_a_repository", AS_ROOT, "mkdir notrepo", "git -C notrepo log", F, "newfstatat,stat,lstat,statx,access", ".git", "ENOENT", "libc", NULL },
+	/* a deadlock of two pthreads: each holds one mutex and waits (futex)
+	 * for the other; the recording is interrupted */
+	{ "pthread_deadlock", INTERRUPT, "gcc -O1 -g -pthread -o deadlock $SRC/deadlock.c", "./deadlock", "interrupted", "-", NULL, "wait", NULL, NULL },
 	/* failures inside child processes */
 	{ "sh_child_missing_file", AS_ROOT, NULL, "sh -c 'cat nofile'", F, "openat", "nofile", "ENOENT", "libc", NULL },
 	{ "make_recipe_fails", AS_ROOT, "printf 'all:\\n\\tcat nofile\\n' > Makefile", "make", F, "openat", "nofile", "ENOENT", "libc", NULL },
