@@ -393,6 +393,25 @@ Test(winemu_wine, wine_reg_exe_reports_a_missing_key)
 	cr_assert_str_eq(s.out, "reg: Unable to find the specified registry key\r\n");
 	cr_assert_not_null(strstr(s.loaded, "user32.dll "), "loaded: %s", s.loaded);
 	cr_assert_not_null(strstr(s.loaded, "win32u.dll "), "loaded: %s", s.loaded);
+	/* win32u's services (table 1, 0x1000 and up) are in the trace's table,
+	 * read from win32u.dll's stubs: user32's calls are named, not numbers */
+	cr_assert_not_null(strstr(s.table, "; win32k: "), "%.300s", s.table);
+	const char *w = strstr(s.unmodelled, "number=0x10");
+	cr_assert_not_null(w, "unmodelled: %s", s.unmodelled);
+	cr_assert_eq(strncmp(strchr(w, ' ') + 1, "service=NtUser", 14), 0, "unmodelled: %s", s.unmodelled);
+	char cmd[1400], qout[600];
+	snprintf(qout, sizeof qout, "%s/reg-missing-syscalls.txt", dir);
+	snprintf(cmd, sizeof cmd, "%s query -q -c 'syscalls --failed --name NtUser' %s > %s 2>&1", STRAND_CLI, trace,
+		 qout);
+	cr_assert_eq(system(cmd), 0, "strand query failed (%s)", qout);
+	FILE *qf = fopen(qout, "r");
+	cr_assert_not_null(qf);
+	char qtext[8192];
+	size_t qn = fread(qtext, 1, sizeof qtext - 1, qf);
+	qtext[qn] = 0;
+	fclose(qf);
+	cr_assert_not_null(strstr(qtext, "STATUS_NOT_IMPLEMENTED"), "%s", qtext);
+	cr_assert_null(strstr(qtext, "0 failed syscalls"), "%s", qtext);
 	const char *text = report_json(trace, "reg-missing");
 	const char *rc = strstr(text, "\"root_cause\"");
 	cr_assert_not_null(rc, "no root cause");

@@ -234,6 +234,10 @@ strand_status wemu_load_system_process(struct wemu *m)
 	struct wmodule *ntm = &m->mods[nt];
 	if ((st = wemu_systable_derive(m, ntm)) != STRAND_OK)
 		return st;
+	if (wemu_find_file_in(m, sysdir, "win32u.dll", path, sizeof path) == STRAND_OK &&
+	    (st = wemu_systable_win32k(m, path)) != STRAND_OK)
+		return st;
+	strand_error_clear(m->err);
 	wemu_kernel_bind(m);
 	if (m->dispatch_word) {
 		uint8_t w[4];

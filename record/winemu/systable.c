@@ -186,6 +186,61 @@ strand_status wemu_systable_derive(struct wemu *m, struct wmodule *nt)
 	return STRAND_OK;
 }
 
+/* The win32k services (table 1: numbers 0x1000..0x1fff) of a module with
+ * stubs of its own, read as ntdll's are (Wine's win32u.dll). */
+static strand_status add_win32k_stubs(struct wemu *m, const struct wmodule *mod, uint32_t *count)
+{
+	*count = 0;
+	for (size_t i = 0; i < mod->nexports; i++) {
+		const struct pe_export *e = &mod->exports[i];
+		const uint8_t *c = e->name && e->rva ? img_at(mod, e->rva, 15) : NULL;
+		if (!c || c[0] != 0xb8 || c[5] != 0xba || c[10] != 0xff || c[11] != 0xd2)
+			continue;
+		uint32_t nargs;
+		if (c[12] == 0xc2 && c[14] == 0 && c[13] % 4 == 0)
+			nargs = c[13] / 4u;
+		else if (c[12] == 0xc3)
+			nargs = 0;
+		else
+			continue;
+		uint32_t number = rd32(c + 1);
+		if (number < MAX_SERVICE || number >= 2 * MAX_SERVICE || nargs > 16)
+			continue;
+		size_t before = m->nsys;
+		strand_status st = sys_add(m, number, e->name, nargs);
+		if (st != STRAND_OK)
+			return st;
+		*count += m->nsys > before;
+	}
+	qsort(m->sys, m->nsys, sizeof *m->sys, sys_cmp);
+	return STRAND_OK;
+}
+
+strand_status wemu_systable_win32k(struct wemu *m, const char *path)
+{
+	struct wmodule mod;
+	memset(&mod, 0, sizeof mod);
+	strand_status st = pe_load("win32u.dll", path, &mod.pe, m->err);
+	if (st == STRAND_OK)
+		st = pe_build_image(&mod.pe, &mod.img, m->err);
+	if (st == STRAND_OK) {
+		mod.base = mod.pe.image_base;
+		mod.size = mod.pe.size_of_image;
+		st = pe_exports(&mod.pe, mod.img, &mod.exports, &mod.nexports, m->err);
+	}
+	uint32_t n = 0;
+	if (st == STRAND_OK)
+		st = add_win32k_stubs(m, &mod, &n);
+	pe_exports_free(mod.exports, mod.nexports);
+	free(mod.img);
+	pe_file_free(&mod.pe);
+	if (st != STRAND_OK)
+		return strand_error_wrap(m->err, st, "win32u.dll's system call stubs");
+	size_t l = strlen(m->sys_source);
+	snprintf(m->sys_source + l, sizeof m->sys_source - l, "; win32k: %u services from win32u.dll's stubs", n);
+	return STRAND_OK;
+}
+
 uint32_t wemu_stub_dispatch_word(const struct wmodule *mod)
 {
 	for (size_t i = 0; i < mod->nexports; i++) {

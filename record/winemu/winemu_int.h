@@ -458,6 +458,10 @@ strand_status wemu_systable_derive(struct wemu *m, struct wmodule *nt);
  * win32u.dll: `mov eax, N; mov edx, T; call edx` with T = `jmp [D]` in
  * the module), or 0 if it has none. */
 uint32_t wemu_stub_dispatch_word(const struct wmodule *mod);
+/* Add the win32k services of win32u.dll at host `path` (read from its
+ * stubs, numbers 0x1000..0x1fff) to the table, so they are named in the
+ * trace before user32 loads it; they stay unmodelled (logged by name). */
+strand_status wemu_systable_win32k(struct wemu *m, const char *path);
 const struct wsyscall *wemu_sys_find(const struct wemu *m, uint32_t number);
 void wemu_systable_free(struct wemu *m);
 const char *wemu_personality_name(int p);
