@@ -17,6 +17,8 @@
 
 /* ---- file header (docs/trace-format.md "File header") ---------------- */
 #define TF_MAGIC "\x89STRAND\n"          /* 8 bytes */
+/* The minor version that introduced a feature (trace.h STRAND_FORMAT_MINOR). */
+#define TF_MINOR_PROCESS_TREE 1u /* NOTE "process" / "process-data" */
 #define TF_HEADER_SIZE 128u               /* v1 header; minor versions may grow it */
 #define TF_HEADER_MAX 4096u               /* largest header_size a reader accepts */
 #define TF_HDR_RECORDER_LEN 32u

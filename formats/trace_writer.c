@@ -70,7 +70,7 @@ static void encode_header(uint8_t h[TF_HEADER_SIZE], const struct strand_trace_i
 	memset(h, 0, TF_HEADER_SIZE);
 	memcpy(h, TF_MAGIC, 8);
 	tf_put16(h + 8, STRAND_FORMAT_MAJOR);
-	tf_put16(h + 10, STRAND_FORMAT_MINOR);
+	tf_put16(h + 10, info->format_minor);
 	tf_put16(h + 12, (uint16_t)info->arch);
 	tf_put16(h + 14, (uint16_t)info->abi);
 	tf_put32(h + 16, info->flags);
@@ -111,7 +111,7 @@ strand_status strand_writer_open(const char *path, const struct strand_trace_inf
 	w->fd = -1;
 	w->info = *info;
 	w->info.format_major = STRAND_FORMAT_MAJOR;
-	w->info.format_minor = STRAND_FORMAT_MINOR;
+	w->info.format_minor = 0; /* raised by needs_minor() as features are written */
 	w->chunk_size = opt && opt->chunk_size ? opt->chunk_size : TF_CHUNK_DEFAULT;
 	w->zstd_level = opt && opt->zstd_level ? opt->zstd_level : 3;
 	w->path = strdup(path);
@@ -221,6 +221,15 @@ strand_status strand_writer_put(struct strand_writer *w, const struct strand_rec
 	return put_one(w, rec, err);
 }
 
+/* The lowest minor version a file holding rec must say. */
+static uint16_t needs_minor(const struct strand_record *rec)
+{
+	if (rec->type == STRAND_REC_NOTE && rec->u.note.key &&
+	    (!strcmp(rec->u.note.key, "process") || !strcmp(rec->u.note.key, "process-data")))
+		return TF_MINOR_PROCESS_TREE;
+	return 0;
+}
+
 static strand_status put_one(struct strand_writer *w, const struct strand_record *rec,
 			     strand_error *err)
 {
@@ -259,6 +268,9 @@ static strand_status put_one(struct strand_writer *w, const struct strand_record
 	w->pend.last_position = rec->position;
 	w->pend.nrecords++;
 	w->nrecords++;
+	uint16_t minor = needs_minor(rec);
+	if (minor > w->info.format_minor)
+		w->info.format_minor = minor;
 	if (rec->type < STRAND_REC_TYPE_MAX)
 		w->counts[rec->type]++;
 	if (rec->position > w->last_position)
@@ -390,6 +402,12 @@ strand_status strand_writer_close(struct strand_writer *w, strand_error *err)
 	}
 	if (st == STRAND_OK)
 		st = write_index(w, err);
+	if (st == STRAND_OK && w->info.format_minor > 0) {
+		/* the file uses a newer feature than the header said at open */
+		uint8_t h[TF_HEADER_SIZE];
+		encode_header(h, &w->info);
+		st = write_all(w, h, sizeof h, 0, err);
+	}
 	if (st == STRAND_OK && close(w->fd) != 0)
 		st = strand_error_set(err, STRAND_ERR_IO, "cannot close %s: %s", w->path,
 				      strerror(errno));

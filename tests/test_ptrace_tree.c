@@ -109,6 +109,17 @@ static uint32_t nchildren(const char *trace)
 	return n;
 }
 
+/* The format minor version the trace's header says. */
+static unsigned minor_of(const char *trace)
+{
+	struct strand_reader *r;
+	strand_error err;
+	cr_assert_eq(strand_reader_open(trace, &r, &err), STRAND_OK, "%s", err.msg);
+	unsigned m = strand_reader_info(r)->format_minor;
+	strand_reader_close(r);
+	return m;
+}
+
 /* The pid of the row of `processes` JSON whose argv is `argv`, 0 if none. */
 static unsigned pid_of(const char *json, const char *argv)
 {
@@ -137,6 +148,7 @@ Test(ptrace_tree, query_lists_processes_and_moves_into_a_child, .init = setup, .
 	cr_assert_str_eq(out, "tree\n");
 	free(out);
 	cr_assert_geq(nchildren(trace), 1);
+	cr_assert_eq(minor_of(trace), 1, "a trace holding children says format 1.1");
 
 	struct strand_query *q;
 	strand_error err;
@@ -211,4 +223,5 @@ Test(ptrace_tree, no_follow_records_the_program_alone, .init = setup, .fini = te
 	cr_assert_str_eq(out, "one\n");
 	free(out);
 	cr_assert_eq(nchildren(trace), 0);
+	cr_assert_eq(minor_of(trace), 0, "a trace without children says format 1.0");
 }

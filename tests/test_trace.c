@@ -221,7 +221,7 @@ static void roundtrip(strand_arch arch, uint32_t chunk_size)
 	cr_assert_eq(strand_reader_open(path, &r, &err), STRAND_OK, "%s", err.msg);
 	const struct strand_trace_info *in = strand_reader_info(r);
 	cr_assert_eq(in->format_major, STRAND_FORMAT_MAJOR);
-	cr_assert_eq(in->format_minor, STRAND_FORMAT_MINOR);
+	cr_assert_eq(in->format_minor, 0, "a file using no 1.1 feature says 1.0");
 	cr_assert_eq(in->arch, arch);
 	cr_assert_eq(in->abi, s.info.abi);
 	cr_assert_eq(in->created_unix_ns, s.info.created_unix_ns);
@@ -1170,4 +1170,46 @@ Test(trace, absurd_index_counts_fall_back_to_scanning)
 		strand_reader_close(r);
 		free(b);
 	}
+}
+
+/* A writer says the lowest minor version the file needs: a trace holding
+ * a child process's trace says 1.1 (docs/trace-format.md section 11), the
+ * child's own trace says 1.0, and both read back. */
+Test(trace, process_tree_notes_make_the_file_say_1_1)
+{
+	char kid[512], path[512];
+	snprintf(kid, sizeof kid, "%s", tmp_path("tree-kid"));
+	snprintf(path, sizeof path, "%s", tmp_path("tree-parent"));
+	write_tiny(kid);
+	struct strand_trace_info info = { .arch = STRAND_ARCH_X86_64, .abi = STRAND_ABI_NONE };
+	strcpy(info.recorder, "doc");
+	strcpy(info.recorder_version, "1");
+	struct strand_writer *w;
+	strand_error err;
+	cr_assert_eq(strand_writer_open(path, &info, NULL, &w, &err), STRAND_OK);
+	struct strand_record r = { .type = STRAND_REC_SNAPSHOT_END, .tid = 1 };
+	cr_assert_eq(strand_writer_put(w, &r, &err), STRAND_OK);
+	struct strand_process p = { .pid = 2, .ppid = 1 };
+	cr_assert_eq(strand_writer_put_process(w, 9, 1, &p, kid, &err), STRAND_OK, "%s", err.msg);
+	r = (struct strand_record){ .type = STRAND_REC_PROCESS_EXIT, .tid = 1, .position = 9 };
+	cr_assert_eq(strand_writer_put(w, &r, &err), STRAND_OK);
+	cr_assert_eq(strand_writer_close(w, &err), STRAND_OK, "%s", err.msg);
+
+	struct strand_reader *rd;
+	cr_assert_eq(strand_reader_open(kid, &rd, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_reader_info(rd)->format_minor, 0);
+	strand_reader_close(rd);
+	cr_assert_eq(strand_reader_open(path, &rd, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_reader_info(rd)->format_major, 1);
+	cr_assert_eq(strand_reader_info(rd)->format_minor, 1);
+	cr_assert_eq(strand_reader_verify(rd, &err), STRAND_OK, "%s", err.msg);
+	struct strand_process *kids;
+	uint32_t n;
+	cr_assert_eq(strand_trace_children(rd, &kids, &n, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(kids[0].pid, 2);
+	free(kids);
+	strand_reader_close(rd);
+	unlink(kid);
+	unlink(path);
 }

@@ -42,7 +42,15 @@ extern "C" {
 /* ===================================================================== */
 
 #define STRAND_FORMAT_MAJOR 1
-#define STRAND_FORMAT_MINOR 0
+/* The newest minor version this library reads and writes.  A writer
+ * stamps a file with the lowest minor whose features the file uses, so a
+ * file that needs nothing new stays readable as 1.0 by older readers:
+ *   1.0  the base format
+ *   1.1  the file carries child processes' traces (NOTE "process" and
+ *        "process-data", docs/trace-format.md section 15)
+ * A reader accepts any minor of its major; a newer minor's unknown
+ * trailing record fields are skipped. */
+#define STRAND_FORMAT_MINOR 1
 
 /* Header flags (strand_trace_info.flags) */
 enum {
