@@ -421,23 +421,51 @@ Test(ptrace, interrupt_of_a_deadlock_shows_every_thread_blocked, .init = setup, 
 
 /* An exec while another thread lives is refused: one line, status 125,
  * no trace. */
-Test(ptrace, exec_with_threads_is_refused_with_a_clear_error, .init = setup, .fini = teardown)
+/* A thread that is not the leader execs while the main thread waits in
+ * pthread_join: the kernel ends the main thread and gives the exec'ing
+ * one the leader's tid.  The trace ends the old threads, goes on in the
+ * new image under the leader's tid, and replays exactly. */
+Test(ptrace, exec_from_a_thread_goes_on_as_the_leader_in_the_new_image, .init = setup,
+     .fini = teardown)
 {
 	char exe[512], trace[512], log[512];
 	build("thread_exec", exe, sizeof exe);
 	snprintf(trace, sizeof trace, "%s/texec.strand", tmpdir);
 	snprintf(log, sizeof log, "%s/record.log", tmpdir);
-	char *prog[] = { exe, NULL };
+	char *prog[] = { exe, "thread", NULL };
 	int st = record(trace, false, prog, log);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 125, "the recorder's own failure status");
-	FILE *f = fopen(log, "r");
-	char text[4096] = "";
-	cr_assert_not_null(f);
-	text[fread(text, 1, sizeof text - 1, f)] = 0;
-	fclose(f);
-	cr_assert(strstr(text, "an exec from a multi-threaded process is not supported"),
-		  "message: %s", text);
-	cr_assert_neq(access(trace, F_OK), 0, "no trace is left behind");
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x (see %s)", st, log);
+	struct summary s;
+	summarize(trace, &s);
+	cr_assert(s.complete);
+	cr_assert_str_eq(s.output, "main: start\nthread: work=4999950000\n"
+				   "after exec from the second thread\n");
+	cr_assert_eq(s.count[STRAND_REC_THREAD_EXIT], 2, "the main thread and the exec'ing one");
+
+	/* the records after the exec name the leader's tid */
+	struct strand_reader *r;
+	strand_error err;
+	cr_assert_eq(strand_reader_open(trace, &r, &err), STRAND_OK, "%s", err.msg);
+	const struct strand_record *rec;
+	uint32_t leader = 0, exec_tid = 0, last_tid = 0;
+	bool exec_seen = false;
+	while (strand_reader_next(r, &rec, &err) == STRAND_OK) {
+		if (rec->type == STRAND_REC_THREAD && !leader)
+			leader = rec->tid;
+		if (rec->type == STRAND_REC_SYSCALL && rec->u.syscall.number == 59 &&
+		    (int64_t)rec->u.syscall.result == 0) {
+			exec_seen = true;
+			exec_tid = rec->tid;
+		}
+		if (rec->type == STRAND_REC_SYSCALL)
+			last_tid = rec->tid;
+	}
+	strand_reader_close(r);
+	cr_assert(exec_seen, "the successful execve is recorded");
+	cr_assert_neq(exec_tid, leader, "the second thread called execve");
+	cr_assert_eq(last_tid, leader, "the new image runs as tid=%u (the leader), not %u", leader,
+		     last_tid);
+	replay_exactly(trace);
 }
 
 /* A trace write past the file-size limit (RLIMIT_FSIZE) is the

@@ -89,6 +89,10 @@ static const struct corpus_case cases[] = {
 	{ "pthread-spin", NULL, "thread_spin", NULL, "@T/thread_spin", true, NULL, NULL },
 	{ "pthread-pipe", NULL, "thread_pipe", NULL, "@T/thread_pipe", true, NULL, NULL },
 	{ "pthread-undefined-flags", NULL, "thread_flags", NULL, "@T/thread_flags", true, NULL, NULL },
+	{ "exec-from-leader-with-threads", NULL, "thread_exec", NULL, "@T/thread_exec leader", true,
+	  NULL, NULL },
+	{ "exec-from-second-thread", NULL, "thread_exec", NULL, "@T/thread_exec thread", true, NULL,
+	  NULL },
 	{ "go", "/usr/bin/go", NULL, NULL, "@GO", true, NULL, NULL },
 };
 

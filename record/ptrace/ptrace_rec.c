@@ -178,7 +178,15 @@ struct rec {
 					   NULL: opt->argv */
 	size_t cmdline_len;
 	pid_t ppid;                     /* a child's parent process, 0 for the root */
+	pid_t exec_from;                /* an exec from a non-leader thread in progress:
+					   that thread's tid (the kernel gave it the
+					   leader's, r->pid is tgid again); 0 if none */
 };
+
+static bool is_exec_nr(uint64_t nr)
+{
+	return nr == 59 || nr == 322;
+}
 
 static char *read_proc(pid_t pid, const char *what, size_t *len);
 
@@ -1541,13 +1549,8 @@ static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 	case 58: /* vfork: the child runs on our stack until it execs */
 		return take_pre(r, err);
 	case 59:   /* execve */
-	case 322: /* execveat: if it succeeds, every mapping goes */
-		if (r->tasks.n > 1)
-			return strand_error_set(err, STRAND_ERR_UNSUPPORTED,
-						"the program calls %s with %zu threads (tid=%d): an exec "
-						"from a multi-threaded process is not supported by the "
-						"ptrace recorder (see docs/linux-recorder.md)",
-						r->nr == 59 ? "execve" : "execveat", r->tasks.n, (int)r->pid);
+	case 322: /* execveat: if it succeeds, every mapping goes (and every
+		     other thread: exec_ends_threads) */
 		free(r->exec_old);
 		r->exec_old = NULL;
 		r->nexec_old = 0;
@@ -2143,6 +2146,29 @@ fail:
 	return st;
 }
 
+/* The thread that called execve was not the leader: the kernel gave it
+ * the leader's tid.  In the trace the old thread hands over to a thread
+ * of that tid with the new image's context (THREAD, THREAD_SWITCH) and
+ * ends (THREAD_EXIT), so every later record names the real tid. */
+static strand_status exec_rename_thread(struct rec *r, const struct strand_cpu *cpu,
+					strand_error *err)
+{
+	struct strand_record th = { .type = STRAND_REC_THREAD, .position = r->ordinal };
+	th.u.thread.cpu = *cpu;
+	th.u.thread.name = "";
+	struct strand_record sw = { .type = STRAND_REC_THREAD_SWITCH, .position = r->ordinal };
+	struct strand_record ex = { .type = STRAND_REC_THREAD_EXIT, .position = r->ordinal };
+	strand_status st = put_as(r, &th, r->tgid, err);
+	if (st == STRAND_OK)
+		st = put_as(r, &sw, r->tgid, err);
+	if (st == STRAND_OK)
+		st = put_as(r, &ex, r->exec_from, err);
+	logf_(r, "note: thread tid=%d executed a program and took the process's tid=%d",
+	      (int)r->exec_from, (int)r->tgid);
+	r->exec_from = 0;
+	return st;
+}
+
 /* A successful execve: one SYSCALL record whose effects unmap everything
  * the old program had and map the new image (with its bytes) and set the
  * full context; then the new modules and a key frame. */
@@ -2200,9 +2226,11 @@ static strand_status on_exec_exit(struct rec *r, strand_error *err)
 		goto out;
 	}
 	rec.u.syscall.fx.cpu = &cpu;
-	st = put(r, &rec, err);
+	st = put_as(r, &rec, r->exec_from ? r->exec_from : r->pid, err);
 	r->ordinal++;
 	r->res->syscalls++;
+	if (st == STRAND_OK && r->exec_from)
+		st = exec_rename_thread(r, &cpu, err);
 	for (uint32_t i = 0; i < nold && st == STRAND_OK; i++) {
 		struct strand_record u = { .type = STRAND_REC_MODULE_UNLOAD, .position = r->ordinal };
 		u.u.module_id = old[i].id;
@@ -2841,6 +2869,13 @@ static strand_status other_task_stop(struct rec *r, struct strand_ptrace_task *k
 	}
 	int sig = WSTOPSIG(status), ev = status >> 16;
 	const struct tstate *t = k->saved;
+	if (sig == SIGTRAP && ev == PTRACE_EVENT_EXIT && r->in_syscall && is_exec_nr(r->nr)) {
+		/* killed by the exec of the thread with the turn, which
+		 * waits for it: let it end */
+		if (ptrace(PTRACE_CONT, k->tid, 0, 0) < 0 && errno != ESRCH)
+			return sys_err(err, "PTRACE_CONT failed", k->tid);
+		return STRAND_OK;
+	}
 	if (sig == SIGTRAP && (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK ||
 			       (ev == PTRACE_EVENT_CLONE && !(t && t->thread_clone)))) {
 		strand_status st = on_new_child(r, k->tid, err);
@@ -2887,6 +2922,39 @@ static strand_status drain(struct rec *r, int resume_sig, strand_error *err)
 	}
 }
 
+/* PTRACE_EVENT_EXEC of the thread with the turn while the process had
+ * several threads: the kernel has ended every other one (their exits may
+ * be reported later, or not at all for a leader replaced by the exec'ing
+ * thread).  Each gets its THREAD_EXIT before the execve's SYSCALL record;
+ * the process goes on with one thread, r->pid (the leader's tid). */
+static strand_status exec_ends_threads(struct rec *r, strand_error *err)
+{
+	pid_t keep = r->exec_from ? r->exec_from : r->pid;
+	strand_status st = STRAND_OK;
+	for (size_t i = r->tasks.n; i-- > 0 && st == STRAND_OK;) {
+		struct strand_ptrace_task *k = &r->tasks.v[i];
+		if (k->tid == keep)
+			continue;
+		pid_t tid = k->tid;
+		struct strand_record rec = { .type = STRAND_REC_THREAD_EXIT, .position = r->ordinal };
+		rec.u.exit_code = 0; /* as the kernel reports it: _exit(0) */
+		st = put_as(r, &rec, tid, err);
+		tstate_free(k->saved);
+		k->saved = NULL;
+		strand_ptrace_task_del(&r->tasks, tid);
+	}
+	struct strand_ptrace_task *k = strand_ptrace_task_find(&r->tasks, keep);
+	if (k) {
+		k->tid = r->pid;
+		k->clear_tid = 0; /* the kernel dropped it with the old memory */
+		k->inflight = false;
+		k->state = STRAND_PTRACE_TASK_RUNNING;
+	}
+	r->slice = SLICE_MIN;
+	r->turn_t0 = strand_ptrace_now();
+	return st;
+}
+
 /* When the turn should change if another thread is ready: a syscall
  * that stays in the kernel, or the slice.  0: no deadline. */
 static double turn_deadline(struct rec *r)
@@ -2895,6 +2963,8 @@ static double turn_deadline(struct rec *r)
 		return r->intr_t0 + 0.2; /* not answered yet (taken as a stray): again */
 	if (r->tasks.n < 2 || r->thread_exit || !any_ready(r))
 		return 0;
+	if (r->in_syscall && is_exec_nr(r->nr))
+		return 0; /* a successful exec ends every other thread: no turn to give */
 	if (r->in_syscall)
 		return r->have_entry_cpu ? r->sys_t0 + SYNC_WAIT : 0;
 	return r->turn_t0 + r->slice;
@@ -3164,6 +3234,14 @@ static strand_status loop(struct rec *r, strand_error *err)
 					return sys_err(err, "waitpid failed", r->pid);
 				if (p == r->pid)
 					break;
+				if (p == r->tgid && r->in_syscall && is_exec_nr(r->nr) && WIFSTOPPED(status) &&
+				    WSTOPSIG(status) == SIGTRAP && status >> 16 == PTRACE_EVENT_EXEC) {
+					/* the thread with the turn executed a program and
+					 * now has the leader's tid */
+					r->exec_from = r->pid;
+					r->pid = r->tgid;
+					break;
+				}
 				struct strand_ptrace_task *k = strand_ptrace_task_find(&r->tasks, p);
 				if (p == r->tgid && !k && !WIFSTOPPED(status))
 					return finish(r, status, err);
@@ -3220,6 +3298,8 @@ static strand_status loop(struct rec *r, strand_error *err)
 		} else if (sig == SIGTRAP && ev) {
 			if (ev == PTRACE_EVENT_EXEC) {
 				r->exec_done = true; /* recorded at the execve's exit stop */
+				if (r->tasks.n > 1 || r->exec_from)
+					st = exec_ends_threads(r, err);
 			} else if (ev == PTRACE_EVENT_CLONE && r->thread_clone) {
 				st = on_new_thread(r, err);
 			} else if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK ||
