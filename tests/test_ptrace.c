@@ -468,6 +468,36 @@ Test(ptrace, exec_from_a_thread_goes_on_as_the_leader_in_the_new_image, .init = 
 	replay_exactly(trace);
 }
 
+/* A child process that shares the memory while both run
+ * (clone(CLONE_VM) without CLONE_VFORK) is refused before it exists, with
+ * one line naming the call and where it was made, status 125 and no
+ * trace; the same when a child of the recorded program does it. */
+Test(ptrace, shared_memory_child_is_refused_with_a_located_error, .init = setup, .fini = teardown)
+{
+	char exe[512], trace[512], log[512], script[700];
+	build("clone_vm", exe, sizeof exe);
+	snprintf(trace, sizeof trace, "%s/cvm.strand", tmpdir);
+	snprintf(log, sizeof log, "%s/record.log", tmpdir);
+	snprintf(script, sizeof script, "'%s'; echo after $?", exe);
+	char *direct[] = { exe, NULL }, *in_child[] = { "/bin/sh", "-c", script, NULL };
+	char *const *progs[] = { direct, in_child };
+	for (int i = 0; i < 2; i++) {
+		int st = record(trace, false, (char **)progs[i], log);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 125, "case %d: status 0x%x", i, st);
+		FILE *f = fopen(log, "r");
+		char text[8192] = "";
+		cr_assert_not_null(f);
+		text[fread(text, 1, sizeof text - 1, f)] = 0;
+		fclose(f);
+		const char *line = strstr(text, "the program calls clone with CLONE_VM but neither "
+						"CLONE_VFORK nor CLONE_THREAD");
+		cr_assert_not_null(line, "case %d: message: %s", i, text);
+		cr_assert(strstr(line, "pc=0x") && strstr(line, "libc.so.6+0x"),
+			  "case %d: the message names where: %s", i, text);
+		cr_assert_neq(access(trace, F_OK), 0, "case %d: no trace is left behind", i);
+	}
+}
+
 /* A trace write past the file-size limit (RLIMIT_FSIZE) is the
  * recorder's own error (status 125, one line naming the write, the
  * partial .raw kept), not a death by SIGXFSZ.  (The recorded program

@@ -1484,6 +1484,36 @@ static void note_clone(struct rec *r);
 static bool capture_clone_writes(struct rec *r);
 static strand_status thread_exit_entry(struct rec *r, strand_error *err);
 
+/* clone/clone3 with `flags` at its entry: a child process that shares
+ * our memory and runs while we run (CLONE_VM without CLONE_VFORK's wait,
+ * not a thread) writes memory the trace cannot account for, so the
+ * recording is refused before the child exists, naming the call's
+ * place (docs/linux-recorder.md, "Process trees"). */
+static strand_status refuse_shared_vm_child(struct rec *r, uint64_t flags, strand_error *err)
+{
+	if (!(flags & CLONE_VM_) || (flags & (CLONE_VFORK_ | CLONE_THREAD_)))
+		return STRAND_OK;
+	uint64_t pc = r->entry.rip - 2;
+	char where[320] = "";
+	struct strand_ptrace_map *maps = NULL;
+	size_t n = 0;
+	strand_error e2;
+	if (strand_ptrace_maps(r->pid, &maps, &n, &e2) == STRAND_OK) {
+		for (size_t i = 0; i < n; i++)
+			if (pc >= maps[i].start && pc < maps[i].end && maps[i].path[0])
+				snprintf(where, sizeof where, " (%s+0x%" PRIx64 ")", base_name(maps[i].path),
+					 pc - maps[i].start + maps[i].offset);
+		free(maps);
+	}
+	return strand_error_set(err, STRAND_ERR_UNSUPPORTED,
+				"the program calls %s with CLONE_VM but neither CLONE_VFORK nor "
+				"CLONE_THREAD (flags=0x%" PRIx64 ", pid=%d tid=%d, pc=0x%" PRIx64 "%s): a "
+				"child process that shares the recorded memory while both run is not "
+				"supported by the ptrace recorder (see docs/linux-recorder.md)",
+				r->nr == 56 ? "clone" : "clone3", flags, (int)r->tgid, (int)r->pid, pc,
+				where);
+}
+
 static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 {
 	strand_status st = get_regs(r, &r->entry, err);
@@ -1537,6 +1567,8 @@ static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 		note_clone(r);
 		if (r->thread_clone)
 			break; /* a thread: on_new_thread, capture_clone_writes */
+		if ((st = refuse_shared_vm_child(r, a[0], err)) != STRAND_OK)
+			return st;
 		if (a[0] & (CLONE_VM_ | CLONE_VFORK_))
 			return take_pre(r, err); /* the child writes our memory */
 		break;
@@ -1544,6 +1576,10 @@ static strand_status on_syscall_entry(struct rec *r, strand_error *err)
 		note_clone(r);
 		if (r->thread_clone)
 			break;
+		uint64_t flags = 0;
+		if (strand_ptrace_read_exact(r->memfd, a[0], &flags, 8) &&
+		    (st = refuse_shared_vm_child(r, flags, err)) != STRAND_OK)
+			return st;
 		return take_pre(r, err);
 	}
 	case 58: /* vfork: the child runs on our stack until it execs */
@@ -2408,6 +2444,8 @@ static strand_status finish(struct rec *r, int status, strand_error *err)
 	/* the traces of the child processes come last, before the end */
 	strand_status st = strand_ptrace_kids_embed(&r->kids, r->w, r->ordinal, (uint32_t)r->tgid,
 						    r->opt->log, &r->res->processes, err);
+	if (st == STRAND_ERR_UNSUPPORTED)
+		return st; /* a child refused: its recorder said why */
 	if (st != STRAND_OK)
 		return strand_error_wrap(err, st, "cannot embed the traces of child processes");
 	struct strand_record rec = { .type = STRAND_REC_PROCESS_EXIT, .position = r->ordinal };
@@ -3116,7 +3154,9 @@ fail:
 	strand_writer_abort(r->w);
 	unlink(path);
 	strand_ptrace_kids_abandon(&r->kids);
-	return 1;
+	/* a refusal (or a refusal further down the tree) fails the whole
+	 * recording; other failures leave this child out */
+	return st == STRAND_ERR_UNSUPPORTED ? STRAND_PTRACE_KID_REFUSED : 1;
 }
 
 /* Child process c of the recorded one is at its first stop: it is

@@ -246,6 +246,11 @@ struct strand_ptrace_kid {
 	int status;                /* its wait status (valid when reaped) */
 };
 
+/* Exit status of a child's recorder that refused to record it (the
+ * program does what the recorder cannot record): the whole recording
+ * fails, from the child's parent up to the root. */
+#define STRAND_PTRACE_KID_REFUSED 3
+
 struct strand_ptrace_kids {
 	struct strand_ptrace_kid *v; /* owned */
 	size_t n;
@@ -261,7 +266,8 @@ bool strand_ptrace_kids_reaped(struct strand_ptrace_kids *k, pid_t p, int status
  * into w at `position` as "process" + "process-data" notes
  * (docs/trace-format.md, "Process trees"); the child trace files are
  * removed.  A child whose recording failed is left out with a warning on
- * log (may be NULL).  *embedded (may be NULL) counts the traces written. */
+ * log (may be NULL); one whose recorder refused it
+ * (STRAND_PTRACE_KID_REFUSED) fails with STRAND_ERR_UNSUPPORTED.  *embedded (may be NULL) counts the traces written. */
 strand_status strand_ptrace_kids_embed(struct strand_ptrace_kids *k, struct strand_writer *w,
 				       uint64_t position, uint32_t tid, FILE *log,
 				       uint64_t *embedded, strand_error *err);

@@ -97,6 +97,10 @@ strand_status strand_ptrace_kids_embed(struct strand_ptrace_kids *k, struct stra
 			st = strand_writer_put_process(w, position, tid, &p, c->path, err);
 			if (st == STRAND_OK && embedded)
 				(*embedded)++;
+		} else if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == STRAND_PTRACE_KID_REFUSED) {
+			st = strand_error_set(err, STRAND_ERR_UNSUPPORTED,
+					      "child process pid=%d cannot be recorded (the reason is "
+					      "above)", (int)c->pid);
 		} else if (log) {
 			fprintf(log, "strand record: warning: the recording of child process pid=%d "
 				"failed (recorder status=0x%x); its trace is left out\n",
