@@ -155,6 +155,9 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 	}
 	s->total++;
 	bool failed = strand_syscall_failed(s->abi, s->arch, sc->result);
+	uint64_t rep = 0, rep_addr = 0;
+	bool reported = !failed && strand_syscall_reported_error(s->abi, name, sc, &rep, &rep_addr);
+	failed = failed || reported;
 	if (failed)
 		s->failed++;
 	char obj[200];
@@ -228,6 +231,16 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 	char res[512];
 	strand_syscall_result_str(s->abi, s->arch, sc->result, res, sizeof res);
 	struct strand_rnode *rn = strand_r_hex(e, "result", sc->result);
+	if (reported) {
+		/* the call succeeded; the error is in what it wrote */
+		char er[256];
+		strand_syscall_result_str(s->abi, s->arch, rep, er, sizeof er);
+		snprintf(res, sizeof res, "%s, in the out-parameter at 0x%" PRIx64 " (the call returned 0)",
+			 er, rep_addr);
+		strand_r_hex(e, "error", rep);
+		strand_r_string(e, "error_in", "out-parameter");
+		strand_r_hex(e, "error_address", rep_addr);
+	}
 	strand_r_string(e, "status", res);
 	strand_r_bool(e, "failed", failed);
 	if (failed && rn)

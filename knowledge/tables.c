@@ -3,6 +3,7 @@
  * numbers (knowledge/nt_syscalls.h, shared with the recorder) and the
  * argument decoders (object names, paths). */
 #include "knowledge/tables.h"
+#include "strand/trace.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -207,6 +208,36 @@ bool strand_syscall_failed(strand_abi abi, strand_arch arch, uint64_t result)
 	return false;
 }
 
+/* The 4 bytes at addr among the memory the kernel wrote; false if it
+ * did not write all of them in one piece. */
+static bool written_u32(const struct strand_effects *fx, uint64_t addr, uint32_t *v)
+{
+	for (uint32_t i = 0; i < fx->nwrites; i++) {
+		const struct strand_memwrite *w = &fx->writes[i];
+		if (addr < w->addr || addr - w->addr > w->len || w->len - (addr - w->addr) < 4)
+			continue;
+		const uint8_t *b = w->data + (addr - w->addr);
+		*v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+		return true;
+	}
+	return false;
+}
+
+bool strand_syscall_reported_error(strand_abi abi, const char *name, const struct strand_syscall *sc,
+				   uint64_t *status, uint64_t *addr)
+{
+	enum { SOL_SOCKET_ = 1, SO_ERROR_ = 4 };
+	if (abi != STRAND_ABI_LINUX || !name || strcmp(name, "getsockopt") || sc->nargs < 4 ||
+	    sc->result != 0 || sc->args[1] != SOL_SOCKET_ || sc->args[2] != SO_ERROR_)
+		return false;
+	uint32_t v;
+	if (!written_u32(&sc->fx, sc->args[3], &v) || v == 0 || v > 4095 || !strand_errno_lookup(v))
+		return false;
+	*status = (uint64_t)-(int64_t)v;
+	*addr = sc->args[3];
+	return true;
+}
+
 const char *strand_syscall_result_str(strand_abi abi, strand_arch arch, uint64_t result,
 				      char *buf, size_t len)
 {
@@ -304,6 +335,15 @@ bool strand_syscall_fd_arg(strand_abi abi, const char *name, unsigned *arg)
 	return false;
 }
 
+
+bool strand_syscall_releases(strand_abi abi, const char *name)
+{
+	if (!name)
+		return false;
+	if (abi == STRAND_ABI_LINUX)
+		return !strcmp(name, "close");
+	return abi == STRAND_ABI_WINDOWS_NT && !strcmp(name, "NtClose");
+}
 
 bool strand_syscall_object_arg(strand_abi abi, const char *name, unsigned *arg,
 			       strand_object_arg *how)

@@ -182,7 +182,7 @@ static void emit_other_failures(struct strand_rnode *root, const struct strand_r
 			continue;
 		const char *name = strand_rnode_str(c, "name", "?");
 		const char *obj = strand_rnode_str(c, "object", "");
-		uint64_t res = strand_rnode_u64(c, "result", 0);
+		uint64_t res = rc_call_status(c);
 		/* retried: the same call on the same object succeeded later in
 		 * the thread.  The object's identity is its name, or for a call
 		 * that names none, its first argument (the handle / descriptor). */

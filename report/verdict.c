@@ -26,6 +26,12 @@
 static const char *const symptom_priority[] = { "crash", "service_stop", "error_log",
 						"exit_status" };
 
+uint64_t rc_call_status(const struct strand_rnode *call)
+{
+	const struct strand_rnode *e = strand_rnode_get(call, "error");
+	return e ? e->v.u : strand_rnode_u64(call, "result", 0);
+}
+
 uint32_t rc_ordered_symptoms(const struct strand_rnode *ef, const struct strand_rnode **out,
 			     uint32_t n)
 {
@@ -58,13 +64,69 @@ static const char *errno_name(const struct rc_inputs *in, uint64_t v)
 	return c ? c->name : NULL;
 }
 
+/* Is line[at..at+n) a whole token: not glued to more digits, letters,
+ * dots or colons (so "10.0.0.1" is not found in "110.0.0.12")? */
+static bool whole_token(const char *line, const char *at, size_t n)
+{
+	const char *chars = ".:";
+	char b = at > line ? at[-1] : ' ', a = at[n];
+	bool glued_b = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+		       (b && strchr(chars, b));
+	bool glued_a = (a >= '0' && a <= '9') || (a >= 'a' && a <= 'z') || (a >= 'A' && a <= 'Z') ||
+		       (a && strchr(chars, a) && at[n + 1] >= '0' && at[n + 1] <= '9');
+	return !glued_b && !glued_a;
+}
+
+/* A socket address "HOST:PORT" ("[V6]:PORT") named the way programs
+ * print one: "HOST:PORT", "HOST port PORT", "('HOST', PORT)", "HOST
+ * PORT": the host as a whole token with the port as the next number
+ * within a few characters. */
+static bool line_names_sockaddr(const char *line, const char *obj)
+{
+	const char *colon = strrchr(obj, ':');
+	if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return false;
+	char host[80];
+	const char *h = obj;
+	size_t hn = (size_t)(colon - obj);
+	if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']') {
+		h++;
+		hn -= 2;
+	}
+	if (hn == 0 || hn >= sizeof host)
+		return false;
+	memcpy(host, h, hn);
+	host[hn] = 0;
+	const char *port = colon + 1;
+	size_t pn = strlen(port);
+	for (const char *at = strstr(line, host); at; at = strstr(at + 1, host)) {
+		if (!whole_token(line, at, hn))
+			continue;
+		const char *p = at + hn;
+		for (int k = 0; k < 12 && *p; k++, p++) {
+			if (*p < '0' || *p > '9')
+				continue;
+			if (!strncmp(p, port, pn) && whole_token(line, p, pn))
+				return true;
+			break; /* the next number is another one */
+		}
+	}
+	return false;
+}
+
 /* Does the line name the object (the whole name, or its last component
- * when that is distinctive)? */
+ * when that is distinctive)?  A descriptor's object ("5 → 127.0.0.1:1",
+ * "3 → out.txt") is named by what the descriptor names. */
 static bool line_names(const char *line, const char *obj)
 {
 	if (!line || !obj || strlen(obj) < 2)
 		return false;
 	if (strstr(line, obj))
+		return true;
+	const char *arrow = strstr(obj, "→ ");
+	if (arrow)
+		return line_names(line, arrow + strlen("→ "));
+	if (line_names_sockaddr(line, obj))
 		return true;
 	const char *b = strrchr(obj, '/');
 	if (!b)
@@ -110,8 +172,9 @@ static bool same_object(const char *a, const char *b)
 }
 
 /* Position of a later successful kernel call of thread TID on the object
- * of the failed call C (the same file), before POS; 0 if none. */
-static uint64_t used_later(const struct strand_rnode *c, uint64_t tid, uint64_t pos)
+ * of the failed call C (the same file), before POS; 0 if none.  Closing
+ * it is not a use. */
+static uint64_t used_later(strand_abi abi, const struct strand_rnode *c, uint64_t tid, uint64_t pos)
 {
 	const char *obj = strand_rnode_str(c, "object", NULL);
 	if (!obj || !obj[0])
@@ -121,6 +184,7 @@ static uint64_t used_later(const struct strand_rnode *c, uint64_t tid, uint64_t 
 		if (p > pos)
 			break;
 		if (strand_rnode_u64(d, "tid", 0) == tid && !strand_rnode_u64(d, "failed", 1) &&
+		    !strand_syscall_releases(abi, strand_rnode_str(d, "name", "")) &&
 		    same_object(strand_rnode_str(d, "object", ""), obj))
 			return p;
 	}
@@ -143,7 +207,12 @@ static void rank_by_text(const struct rc_inputs *in, const struct strand_rnode *
 		struct rc_candidate k = { 0 };
 		k.pos = strand_rnode_u64(c, "position", 0);
 		k.tid = strand_rnode_u64(c, "tid", 0);
-		k.status = strand_rnode_u64(c, "result", 0);
+		k.status = rc_call_status(c);
+		if (strand_rnode_get(c, "error")) {
+			k.out_param = true;
+			k.status_addr = strand_rnode_u64(c, "error_address", 0);
+			k.status_raw = (uint64_t)-(int64_t)k.status;
+		}
 		k.syscall = strand_rnode_str(c, "name", "?");
 		k.object = strand_rnode_str(c, "object", NULL);
 		k.found_by = "heuristic";
@@ -157,7 +226,7 @@ static void rank_by_text(const struct rc_inputs *in, const struct strand_rnode *
 				 ? "the error line carries its status message" : "",
 			 !names_obj && !names_status ? "a failed kernel call before the symptom; "
 				 "nothing connects it to the symptom" : "");
-		uint64_t used = used_later(c, k.tid, spos);
+		uint64_t used = used_later(in->info->abi, c, k.tid, spos);
 		if (used && k.score >= 3) {
 			/* the thread went on to use the object (readlink of a
 			 * regular file: EINVAL, then the file is opened): the
@@ -358,6 +427,9 @@ void rc_decide(const struct rc_inputs *in, struct rc *rc)
 		rc->status = c->status;
 		rc->syscall = c->syscall;
 		rc->object = c->object;
+		rc->out_param = c->out_param;
+		rc->status_addr = c->status_addr;
+		rc->status_raw = c->status_raw;
 		rc->found_by = "heuristic";
 		snprintf(rc->found_by_buf, sizeof rc->found_by_buf,
 			 "heuristic: %s (data and control flow from the symptom did not reach a "

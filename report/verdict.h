@@ -44,6 +44,7 @@ struct rc_candidate {
 	int score;
 	bool chosen;                      /* the heuristic took it as the cause */
 	bool out_param;                   /* status read from memory the kernel wrote */
+	uint64_t status_addr, status_raw; /* out_param: where, and the value written */
 };
 
 struct rc {
@@ -78,6 +79,9 @@ struct rc {
 };
 
 /* Symptoms of errorflow ordered by priority into out[] (max n). */
+/* The status a call of the syscalls analysis's list failed with: its
+ * result, or the error it reported through an out-parameter ("error"). */
+uint64_t rc_call_status(const struct strand_rnode *call);
 uint32_t rc_ordered_symptoms(const struct strand_rnode *ef, const struct strand_rnode **out,
 			     uint32_t n);
 

@@ -57,6 +57,16 @@ bool strand_syscall_number(strand_abi abi, strand_arch arch, const char *name,
  * though analyses may still find them on a causal path; Linux
  * -4095..-1).  The one definition of "failed" for every part. */
 bool strand_syscall_failed(strand_abi abi, strand_arch arch, uint64_t result);
+/* A call that succeeded but reports an error through an out-parameter
+ * (the kernel's words for an earlier asynchronous failure): Linux
+ * getsockopt(fd, SOL_SOCKET, SO_ERROR, optval, optlen) returning 0 with a
+ * nonzero int at optval, the pending error of a non-blocking connect.
+ * Reads the value from the memory the kernel wrote (sc->fx.writes); on
+ * true, *status is the error as a raw result (-errno) and *addr where it
+ * was written.  The one definition, shared by every part. */
+struct strand_syscall;
+bool strand_syscall_reported_error(strand_abi abi, const char *name, const struct strand_syscall *sc,
+				   uint64_t *status, uint64_t *addr);
 /* "STATUS_X (0x...): message" or "ENOENT (-2): No such file or directory". */
 const char *strand_syscall_result_str(strand_abi abi, strand_arch arch,
 				      uint64_t result, char *buf, size_t len);
@@ -101,6 +111,9 @@ bool strand_syscall_object_arg(strand_abi abi, const char *name, unsigned *arg,
 /* Which argument of syscall `name` is a file descriptor (Linux): its
  * index in *arg.  False if none. */
 bool strand_syscall_fd_arg(strand_abi abi, const char *name, unsigned *arg);
+/* True if the call ends the life of the descriptor or handle it names
+ * (Linux close, Windows NtClose): a release, not a use of the object. */
+bool strand_syscall_releases(strand_abi abi, const char *name);
 
 #ifdef __cplusplus
 }
