@@ -828,6 +828,21 @@ static int32_t untaint_mem(struct strand_dataflow *d, uint64_t addr, uint32_t si
 	return hit;
 }
 
+/* Can the window [lo, hi) be skipped: only memory open, and the index
+ * says nothing in it writes any of it? */
+static bool window_skippable(const struct strand_dataflow *d, uint64_t lo, uint64_t hi)
+{
+	if (!d->opt.may_write || d->ndf || !d->nmt)
+		return false;
+	for (uint32_t i = 0; i < d->nrt; i++)
+		if (d->rt[i].mask)
+			return false;
+	for (uint32_t i = 0; i < d->nmt; i++)
+		if (d->opt.may_write(d->opt.may_write_ud, d->mt[i].addr, d->mt[i].size, lo, hi))
+			return false;
+	return true;
+}
+
 static bool taint_empty(const struct strand_dataflow *d)
 {
 	if (d->nmt || d->ndf)
@@ -1221,6 +1236,16 @@ strand_status strand_dataflow_follow(struct strand_dataflow *d, const struct str
 		uint64_t lo = hi > size ? hi - size : 0;
 		if (q->position - lo > d->opt.max_distance)
 			lo = q->position - d->opt.max_distance;
+		if (window_skippable(d, lo, hi)) {
+			res->skipped += hi - lo;
+			res->lowest = lo;
+			if (d->opt.progress)
+				d->opt.progress(d->opt.progress_ud, lo, q->position);
+			hi = lo;
+			if (size < d->opt.max_window)
+				size = size * 2 > d->opt.max_window ? d->opt.max_window : size * 2;
+			continue;
+		}
 		st = log_window(d, lo, hi, err);
 		if (st < 0)
 			goto out;

@@ -175,9 +175,43 @@ static void on_mem(struct strand_replay *r, void *ud, uint64_t position, uint64_
 	uint8_t flag = is_write ? IX_ACCESS_WRITE : IX_ACCESS_READ;
 	uint64_t first = addr >> 12;
 	uint64_t last = size && addr + size - 1 >= addr ? (addr + size - 1) >> 12 : first;
-	access_page(b, first + 1, flag);
-	if (last != first)
-		access_page(b, last + 1, flag);
+	for (uint64_t p = first; p <= last && p - first < (1u << 20); p++)
+		access_page(b, p + 1, flag);
+}
+
+/* Bytes a recorded event wrote: their pages, as IX_ACCESS_KERNEL. */
+static void kernel_writes(struct build *b, const struct strand_effects *fx)
+{
+	for (uint32_t i = 0; i < fx->nwrites; i++) {
+		const struct strand_memwrite *w = &fx->writes[i];
+		if (!w->len)
+			continue;
+		uint64_t first = w->addr >> 12;
+		uint64_t last = w->addr + w->len - 1 >= w->addr ? (w->addr + w->len - 1) >> 12
+								 : UINT64_MAX >> 12;
+		for (uint64_t p = first; p <= last; p++) {
+			access_page(b, p + 1, IX_ACCESS_KERNEL);
+			if (p == UINT64_MAX >> 12)
+				break;
+		}
+	}
+}
+
+/* The events whose memory effects the data-flow engine follows
+ * (analyses/dataflow.c, log_effects): the same four kinds. */
+static void on_event(struct strand_replay *r, void *ud, const struct strand_record *rec,
+		     bool after)
+{
+	struct build *b = ud;
+	if (!after)
+		return;
+	switch (rec->type) {
+	case STRAND_REC_SYSCALL: kernel_writes(b, &rec->u.syscall.fx); break;
+	case STRAND_REC_NONDET: kernel_writes(b, &rec->u.nondet.fx); break;
+	case STRAND_REC_MEMORY: kernel_writes(b, &rec->u.memory); break;
+	case STRAND_REC_EXCEPTION: kernel_writes(b, &rec->u.exception.fx); break;
+	default: break;
+	}
 }
 
 /* Room for `need` elements in all in *p (strand_grow: doubling, overflow
@@ -498,7 +532,8 @@ strand_status strand_index_build(const char *trace, const char *out,
 	if ((st = strand_replay_open(trace, &ro, &r, err)) != STRAND_OK)
 		goto out;
 	if (!strand_replay_on_call(r, on_call, &b) || !strand_replay_on_ret(r, on_ret, &b) ||
-	    !strand_replay_on_mem(r, on_mem, STRAND_WATCH_READ | STRAND_WATCH_WRITE, &b)) {
+	    !strand_replay_on_mem(r, on_mem, STRAND_WATCH_READ | STRAND_WATCH_WRITE, &b) ||
+	    !strand_replay_on_event(r, on_event, &b)) {
 		st = strand_error_set(err, STRAND_ERR_NOMEM, "cannot observe calls");
 		goto out;
 	}
@@ -778,6 +813,39 @@ uint32_t strand_index_pages_accessed(const struct strand_index *ix, uint64_t add
 		}
 	free(hit);
 	return n;
+}
+
+bool strand_index_may_write(const struct strand_index *ix, uint64_t addr, uint64_t len,
+			    uint64_t lo, uint64_t hi)
+{
+	if (!len || lo >= hi || !ix->nsegs)
+		return false;
+	/* the segments [lo, hi) overlaps, widened by one position each way:
+	 * an event at a segment boundary may be counted on either side */
+	uint32_t s_lo = strand_index_segment_of(ix, lo ? lo - 1 : 0);
+	uint32_t s_hi = strand_index_segment_of(ix, hi);
+	uint64_t first = addr & ~(uint64_t)4095;
+	uint64_t last = (addr + len - 1 < addr ? UINT64_MAX : addr + len - 1) & ~(uint64_t)4095;
+	uint64_t lo_i = 0, hi_i = ix->naccess;
+	while (lo_i < hi_i) {
+		uint64_t mid = lo_i + (hi_i - lo_i) / 2;
+		if (ix->access[mid].addr < first)
+			lo_i = mid + 1;
+		else
+			hi_i = mid;
+	}
+	for (uint64_t i = lo_i; i < ix->naccess && ix->access[i].addr <= last; i++) {
+		const struct ix_access *a = &ix->access[i];
+		if ((a->flags & (IX_ACCESS_WRITE | IX_ACCESS_KERNEL)) && a->segment >= s_lo &&
+		    a->segment <= s_hi)
+			return true;
+	}
+	return false;
+}
+
+bool strand_index_may_write_cb(void *ix, uint64_t addr, uint64_t len, uint64_t lo, uint64_t hi)
+{
+	return strand_index_may_write(ix, addr, len, lo, hi);
 }
 
 /* ===================================================================== */

@@ -6,7 +6,7 @@
  * Header (96 bytes):
  *   OFFSET SIZE DESCRIPTION
  *   0      8    magic 89 53 54 52 49 44 58 0A ("\x89STRIDX\n")
- *   8      2    major version (2); a reader refuses another major
+ *   8      2    major version (3); a reader refuses another major
  *   10     2    minor version (0)
  *   12     4    flags, zero
  *   16     8    trace file size
@@ -413,7 +413,7 @@ strand_status ix_read(const char *trace, const char *path, struct strand_index *
 		a->flags = get32(p + 4);
 		a->addr = get64(p + 8);
 		if (a->segment >= ix->nsegs || !a->flags ||
-		    (a->flags & ~(IX_ACCESS_READ | IX_ACCESS_WRITE)) || (a->addr & 4095) ||
+		    (a->flags & ~(IX_ACCESS_READ | IX_ACCESS_WRITE | IX_ACCESS_KERNEL)) || (a->addr & 4095) ||
 		    (i && (a->addr < ix->access[i - 1].addr ||
 			   (a->addr == ix->access[i - 1].addr &&
 			    a->segment <= ix->access[i - 1].segment))))

@@ -44,6 +44,10 @@ enum ix_section {
 
 #define IX_ACCESS_READ 1u  /* ix_access.flags: an instruction read the page */
 #define IX_ACCESS_WRITE 2u /* ... wrote it (whatever the value) */
+#define IX_ACCESS_KERNEL 4u /* a recorded event (kernel call, asynchronous memory
+			       change, nondeterministic instruction, exception
+			       context) wrote bytes of it: what the data-flow
+			       engine follows besides guest stores (index 3.0) */
 
 /* A page changed in a segment. */
 struct ix_page {
@@ -57,7 +61,7 @@ struct ix_page {
 struct ix_access {
 	uint64_t addr;     /* page address (4 KiB aligned) */
 	uint32_t segment;
-	uint32_t flags;    /* IX_ACCESS_READ | IX_ACCESS_WRITE, never 0 */
+	uint32_t flags;    /* IX_ACCESS_READ | _WRITE | _KERNEL, never 0 */
 };
 
 /* Where a segment's starting checkpoint is in the file. */

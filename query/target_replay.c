@@ -41,6 +41,8 @@ struct rtarget {
 			       NULL until the first syscall_object() */
 	uint64_t nobjects;
 	struct strand_dataflow *df; /* owned: origin's engine over r, or NULL */
+	struct strand_index *ix;    /* owned: the sidecar origin skips history with,
+				       NULL if none (opened with df) */
 	uint64_t max_instructions;  /* budgets of extra passes (0 = defaults) */
 	uint64_t max_memory;
 	struct strand_systable *systable; /* owned: the trace's NOTE syscall-table, NULL if none */
@@ -892,7 +894,18 @@ static strand_status origin_engine(struct strand_query *q, struct strand_dataflo
 {
 	struct rtarget *rt = RT(q);
 	if (!rt->df) {
-		strand_status st = strand_dataflow_new(rt->r, rt->path, NULL, &rt->df, err);
+		/* with the trace's index, windows that write none of the memory
+		 * followed are skipped (same answers; see strand_df_options) */
+		struct strand_df_options o = { 0 };
+		if (rt->path && strand_index_open(rt->path, NULL, &rt->ix, NULL) == STRAND_OK &&
+		    strand_index_end(rt->ix) == strand_replay_end(rt->r)) {
+			o.may_write = strand_index_may_write_cb;
+			o.may_write_ud = rt->ix;
+		} else {
+			strand_index_close(rt->ix);
+			rt->ix = NULL;
+		}
+		strand_status st = strand_dataflow_new(rt->r, rt->path, &o, &rt->df, err);
 		if (st < 0)
 			return st;
 	}
@@ -1036,6 +1049,8 @@ static strand_status ext_origin(struct strand_query *q, struct qargs *a, struct 
 	strand_json_string_field(o->j, "found_by", found);
 	strand_json_uint_field(o->j, "windows", res->windows);
 	strand_json_uint_field(o->j, "instructions_logged", res->logged);
+	strand_json_bool_field(o->j, "indexed", RT(q)->ix != NULL);
+	strand_json_uint_field(o->j, "instructions_skipped", res->skipped);
 	strand_json_bool_field(o->j, "reached_start", res->reached_start);
 	if (res->cut)
 		strand_json_string_field(o->j, "note", res->note);
@@ -1426,6 +1441,7 @@ static void rtarget_free(void *ud)
 	if (!rt)
 		return;
 	strand_dataflow_free(rt->df);
+	strand_index_close(rt->ix);
 	strand_systable_free(rt->systable);
 	if (rt->owned)
 		strand_replay_close(rt->r);

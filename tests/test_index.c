@@ -722,3 +722,280 @@ Test(index, killed_build_leaves_nothing_beside_the_trace)
 	unlink(gen);
 	free(gen);
 }
+
+/* ---- origin: the index skips history, the answers stay the same ---- */
+
+#include "strand/dataflow.h"
+
+/* Guest writes picked at spread positions: the memory origin follows. */
+struct wpick {
+	uint64_t end;
+	uint64_t addr[8];
+	uint32_t size[8];
+	int n;
+};
+
+static void pick_write(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
+		       uint64_t addr, uint32_t size, bool is_write, uint64_t value)
+{
+	struct wpick *w = ud;
+	(void)r;
+	(void)pc;
+	(void)value;
+	if (!is_write || w->n >= 8 || position < w->end / 8 * (uint64_t)w->n || !size)
+		return;
+	w->addr[w->n] = addr;
+	w->size[w->n] = size > 8 ? 8 : size;
+	w->n++;
+}
+
+static void same_result(const struct strand_df_result *a, const struct strand_df_result *b,
+			const char *what)
+{
+	cr_assert_eq(a->nsteps, b->nsteps, "%s: %u steps indexed, %u not", what, a->nsteps,
+		     b->nsteps);
+	cr_assert_eq(a->origin, b->origin, "%s", what);
+	cr_assert_eq(a->reached_start, b->reached_start, "%s", what);
+	cr_assert_eq(a->cut, b->cut, "%s", what);
+	cr_assert_str_eq(a->note, b->note, "%s", what);
+	for (uint32_t i = 0; i < a->nsteps; i++) {
+		const struct strand_df_step *x = &a->steps[i], *y = &b->steps[i];
+		cr_assert(x->kind == y->kind && x->parent == y->parent &&
+			  x->via_control == y->via_control && x->position == y->position &&
+			  x->tid == y->tid && x->pc == y->pc && x->loc_is_reg == y->loc_is_reg &&
+			  x->reg == y->reg && x->addr == y->addr && x->size == y->size &&
+			  x->have_value == y->have_value && x->value == y->value &&
+			  x->syscall == y->syscall && x->result == y->result &&
+			  !strcmp(x->insn, y->insn),
+			  "%s: step %u differs (position %" PRIu64 " vs %" PRIu64 ")", what, i,
+			  x->position, y->position);
+	}
+}
+
+/* The data-flow engine with small windows, with and without the index's
+ * may_write, from the end and the middle of `trace`: memory written at
+ * spread positions (plus `extra`, written by an event) and rax.  Returns
+ * the instructions the indexed walks skipped. */
+static uint64_t check_origin_engine(const char *trace, uint64_t seglen, uint64_t extra)
+{
+	char *ixp = tmp_path("origin", ".sidx");
+	struct strand_index *ix = build_at(trace, ixp, seglen);
+	strand_error err;
+	struct strand_replay *r1 = NULL, *r2 = NULL;
+	cr_assert_eq(strand_replay_open(trace, NULL, &r1, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_replay_open(trace, NULL, &r2, &err), STRAND_OK, "%s", err.msg);
+	cr_assert_eq(strand_index_attach(ix, r2, &err), STRAND_OK, "%s", err.msg);
+	struct wpick w = { .end = strand_replay_end(r1) };
+	strand_obs_id ob = strand_replay_on_mem(r1, pick_write, STRAND_WATCH_WRITE, &w);
+	cr_assert_eq(strand_replay_seek(r1, w.end, &err), STRAND_OK, "%s", err.msg);
+	strand_replay_observer_del(r1, ob);
+	cr_assert_gt(w.n, 2, "%s: writes found", trace);
+	if (extra && w.n < 8) {
+		w.addr[w.n] = extra;
+		w.size[w.n++] = 8;
+	}
+	struct strand_df_options o = { .window = 2048, .max_window = 8192 };
+	struct strand_dataflow *plain = NULL, *fast = NULL;
+	cr_assert_eq(strand_dataflow_new(r1, trace, &o, &plain, &err), STRAND_OK, "%s", err.msg);
+	o.may_write = strand_index_may_write_cb;
+	o.may_write_ud = ix;
+	cr_assert_eq(strand_dataflow_new(r2, trace, &o, &fast, &err), STRAND_OK, "%s", err.msg);
+	uint64_t skipped = 0;
+	uint64_t at[2] = { w.end, w.end / 2 };
+	for (int p = 0; p < 2; p++) {
+		cr_assert_eq(strand_replay_seek(r1, at[p], &err), STRAND_OK, "%s", err.msg);
+		cr_assert_eq(strand_replay_seek(r2, at[p], &err), STRAND_OK, "%s", err.msg);
+		uint32_t tid = strand_replay_thread(r1);
+		for (int i = 0; i <= w.n; i++) {
+			struct strand_df_query dq = { .position = at[p], .tid = tid };
+			if (i < w.n) {
+				dq.addr = w.addr[i];
+				dq.len = w.size[i];
+			} else {
+				dq.regs = STRAND_DF_REG_BIT(STRAND_REG_RAX);
+			}
+			struct strand_df_result *a = NULL, *b = NULL;
+			cr_assert_eq(strand_dataflow_follow(plain, &dq, &a, &err), STRAND_OK, "%s",
+				     err.msg);
+			cr_assert_eq(strand_dataflow_follow(fast, &dq, &b, &err), STRAND_OK, "%s",
+				     err.msg);
+			char what[160];
+			snprintf(what, sizeof what, "%s: origin of %s%" PRIx64 " at %" PRIu64, trace,
+				 i < w.n ? "0x" : "rax ", i < w.n ? w.addr[i] : 0, at[p]);
+			same_result(b, a, what);
+			cr_assert_eq(a->skipped, 0, "%s: %" PRIu64 " skipped without the index, logged %" PRIu64 " vs %" PRIu64, what, a->skipped, a->logged, b->logged);
+			cr_assert_leq(b->logged, a->logged, "%s", what);
+			cr_assert_eq(b->logged + b->skipped, a->logged, "%s", what);
+			skipped += b->skipped;
+			strand_df_result_free(a);
+			strand_df_result_free(b);
+		}
+	}
+	strand_dataflow_free(plain);
+	strand_dataflow_free(fast);
+	strand_replay_close(r1);
+	strand_replay_close(r2);
+	strand_index_close(ix);
+	unlink(ixp);
+	free(ixp);
+	return skipped;
+}
+
+Test(index, origin_with_the_index_equals_origin_without_on_bundled_traces)
+{
+	for (int i = 0; bundled[i]; i++) {
+		char *p = bundled_path(bundled[i]);
+		uint64_t skipped = check_origin_engine(p, 1024, 0);
+		cr_assert_gt(skipped, 0, "%s: the index skipped nothing", p);
+		free(p);
+	}
+}
+
+/* DATA64 + 0x2100 is written by a recorded event (tg_at_write), the
+ * syscalls' buffers by the kernel: the index must know those writes. */
+Test(index, origin_with_the_index_equals_origin_without_on_a_generated_program)
+{
+	char *p = make_trace("origen", 0);
+	uint64_t skipped = check_origin_engine(p, 1024, DATA64 + 0x2100);
+	cr_assert_gt(skipped, 0, "the index skipped nothing");
+	unlink(p);
+	free(p);
+}
+
+/* Cut ,"NAME":VALUE (a number or a boolean) out of a JSON text. */
+static void cut_field(char *j, const char *name)
+{
+	char key[64];
+	snprintf(key, sizeof key, ",\"%s\":", name);
+	char *f = strstr(j, key);
+	if (!f)
+		return;
+	char *e = f + strlen(key);
+	while (*e && *e != ',' && *e != '}')
+		e++;
+	memmove(f, e, strlen(e) + 1);
+}
+
+/* Addresses first written early in a trace, with the last guest write
+ * to their page. */
+struct early {
+	uint64_t end;
+	uint64_t addr[64], last[64];
+	uint32_t size[64];
+	int n;
+};
+
+static void early_write(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
+			uint64_t addr, uint32_t size, bool is_write, uint64_t value)
+{
+	struct early *e = ud;
+	(void)r;
+	(void)pc;
+	(void)value;
+	if (!is_write || !size)
+		return;
+	for (int i = 0; i < e->n; i++) /* pages: what the index knows */
+		if (addr >> 12 <= e->addr[i] >> 12 && e->addr[i] >> 12 <= (addr + size - 1) >> 12)
+			e->last[i] = position;
+	if (position < e->end / 10 && e->n < 64 && size <= 8) {
+		e->addr[e->n] = addr;
+		e->size[e->n] = size;
+		e->last[e->n++] = position;
+	}
+}
+
+/* `origin` through the query engine on a recorded program, from its last
+ * position, without and with the sidecar: the same JSON but for what was
+ * logged and skipped. */
+Test(index, origin_answers_equal_with_and_without_the_index_on_a_recorded_program)
+{
+	char *trace = tmp_path("origin-rec", ".strand"), side[4200];
+	char args[4600], out[8192];
+	snprintf(args, sizeof args, "record -q -o %s -- /bin/ls /", trace);
+	int rc = run_cli(args, out, sizeof out);
+	if (rc != 0 && strstr(out, "ptrace"))
+		cr_skip_test("ptrace not permitted here: %s", out);
+	cr_assert_eq(rc, 0, "%s", out);
+	strand_index_path(trace, side, sizeof side, NULL);
+	unlink(side);
+	strand_error err;
+	struct strand_replay *r = NULL;
+	cr_assert_eq(strand_replay_open(trace, NULL, &r, &err), STRAND_OK, "%s", err.msg);
+	struct wpick w = { .end = strand_replay_end(r) };
+	static struct early e;
+	memset(&e, 0, sizeof e);
+	e.end = w.end;
+	strand_replay_on_mem(r, pick_write, STRAND_WATCH_WRITE, &w);
+	strand_replay_on_mem(r, early_write, STRAND_WATCH_WRITE, &e);
+	cr_assert_eq(strand_replay_seek(r, w.end, &err), STRAND_OK, "%s", err.msg);
+	strand_replay_close(r);
+	cr_assert_gt(w.n, 2);
+	if (w.n > 6)
+		w.n = 6;
+	/* two locations whose page nothing wrote in the second half: the walk
+	 * from the end follows only them there (what the index skips) */
+	int quiet = 0;
+	for (int i = 0; i < e.n && quiet < 2 && w.n < 8; i++)
+		if (e.last[i] < w.end / 2) {
+			w.addr[w.n] = e.addr[i];
+			w.size[w.n++] = e.size[i];
+			quiet++;
+		}
+	char *cmds[10], *ans[2][10];
+	int n = 0;
+	if (asprintf(&cmds[n++], "origin rax") < 0)
+		cr_assert_fail();
+	for (int i = 0; i < w.n; i++)
+		if (asprintf(&cmds[n++], "origin 0x%" PRIx64 " %u", w.addr[i], w.size[i]) < 0)
+			cr_assert_fail();
+	char seek[64];
+	snprintf(seek, sizeof seek, "seek %" PRIu64, w.end - 1);
+	uint64_t skipped = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			struct strand_index_options o = { .segment_length = 16384 };
+			cr_assert_eq(strand_index_build(trace, NULL, &o, &err), STRAND_OK, "%s",
+				     err.msg);
+		}
+		struct strand_query *q = NULL;
+		cr_assert_eq(strand_query_open(trace, NULL, &q, &err), STRAND_OK, "%s", err.msg);
+		struct strand_query_result sres = { 0 };
+		cr_assert_eq(strand_query_exec(q, seek, &sres, &err), STRAND_OK, "%s", err.msg);
+		strand_query_result_fini(&sres);
+		for (int i = 0; i < n; i++) {
+			struct strand_query_result res = { 0 };
+			strand_status st = strand_query_exec(q, cmds[i], &res, &err);
+			/* memory unmapped at the end is a one-line error either way */
+			char *j = strdup(st == STRAND_OK ? res.json : err.msg);
+			cr_assert(j);
+			const char *s = strstr(j, "\"instructions_skipped\":");
+			if (s)
+				skipped += strtoull(s + 23, NULL, 10);
+			cr_assert(pass == 0 || st != STRAND_OK || strstr(j, "\"indexed\":true"), "%s", j);
+			cut_field(j, "windows");
+			cut_field(j, "instructions_logged");
+			cut_field(j, "indexed");
+			cut_field(j, "instructions_skipped");
+			ans[pass][i] = j;
+			strand_query_result_fini(&res);
+		}
+		strand_query_free(q);
+	}
+	int answered = 0;
+	for (int i = 0; i < n; i++) {
+		cr_assert_str_eq(ans[1][i], ans[0][i], "%s", cmds[i]);
+		answered += strstr(ans[0][i], "\"chain\"") != NULL;
+		free(ans[0][i]);
+		free(ans[1][i]);
+		free(cmds[i]);
+	}
+	cr_assert_gt(answered, 1, "origins answered");
+	cr_log_info("%d quiet pages, %" PRIu64 " instructions skipped", quiet, skipped);
+	if (quiet)
+		cr_assert_gt(skipped, 0, "the index skipped nothing");
+	unlink(side);
+	/* and the engine with small windows on the same recording */
+	cr_assert_gt(check_origin_engine(trace, 16384, 0), 0, "the index skipped nothing");
+	unlink(trace);
+	free(trace);
+}

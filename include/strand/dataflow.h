@@ -124,6 +124,18 @@ struct strand_df_options {
 	/* Called after each window; may be NULL. */
 	void (*progress)(void *ud, uint64_t lowest_position, uint64_t query_position);
 	void *progress_ud;
+	/* Skipping history with an index (strand_index_may_write_cb,
+	 * strand/index.h); may be NULL.  Returns false only if no guest
+	 * instruction and no recorded event writes a byte of
+	 * [addr, addr + len) at positions [lo, hi).  While only memory is
+	 * open (no register, no pending key or flags), a window that writes
+	 * none of it is not logged: its walk would find nothing.  The walk
+	 * is otherwise the same, window for window (limits included), so
+	 * the answer equals the one logging every window; only `windows`
+	 * and `logged` shrink (`skipped` counts what was not logged).
+	 * One exception: a skipped window cannot be "too dense to log". */
+	bool (*may_write)(void *ud, uint64_t addr, uint64_t len, uint64_t lo, uint64_t hi);
+	void *may_write_ud;
 };
 
 struct strand_df_result {
@@ -137,6 +149,7 @@ struct strand_df_result {
 	uint64_t logged;       /* instructions logged in all windows */
 	uint64_t accesses;     /* memory accesses logged in all windows */
 	uint64_t lowest;       /* lowest position logged */
+	uint64_t skipped;      /* instructions of windows not logged (may_write) */
 	bool reached_start;    /* locations still open at position 0: initial values */
 	bool cut;              /* a limit stopped the walk with locations still open */
 	char note[160];        /* why it was cut, "" otherwise */

@@ -40,7 +40,7 @@ extern "C" {
 
 struct strand_index;
 
-#define STRAND_INDEX_VERSION_MAJOR 2
+#define STRAND_INDEX_VERSION_MAJOR 3
 #define STRAND_INDEX_VERSION_MINOR 0
 
 /* Traces at least this long get an index built on first need by the
@@ -176,6 +176,21 @@ uint32_t strand_index_pages_changed(const struct strand_index *ix, uint64_t addr
 uint32_t strand_index_pages_accessed(const struct strand_index *ix, uint64_t addr,
 				     uint64_t len, uint32_t access, uint32_t *segs,
 				     uint32_t max);
+
+/* May a guest instruction or a recorded event (kernel call, asynchronous
+ * memory change, nondeterministic instruction, exception context) write
+ * a byte of [addr, addr + len) at a position in [lo, hi)?  false only if
+ * certainly not (page granularity, whole segments, and one position of
+ * slack at each end); true also when unsure.  This is what the data-flow
+ * engine asks to skip history nothing in which defines the memory it
+ * follows (strand_df_options.may_write).  len 0 or lo >= hi: false. */
+bool strand_index_may_write(const struct strand_index *ix, uint64_t addr, uint64_t len,
+			    uint64_t lo, uint64_t hi);
+/* The same with the handle as a void pointer: the signature of
+ * strand_df_options.may_write (ud = the index, borrowed: keep it open
+ * while the engine is used). */
+bool strand_index_may_write_cb(void *ix, uint64_t addr, uint64_t len, uint64_t lo,
+			       uint64_t hi);
 
 /* ===================================================================== */
 /* Restoring and verifying                                                */
