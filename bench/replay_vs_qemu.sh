@@ -18,6 +18,7 @@ set -eu
 S=${1:?usage: replay_vs_qemu.sh STRAND [DIR]}
 D=${2:-$(mktemp -d)}
 Q=$(command -v qemu-x86_64 || true)
+mkdir -p "$D"
 cd "$D"
 uptime
 [ -f in3.txt ] || head -c 2250000 /dev/urandom | base64 | head -c 3000000 > in3.txt
