@@ -22,6 +22,7 @@
  *            embedded as JSON
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -753,17 +754,10 @@ static struct find_thread *find_thread(struct find_state *fs, uint32_t tid)
 	return t;
 }
 
-static void find_emit(struct find_state *fs, struct strand_replay *r, uint64_t pos,
-		      uint64_t pc, const char *where, uint64_t addr)
+/* One row of find's output: text and JSON. */
+static void pf_emit(struct find_state *fs, uint64_t pos, uint32_t tid, const char *where,
+		    uint64_t addr, uint64_t pc, const char *sym, const char *insn)
 {
-	fs->count++;
-	if (fs->rows >= fs->max)
-		return;
-	fs->rows++;
-	char sym[160], insn[96] = "";
-	strand_replay_symbolize(r, pc, sym, sizeof sym);
-	strand_replay_disas(r, pc, insn, sizeof insn, NULL);
-	uint32_t tid = strand_replay_thread(r);
 	if (where)
 		qtext(fs->o, "%-10" PRIu64 " %-6" PRIu32 " %-18s %s: %s\n", pos, tid,
 		      where, sym, insn);
@@ -782,6 +776,19 @@ static void find_emit(struct find_state *fs, struct strand_replay *r, uint64_t p
 	strand_json_string_field(j, "symbol", sym);
 	strand_json_string_field(j, "instruction", insn);
 	strand_json_end_object(j);
+}
+
+static void find_emit(struct find_state *fs, struct strand_replay *r, uint64_t pos,
+		      uint64_t pc, const char *where, uint64_t addr)
+{
+	fs->count++;
+	if (fs->rows >= fs->max)
+		return;
+	fs->rows++;
+	char sym[160], insn[96] = "";
+	strand_replay_symbolize(r, pc, sym, sizeof sym);
+	strand_replay_disas(r, pc, insn, sizeof insn, NULL);
+	pf_emit(fs, pos, strand_replay_thread(r), where, addr, pc, sym, insn);
 }
 
 static void find_regs(struct find_state *fs, struct find_thread *t,
@@ -836,6 +843,403 @@ static void find_mem(struct strand_replay *r, void *ud, uint64_t position, uint6
 		find_emit(fs, r, position, pc, NULL, addr);
 }
 
+/* ------------------------------------------------- find on all cores */
+
+/* With the trace's index, find runs segment by segment on all cores, each
+ * segment on its own handle from its checkpoint, and merges the segments'
+ * rows in trace order into exactly the rows of one pass.  What a segment
+ * cannot know alone is, per thread, the registers that held the value at
+ * the thread's last check before the segment (and that check's
+ * instruction): so a segment does not decide its first check of each
+ * thread, it records which registers held the value there (a "first"
+ * row); the merge, walking the segments in order with every thread's
+ * state as the previous segments left it, emits what one pass would have
+ * emitted at that check.  Later checks in the segment compare with the
+ * first, as one pass does.  (Symbols and disassembly of a carried
+ * instruction are taken at the end of its segment, not at the next
+ * check: the same unless the code changed in between.) */
+
+enum { PF_HIT = 0, PF_FIRST = 1 };
+
+struct pf_row {
+	uint64_t pos, pc, addr;  /* HIT: as find_emit; FIRST: the check's (event) position */
+	uint32_t tid;
+	int8_t reg;              /* HIT: register index, -1 = memory */
+	uint8_t kind;            /* PF_* */
+	bool event;              /* FIRST: an after-event check (pos/pc/text are its own) */
+	uint16_t has;            /* FIRST: registers holding the value at the check */
+	bool text;               /* sym/insn filled (only for rows that may be shown) */
+	char sym[160], insn[96];
+};
+
+struct pf_thread {
+	uint32_t tid;
+	bool checked;            /* checked in this segment (the state below is its own) */
+	uint16_t had;            /* registers holding the value at the last check */
+	uint64_t last_pos, last_pc;
+	char sym[160], insn[96]; /* of last_pc, at the segment's end */
+};
+
+struct pf_seg {
+	struct pf_row *rows;
+	size_t nrows, cap;
+	uint64_t hits;           /* definite hits (rows kept or not) */
+	struct pf_thread th[FIND_MAX_THREADS];
+	uint32_t nth;
+	bool done, nomem;
+	strand_status st;
+	strand_error err;
+};
+
+struct pf_job {
+	struct strand_query *q;
+	struct strand_index *ix;
+	const struct strand_index_segment *sg;
+	uint32_t nseg;
+	uint64_t value, mask, max;
+	struct pf_seg *segs;
+	pthread_mutex_t lock;
+	uint32_t next;
+	bool stop;               /* interrupted or failed: hand out no more */
+};
+
+struct pf_worker {           /* observer state of one worker, one segment at a time */
+	struct pf_job *job;
+	struct pf_seg *seg;
+};
+
+static struct pf_thread *pf_thread(struct pf_seg *s, uint32_t tid)
+{
+	for (uint32_t i = 0; i < s->nth; i++)
+		if (s->th[i].tid == tid)
+			return &s->th[i];
+	if (s->nth == FIND_MAX_THREADS)
+		return NULL;
+	struct pf_thread *t = &s->th[s->nth++];
+	memset(t, 0, sizeof *t);
+	t->tid = tid;
+	return t;
+}
+
+static struct pf_row *pf_row(struct pf_seg *s)
+{
+	if (!STRAND_GROW(s->rows, s->cap, s->nrows, 1)) {
+		s->nomem = true;
+		return NULL;
+	}
+	struct pf_row *w = &s->rows[s->nrows++];
+	memset(w, 0, sizeof *w);
+	return w;
+}
+
+static void pf_text(struct strand_replay *r, uint64_t pc, char *sym, size_t ls, char *insn,
+		    size_t li)
+{
+	insn[0] = 0;
+	strand_replay_symbolize(r, pc, sym, ls);
+	strand_replay_disas(r, pc, insn, li, NULL);
+}
+
+static void pf_hit(struct pf_worker *w, struct strand_replay *r, uint64_t pos, uint64_t pc,
+		   int reg, uint64_t addr)
+{
+	struct pf_seg *s = w->seg;
+	s->hits++;
+	if (s->hits > w->job->max) /* never shown: rows of earlier segments come first */
+		return;
+	struct pf_row *x = pf_row(s);
+	if (!x)
+		return;
+	x->kind = PF_HIT;
+	x->pos = pos;
+	x->pc = pc;
+	x->addr = addr;
+	x->reg = (int8_t)reg;
+	x->tid = strand_replay_thread(r);
+	x->text = true;
+	pf_text(r, pc, x->sym, sizeof x->sym, x->insn, sizeof x->insn);
+}
+
+/* find_regs for a worker: the first check of a thread becomes a FIRST row. */
+static void pf_regs(struct pf_worker *w, struct pf_thread *t, struct strand_replay *r,
+		    bool event, uint64_t pos, uint64_t pc)
+{
+	const char *const *names = w->job->q->ptr_size == 4 ? gpr32 : gpr64;
+	uint16_t has = 0;
+	for (int i = 0; names[i]; i++) {
+		uint64_t v = 0;
+		strand_replay_reg(r, names[i], &v);
+		if ((v & w->job->mask) == w->job->value)
+			has |= (uint16_t)(1u << i);
+	}
+	if (!t->checked) {
+		struct pf_row *x = pf_row(w->seg);
+		if (x) {
+			x->kind = PF_FIRST;
+			x->tid = t->tid;
+			x->has = has;
+			x->event = event;
+			x->pos = pos;
+			x->pc = pc;
+			if (event && has) {
+				x->text = true;
+				pf_text(r, pc, x->sym, sizeof x->sym, x->insn, sizeof x->insn);
+			}
+		}
+		t->checked = true;
+	} else {
+		uint16_t newly = has & (uint16_t)~t->had;
+		for (int i = 0; names[i]; i++)
+			if (newly & (1u << i))
+				pf_hit(w, r, t->last_pos, t->last_pc, i, 0);
+	}
+	t->had = has;
+}
+
+static void pf_insn(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
+		    uint32_t size)
+{
+	struct pf_worker *w = ud;
+	struct pf_thread *t = pf_thread(w->seg, strand_replay_thread(r));
+	if (!t)
+		return;
+	pf_regs(w, t, r, false, 0, 0);
+	t->last_pos = position;
+	t->last_pc = pc;
+}
+
+static void pf_event(struct strand_replay *r, void *ud, const struct strand_record *rec,
+		     bool after)
+{
+	struct pf_worker *w = ud;
+	if (!after || !strand_rec_is_consuming(rec->type))
+		return;
+	struct pf_thread *t = pf_thread(w->seg, strand_replay_thread(r));
+	if (!t)
+		return;
+	t->last_pos = rec->position;
+	t->last_pc = rec->type == STRAND_REC_SYSCALL ? rec->u.syscall.pc : rec->u.nondet.pc;
+	pf_regs(w, t, r, true, t->last_pos, t->last_pc);
+}
+
+static void pf_mem(struct strand_replay *r, void *ud, uint64_t position, uint64_t pc,
+		   uint64_t addr, uint32_t size, bool is_write, uint64_t value)
+{
+	struct pf_worker *w = ud;
+	uint64_t mask = w->job->mask;
+	if (is_write && size * 8 >= 64 - (uint32_t)__builtin_clzll(mask) &&
+	    (value & mask) == w->job->value)
+		pf_hit(w, r, position, pc, -1, addr);
+}
+
+/* Replay segment `k` on handle p with the find observers into job->segs[k]. */
+static void pf_segment(struct pf_job *job, struct strand_replay *p, uint32_t k)
+{
+	struct pf_seg *s = &job->segs[k];
+	const struct strand_index_segment *g = &job->sg[k];
+	struct pf_worker w = { .job = job, .seg = s };
+	s->st = strand_replay_seek(p, g->start, &s->err);
+	if (s->st >= 0 && g->end > g->start) {
+		struct strand_replay_frontier fr;
+		strand_replay_observe_from_here(p, &fr);
+		strand_obs_id a = strand_replay_on_insn(p, pf_insn, &w);
+		strand_obs_id b = strand_replay_on_event(p, pf_event, &w);
+		strand_obs_id c = strand_replay_on_mem(p, pf_mem, STRAND_WATCH_WRITE, &w);
+		if (!a || !b || !c)
+			s->st = strand_error_set(&s->err, STRAND_ERR_NOMEM, "find: cannot observe");
+		else
+			s->st = strand_replay_seek(p, g->end, &s->err);
+		strand_replay_observer_del(p, a);
+		strand_replay_observer_del(p, b);
+		strand_replay_observer_del(p, c);
+		strand_replay_observe_restore(p, &fr);
+	}
+	for (uint32_t i = 0; i < s->nth; i++)
+		if (s->th[i].checked)
+			pf_text(p, s->th[i].last_pc, s->th[i].sym, sizeof s->th[i].sym,
+				s->th[i].insn, sizeof s->th[i].insn);
+	if (s->st >= 0 && s->nomem)
+		s->st = strand_error_set(&s->err, STRAND_ERR_NOMEM, "find: out of memory");
+}
+
+/* A worker: its own pass handle with the index's checkpoints; segments
+ * handed out in order.  The calling thread (main) also watches for an
+ * interrupt between its segments. */
+static void pf_work(struct pf_job *job, bool main)
+{
+	struct strand_replay *p = NULL;
+	strand_error err;
+	bool ok = open_pass(job->q, &p, &err) >= 0 && strand_index_attach(job->ix, p, &err) >= 0;
+	for (;;) {
+		pthread_mutex_lock(&job->lock);
+		if (main && qinterruptible(job->q) && qinterrupted(job->q))
+			job->stop = true;
+		uint32_t k = job->stop || job->next >= job->nseg ? UINT32_MAX : job->next++;
+		pthread_mutex_unlock(&job->lock);
+		if (k == UINT32_MAX)
+			break;
+		if (!ok) {
+			job->segs[k].st = err.status < 0 ? err.status : STRAND_ERR_IO;
+			job->segs[k].err = err;
+		} else {
+			pf_segment(job, p, k);
+		}
+		pthread_mutex_lock(&job->lock);
+		job->segs[k].done = true;
+		if (job->segs[k].st < 0)
+			job->stop = true;
+		pthread_mutex_unlock(&job->lock);
+	}
+	strand_replay_close(p);
+}
+
+static void *pf_thread_main(void *ud)
+{
+	pf_work(ud, false);
+	return NULL;
+}
+
+struct pf_gthread {          /* the merge's view of a thread */
+	uint32_t tid;
+	bool seen;
+	uint16_t had;
+	uint64_t last_pos, last_pc;
+	const char *sym, *insn;
+};
+
+/* find with the index: *used false if there is none (nothing done). */
+static strand_status find_by_index(struct find_state *fs, bool *used, bool *intr,
+				   uint32_t *jobs_out, strand_error *err)
+{
+	struct strand_query *q = fs->q;
+	struct strand_index *ix = NULL;
+	*used = false;
+	if (!RT(q)->path || strand_index_open(RT(q)->path, NULL, &ix, NULL) != STRAND_OK)
+		return STRAND_OK;
+	struct pf_job job = { .q = q, .ix = ix, .value = fs->value, .mask = fs->mask,
+			      .max = fs->max };
+	job.sg = strand_index_segments(ix, &job.nseg);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t jobs = ncpu > 1 ? (uint32_t)ncpu : 1;
+	if (jobs > job.nseg)
+		jobs = job.nseg;
+	if (jobs > 64)
+		jobs = 64;
+	strand_status st = STRAND_OK;
+	struct pf_gthread *gt = NULL;
+	uint32_t ngt = 0;
+	pthread_t th[64];
+	uint32_t started = 0;
+	if (!job.nseg || !(job.segs = calloc(job.nseg, sizeof *job.segs))) {
+		strand_index_close(ix);
+		return STRAND_OK; /* one pass instead */
+	}
+	*used = true;
+	*jobs_out = jobs;
+	pthread_mutex_init(&job.lock, NULL);
+	for (uint32_t i = 1; i < jobs; i++)
+		if (pthread_create(&th[i], NULL, pf_thread_main, &job) == 0)
+			started = i;
+		else
+			break;
+	pf_work(&job, true);
+	for (uint32_t i = 1; i <= started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&job.lock);
+	/* the merge, in trace order, up to the first segment not done */
+	gt = calloc(FIND_MAX_THREADS, sizeof *gt);
+	if (!gt) {
+		st = strand_error_set(err, STRAND_ERR_NOMEM, "find: out of memory");
+		goto out;
+	}
+	const char *const *names = q->ptr_size == 4 ? gpr32 : gpr64;
+	for (uint32_t k = 0; k < job.nseg; k++) {
+		struct pf_seg *s = &job.segs[k];
+		if (!s->done) {
+			*intr = true;
+			break;
+		}
+		if (s->st < 0) {
+			st = s->st;
+			if (err)
+				*err = s->err;
+			goto out;
+		}
+		uint64_t kept = 0;
+		for (size_t i = 0; i < s->nrows; i++) {
+			const struct pf_row *x = &s->rows[i];
+			if (x->kind == PF_HIT) {
+				kept++;
+				fs->count++;
+				if (fs->rows < fs->max) {
+					fs->rows++;
+					pf_emit(fs, x->pos, x->tid, x->reg >= 0 ? names[x->reg] : NULL,
+						x->addr, x->pc, x->sym, x->insn);
+				}
+				continue;
+			}
+			struct pf_gthread *g = NULL;
+			for (uint32_t t = 0; t < ngt; t++)
+				if (gt[t].tid == x->tid)
+					g = &gt[t];
+			if (!g) {
+				if (ngt == FIND_MAX_THREADS)
+					continue;
+				g = &gt[ngt++];
+				g->tid = x->tid;
+			}
+			if (g->seen) {
+				uint16_t newly = x->has & (uint16_t)~g->had;
+				for (int r = 0; names[r]; r++) {
+					if (!(newly & (1u << r)))
+						continue;
+					fs->count++;
+					if (fs->rows >= fs->max)
+						continue;
+					fs->rows++;
+					if (x->event)
+						pf_emit(fs, x->pos, x->tid, names[r], 0, x->pc, x->sym, x->insn);
+					else
+						pf_emit(fs, g->last_pos, x->tid, names[r], 0, g->last_pc,
+							g->sym, g->insn);
+				}
+			}
+		}
+		/* hits past the rows kept: counted, never shown (the kept ones
+		 * already filled the rows) */
+		fs->count += s->hits - kept;
+		/* every thread the segment checked: its state at the segment's end */
+		for (uint32_t i = 0; i < s->nth; i++) {
+			const struct pf_thread *t = &s->th[i];
+			if (!t->checked)
+				continue;
+			struct pf_gthread *g = NULL;
+			for (uint32_t u = 0; u < ngt; u++)
+				if (gt[u].tid == t->tid)
+					g = &gt[u];
+			if (!g) {
+				if (ngt == FIND_MAX_THREADS)
+					continue;
+				g = &gt[ngt++];
+				g->tid = t->tid;
+			}
+			g->seen = true;
+			g->had = t->had;
+			g->last_pos = t->last_pos;
+			g->last_pc = t->last_pc;
+			g->sym = t->sym;
+			g->insn = t->insn;
+		}
+	}
+out:
+	free(gt);
+	for (uint32_t k = 0; k < job.nseg; k++)
+		free(job.segs[k].rows);
+	free(job.segs);
+	strand_index_close(ix);
+	return st;
+}
+
 static strand_status ext_find(struct strand_query *q, struct qargs *a, struct qout *o,
 			      strand_error *err)
 {
@@ -867,14 +1271,23 @@ static strand_status ext_find(struct strand_query *q, struct qargs *a, struct qo
 	strand_json_uint_field(o->j, "size", size);
 	strand_json_name(o->j, "hits");
 	strand_json_start_array(o->j);
-	strand_replay_on_insn(p, find_insn, &fs);
-	strand_replay_on_event(p, find_event, &fs);
-	strand_replay_on_mem(p, find_mem, STRAND_WATCH_WRITE, &fs);
-	bool intr = false;
-	st = drive(q, p, strand_replay_end(p), &intr, err);
+	bool intr = false, indexed = false;
+	uint32_t jobs = 1;
+	if ((st = find_by_index(&fs, &indexed, &intr, &jobs, err)) >= 0 && !indexed) {
+		strand_replay_on_insn(p, find_insn, &fs);
+		strand_replay_on_event(p, find_event, &fs);
+		strand_replay_on_mem(p, find_mem, STRAND_WATCH_WRITE, &fs);
+		st = drive(q, p, strand_replay_end(p), &intr, err);
+	}
 	strand_json_end_array(o->j);
-	if (intr)
+	strand_json_bool_field(o->j, "indexed", indexed);
+	strand_json_uint_field(o->j, "jobs", jobs);
+	if (intr && !indexed)
 		say_pass_interrupted(o, p);
+	else if (intr) {
+		qtext(o, "interrupted: what is shown comes from the segments before it\n");
+		strand_json_bool_field(o->j, "interrupted", true);
+	}
 	strand_json_uint_field(o->j, "count", fs.count);
 	strand_json_bool_field(o->j, "truncated", fs.count > fs.rows);
 	qtext(o, "%" PRIu64 " places took the value 0x%" PRIx64 "%s\n", fs.count, fs.value,

@@ -723,6 +723,8 @@ Test(index, killed_build_leaves_nothing_beside_the_trace)
 	free(gen);
 }
 
+static void check_find(const char *src, uint64_t seglen);
+
 /* ---- origin: the index skips history, the answers stay the same ---- */
 
 #include "strand/dataflow.h"
@@ -730,7 +732,7 @@ Test(index, killed_build_leaves_nothing_beside_the_trace)
 /* Guest writes picked at spread positions: the memory origin follows. */
 struct wpick {
 	uint64_t end;
-	uint64_t addr[8];
+	uint64_t addr[8], value[8];
 	uint32_t size[8];
 	int n;
 };
@@ -741,10 +743,10 @@ static void pick_write(struct strand_replay *r, void *ud, uint64_t position, uin
 	struct wpick *w = ud;
 	(void)r;
 	(void)pc;
-	(void)value;
 	if (!is_write || w->n >= 8 || position < w->end / 8 * (uint64_t)w->n || !size)
 		return;
 	w->addr[w->n] = addr;
+	w->value[w->n] = value;
 	w->size[w->n] = size > 8 ? 8 : size;
 	w->n++;
 }
@@ -996,6 +998,92 @@ Test(index, origin_answers_equal_with_and_without_the_index_on_a_recorded_progra
 	unlink(side);
 	/* and the engine with small windows on the same recording */
 	cr_assert_gt(check_origin_engine(trace, 16384, 0), 0, "the index skipped nothing");
+	check_find(trace, 65536);
 	unlink(trace);
 	free(trace);
+}
+
+/* ---- find: segment-parallel with the index, the same rows ---- */
+
+/* `find` on a copy of `src` without and with its index (segments of
+ * seglen): values written at spread positions, small ones (many hits,
+ * row limits), all sizes; the JSON is the same but for "indexed"/"jobs". */
+static void check_find(const char *src, uint64_t seglen)
+{
+	char *trace = tmp_path("find", ".strand"), side[4200];
+	copy_file(src, trace);
+	strand_index_path(trace, side, sizeof side, NULL);
+	unlink(side);
+	strand_error err;
+	struct strand_replay *r = NULL;
+	cr_assert_eq(strand_replay_open(trace, NULL, &r, &err), STRAND_OK, "%s", err.msg);
+	struct wpick w = { .end = strand_replay_end(r) };
+	strand_replay_on_mem(r, pick_write, STRAND_WATCH_WRITE, &w);
+	cr_assert_eq(strand_replay_seek(r, w.end, &err), STRAND_OK, "%s", err.msg);
+	strand_replay_close(r);
+	cr_assert_gt(w.n, 2);
+	char *cmds[16];
+	int n = 0;
+	for (int i = 0; i < w.n && i < 5; i++)
+		if (asprintf(&cmds[n++], "find 0x%" PRIx64 " %u", w.value[i] &
+			     (w.size[i] >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * w.size[i])) - 1),
+			     w.size[i] >= 8 ? 8 : w.size[i] >= 4 ? 4 : w.size[i] >= 2 ? 2 : 1) < 0)
+			cr_assert_fail();
+	if (asprintf(&cmds[n++], "find 1 4") < 0 || asprintf(&cmds[n++], "find 0 1 7") < 0 ||
+	    asprintf(&cmds[n++], "find 3 8") < 0)
+		cr_assert_fail();
+	char *ans[2][16];
+	int used = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			struct strand_index_options o = { .segment_length = seglen };
+			cr_assert_eq(strand_index_build(trace, NULL, &o, &err), STRAND_OK, "%s", err.msg);
+		}
+		struct strand_query *q = NULL;
+		cr_assert_eq(strand_query_open(trace, NULL, &q, &err), STRAND_OK, "%s", err.msg);
+		for (int i = 0; i < n; i++) {
+			struct strand_query_result res = { 0 };
+			cr_assert_eq(strand_query_exec(q, cmds[i], &res, &err), STRAND_OK, "%s: %s",
+				     cmds[i], err.msg);
+			char *j = strdup(res.json);
+			used += strstr(j, "\"indexed\":true") != NULL;
+			cut_field(j, "indexed");
+			cut_field(j, "jobs");
+			ans[pass][i] = j;
+			strand_query_result_fini(&res);
+		}
+		strand_query_free(q);
+	}
+	cr_assert_eq(used, n, "every indexed answer from the index");
+	int hits = 0;
+	for (int i = 0; i < n; i++) {
+		cr_assert_str_eq(ans[1][i], ans[0][i], "%s: %s\n%s\n%s", trace, cmds[i], ans[1][i], ans[0][i]);
+		hits += !strstr(ans[0][i], "\"count\":0,");
+		free(ans[0][i]);
+		free(ans[1][i]);
+		free(cmds[i]);
+	}
+	cr_assert_gt(hits, 2, "values found");
+	unlink(side);
+	unlink(trace);
+	free(trace);
+}
+
+Test(index, find_answers_equal_a_whole_pass_on_bundled_traces)
+{
+	for (int i = 0; bundled[i]; i++) {
+		char *p = bundled_path(bundled[i]);
+		check_find(p, 2048);
+		free(p);
+	}
+}
+
+/* two threads switching inside segments and at their boundaries */
+Test(index, find_answers_equal_a_whole_pass_on_a_generated_program)
+{
+	char *p = make_trace("findgen", 0);
+	check_find(p, 1000);
+	check_find(p, 9000);
+	unlink(p);
+	free(p);
 }
