@@ -41,6 +41,10 @@ struct rtarget {
 	char **objects;     /* per event index: decoded syscall object or NULL;
 			       NULL until the first syscall_object() */
 	uint64_t nobjects;
+	bool *objdone;      /* with the index: per event index, decoded already
+			       (objects are then decoded one by one on objpass) */
+	struct strand_replay *objpass; /* owned: that pass, with the index's
+					  checkpoints; NULL without an index */
 	struct strand_dataflow *df; /* owned: origin's engine over r, or NULL */
 	struct strand_index *ix;    /* owned: the sidecar origin skips history with,
 				       NULL if none (opened with df) */
@@ -1574,6 +1578,13 @@ static void objects_event(struct strand_replay *r, void *ud,
 	if (os->cursor >= q->nevents || q->events[os->cursor].position != rec->position)
 		return;
 	char buf[512];
+	if (os->rt->objdone) {
+		if (os->rt->objdone[os->cursor]) {
+			os->cursor++;
+			return;
+		}
+		os->rt->objdone[os->cursor] = true;
+	}
 	if (strand_syscall_decode_object_in(r, os->rt->systable, q->abi, q->arch, &rec->u.syscall, buf,
 					    sizeof buf) && buf[0]) {
 		os->rt->objects[os->cursor] = strdup(buf);
@@ -1591,12 +1602,71 @@ static void objects_free(struct rtarget *rt)
 	free(rt->objects);
 	rt->objects = NULL;
 	rt->nobjects = 0;
+	free(rt->objdone);
+	rt->objdone = NULL;
+	strand_replay_close(rt->objpass);
+	rt->objpass = NULL;
+}
+
+/* With the trace's index: decode the object of event idx alone, on a pass
+ * that restores the closest checkpoint before it (and goes on forward for
+ * the next one asked, so objects asked in trace order cost at most one
+ * pass).  false: no index, or it cannot be used (decode by a whole pass). */
+static bool object_by_index(struct strand_query *q, uint64_t idx, strand_error *err)
+{
+	struct rtarget *rt = RT(q);
+	if (!rt->objects) {
+		struct strand_index *ix = NULL;
+		if (!rt->path || strand_index_open(rt->path, NULL, &ix, NULL) != STRAND_OK)
+			return false;
+		struct strand_replay *p = NULL;
+		bool ok = open_pass(q, &p, err) >= 0 && strand_index_end(ix) == strand_replay_end(p) &&
+			  strand_index_attach(ix, p, NULL) == STRAND_OK;
+		strand_index_close(ix);
+		rt->objects = ok ? calloc(q->nevents, sizeof *rt->objects) : NULL;
+		rt->objdone = ok ? calloc(q->nevents, sizeof *rt->objdone) : NULL;
+		if (!rt->objects || !rt->objdone) {
+			strand_replay_close(p);
+			free(rt->objects);
+			free(rt->objdone);
+			rt->objects = NULL;
+			rt->objdone = NULL;
+			return false;
+		}
+		rt->nobjects = q->nevents;
+		rt->objpass = p;
+	}
+	if (!rt->objpass)
+		return false;
+	if (idx >= rt->nobjects || rt->objdone[idx] || q->events[idx].type != STRAND_REC_SYSCALL)
+		return true;
+	struct strand_replay *p = rt->objpass;
+	uint64_t pos = q->events[idx].position;
+	struct objects_state os = { .q = q, .rt = rt, .cursor = idx };
+	strand_status st = strand_replay_seek(p, pos, err);
+	if (st >= 0 && pos < strand_replay_end(p)) {
+		struct strand_replay_frontier fr;
+		strand_replay_observe_from_here(p, &fr);
+		strand_obs_id id = strand_replay_on_event(p, objects_event, &os);
+		st = id ? strand_replay_seek(p, pos + 1, err)
+			: strand_error_set(err, STRAND_ERR_NOMEM, "cannot observe events");
+		strand_replay_observer_del(p, id);
+		strand_replay_observe_restore(p, &fr);
+	}
+	rt->objdone[idx] = true; /* decoded, or not decodable: not tried again */
+	if (st < 0 || os.nomem) {
+		objects_free(rt); /* a failed pass: a whole pass next time */
+		return false;
+	}
+	return true;
 }
 
 static const char *ext_syscall_object(struct strand_query *q, uint64_t idx,
 				      strand_error *err)
 {
 	struct rtarget *rt = RT(q);
+	if (q->nevents && (rt->objpass || !rt->objects) && object_by_index(q, idx, err))
+		return idx < rt->nobjects && rt->objects[idx] ? rt->objects[idx] : "";
 	if (!rt->objects) {
 		struct strand_replay *p = NULL;
 		if (!q->nevents || open_pass(q, &p, err) < 0)

@@ -1090,3 +1090,53 @@ Test(index, find_answers_equal_a_whole_pass_on_a_generated_program)
 	unlink(p);
 	free(p);
 }
+
+/* ---- syscall objects: decoded one by one from checkpoints ---- */
+
+static void check_syscalls(const char *src, uint64_t seglen, const char *expect)
+{
+	char *trace = tmp_path("syscalls", ".strand"), side[4200];
+	copy_file(src, trace);
+	strand_index_path(trace, side, sizeof side, NULL);
+	unlink(side);
+	char *cmds[3] = { "syscalls --failed", "syscalls", "syscalls --failed" };
+	char *plain[3], *fast[3];
+	int used;
+	memory_answers(trace, cmds, 3, plain, &used);
+	struct strand_index_options o = { .segment_length = seglen };
+	strand_error err;
+	cr_assert_eq(strand_index_build(trace, NULL, &o, &err), STRAND_OK, "%s", err.msg);
+	memory_answers(trace, cmds, 3, fast, &used);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_str_eq(fast[i], plain[i], "%s: %s", src, cmds[i]);
+		cr_assert(!expect || strstr(fast[i], expect), "%s: %s: no %s in %s", src, cmds[i],
+			  expect, fast[i]);
+		free(plain[i]);
+		free(fast[i]);
+	}
+	unlink(side);
+	unlink(trace);
+	free(trace);
+}
+
+Test(index, syscall_objects_equal_with_and_without_the_index)
+{
+	for (int i = 0; bundled[i]; i++) {
+		char *p = bundled_path(bundled[i]);
+		check_syscalls(p, 2048, NULL);
+		free(p);
+	}
+	char *gen = make_trace("sysgen", 0);
+	check_syscalls(gen, 1000, NULL);
+	unlink(gen);
+	free(gen);
+	char *trace = tmp_path("sysrec", ".strand");
+	char args[4600], out[8192];
+	snprintf(args, sizeof args, "record -q -o %s -- /bin/ls / /nonexistent", trace);
+	int rc = run_cli(args, out, sizeof out);
+	if (rc != 0 && strstr(out, "ptrace"))
+		cr_skip_test("ptrace not permitted here: %s", out);
+	check_syscalls(trace, 65536, "/nonexistent");
+	unlink(trace);
+	free(trace);
+}
