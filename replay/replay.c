@@ -607,6 +607,22 @@ static bool fx_rax(const struct strand_effects *fx, uint64_t *out)
 	return set;
 }
 
+/* A Linux syscall a signal interrupted: the kernel's result is one of
+ * its internal restart codes (ERESTARTSYS -512, ERESTARTNOINTR -513,
+ * ERESTARTNOHAND -514: the number again; ERESTART_RESTARTBLOCK -516:
+ * restart_syscall, 219) and the thread goes back onto the syscall
+ * instruction; the signal's delivery that follows says what the program
+ * sees (a handler's frame holds EINTR or the restart). */
+static bool restarted(const struct strand_replay *r, const struct strand_syscall *s, uint64_t rax)
+{
+	if (r->info.abi != STRAND_ABI_LINUX || r->mode != UC_MODE_64)
+		return false;
+	int64_t v = (int64_t)s->result;
+	if (v == -512 || v == -513 || v == -514)
+		return rax == s->number;
+	return v == -516 && rax == 219;
+}
+
 /* Compare a SYSCALL record with the machine about to execute it (after
  * consume_insn checked pc, thread and instruction).  Returns
  * STRAND_ERR_DIVERGENCE naming the position and what differs. */
@@ -638,7 +654,7 @@ static strand_status check_syscall(struct strand_replay *r, const struct strand_
 				  rec->position, s->number, s->result);
 	}
 	uint64_t fr;
-	if (fx_rax(&s->fx, &fr) && (fr & wmask) != s->result) {
+	if (fx_rax(&s->fx, &fr) && (fr & wmask) != s->result && !restarted(r, s, fr & wmask)) {
 		return divergence(r, err,
 				  "divergence at position %" PRIu64 ": syscall number=%" PRIu32
 				  " says result=0x%" PRIx64 " but its effects set rax=0x%" PRIx64,

@@ -79,6 +79,8 @@ static const struct corpus_case cases[] = {
 	{ "alarm-spin", NULL, "alarm_spin", NULL, "@T/alarm_spin short", true, NULL, NULL },
 	{ "null-deref-in-loop", NULL, "list_walk_null", NULL, "@T/list_walk_null", true, NULL, NULL },
 	{ "stack-overflow", NULL, "stack_overflow", NULL, "@T/stack_overflow", true, NULL, NULL },
+	{ "signal-interrupts-blocking-calls", NULL, "signal_restart", NULL, "@T/signal_restart", true, NULL,
+	  NULL },
 	{ "python-threading", "/usr/bin/python3", NULL, NULL, "/usr/bin/python3 @C/py_threading.py", true,
 	  NULL, NULL },
 	{ "sort-parallel", "/usr/bin/sort", NULL, "seq 1 140000 | sort -r > big.txt",

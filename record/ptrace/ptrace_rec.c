@@ -1738,6 +1738,14 @@ static size_t syscall_regs(const struct strand_cpu *before, const struct strand_
 
 static strand_status on_exec_exit(struct rec *r, strand_error *err);
 
+/* The kernel's internal codes of a syscall a signal interrupted
+ * (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK). */
+static bool restart_code(uint64_t rax)
+{
+	return rax == (uint64_t)-512 || rax == (uint64_t)-513 || rax == (uint64_t)-514 ||
+	       rax == (uint64_t)-516;
+}
+
 static strand_status on_syscall_exit(struct rec *r, strand_error *err)
 {
 	if ((r->nr == 59 || r->nr == 322) && r->exec_done)
@@ -1750,11 +1758,14 @@ static strand_status on_syscall_exit(struct rec *r, strand_error *err)
 	int64_t res = (int64_t)regs.rax;
 	strand_ptrace_fx_reset(&r->fx);
 
-	/* A syscall interrupted by a signal that no handler takes is
-	 * restarted by the kernel on the way out: rip back on the syscall
-	 * instruction, rax = the number again (or restart_syscall). */
+	/* A syscall interrupted by a signal: the kernel's restart code
+	 * (-512..-516) is recorded as the result, with the state of a restart
+	 * (rip back on the syscall instruction, rax = the number again, or
+	 * restart_syscall); when a handler takes the signal, its delivery
+	 * (EXCEPTION with the full state) says what the program sees instead:
+	 * EINTR, or the restart, in the frame (replay.c restarted()). */
 	uint64_t ures = (uint64_t)res;
-	if (ures == (uint64_t)-512 || ures == (uint64_t)-513 || ures == (uint64_t)-514) {
+	if (restart_code(ures) && ures != (uint64_t)-516) {
 		regs.rax = r->nr;
 		regs.rip -= 2;
 	} else if (ures == (uint64_t)-516) {
@@ -2015,6 +2026,8 @@ static strand_status deliver(struct rec *r, int sig, const siginfo_t *si, bool b
 	rec.u.exception.kind = STRAND_EXC_SIGNAL;
 	rec.u.exception.code = (uint64_t)sig;
 	rec.u.exception.pc = regs.rip;
+	if (boundary && restart_code(regs.rax))
+		rec.u.exception.pc = regs.rip - 2; /* as the SYSCALL record left it */
 	rec.u.exception.addr = sync ? (uint64_t)(uintptr_t)si->si_addr : 0;
 	if (disp == 'd') { /* fatal */
 		rec.u.exception.flags = STRAND_EXC_F_FATAL;
