@@ -171,6 +171,17 @@ static bool same_object(const char *a, const char *b)
 	       !strcmp(a + la - lb, b);
 }
 
+/* A search path's miss: the failed call's name and a later successful
+ * same call's name differ only in the directory ("/usr/sbin/head", then
+ * "/usr/bin/head" as execvp walks PATH; a library or module found in the
+ * next directory).  Both absolute, same last component. */
+static bool found_elsewhere(const char *failed, const char *later)
+{
+	const char *a = strrchr(failed, '/'), *b = strrchr(later, '/');
+	return failed[0] == '/' && later[0] == '/' && a && b && a[1] && !strcmp(a, b) &&
+	       strcmp(failed, later);
+}
+
 /* Position of a later successful kernel call of thread TID on the object
  * of the failed call C (the same file), before POS; 0 if none.  Closing
  * it is not a use. */
@@ -179,13 +190,17 @@ static uint64_t used_later(strand_abi abi, const struct strand_rnode *c, uint64_
 	const char *obj = strand_rnode_str(c, "object", NULL);
 	if (!obj || !obj[0])
 		return 0;
+	const char *name = strand_rnode_str(c, "name", "");
 	for (const struct strand_rnode *d = c->next; d; d = d->next) {
 		uint64_t p = strand_rnode_u64(d, "position", 0);
 		if (p > pos)
 			break;
-		if (strand_rnode_u64(d, "tid", 0) == tid && !strand_rnode_u64(d, "failed", 1) &&
-		    !strand_syscall_releases(abi, strand_rnode_str(d, "name", "")) &&
-		    same_object(strand_rnode_str(d, "object", ""), obj))
+		if (strand_rnode_u64(d, "tid", 0) != tid || strand_rnode_u64(d, "failed", 1) ||
+		    strand_syscall_releases(abi, strand_rnode_str(d, "name", "")))
+			continue;
+		const char *dobj = strand_rnode_str(d, "object", "");
+		if (same_object(dobj, obj) ||
+		    (!strcmp(strand_rnode_str(d, "name", ""), name) && found_elsewhere(obj, dobj)))
 			return p;
 	}
 	return 0;
