@@ -48,8 +48,15 @@ static const char *handle_lookup(struct syscalls *s, uint64_t h)
 	return NULL;
 }
 
+/* Name handle h from now on (replacing what it named: a descriptor
+ * number is reused after close; "" = names nothing known). */
 static void handle_add(struct syscalls *s, uint64_t h, const char *name)
 {
+	for (uint32_t i = s->nh; i-- > 0;)
+		if (s->h[i].handle == h) {
+			snprintf(s->h[i].name, sizeof s->h[i].name, "%s", name);
+			return;
+		}
 	if (s->nh == s->caph) {
 		uint32_t cap = s->caph ? s->caph * 2 : 32;
 		struct handle_name *n = realloc(s->h, cap * sizeof *n);
@@ -124,6 +131,37 @@ static bool linux_fd_object(struct syscalls *s, struct strand_replay *r, const c
 	return false;
 }
 
+/* After a successful call: a closed handle names nothing any more; the
+ * descriptors a call made that are not files get the name of their kind
+ * (a pipe's two ends, an eventfd...), so that a reused number is never
+ * taken for what it named before. */
+static void name_new_handles(struct syscalls *s, struct strand_replay *r, const char *name,
+			     const struct strand_syscall *sc)
+{
+	if (!name)
+		return;
+	if (strand_syscall_releases(s->abi, name) && sc->nargs > 0) {
+		handle_add(s, sc->args[0], "");
+		return;
+	}
+	if (s->abi != STRAND_ABI_LINUX)
+		return;
+	uint64_t arr = !strcmp(name, "pipe") || !strcmp(name, "pipe2") ? sc->args[0]
+		       : !strcmp(name, "socketpair") ? sc->args[3] : 0;
+	uint8_t b[8];
+	if (arr && strand_replay_read(r, arr, b, 8, NULL) == 8) {
+		const char *kind = name[0] == 'p' ? "pipe" : "socket";
+		for (int i = 0; i < 2; i++)
+			handle_add(s, (uint64_t)b[4 * i] | (uint64_t)b[4 * i + 1] << 8 |
+					      (uint64_t)b[4 * i + 2] << 16 | (uint64_t)b[4 * i + 3] << 24,
+				   kind);
+		return;
+	}
+	const char *kind = strand_syscall_new_fd_kind(s->abi, name);
+	if (kind)
+		handle_add(s, sc->result, kind);
+}
+
 static void on_event(struct strand_replay *r, void *ud, const struct strand_record *rec,
 		     bool after)
 {
@@ -148,13 +186,16 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 			if (s->pending)
 				strand_r_uint(s->pending, "fd_out", sc->result);
 		}
+		if (!strand_syscall_failed(s->abi, s->arch, sc->result))
+			name_new_handles(s, r, name, sc);
 		s->pending = NULL;
 		s->pending_out_handle = 0;
 		s->pending_fd = false;
 		return;
 	}
 	s->total++;
-	bool failed = strand_syscall_failed(s->abi, s->arch, sc->result);
+	bool failed = strand_syscall_failed(s->abi, s->arch, sc->result) &&
+		      !strand_syscall_resumes_context(s->abi, name);
 	uint64_t rep = 0, rep_addr = 0;
 	bool reported = !failed && strand_syscall_reported_error(s->abi, name, sc, &rep, &rep_addr);
 	failed = failed || reported;

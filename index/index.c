@@ -368,7 +368,9 @@ strand_status strand_index_read_events(const char *trace, struct strand_index_ev
 			e->result = rec->u.syscall.result;
 			for (uint32_t k = 0; k < 4 && k < rec->u.syscall.nargs; k++)
 				e->args[k] = rec->u.syscall.args[k];
-			e->failed = strand_syscall_failed(abi, arch, e->result);
+			e->failed = strand_syscall_failed(abi, arch, e->result) &&
+				    !(abi == STRAND_ABI_LINUX &&
+				      strand_syscall_resumes_context(abi, strand_syscall_name(abi, arch, e->number)));
 			break;
 		case STRAND_REC_NONDET:
 			e->pc = rec->u.nondet.pc;

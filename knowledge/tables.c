@@ -44,9 +44,24 @@ const struct strand_code *strand_win32_lookup(uint32_t code)
 	return code_bsearch(strand_win32_table, strand_win32_count, code);
 }
 
+/* The kernel's own codes for a syscall a signal interrupted (Linux
+ * include/linux/errno.h, not in the UAPI headers the table is generated
+ * from): user space never sees them, a tracer does at the syscall's exit,
+ * and the kernel turns them into a restart or EINTR. */
+static const struct strand_code kernel_restart_codes[] = {
+	{ 512, "ERESTARTSYS", "Interrupted by a signal: restarted, or EINTR if a handler without "
+			      "SA_RESTART runs" },
+	{ 513, "ERESTARTNOINTR", "Interrupted by a signal: always restarted" },
+	{ 514, "ERESTARTNOHAND", "Interrupted by a signal: restarted if no handler runs, else EINTR" },
+	{ 516, "ERESTART_RESTARTBLOCK", "Interrupted by a signal: continued by restart_syscall, or "
+					"EINTR if a handler runs" },
+};
+
 const struct strand_code *strand_errno_lookup(uint32_t e)
 {
-	return code_bsearch(strand_errno_table, strand_errno_count, e);
+	const struct strand_code *c = code_bsearch(strand_errno_table, strand_errno_count, e);
+	return c ? c : code_bsearch(kernel_restart_codes,
+				    sizeof kernel_restart_codes / sizeof kernel_restart_codes[0], e);
 }
 
 /* HRESULT facilities worth naming (winerror.h FACILITY_*). */
@@ -335,6 +350,37 @@ bool strand_syscall_fd_arg(strand_abi abi, const char *name, unsigned *arg)
 	return false;
 }
 
+
+/* Linux x86-64 calls whose result is a new descriptor that names no
+ * file, with what it is (man 2 of each). */
+static const char *const linux_new_fd[][2] = {
+	{ "socket", "socket" }, { "accept", "socket" }, { "accept4", "socket" },
+	{ "eventfd", "eventfd" }, { "eventfd2", "eventfd" }, { "epoll_create", "epoll" },
+	{ "epoll_create1", "epoll" }, { "timerfd_create", "timerfd" }, { "signalfd", "signalfd" },
+	{ "signalfd4", "signalfd" }, { "inotify_init", "inotify" }, { "inotify_init1", "inotify" },
+	{ "memfd_create", "memfd" }, { "pidfd_open", "pidfd" }, { "userfaultfd", "userfaultfd" },
+	{ "fanotify_init", "fanotify" }, { "perf_event_open", "perf_event" }, { "bpf", "bpf" },
+	{ "io_uring_setup", "io_uring" },
+};
+
+const char *strand_syscall_new_fd_kind(strand_abi abi, const char *name)
+{
+	if (abi != STRAND_ABI_LINUX || !name)
+		return NULL;
+	for (size_t i = 0; i < sizeof linux_new_fd / sizeof linux_new_fd[0]; i++)
+		if (!strcmp(linux_new_fd[i][0], name))
+			return linux_new_fd[i][1];
+	return NULL;
+}
+
+bool strand_syscall_resumes_context(strand_abi abi, const char *name)
+{
+	if (!name)
+		return false;
+	if (abi == STRAND_ABI_LINUX)
+		return !strcmp(name, "rt_sigreturn") || !strcmp(name, "sigreturn");
+	return abi == STRAND_ABI_WINDOWS_NT && (!strcmp(name, "NtContinue") || !strcmp(name, "NtRaiseException"));
+}
 
 bool strand_syscall_releases(strand_abi abi, const char *name)
 {

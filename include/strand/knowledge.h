@@ -114,6 +114,15 @@ bool strand_syscall_fd_arg(strand_abi abi, const char *name, unsigned *arg);
 /* True if the call ends the life of the descriptor or handle it names
  * (Linux close, Windows NtClose): a release, not a use of the object. */
 bool strand_syscall_releases(strand_abi abi, const char *name);
+/* True if the call does not return a result but resumes a saved context
+ * (Linux rt_sigreturn after a handler, Windows NtContinue, the dispatch of
+ * NtRaiseException): the result register is the resumed code's, so such a
+ * call never failed, whatever it holds (EINTR of the call the handler
+ * interrupted, a pointer). */
+bool strand_syscall_resumes_context(strand_abi abi, const char *name);
+/* What a new descriptor that names no file is, for a Linux call that
+ * returns one ("socket", "eventfd", "epoll"...); NULL for other calls. */
+const char *strand_syscall_new_fd_kind(strand_abi abi, const char *name);
 
 #ifdef __cplusplus
 }
