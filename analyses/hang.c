@@ -39,7 +39,19 @@ struct lastcall {          /* the last call on an object by any thread */
 	uint32_t number;
 };
 
+/* The word a thread waits on in futex, and the last write to it by
+ * another thread before the wait (an extra pass, only for a recording the
+ * process did not end itself): for a lock, who took it last. */
+struct lockword {
+	uint64_t addr, before;  /* the futex word; the wait's position */
+	uint32_t waiter;
+	bool have;              /* another thread wrote it before the wait */
+	uint32_t tid;
+	uint64_t pos, pc, value;
+};
+
 struct hang {
+	struct strand_analysis *a;
 	struct strand_replay *r;
 	struct strand_callstack *cs;   /* borrowed, the run's */
 	strand_arch arch;
@@ -218,6 +230,7 @@ static strand_status hang_init(struct strand_analysis *a, const struct strand_pl
 	if (!s)
 		return strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
 	*state = s;
+	s->a = a;
 	s->r = strand_analysis_replay(a);
 	s->arch = strand_analysis_info(a)->arch;
 	s->abi = strand_analysis_info(a)->abi;
@@ -226,6 +239,89 @@ static strand_status hang_init(struct strand_analysis *a, const struct strand_pl
 		return STRAND_ERR_NOMEM;
 	strand_replay_on_event(s->r, on_event, s);
 	return STRAND_OK;
+}
+
+struct lw_pass {
+	struct lockword *w;
+	uint32_t n;
+};
+
+static void lw_on_mem(struct strand_replay *r, void *ud, uint64_t pos, uint64_t pc, uint64_t addr,
+		      uint32_t size, bool is_write, uint64_t value)
+{
+	struct lw_pass *p = ud;
+	if (!is_write)
+		return;
+	uint32_t tid = strand_replay_thread(r);
+	for (uint32_t i = 0; i < p->n; i++) {
+		struct lockword *w = &p->w[i];
+		if (addr < w->addr + 4 && w->addr < addr + size && pos < w->before && tid != w->waiter) {
+			w->have = true;
+			w->tid = tid;
+			w->pos = pos;
+			w->pc = pc;
+			w->value = value;
+		}
+	}
+}
+
+/* Threads blocked in futex: the word and its last writer among the other
+ * threads, by one extra pass with a write observer up to the last wait. */
+static strand_status find_lock_writers(struct hang *s, struct lockword *w, uint32_t *nw,
+				       struct strand_replay **pass, strand_error *err)
+{
+	*nw = 0;
+	*pass = NULL;
+	uint64_t end = 0;
+	for (uint32_t i = 0; i < s->nt && s->abi == STRAND_ABI_LINUX; i++) {
+		const struct tstate *t = &s->t[i];
+		const char *nm = strand_syscall_name_in(s->systable, s->abi, s->arch, t->number);
+		if (t->exited || !t->pending || !nm || strcmp(nm, "futex") || !t->nargs)
+			continue;
+		w[*nw] = (struct lockword){ .addr = t->key, .before = t->since, .waiter = t->tid };
+		if (t->since > end)
+			end = t->since;
+		(*nw)++;
+	}
+	if (!*nw)
+		return STRAND_OK;
+	strand_status st = strand_analysis_open_pass(s->a, "lock words", pass, err);
+	if (st < 0)
+		return st;
+	struct lw_pass p = { w, *nw };
+	if (!strand_replay_on_mem(*pass, lw_on_mem, STRAND_WATCH_WRITE, &p))
+		return strand_error_set(err, STRAND_ERR_NOMEM, "hang: cannot observe memory");
+	return strand_analysis_drive(s->a, *pass, "lock words", end, err);
+}
+
+static const struct lockword *lock_of(const struct lockword *w, uint32_t nw, uint32_t tid)
+{
+	for (uint32_t i = 0; i < nw; i++)
+		if (w[i].waiter == tid)
+			return &w[i];
+	return NULL;
+}
+
+/* A cycle of threads each waiting on a word another of them wrote last:
+ * its tids in order into cyc (at most HANG_MAX_THREADS); 0 if none. */
+static uint32_t wait_cycle(const struct lockword *w, uint32_t nw, uint32_t *cyc)
+{
+	for (uint32_t i = 0; i < nw; i++) {
+		uint32_t n = 0, tid = w[i].waiter;
+		for (;;) {
+			const struct lockword *l = lock_of(w, nw, tid);
+			if (!l || !l->have || n == HANG_MAX_THREADS)
+				break;
+			for (uint32_t k = 0; k < n; k++)
+				if (cyc[k] == tid) {
+					memmove(cyc, cyc + k, (n - k) * sizeof *cyc);
+					return n - k;
+				}
+			cyc[n++] = tid;
+			tid = l->tid;
+		}
+	}
+	return 0;
 }
 
 static strand_status hang_finish(struct strand_analysis *a, void *state, struct strand_rnode *out,
@@ -262,10 +358,38 @@ static strand_status hang_finish(struct strand_analysis *a, void *state, struct 
 			alive++;
 			blocked += s->t[i].pending;
 		}
+	struct lockword w[HANG_MAX_THREADS];
+	uint32_t nw = 0, cyc[HANG_MAX_THREADS], ncyc = 0;
+	struct strand_replay *pass = NULL;
 	if (!by_process) {
-		strand_r_string(out, "verdict", verdict);
-		snprintf(buf, sizeof buf, "%s; %u of %u threads were blocked in a kernel call", why,
-			 blocked, alive);
+		strand_status st = find_lock_writers(s, w, &nw, &pass, err);
+		if (st < 0) {
+			strand_replay_close(pass);
+			return st;
+		}
+		ncyc = wait_cycle(w, nw, cyc);
+	}
+	if (!by_process) {
+		if (ncyc) {
+			/* the process could never have ended: each thread waits
+			 * for a word the next one took */
+			char c[300] = "";
+			size_t l = 0;
+			for (uint32_t i = 0; i < ncyc && l < sizeof c; i++)
+				l += (size_t)snprintf(c + l, sizeof c - l, "%sthread %u waits on 0x%" PRIx64
+						      " last written by thread %u", i ? "; " : "", cyc[i],
+						      lock_of(w, nw, cyc[i])->addr, lock_of(w, nw, cyc[i])->tid);
+			snprintf(buf, sizeof buf, "deadlock: %s (a cycle of %u threads); %s; %u of %u threads "
+				 "were blocked in a kernel call", c, ncyc, why, blocked, alive);
+			strand_r_string(out, "verdict", "hang");
+			struct strand_rnode *cl = strand_r_list(out, "wait_cycle");
+			for (uint32_t i = 0; i < ncyc; i++)
+				strand_r_uint(cl, NULL, cyc[i]);
+		} else {
+			strand_r_string(out, "verdict", verdict);
+			snprintf(buf, sizeof buf, "%s; %u of %u threads were blocked in a kernel call", why,
+				 blocked, alive);
+		}
 		strand_r_string(out, "reason", buf);
 	}
 	struct strand_rnode *list = strand_r_list(out, "threads");
@@ -299,9 +423,27 @@ static strand_status hang_finish(struct strand_analysis *a, void *state, struct 
 			strand_r_string(b, "call", bn ? bn : "?");
 			strand_r_position(b, "position", best->pos);
 		}
+		const struct lockword *lw = lock_of(w, nw, t->tid);
+		if (lw) {
+			struct strand_rnode *b = strand_r_object(o, "lock_word");
+			strand_r_hex(b, "address", lw->addr);
+			if (pass && strand_replay_symbolize(pass, lw->addr, buf, sizeof buf) == STRAND_OK &&
+			    strchr(buf, '!'))
+				strand_r_string(b, "symbol", buf); /* a named lock: deadlock!lock_a */
+			if (lw->have) {
+				strand_r_uint(b, "last_written_by", lw->tid);
+				strand_r_position(b, "position", lw->pos);
+				strand_replay_symbolize(pass, lw->pc, buf, sizeof buf);
+				strand_r_string(b, "where", buf);
+				strand_r_hex(b, "value", lw->value);
+			} else {
+				strand_r_string(b, "last_written_by", "no other thread before the wait");
+			}
+		}
 		if (t->stack && t->stack->nframes)
 			strand_r_stack(o, "stack", t->stack);
 	}
+	strand_replay_close(pass);
 	return STRAND_OK;
 }
 

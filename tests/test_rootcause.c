@@ -135,7 +135,7 @@ static const struct rc_case cases[] = {
 	{ "git_not_a_repository", AS_ROOT, "mkdir notrepo", "git -C notrepo log", F, "newfstatat,stat,lstat,statx,access", ".git", "ENOENT", "libc", NULL },
 	/* a deadlock of two pthreads: each holds one mutex and waits (futex)
 	 * for the other; the recording is interrupted */
-	{ "pthread_deadlock", INTERRUPT, "gcc -O1 -g -pthread -o deadlock $SRC/deadlock.c", "./deadlock", "interrupted", "-", NULL, "wait", NULL, NULL },
+	{ "pthread_deadlock", INTERRUPT, "gcc -O1 -g -pthread -o deadlock $SRC/deadlock.c", "./deadlock", "hang", "-", NULL, "wait", NULL, NULL },
 	/* failures inside child processes */
 	{ "sh_child_missing_file", AS_ROOT, NULL, "sh -c 'cat nofile'", F, "openat", "nofile", "ENOENT", "libc", NULL },
 	{ "make_recipe_fails", AS_ROOT, "printf 'all:\\n\\tcat nofile\\n' > Makefile", "make", F, "openat", "nofile", "ENOENT", "libc", NULL },
@@ -501,6 +501,55 @@ Test(rootcause, out_parameter_status_is_named_with_where_it_came_from, .timeout 
 	cr_assert_str_eq(strand_rnode_str(rc, "status_from.where", "?"), "out-parameter");
 	cr_assert_eq(strand_rnode_u64(rc, "status_from.value", 0), 111);
 	cr_assert_eq(strand_rnode_u64(rc, "status_from.call_result", 1), 0);
+	strand_result_free(res);
+	cr_assert(asprintf(&cmd, "rm -rf %s", dir) > 0);
+	free(run(cmd, &st));
+	free(cmd);
+}
+
+/* An interrupted recording of two threads that each hold one mutex and
+ * wait for the other's: the wait graph shows each futex word last written
+ * by the other thread (its lock), the cycle, and the verdict hang. */
+Test(rootcause, deadlock_cycle_is_found_from_the_lock_words, .timeout = 300)
+{
+	char dir[] = "/tmp/strand-rootcause-dl-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *cmd = NULL;
+	int st;
+	cr_assert(asprintf(&cmd, "cd %s && gcc -O1 -g -pthread -o deadlock %s/deadlock.c && "
+			   "{ %s record -q -o t.strand -- ./deadlock > out.txt 2> err.txt & "
+			   "pid=$!; sleep 1.5; kill -INT $pid; wait $pid; } 2>&1",
+			   dir, SRC, STRAND_CLI) > 0);
+	free(run(cmd, &st));
+	free(cmd);
+	char trace[600];
+	snprintf(trace, sizeof trace, "%s/t.strand", dir);
+	struct strand_result *res = strand_result_new();
+	strand_error err;
+	strand_error_clear(&err);
+	cr_assert_eq(strand_report_build(trace, NULL, res, &err), STRAND_OK, "%s", err.msg);
+	const struct strand_rnode *root = strand_result_root(res);
+	cr_assert_str_eq(strand_rnode_str(root, "verdict", "?"), "hang");
+	const struct strand_rnode *rc = strand_rnode_get(root, "root_cause");
+	cr_assert(strstr(strand_rnode_str(rc, "reason", ""), "deadlock: thread "), "%s",
+		  strand_rnode_str(rc, "reason", ""));
+	const struct strand_rnode *th = strand_rnode_get(rc, "threads");
+	cr_assert_not_null(th);
+	uint64_t tids[2] = { 0, 0 }, writers[2] = { 0, 0 };
+	unsigned n = 0;
+	for (const struct strand_rnode *t = th->first; t && n < 2; t = t->next) {
+		if (!strand_rnode_get(t, "lock_word"))
+			continue;
+		tids[n] = strand_rnode_u64(t, "tid", 0);
+		writers[n] = strand_rnode_u64(t, "lock_word.last_written_by", 0);
+		cr_assert(strstr(strand_rnode_str(t, "lock_word.where", ""), "pthread_mutex_lock") ||
+			  strstr(strand_rnode_str(t, "lock_word.where", ""), "libc"),
+			  "%s", strand_rnode_str(t, "lock_word.where", ""));
+		n++;
+	}
+	cr_assert_eq(n, 2, "both threads wait on a lock word");
+	cr_assert_eq(writers[0], tids[1]);
+	cr_assert_eq(writers[1], tids[0]);
 	strand_result_free(res);
 	cr_assert(asprintf(&cmd, "rm -rf %s", dir) > 0);
 	free(run(cmd, &st));
