@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -283,6 +284,28 @@ Test(ptrace, writes_to_the_null_device_are_not_output, .init = setup, .fini = te
 	struct summary s;
 	summarize(trace, &s);
 	cr_assert_str_eq(s.output, "shown\n");
+	replay_exactly(trace);
+}
+
+/* When strand record itself writes to a null device, the program's
+ * inherited streams are still its output; what it sends to a null device
+ * it opened itself (`2>/dev/null` in the script) is not.  The recording's
+ * streams are a null-device node of the test's own. */
+Test(ptrace, own_null_redirects_are_dropped_when_the_recording_writes_to_null_too, .init = setup,
+     .fini = teardown)
+{
+	char trace[512], node[512], cmd[2048];
+	snprintf(trace, sizeof trace, "%s/null2.strand", tmpdir);
+	snprintf(node, sizeof node, "%s/nulldev", tmpdir);
+	cr_assert_eq(mknod(node, S_IFCHR | 0666, makedev(1, 3)), 0, "mknod: %s", strerror(errno));
+	snprintf(cmd, sizeof cmd,
+		 "%s record -q -o %s -- /bin/sh -c 'echo hidden 2>/dev/null >&2; echo said >&2; echo shown' "
+		 ">%s 2>%s",
+		 STRAND_CLI, trace, node, node);
+	cr_assert_eq(system(cmd), 0);
+	struct summary s;
+	summarize(trace, &s);
+	cr_assert_str_eq(s.output, "said\nshown\n");
 	replay_exactly(trace);
 }
 

@@ -1675,10 +1675,28 @@ static bool fd_discarded(const struct rec *r, uint64_t fd)
 {
 	char p[64];
 	struct stat st;
-	if (r->null_stdio[fd])
-		return false;
 	snprintf(p, sizeof p, "/proc/%d/fd/%u", (int)r->pid, (unsigned)fd);
-	return stat(p, &st) == 0 && stat_is_null_device(&st);
+	if (stat(p, &st) != 0 || !stat_is_null_device(&st))
+		return false;
+	if (!r->null_stdio[fd])
+		return true;
+	/* Both the recording's stream and the program's descriptor are the
+	 * null device: the program's text is its output if the descriptor is
+	 * one it inherited (the same open file description as the recorder's
+	 * stdout or stderr, kcmp KCMP_FILE: `>&2` moves one onto the other),
+	 * discarded if it opened the device itself (`2>/dev/null` in a script
+	 * run with `strand record ... 2>/dev/null`).  Without kcmp: kept. */
+	enum { KCMP_FILE_ = 0 };
+	bool other = false;
+	for (long mine = 1; mine <= 2; mine++) {
+		if (!r->null_stdio[mine])
+			continue;
+		long k = syscall(SYS_kcmp, (long)getpid(), (long)r->pid, (long)KCMP_FILE_, mine, (long)fd);
+		if (k == 0)
+			return false;
+		other = other || k > 0;
+	}
+	return other;
 }
 
 /* OUTPUT record for write/writev/pwrite64 to fd 1 or 2, unless the
