@@ -12,6 +12,9 @@
  * The sweep starts at each section's start; GCC and Clang put no data in
  * executable sections on x86-64, so the sweep stays on instruction
  * boundaries.  Sections are only swept when the bytes 0f a2 occur at all.
+ * A section's result is cached by the recorder (strand_ptrace_sweeps),
+ * keyed by the file's identity: every process of a tree maps the same
+ * ld.so and libc, and a child's recorder inherits its parent's cache.
  */
 #define _GNU_SOURCE /* memmem */
 #include <Zydis/Zydis.h>
@@ -26,6 +29,11 @@
 
 #include "record/ptrace/ptrace_rec.h"
 
+static uint64_t stat_mtime_ns(const struct stat *sb)
+{
+	return (uint64_t)sb->st_mtim.tv_sec * 1000000000ull + (uint64_t)sb->st_mtim.tv_nsec;
+}
+
 static bool add_addr(uint64_t **v, size_t *n, uint64_t a)
 {
 	if ((*n & (*n - 1)) == 0 || *n == 0) { /* grow at powers of two */
@@ -39,10 +47,10 @@ static bool add_addr(uint64_t **v, size_t *n, uint64_t a)
 	return true;
 }
 
-/* Linear sweep of code[0..len) at file offset `off`; cpuid instructions
- * whose file offset is in [lo, hi) are added as map_addr + (offset - map_off). */
-static bool sweep(const uint8_t *code, uint64_t len, uint64_t off, uint64_t lo, uint64_t hi,
-		  uint64_t map_addr, uint64_t map_off, bool cpuid, uint64_t **v, size_t *n)
+/* Linear sweep of code[0..len) at file offset `off`: the file offsets of
+ * its rdtsc, rdtscp (and with `cpuid` cpuid) instructions go to *v. */
+static bool sweep(const uint8_t *code, uint64_t len, uint64_t off, bool cpuid, uint64_t **v,
+		  size_t *n)
 {
 	if (!(cpuid && memmem(code, len, "\x0f\xa2", 2)) && !memmem(code, len, "\x0f\x31", 2) &&
 	    !memmem(code, len, "\x0f\x01\xf9", 3))
@@ -57,25 +65,97 @@ static bool sweep(const uint8_t *code, uint64_t len, uint64_t off, uint64_t lo, 
 			i++;
 			continue;
 		}
-		uint64_t fo = off + i;
 		bool hit = (cpuid && insn.mnemonic == ZYDIS_MNEMONIC_CPUID) ||
 			   insn.mnemonic == ZYDIS_MNEMONIC_RDTSC || insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP;
 		if (hit && insn.length == (insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP ? 3 : 2) &&
-		    code[i] == 0x0f && fo >= lo && fo < hi &&
-		    !add_addr(v, n, map_addr + (fo - map_off)))
+		    code[i] == 0x0f && !add_addr(v, n, off + i))
 			return false;
 		i += insn.length;
 	}
 	return true;
 }
 
-strand_status strand_ptrace_find_nondet(const char *path, uint64_t map_off, uint64_t map_len,
-				       uint64_t map_addr, bool cpuid, uint64_t **out, size_t *nout,
-				       strand_error *err)
+/* The cached sweep of one executable range of a file, NULL if none. */
+static const struct strand_ptrace_sweep *sweep_find(const struct strand_ptrace_sweeps *c,
+						    const struct stat *sb, uint64_t off,
+						    uint64_t len, bool cpuid)
+{
+	for (size_t i = 0; c && i < c->n; i++) {
+		const struct strand_ptrace_sweep *e = &c->v[i];
+		if (e->dev == (uint64_t)sb->st_dev && e->ino == (uint64_t)sb->st_ino &&
+		    e->size == (uint64_t)sb->st_size && e->mtime_ns == stat_mtime_ns(sb) &&
+		    e->off == off && e->len == len && e->cpuid == cpuid)
+			return e;
+	}
+	return NULL;
+}
+
+/* The file offsets of the nondeterministic instructions of code range
+ * [off, off + len) of the file f (stat sb): from the cache, or swept and
+ * then cached (a cache that cannot grow only costs the sweep again). */
+static bool sweep_cached(struct strand_ptrace_sweeps *c, const uint8_t *f, const struct stat *sb,
+			 uint64_t off, uint64_t len, bool cpuid, const uint64_t **hits, size_t *nhits,
+			 uint64_t **scratch, size_t *nscratch)
+{
+	const struct strand_ptrace_sweep *e = sweep_find(c, sb, off, len, cpuid);
+	if (e) {
+		*hits = e->hits;
+		*nhits = e->nhits;
+		return true;
+	}
+	free(*scratch);
+	*scratch = NULL;
+	*nscratch = 0;
+	if (!sweep(f + off, len, off, cpuid, scratch, nscratch))
+		return false;
+	*hits = *scratch;
+	*nhits = *nscratch;
+	if (!c)
+		return true;
+	struct strand_ptrace_sweep *t = realloc(c->v, (c->n + 1) * sizeof *t);
+	if (!t)
+		return true;
+	c->v = t;
+	struct strand_ptrace_sweep *ne = &c->v[c->n++];
+	*ne = (struct strand_ptrace_sweep){ .dev = (uint64_t)sb->st_dev, .ino = (uint64_t)sb->st_ino,
+		.size = (uint64_t)sb->st_size, .mtime_ns = stat_mtime_ns(sb), .off = off, .len = len,
+		.cpuid = cpuid, .hits = *scratch, .nhits = *nscratch };
+	*scratch = NULL; /* the cache owns it; *hits stays valid */
+	*nscratch = 0;
+	return true;
+}
+
+void strand_ptrace_sweeps_free(struct strand_ptrace_sweeps *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].hits);
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+/* Add the hits whose file offset is in [lo, hi) as addresses of the
+ * mapping at map_addr from file offset map_off. */
+static bool add_hits(const uint64_t *hits, size_t nhits, uint64_t lo, uint64_t hi,
+		     uint64_t map_addr, uint64_t map_off, uint64_t **v, size_t *n)
+{
+	for (size_t i = 0; i < nhits; i++)
+		if (hits[i] >= lo && hits[i] < hi && !add_addr(v, n, map_addr + (hits[i] - map_off)))
+			return false;
+	return true;
+}
+
+strand_status strand_ptrace_find_nondet(struct strand_ptrace_sweeps *cache, const char *path,
+				       uint64_t map_off, uint64_t map_len, uint64_t map_addr, bool cpuid,
+				       uint64_t **out, size_t *nout, strand_error *err)
 {
 	strand_status st = STRAND_OK;
-	uint64_t *v = NULL;
-	size_t n = 0;
+	uint64_t *v = NULL, *scratch = NULL;
+	size_t n = 0, nscratch = 0;
+	const uint64_t *hits;
+	size_t nhits;
 	const uint8_t *f = MAP_FAILED;
 	uint64_t size = 0;
 	*out = NULL;
@@ -112,8 +192,9 @@ strand_status strand_ptrace_find_nondet(const char *path, uint64_t map_off, uint
 			swept = true;
 			if (sh[i].sh_offset + sh[i].sh_size <= lo || sh[i].sh_offset >= hi)
 				continue;
-			if (!sweep(f + sh[i].sh_offset, sh[i].sh_size, sh[i].sh_offset, lo, hi,
-				   map_addr, map_off, cpuid, &v, &n))
+			if (!sweep_cached(cache, f, &sb, sh[i].sh_offset, sh[i].sh_size, cpuid, &hits,
+					  &nhits, &scratch, &nscratch) ||
+			    !add_hits(hits, nhits, lo, hi, map_addr, map_off, &v, &n))
 				goto oom;
 		}
 	}
@@ -127,8 +208,9 @@ strand_status strand_ptrace_find_nondet(const char *path, uint64_t map_off, uint
 				continue;
 			if (ph[i].p_offset + ph[i].p_filesz <= lo || ph[i].p_offset >= hi)
 				continue;
-			if (!sweep(f + ph[i].p_offset, ph[i].p_filesz, ph[i].p_offset, lo, hi,
-				   map_addr, map_off, cpuid, &v, &n))
+			if (!sweep_cached(cache, f, &sb, ph[i].p_offset, ph[i].p_filesz, cpuid, &hits,
+					  &nhits, &scratch, &nscratch) ||
+			    !add_hits(hits, nhits, lo, hi, map_addr, map_off, &v, &n))
 				goto oom;
 		}
 	}
@@ -140,6 +222,7 @@ oom:
 	st = strand_error_set(err, STRAND_ERR_NOMEM, "out of memory");
 out:
 	free(v);
+	free(scratch);
 	if (f != MAP_FAILED)
 		munmap((void *)f, size);
 	close(fd);

@@ -178,6 +178,8 @@ struct rec {
 					   NULL: opt->argv */
 	size_t cmdline_len;
 	pid_t ppid;                     /* a child's parent process, 0 for the root */
+	struct strand_ptrace_sweeps sweeps; /* rdtsc/cpuid sweeps of files, by identity
+					   (a child's recorder starts with a copy) */
 	pid_t exec_from;                /* an exec from a non-leader thread in progress:
 					   that thread's tid (the kernel gave it the
 					   leader's, r->pid is tgid again); 0 if none */
@@ -441,7 +443,8 @@ static strand_status patch_nondet(struct rec *r, const char *path, uint64_t off,
 	uint64_t *v = NULL;
 	size_t n = 0;
 	strand_error e2;
-	if (strand_ptrace_find_nondet(path, off, len, addr, r->cpuid_patch, &v, &n, &e2) != STRAND_OK) {
+	if (strand_ptrace_find_nondet(&r->sweeps, path, off, len, addr, r->cpuid_patch, &v, &n, &e2) !=
+	    STRAND_OK) {
 		logf_(r, "warning: cannot look for rdtsc/cpuid in %s: %s", path, e2.msg);
 		return STRAND_OK;
 	}
@@ -3125,6 +3128,7 @@ static int record_child(const struct rec *parent, pid_t c, const struct user_reg
 		return 1;
 	memcpy(r->patched, parent->patched, parent->npatched * sizeof *r->patched);
 	r->npatched = parent->npatched;
+	r->sweeps = parent->sweeps; /* this process's copy (fork): ours to grow */
 
 	char go = 0;
 	while (read(go_fd, &go, 1) < 0 && errno == EINTR)
@@ -3485,6 +3489,7 @@ out:
 	strand_ptrace_tasks_free(&r.tasks);
 	free(r.born);
 	strand_ptrace_kids_free(&r.kids);
+	strand_ptrace_sweeps_free(&r.sweeps);
 	free(r.cmdline);
 	strand_ptrace_fx_free(&r.fx);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);

@@ -150,13 +150,32 @@ void strand_ptrace_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* int3 patching (ptrace_patch.c)                                         */
 /* ===================================================================== */
 
+/* The sweep of one executable range of a file, cached. */
+struct strand_ptrace_sweep {
+	uint64_t dev, ino, size, mtime_ns; /* the file's identity (stat) */
+	uint64_t off, len;         /* the range swept: a section or segment, file offsets */
+	bool cpuid;                /* cpuid instructions were looked for too */
+	uint64_t *hits;            /* file offsets of the instructions found (owned) */
+	size_t nhits;
+};
+
+/* Sweeps done so far by one recorder (and inherited by its children's
+ * recorders, which are forked from it). */
+struct strand_ptrace_sweeps {
+	struct strand_ptrace_sweep *v; /* owned */
+	size_t n;
+};
+
+void strand_ptrace_sweeps_free(struct strand_ptrace_sweeps *c);
+
 /* Addresses of the rdtsc, rdtscp (and with `cpuid` the cpuid)
  * instructions of ELF file `path` mapped at map_addr from file offset
  * map_off for map_len bytes.  *out is owned (free()); a file that is not
- * ELF yields none. */
-strand_status strand_ptrace_find_nondet(const char *path, uint64_t map_off, uint64_t map_len,
-				       uint64_t map_addr, bool cpuid, uint64_t **out, size_t *nout,
-				       strand_error *err);
+ * ELF yields none.  `cache` (may be NULL) keeps each range's sweep for
+ * the next mapping of the same file. */
+strand_status strand_ptrace_find_nondet(struct strand_ptrace_sweeps *cache, const char *path,
+				       uint64_t map_off, uint64_t map_len, uint64_t map_addr, bool cpuid,
+				       uint64_t **out, size_t *nout, strand_error *err);
 
 /* ===================================================================== */
 /* Threads (ptrace_threads.c)                                             */
