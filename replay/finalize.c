@@ -252,7 +252,35 @@ strand_status strand_finalize_positions_progress(const char *in, const char *out
 								  uint64_t total),
 						 void *ud, strand_error *err)
 {
+	return rp_finalize_embedding(in, out, progress, ud, NULL, NULL, 0, err);
+}
+
+static bool is_tree_note(const struct strand_record *rec)
+{
+	return rec->type == STRAND_REC_NOTE && rec->u.note.key &&
+	       (!strcmp(rec->u.note.key, "process") || !strcmp(rec->u.note.key, "process-data"));
+}
+
+/* The n finalized child traces, at `position` as records of tid. */
+static strand_status embed_kids(struct strand_writer *w, uint64_t position, uint32_t tid,
+				const struct strand_process *kids, char *const *paths, uint32_t n,
+				strand_error *err)
+{
+	strand_status st = STRAND_OK;
+	for (uint32_t i = 0; i < n && st == STRAND_OK; i++)
+		st = strand_writer_put_process(w, position, tid, &kids[i], paths[i], err);
+	return st;
+}
+
+strand_status rp_finalize_embedding(const char *in, const char *out,
+				    void (*progress)(void *ud, uint64_t done, uint64_t total),
+				    void *ud, const struct strand_process *kids,
+				    char *const *paths, uint32_t n, strand_error *err)
+{
 	double last_progress = 0;
+	bool embedding = kids != NULL, embedded = false;
+	uint64_t last_pos = 0;
+	uint32_t last_tid = 0;
 	if (!in || !out)
 		return strand_error_set(err, STRAND_ERR_INVALID, "finalize: NULL path");
 	struct strand_replay *r = NULL;
@@ -282,7 +310,8 @@ strand_status strand_finalize_positions_progress(const char *in, const char *out
 				st = strand_error_set(err, STRAND_ERR_CORRUPT, "no snapshot end");
 			goto out;
 		}
-		st = strand_writer_put(w, rec, err);
+		if (!(embedding && is_tree_note(rec)))
+			st = strand_writer_put(w, rec, err);
 		if (st != STRAND_OK || rec->type == STRAND_REC_SNAPSHOT_END)
 			break;
 	}
@@ -355,7 +384,16 @@ strand_status strand_finalize_positions_progress(const char *in, const char *out
 			}
 		}
 		copy.position = r->pos;
-		st = strand_writer_put(w, &copy, err);
+		last_pos = copy.position;
+		last_tid = copy.tid;
+		if (embedding && copy.type == STRAND_REC_PROCESS_EXIT && !embedded) {
+			/* the children's traces come last, before the end */
+			if ((st = embed_kids(w, copy.position, copy.tid, kids, paths, n, err)) != STRAND_OK)
+				goto out;
+			embedded = true;
+		}
+		if (!(embedding && is_tree_note(&copy)))
+			st = strand_writer_put(w, &copy, err);
 		if (st != STRAND_OK)
 			goto out;
 		if (patched)
@@ -368,6 +406,9 @@ strand_status strand_finalize_positions_progress(const char *in, const char *out
 			goto out;
 		}
 	}
+	if (embedding && !embedded &&
+	    (st = embed_kids(w, last_pos, last_tid, kids, paths, n, err)) != STRAND_OK)
+		goto out;
 	st = strand_writer_close(w, err);
 	w = NULL;
 out:

@@ -403,4 +403,14 @@ strand_status rp_read_next(struct strand_replay *r, strand_error *err);
 bool rp_next_inlinable(struct strand_replay *r);
 bool rp_apply_inline(struct strand_replay *r);
 
+/* ---- finalize.c, for finalize_tree.c ---- */
+/* strand_finalize_positions_progress() that drops the trace's own child
+ * process notes ("process", "process-data") and embeds instead the n
+ * finalized child traces at paths[] (processes kids[]) right before the
+ * PROCESS_EXIT (or at the end), as strand_writer_put_process does. */
+strand_status rp_finalize_embedding(const char *in, const char *out,
+				    void (*progress)(void *ud, uint64_t done, uint64_t total),
+				    void *ud, const struct strand_process *kids,
+				    char *const *paths, uint32_t n, strand_error *err);
+
 #endif
