@@ -128,7 +128,7 @@ static char *run(const char *trace, bool indexed, const char *cmds, double *cpu,
 			at += (size_t)snprintf(note + at, notelen - at, "%s%.*s", at ? " " : "",
 					       (int)strcspn(f, ",}"), f);
 	static const char *const cut[] = { "indexed", "windows", "instructions_logged",
-					   "instructions_skipped", "segments_replayed", NULL };
+					   "instructions_skipped", "jobs", NULL };
 	for (int i = 0; cut[i]; i++)
 		cut_field(last, cut[i]);
 	return last;
