@@ -435,6 +435,30 @@ static const char *step_what(const struct strand_df_step *x)
 	}
 }
 
+/* The innermost frame of `st` in the main executable, as "program_frame"
+ * of the origin `o`, when the origin itself lies outside it and the frame
+ * is not the thread's entry. */
+static void program_frame(struct errorflow *s, struct strand_rnode *o, const struct strand_stack *st)
+{
+	uint32_t nm = 0;
+	const struct strand_module *const *mods = strand_replay_modules(s->r, &nm);
+	const struct strand_module *main_mod = NULL;
+	for (uint32_t i = 0; i < nm && !main_mod; i++)
+		if (mods[i]->flags & STRAND_MODULE_F_MAIN)
+			main_mod = mods[i];
+	if (!main_mod || !st->nframes)
+		return;
+	for (uint32_t i = 0; i < st->nframes; i++) {
+		uint64_t pc = st->frames[i].pc;
+		if (pc < main_mod->base || pc - main_mod->base >= main_mod->size)
+			continue;
+		/* the outermost frame (the entry, _start) decided nothing */
+		if (i > 0 && i + 1 < st->nframes)
+			strand_r_string(o, "program_frame", st->frames[i].symbol);
+		return;
+	}
+}
+
 /* The chain of sink k into `o`, by the engine. */
 static strand_status emit_chain(struct errorflow *s, const struct sink *k, struct strand_rnode *o,
 				strand_error *err)
@@ -466,7 +490,8 @@ static strand_status emit_chain(struct errorflow *s, const struct sink *k, struc
 	}
 	const struct strand_df_step *steps = res->steps;
 	strand_r_string(o, "found_by", steps[origin].via_control ? "control flow" : "data flow");
-	emit_origin(s, strand_r_object(o, "origin"), &steps[origin]);
+	struct strand_rnode *orn = strand_r_object(o, "origin");
+	emit_origin(s, orn, &steps[origin]);
 	for (int32_t i = origin; i >= 0; i = steps[i].parent)
 		n++;
 	path = calloc(n, sizeof *path);
@@ -519,6 +544,12 @@ static strand_status emit_chain(struct errorflow *s, const struct sink *k, struc
 	strand_error_clear(&se);
 	if (strand_dataflow_stacks(s->r, s->cs, req, nkeep, &se) < 0)
 		strand_r_stringf(o, "stacks_note", "stacks of the steps not available: %s", se.msg);
+	/* a value the program's code produced: the innermost frame of the
+	 * main executable at the origin says where the program decided (the
+	 * origin itself is often inside the C library's formatting) */
+	if (nkeep && keep[0] == origin && req[0].stack && steps[origin].kind != STRAND_DF_SYSCALL &&
+	    steps[origin].kind != STRAND_DF_EVENT)
+		program_frame(s, orn, req[0].stack);
 	struct strand_rnode *list = strand_r_list(o, "steps");
 	for (uint32_t i = 0; i < nkeep; i++) {
 		const struct strand_df_step *x = &steps[keep[i]];

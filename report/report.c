@@ -402,7 +402,7 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 		snprintf(summary, sizeof summary, "%s. No failing kernel call lies on the data or "
 			 "control path to it: the program's own code produced the error%s%s.",
 			 strand_rnode_str(rc.symptom, "description", "failure"),
-			 rc.user ? " at " : "", rc.user ? strand_rnode_str(rc.user, "where", "?") : "");
+			 rc.user ? " at " : "", rc.user ? rc_user_where(rc.user) : "");
 	}
 	rc_emit_verdict(root, &rc);
 	strand_r_string(root, "summary", summary);

@@ -297,6 +297,15 @@ static bool line_says_no_status(const struct strand_rnode *sym)
 	       strand_rnode_u64(sym, "value", 0) == 0;
 }
 
+/* Where the program's own code produced the value: the program's frame
+ * when the origin lies in a library, else the origin ("cp+0x4a3c",
+ * "libpython3.11.so.1.0!Py_RunMain+0x1c1"). */
+const char *rc_user_where(const struct strand_rnode *user)
+{
+	const char *pf = strand_rnode_str(user, "program_frame", NULL);
+	return pf ? pf : strand_rnode_str(user, "where", "?");
+}
+
 void rc_decide(const struct rc_inputs *in, struct rc *rc)
 {
 	memset(rc, 0, sizeof *rc);
@@ -474,7 +483,7 @@ void rc_decide(const struct rc_inputs *in, struct rc *rc)
 	snprintf(rc->reason, sizeof rc->reason, "%s; no failing kernel call lies on the data or "
 		 "control path to it%s%s", strand_rnode_str(sy[0], "description", "failure"),
 		 rc->user ? ": the value was produced by the program's code at " : "",
-		 rc->user ? strand_rnode_str(rc->user, "where", "?") : "");
+		 rc->user ? rc_user_where(rc->user) : "");
 }
 
 /* Verdict "incomplete": the process's end is not in the trace, so no
@@ -604,6 +613,8 @@ void rc_emit(struct strand_rnode *root, const struct rc_inputs *in, const struct
 				"path to the symptom: the program's own code produced the error");
 		if (rc->user) {
 			strand_r_string(r, "where", strand_rnode_str(rc->user, "where", "?"));
+			if (strand_rnode_get(rc->user, "program_frame"))
+				strand_r_string(r, "program_frame", strand_rnode_str(rc->user, "program_frame", "?"));
 			strand_r_position(r, "position", strand_rnode_u64(rc->user, "position", 0));
 			strand_r_uint(r, "tid", strand_rnode_u64(rc->user, "tid", 0));
 			const struct strand_rnode *v = strand_rnode_get(rc->user, "value");

@@ -82,6 +82,8 @@ struct rc {
 /* The status a call of the syscalls analysis's list failed with: its
  * result, or the error it reported through an out-parameter ("error"). */
 uint64_t rc_call_status(const struct strand_rnode *call);
+/* Where a user-code origin was decided: its program frame, else itself. */
+const char *rc_user_where(const struct strand_rnode *user);
 uint32_t rc_ordered_symptoms(const struct strand_rnode *ef, const struct strand_rnode **out,
 			     uint32_t n);
 
