@@ -6,6 +6,7 @@
 #include "knowledge/kb.h"
 #include "report/children.h"
 #include "report/verdict.h"
+#include "report/calltab.h"
 #include "strand/analysis.h"
 
 #include <inttypes.h>
@@ -173,10 +174,16 @@ static void emit_other_failures(struct strand_rnode *root, const struct strand_r
 	}
 	if (rc->found && nct == 0)
 		chain_tids[nct++] = rc->tid;
-	for (const struct strand_rnode *c = calls ? calls->first : NULL; c; c = c->next) {
-		if (!strand_rnode_u64(c, "failed", 0))
+	struct rc_calltab tab;
+	strand_error terr;
+	if (rc_calltab_build(calls, &tab, &terr) != STRAND_OK)
+		return; /* no memory: the list stays empty */
+	for (uint32_t ci = 0; ci < tab.n; ci++) {
+		const struct rc_call *row = &tab.rows[ci];
+		const struct strand_rnode *c = row->node;
+		if (!row->failed)
 			continue;
-		uint64_t pos = strand_rnode_u64(c, "position", 0), tid = strand_rnode_u64(c, "tid", 0);
+		uint64_t pos = row->pos, tid = row->tid;
 		if ((rc->found && pos == rc->pos && tid == rc->tid) ||
 		    (rc->so_far && pos == rc->tentative.pos && tid == rc->tentative.tid))
 			continue;
@@ -186,19 +193,8 @@ static void emit_other_failures(struct strand_rnode *root, const struct strand_r
 		/* retried: the same call on the same object succeeded later in
 		 * the thread.  The object's identity is its name, or for a call
 		 * that names none, its first argument (the handle / descriptor). */
-		const struct strand_rnode *retry = NULL;
-		const struct strand_rnode *a0 = strand_rnode_get(c, "args");
-		uint64_t arg0 = a0 && a0->first ? a0->first->v.u : ~0ull;
-		for (const struct strand_rnode *d = c->next; d && !retry; d = d->next) {
-			if (strand_rnode_u64(d, "tid", 0) != tid || strand_rnode_u64(d, "failed", 1) ||
-			    strcmp(strand_rnode_str(d, "name", ""), name) ||
-			    strcmp(strand_rnode_str(d, "object", ""), obj))
-				continue;
-			const struct strand_rnode *d0 = strand_rnode_get(d, "args");
-			if (!obj[0] && (!d0 || !d0->first || d0->first->v.u != arg0))
-				continue;
-			retry = d;
-		}
+		const struct rc_call *rrow = rc_calltab_retry(&tab, row);
+		const struct strand_rnode *retry = rrow ? rrow->node : NULL;
 		bool in_chain_thread = false;
 		for (uint32_t i = 0; i < nct; i++)
 			in_chain_thread = in_chain_thread || chain_tids[i] == tid;
@@ -238,6 +234,7 @@ static void emit_other_failures(struct strand_rnode *root, const struct strand_r
 				: "the process did not fail because of it");
 		}
 	}
+	rc_calltab_free(&tab);
 }
 
 static void emit_timeline(struct strand_rnode *root, const struct strand_rnode *cs,

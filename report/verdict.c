@@ -17,6 +17,7 @@
  * No list of benign calls or paths: a failure that no evidence connects to
  * the symptom is not the cause. */
 #include "report/verdict.h"
+#include "report/calltab.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -182,28 +183,24 @@ static bool found_elsewhere(const char *failed, const char *later)
 	       strcmp(failed, later);
 }
 
-/* Position of a later successful kernel call of thread TID on the object
- * of the failed call C (the same file), before POS; 0 if none.  Closing
- * it is not a use. */
-static uint64_t used_later(strand_abi abi, const struct strand_rnode *c, uint64_t tid, uint64_t pos)
+/* Is d a use of c's object: not a release, and the same file, or the same
+ * call finding the name in another directory? */
+static bool uses_object(const struct rc_call *c, const struct rc_call *d, void *ud)
 {
-	const char *obj = strand_rnode_str(c, "object", NULL);
-	if (!obj || !obj[0])
+	strand_abi abi = *(const strand_abi *)ud;
+	return !strand_syscall_releases(abi, d->name) &&
+	       (same_object(d->obj, c->obj) || (!strcmp(d->name, c->name) && found_elsewhere(c->obj, d->obj)));
+}
+
+/* Position of a later successful kernel call of c's thread on the object
+ * of the failed call c (the same file), at or before POS; 0 if none.
+ * Closing it is not a use. */
+static uint64_t used_later(strand_abi abi, const struct rc_calltab *t, const struct rc_call *c, uint64_t pos)
+{
+	if (!c->obj[0])
 		return 0;
-	const char *name = strand_rnode_str(c, "name", "");
-	for (const struct strand_rnode *d = c->next; d; d = d->next) {
-		uint64_t p = strand_rnode_u64(d, "position", 0);
-		if (p > pos)
-			break;
-		if (strand_rnode_u64(d, "tid", 0) != tid || strand_rnode_u64(d, "failed", 1) ||
-		    strand_syscall_releases(abi, strand_rnode_str(d, "name", "")))
-			continue;
-		const char *dobj = strand_rnode_str(d, "object", "");
-		if (same_object(dobj, obj) ||
-		    (!strcmp(strand_rnode_str(d, "name", ""), name) && found_elsewhere(obj, dobj)))
-			return p;
-	}
-	return 0;
+	const struct rc_call *d = rc_calltab_same_last(t, c, pos, uses_object, &abi);
+	return d ? d->pos : 0;
 }
 
 /* Failed kernel calls before the symptom, ranked by what the error line
@@ -215,9 +212,14 @@ static void rank_by_text(const struct rc_inputs *in, const struct strand_rnode *
 	uint64_t stid = strand_rnode_u64(symptom, "tid", 0);
 	const char *text = line ? strand_rnode_str(line, "description", NULL) : NULL;
 	const char *st_in_text = line ? strand_rnode_str(line, "status_in_text", NULL) : NULL;
-	const struct strand_rnode *calls = strand_rnode_get(in->sc, "calls");
-	for (const struct strand_rnode *c = calls ? calls->first : NULL; c; c = c->next) {
-		if (!strand_rnode_u64(c, "failed", 0) || strand_rnode_u64(c, "position", 0) > spos)
+	struct rc_calltab tab;
+	strand_error terr;
+	if (rc_calltab_build(strand_rnode_get(in->sc, "calls"), &tab, &terr) != STRAND_OK)
+		return; /* no memory: no heuristic candidates */
+	for (uint32_t ci = 0; ci < tab.n; ci++) {
+		const struct rc_call *row = &tab.rows[ci];
+		const struct strand_rnode *c = row->node;
+		if (!row->failed || row->pos > spos)
 			continue;
 		struct rc_candidate k = { 0 };
 		k.pos = strand_rnode_u64(c, "position", 0);
@@ -241,8 +243,8 @@ static void rank_by_text(const struct rc_inputs *in, const struct strand_rnode *
 				 ? "the error line carries its status message" : "",
 			 !names_obj && !names_status ? "a failed kernel call before the symptom; "
 				 "nothing connects it to the symptom" : "");
-		uint64_t used = used_later(in->info->abi, c, k.tid, spos);
-		if (used && k.score >= 3) {
+		uint64_t used = k.score >= 3 ? used_later(in->info->abi, &tab, row, spos) : 0;
+		if (used) {
 			/* the thread went on to use the object (readlink of a
 			 * regular file: EINVAL, then the file is opened): the
 			 * failure did not stop it */
@@ -253,6 +255,7 @@ static void rank_by_text(const struct rc_inputs *in, const struct strand_rnode *
 		}
 		add_candidate(rc, &k);
 	}
+	rc_calltab_free(&tab);
 }
 
 /* The error value a successful kernel call wrote into user memory, when
