@@ -905,7 +905,13 @@ struct pf_job {
 	pthread_mutex_t lock;
 	uint32_t next;
 	bool stop;               /* interrupted or failed: hand out no more */
+	bool interrupted;        /* the user interrupted: segments stop mid-way */
 };
+
+/* Instructions a segment runs between looks at an interrupt: Ctrl-C is
+ * answered within one slice, not one segment (a segment of find can take
+ * seconds, more under sanitizers). */
+#define PF_SLICE 65536u
 
 struct pf_worker {           /* observer state of one worker, one segment at a time */
 	struct pf_job *job;
@@ -1037,8 +1043,22 @@ static void pf_mem(struct strand_replay *r, void *ud, uint64_t position, uint64_
 }
 
 /* Replay segment `k` on handle p with the find observers into job->segs[k]. */
-static void pf_segment(struct pf_job *job, struct strand_replay *p, uint32_t k)
+/* Has the user interrupted the search?  The main thread polls. */
+static bool pf_interrupted(struct pf_job *job, bool main)
 {
+	pthread_mutex_lock(&job->lock);
+	if (main && !job->interrupted && qinterruptible(job->q) && qinterrupted(job->q))
+		job->interrupted = job->stop = true;
+	bool i = job->interrupted;
+	pthread_mutex_unlock(&job->lock);
+	return i;
+}
+
+/* Search segment k; false if an interrupt stopped it half-way (its rows
+ * are then not used: the merge ends before it). */
+static bool pf_segment(struct pf_job *job, struct strand_replay *p, uint32_t k, bool main)
+{
+	bool whole = true;
 	struct pf_seg *s = &job->segs[k];
 	const struct strand_index_segment *g = &job->sg[k];
 	struct pf_worker w = { .job = job, .seg = s };
@@ -1051,8 +1071,13 @@ static void pf_segment(struct pf_job *job, struct strand_replay *p, uint32_t k)
 		strand_obs_id c = strand_replay_on_mem(p, pf_mem, STRAND_WATCH_WRITE, &w);
 		if (!a || !b || !c)
 			s->st = strand_error_set(&s->err, STRAND_ERR_NOMEM, "find: cannot observe");
-		else
-			s->st = strand_replay_seek(p, g->end, &s->err);
+		for (uint64_t at = g->start; s->st >= 0 && at < g->end && whole;) {
+			uint64_t to = g->end - at > PF_SLICE ? at + PF_SLICE : g->end;
+			s->st = strand_replay_seek(p, to, &s->err);
+			at = to;
+			if (at < g->end && pf_interrupted(job, main))
+				whole = false;
+		}
 		strand_replay_observer_del(p, a);
 		strand_replay_observer_del(p, b);
 		strand_replay_observer_del(p, c);
@@ -1064,20 +1089,20 @@ static void pf_segment(struct pf_job *job, struct strand_replay *p, uint32_t k)
 				s->th[i].insn, sizeof s->th[i].insn);
 	if (s->st >= 0 && s->nomem)
 		s->st = strand_error_set(&s->err, STRAND_ERR_NOMEM, "find: out of memory");
+	return whole;
 }
 
 /* A worker: its own pass handle with the index's checkpoints; segments
  * handed out in order.  The calling thread (main) also watches for an
- * interrupt between its segments. */
+ * interrupt, every PF_SLICE instructions of its segments. */
 static void pf_work(struct pf_job *job, bool main)
 {
 	struct strand_replay *p = NULL;
 	strand_error err;
 	bool ok = open_pass(job->q, &p, &err) >= 0 && strand_index_attach(job->ix, p, &err) >= 0;
 	for (;;) {
+		pf_interrupted(job, main);
 		pthread_mutex_lock(&job->lock);
-		if (main && qinterruptible(job->q) && qinterrupted(job->q))
-			job->stop = true;
 		uint32_t k = job->stop || job->next >= job->nseg ? UINT32_MAX : job->next++;
 		pthread_mutex_unlock(&job->lock);
 		if (k == UINT32_MAX)
@@ -1085,8 +1110,8 @@ static void pf_work(struct pf_job *job, bool main)
 		if (!ok) {
 			job->segs[k].st = err.status < 0 ? err.status : STRAND_ERR_IO;
 			job->segs[k].err = err;
-		} else {
-			pf_segment(job, p, k);
+		} else if (!pf_segment(job, p, k, main)) {
+			continue; /* interrupted: not done, and no more handed out */
 		}
 		pthread_mutex_lock(&job->lock);
 		job->segs[k].done = true;

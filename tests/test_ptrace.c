@@ -395,7 +395,9 @@ Test(ptrace, interrupt_of_spinning_threads_leaves_a_complete_trace, .init = setu
 	char *argv[] = { STRAND_CLI, "record", "--raw", "-q", "-o", trace, "--", exe, "forever", NULL };
 	pid_t pid;
 	cr_assert_eq(posix_spawn(&pid, argv[0], NULL, NULL, argv, environ), 0);
-	struct timespec ts = { 1, 500 * 1000 * 1000 };
+	/* long enough for several turns on a loaded machine (1.5 s gave two
+	 * at load 8 on 2 CPUs) */
+	struct timespec ts = { 3, 0 };
 	nanosleep(&ts, NULL);
 	kill(pid, SIGINT);
 	int status;
