@@ -2,6 +2,7 @@
  * decoded object argument, symbolic result and, for failures, the call
  * stack.  Windows handles are followed from the call that opened them, so
  * a failed NtDeviceIoControlFile says which device it went to. */
+#include "analyses/internal.h"
 #include "strand/analysis.h"
 
 #include <arpa/inet.h>
@@ -148,13 +149,14 @@ static void name_new_handles(struct syscalls *s, struct strand_replay *r, const 
 		return;
 	uint64_t arr = !strcmp(name, "pipe") || !strcmp(name, "pipe2") ? sc->args[0]
 		       : !strcmp(name, "socketpair") ? sc->args[3] : 0;
-	uint8_t b[8];
-	if (arr && strand_replay_read(r, arr, b, 8, NULL) == 8) {
+	if (arr) {
 		const char *kind = name[0] == 'p' ? "pipe" : "socket";
-		for (int i = 0; i < 2; i++)
-			handle_add(s, (uint64_t)b[4 * i] | (uint64_t)b[4 * i + 1] << 8 |
-					      (uint64_t)b[4 * i + 2] << 16 | (uint64_t)b[4 * i + 3] << 24,
-				   kind);
+		for (int i = 0; i < 2; i++) {
+			bool ok = false;
+			uint64_t fd = mem_read_uint(r, arr + 4 * (uint64_t)i, 4, &ok);
+			if (ok)
+				handle_add(s, fd, kind);
+		}
 		return;
 	}
 	const char *kind = strand_syscall_new_fd_kind(s->abi, name);
