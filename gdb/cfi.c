@@ -194,16 +194,14 @@ static bool push(struct gdb_cfi *c, struct sthread *t, uint64_t slot, uint64_t f
 
 static uint64_t sp_now(struct strand_replay *r, const struct gdb_cfi *c)
 {
-	uint64_t sp = 0;
-	strand_replay_reg(r, c->x86_64 ? "rsp" : "esp", &sp);
-	return sp;
+	(void)c;
+	return strand_replay_gpr(r, STRAND_REG_RSP);
 }
 
 static uint64_t fp_now(struct strand_replay *r, const struct gdb_cfi *c)
 {
-	uint64_t fp = 0;
-	strand_replay_reg(r, c->x86_64 ? "rbp" : "ebp", &fp);
-	return fp;
+	(void)c;
+	return strand_replay_gpr(r, STRAND_REG_RBP);
 }
 
 /* What holds of the caller's frame pointer here, in frame f (FP_*). */

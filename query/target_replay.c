@@ -723,6 +723,20 @@ static const char *const gpr64[] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp",
 				     "rsi", "rdi", "r8", "r9", "r10", "r11",
 				     "r12", "r13", "r14", "r15", NULL };
 
+/* The general registers find looks at, in gpr32/gpr64 order: the 32-bit
+ * views when the session's pointers are 4 bytes.  Returns how many. */
+static unsigned qgprs(const struct strand_query *q, struct strand_replay *r,
+		      uint64_t regs[16])
+{
+	unsigned n = strand_replay_gprs(r, regs);
+	if (q->ptr_size == 4) {
+		n = n < 8 ? n : 8;
+		for (unsigned i = 0; i < n; i++)
+			regs[i] &= 0xffffffffu;
+	}
+	return n;
+}
+
 /* Per thread: which registers held the value at the last check, and the
  * thread's last instruction (registers are per thread: another thread's
  * eax holding the value is not a change of this one's). */
@@ -799,10 +813,10 @@ static void find_regs(struct find_state *fs, struct find_thread *t,
 		      struct strand_replay *r)
 {
 	const char *const *names = fs->q->ptr_size == 4 ? gpr32 : gpr64;
-	for (int i = 0; names[i]; i++) {
-		uint64_t v = 0;
-		strand_replay_reg(r, names[i], &v);
-		bool has = (v & fs->mask) == fs->value;
+	uint64_t regs[16];
+	unsigned n = qgprs(fs->q, r, regs);
+	for (unsigned i = 0; i < n && names[i]; i++) {
+		bool has = (regs[i] & fs->mask) == fs->value;
 		/* a thread's start values are not news either */
 		if (has && !t->had[i] && t->seen)
 			find_emit(fs, r, t->last_pos, t->last_pc, names[i], 0);
@@ -975,13 +989,12 @@ static void pf_regs(struct pf_worker *w, struct pf_thread *t, struct strand_repl
 		    bool event, uint64_t pos, uint64_t pc)
 {
 	const char *const *names = w->job->q->ptr_size == 4 ? gpr32 : gpr64;
+	uint64_t regs[16];
+	unsigned n = qgprs(w->job->q, r, regs);
 	uint16_t has = 0;
-	for (int i = 0; names[i]; i++) {
-		uint64_t v = 0;
-		strand_replay_reg(r, names[i], &v);
-		if ((v & w->job->mask) == w->job->value)
+	for (unsigned i = 0; i < n && names[i]; i++)
+		if ((regs[i] & w->job->mask) == w->job->value)
 			has |= (uint16_t)(1u << i);
-	}
 	if (!t->checked) {
 		struct pf_row *x = pf_row(w->seg);
 		if (x) {

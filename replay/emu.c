@@ -1033,6 +1033,24 @@ uint64_t rp_gpr(struct strand_replay *r, unsigned i)
 	return v;
 }
 
+unsigned rp_gprs(struct strand_replay *r, uint64_t out[16])
+{
+	void *ptrs[16];
+	if (r->mode == UC_MODE_64) {
+		for (int i = 0; i < 16; i++)
+			out[i] = 0, ptrs[i] = &out[i];
+		uc_reg_read_batch(r->uc, (int *)gpr64, ptrs, 16);
+		return 16;
+	}
+	uint32_t w[8] = { 0 };
+	for (int i = 0; i < 8; i++)
+		ptrs[i] = &w[i];
+	uc_reg_read_batch(r->uc, (int *)gpr32, ptrs, 8);
+	for (int i = 0; i < 8; i++)
+		out[i] = w[i];
+	return 8;
+}
+
 void rp_set_pc(struct strand_replay *r, uint64_t pc)
 {
 	if (r->mode == UC_MODE_64) {

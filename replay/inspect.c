@@ -101,6 +101,11 @@ static uint64_t f80_to_double_bits(const uint8_t *p)
 	return bits;
 }
 
+unsigned strand_replay_gprs(struct strand_replay *r, uint64_t out[16])
+{
+	return r && out ? rp_gprs(r, out) : 0;
+}
+
 strand_status strand_replay_reg(struct strand_replay *r, const char *name, uint64_t *val)
 {
 	if (!r || !name || !val)
@@ -110,7 +115,9 @@ strand_status strand_replay_reg(struct strand_replay *r, const char *name, uint6
 	 * this per instruction */
 	for (size_t i = 0; i < sizeof views / sizeof *views; i++) {
 		const struct regview *v = &views[i];
-		if (strcasecmp(v->name, name) != 0)
+		/* the first letter first: strcasecmp per view was most of an
+		 * observer's time */
+		if ((v->name[0] | 0x20) != (name[0] | 0x20) || strcasecmp(v->name, name) != 0)
 			continue;
 		if (v->x64_only && !is64)
 			return STRAND_NOT_FOUND;

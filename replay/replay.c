@@ -2518,9 +2518,7 @@ const struct strand_record *strand_replay_last_event(const struct strand_replay 
 
 static uint64_t cur_sp(struct strand_replay *r)
 {
-	uint64_t v = 0;
-	strand_replay_reg(r, r->mode == UC_MODE_64 ? "rsp" : "esp", &v);
-	return v;
+	return rp_gpr(r, STRAND_REG_RSP);
 }
 
 /* Run forward to the first position where pc == addr and sp >= sp_min,

@@ -354,6 +354,9 @@ strand_status rp_write(struct strand_replay *r, uint64_t addr,
 uint64_t rp_pc(struct strand_replay *r);
 /* General register i (STRAND_REG_RAX..R15) of the running thread. */
 uint64_t rp_gpr(struct strand_replay *r, unsigned i);
+/* All general registers at once (STRAND_REG_RAX order): 16 in 64-bit
+ * mode, 8 in 32-bit mode (zero-extended); returns how many. */
+unsigned rp_gprs(struct strand_replay *r, uint64_t out[16]);
 void rp_set_pc(struct strand_replay *r, uint64_t pc);
 /* Full context of the running thread from Unicorn. */
 void rp_cpu_read(struct strand_replay *r, struct strand_cpu *out);

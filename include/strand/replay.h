@@ -255,6 +255,12 @@ strand_status strand_replay_thread_cpu(struct strand_replay *r, uint32_t tid,
 strand_status strand_replay_reg(struct strand_replay *r, const char *name,
 				uint64_t *val);
 
+/* The current thread's general registers in one read, in STRAND_REG_RAX
+ * order into out[16]: returns 16 on x86-64, 8 on x86 (zero-extended), 0
+ * if r is NULL.  For observers that look at every register per
+ * instruction (strand_replay_reg looks a name up). */
+unsigned strand_replay_gprs(struct strand_replay *r, uint64_t out[16]);
+
 /* Register names the current architecture knows (for completion).
  * Borrowed static array, NULL-terminated. */
 const char *const *strand_replay_reg_names(const struct strand_replay *r);
