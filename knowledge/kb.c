@@ -55,6 +55,7 @@ static void entry_free(struct kb_entry *e)
 	free(e->object_prefix);
 	free(e->syscall);
 	free(e->program);
+	free(e->options);
 	free(e->title);
 	free(e->text);
 	free(e->source);
@@ -173,6 +174,8 @@ strand_status kb_load(struct kb *kb, const char *path, strand_error *err)
 			slot = &e->text;
 		else if (e->kind == KB_EXIT && !strcmp(key, "status"))
 			ok = parse_u64(val, &e->exit_status);
+		else if (e->kind == KB_EXIT && !strcmp(key, "option"))
+			slot = &e->options;
 		else if (e->kind == KB_EXIT && !strcmp(key, "when"))
 			ok = (e->when_no_error_line = !strcmp(val, "no-error-line"));
 		else {
@@ -225,14 +228,57 @@ bool kb_match(const struct kb_entry *e, const char *status, const char *object,
 	return true;
 }
 
+/* Is the argument `arg` (len bytes) the option `opt`? */
+static bool arg_is_option(const char *arg, size_t len, const char *opt, size_t olen)
+{
+	if (olen >= 3 && opt[0] == '-' && opt[1] == '-') /* --long, --long=VALUE */
+		return len >= olen && !memcmp(arg, opt, olen) && (len == olen || arg[olen] == '=');
+	if (olen != 2 || opt[0] != '-' || len < 2 || arg[0] != '-' || arg[1] == '-')
+		return false;
+	return memchr(arg + 1, opt[1], len - 1) != NULL; /* -c, or inside -uc */
+}
+
+/* Was one of `options` (space-separated) given in `args`? */
+static bool args_have_option(const char *args, const char *options)
+{
+	for (const char *a = args; a && *a;) {
+		while (*a == ' ')
+			a++;
+		size_t al = strcspn(a, " ");
+		if (!al)
+			break;
+		if (al == 2 && !memcmp(a, "--", 2))
+			return false; /* the rest are operands */
+		for (const char *o = options; *o;) {
+			while (*o == ' ')
+				o++;
+			size_t ol = strcspn(o, " ");
+			if (ol && arg_is_option(a, al, o, ol))
+				return true;
+			o += ol;
+		}
+		a += al;
+	}
+	return false;
+}
+
 const struct kb_entry *kb_exit_lookup(const struct kb *kb, const char *program, uint64_t status,
-				      bool error_line)
+				      bool error_line, const char *args)
 {
 	for (uint32_t i = 0; program && i < kb->n; i++) {
 		const struct kb_entry *e = &kb->e[i];
 		if (e->kind == KB_EXIT && e->exit_status == status && !strcmp(e->program, program) &&
-		    !(e->when_no_error_line && error_line))
+		    !(e->when_no_error_line && error_line) &&
+		    (!e->options || args_have_option(args, e->options)))
 			return e;
 	}
 	return NULL;
+}
+
+bool kb_exit_wants_args(const struct kb *kb, const char *program)
+{
+	for (uint32_t i = 0; program && i < kb->n; i++)
+		if (kb->e[i].kind == KB_EXIT && kb->e[i].options && !strcmp(kb->e[i].program, program))
+			return true;
+	return false;
 }

@@ -22,6 +22,9 @@ struct kb_entry {
 	char *program;             /* basename of the executable */
 	uint64_t exit_status;
 	bool when_no_error_line;   /* only when no diagnostic line was written */
+	char *options;             /* NULL, or only when the program was given one
+				      of these options (space-separated, see
+				      kb_exit_lookup) */
 	/* both */
 	char *title;               /* hint title; exit: NULL */
 	char *text;                /* hint text; exit: the meaning */
@@ -52,8 +55,16 @@ bool kb_match(const struct kb_entry *e, const char *status, const char *object,
 	      const char *syscall, uint64_t symptom_value);
 
 /* The exit entry documenting `status` of `program` as normal, or NULL.
- * `error_line`: the program wrote a diagnostic line. */
+ * `error_line`: the program wrote a diagnostic line.  `args`: the
+ * program's arguments after its name, separated by spaces (NULL:
+ * unknown); an entry with `options` matches only when an argument is one
+ * of them: "-c" also inside a cluster of short options ("-uc"), "--check"
+ * also as "--check=..."; arguments after "--" are not options. */
 const struct kb_entry *kb_exit_lookup(const struct kb *kb, const char *program, uint64_t status,
-				      bool error_line);
+				      bool error_line, const char *args);
+
+/* Does some exit entry of `program` depend on its options (so that the
+ * caller needs its arguments)? */
+bool kb_exit_wants_args(const struct kb *kb, const char *program);
 
 #endif

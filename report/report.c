@@ -334,10 +334,22 @@ strand_status strand_report_build(const char *trace, const struct strand_report_
 	for (size_t i = 0; opt && opt->kb_files && opt->kb_files[i]; i++)
 		if ((st = kb_load(&kb, opt->kb_files[i], err)) < 0)
 			goto out;
-	struct rc_inputs in = { .info = info, .ef = ef, .sc = sc, .kb = &kb,
+	/* the program's arguments, read only when an exit entry of the
+	 * knowledge base depends on its options */
+	const char *prog = program_name(strand_analysis_replay(a));
+	struct strand_process_facts facts = { .argv = "" };
+	const char *args = NULL;
+	if (kb_exit_wants_args(&kb, prog)) {
+		strand_error fe;
+		if (strand_trace_process_facts(trace, &facts, &fe) == STRAND_OK) {
+			const char *sp = strchr(facts.argv, ' ');
+			args = sp ? sp + 1 : "";
+		}
+	}
+	struct rc_inputs in = { .info = info, .ef = ef, .sc = sc, .kb = &kb, .args = args,
 				.crash = strand_analysis_result_of(a, "crash"),
 				.hang = strand_analysis_result_of(a, "hang"),
-				.program = program_name(strand_analysis_replay(a)),
+				.program = prog,
 				.incomplete = !sum->complete, .truncated = sum->truncated,
 				.instructions = strand_replay_end(strand_analysis_replay(a)) };
 	struct rc rc;

@@ -374,7 +374,8 @@ void rc_decide(const struct rc_inputs *in, struct rc *rc)
 	/* 3. a documented normal exit status */
 	if (exit && !service && in->kb) {
 		const struct kb_entry *e = kb_exit_lookup(in->kb, in->program,
-							  strand_rnode_u64(exit, "value", 0), line != NULL);
+							  strand_rnode_u64(exit, "value", 0), line != NULL,
+							  in->args);
 		if (e) {
 			rc->normal_exit = e;
 			rc->found_by = "knowledge base";

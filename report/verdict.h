@@ -15,6 +15,7 @@ struct rc_inputs {
 	const struct strand_rnode *hang;  /* hang (may be NULL) */
 	const struct kb *kb;
 	const char *program;              /* basename of the executable, may be NULL */
+	const char *args;                 /* its arguments (space-separated), NULL: not read */
 	/* The trace's end (strand_reader_summary): `incomplete` when no
 	 * PROCESS_EXIT was recorded (the recorder was killed, the file cut),
 	 * `truncated` when the file has no footer; `instructions` recorded. */

@@ -114,6 +114,9 @@ static const struct rc_case cases[] = {
 	{ "diff_files_differ", AS_ROOT, "echo a > a; echo b > b", "diff a b", NF, "-", NULL, NULL, NULL, NULL },
 	{ "cmp_files_differ", AS_ROOT, "echo a > a; echo b > b", "cmp a b", NF, "-", NULL, NULL, NULL, NULL },
 	{ "test_false", AS_ROOT, NULL, "test -e nofile", NF, "-", NULL, NULL, NULL, NULL },
+	/* documented for an option only: sort's 1 answers -c (here in a
+	 * cluster, -nc), and comes with a "disorder" line */
+	{ "sort_check_unsorted", AS_ROOT, "printf '2\\n1\\n' > f", "sort -nc f", NF, "-", NULL, NULL, NULL, NULL },
 	/* hangs: the recording is interrupted */
 	{ "pause_forever", INTERRUPT, "gcc -O1 -g -o waiter $SRC/waiter.c", "./waiter", "interrupted", "-", NULL, "wait", NULL, NULL },
 	{ "cat_blocked_on_fifo", INTERRUPT, "mkfifo p", "cat p", "interrupted", "-", NULL, "wait", NULL, NULL },
