@@ -58,6 +58,37 @@ static bool decode_pid(const char *name, int32_t pid, char *buf, size_t len)
 	return true;
 }
 
+/* A NUL-terminated string at guest address a into buf (len > 0), at most
+ * 1023 bytes; false if there is none. */
+static bool read_c_string(struct strand_replay *r, uint64_t a, char *buf, size_t len)
+{
+	size_t max = len - 1 < 1024 ? len - 1 : 1024;
+	uint8_t valid[1024];
+	buf[0] = 0;
+	if (!a)
+		return false;
+	strand_replay_read(r, a, buf, max, valid);
+	size_t k = 0;
+	while (k < max && valid[k] && buf[k])
+		k++;
+	buf[k] = 0;
+	return k > 0;
+}
+
+bool strand_syscall_decode_other_object_in(struct strand_replay *r,
+					   const struct strand_systable *systable, strand_abi abi,
+					   strand_arch arch, const struct strand_syscall *sc,
+					   char *buf, size_t len)
+{
+	const char *name = strand_syscall_name_in(systable, abi, arch, sc->number);
+	if (len)
+		buf[0] = 0;
+	unsigned argi;
+	if (!name || !len || !strand_syscall_other_path_arg(abi, name, &argi) || argi >= sc->nargs)
+		return false;
+	return read_c_string(r, sc->args[argi], buf, len);
+}
+
 bool strand_syscall_decode_object(struct strand_replay *r, strand_abi abi, strand_arch arch,
 				  const struct strand_syscall *sc, char *buf, size_t len)
 {
@@ -81,18 +112,8 @@ bool strand_syscall_decode_object_in(struct strand_replay *r, const struct stran
 	uint64_t a = sc->args[argi];
 	if (how == STRAND_OBJARG_PID)
 		return decode_pid(name, (int32_t)(uint32_t)a, buf, len);
-	if (how == STRAND_OBJARG_C_STRING) {
-		size_t max = len - 1 < 1024 ? len - 1 : 1024;
-		uint8_t valid[1024];
-		if (!a)
-			return false;
-		strand_replay_read(r, a, buf, max, valid);
-		size_t k = 0;
-		while (k < max && valid[k] && buf[k])
-			k++;
-		buf[k] = 0;
-		return k > 0;
-	}
+	if (how == STRAND_OBJARG_C_STRING)
+		return read_c_string(r, a, buf, len);
 	uint64_t us = a;
 	if (how == STRAND_OBJARG_OBJECT_ATTRIBUTES) {
 		/* OBJECT_ATTRIBUTES { ULONG Length; HANDLE RootDirectory;

@@ -312,6 +312,25 @@ static const struct { const char *name; unsigned arg; } linux_paths[] = {
 	{ "listxattr", 0 }, { "llistxattr", 0 }, { "inotify_add_watch", 1 },
 };
 
+/* The other name of the two-name calls above (man 2): a link's existing
+ * name, a rename's new name, a symlink's target. */
+static const struct { const char *name; unsigned arg; } linux_other_paths[] = {
+	{ "link", 0 }, { "linkat", 1 }, { "symlink", 0 }, { "symlinkat", 0 },
+	{ "rename", 1 }, { "renameat", 3 }, { "renameat2", 3 },
+};
+
+bool strand_syscall_other_path_arg(strand_abi abi, const char *name, unsigned *arg)
+{
+	if (abi != STRAND_ABI_LINUX || !name)
+		return false;
+	for (size_t i = 0; i < sizeof linux_other_paths / sizeof linux_other_paths[0]; i++)
+		if (!strcmp(linux_other_paths[i].name, name)) {
+			*arg = linux_other_paths[i].arg;
+			return true;
+		}
+	return false;
+}
+
 /* Linux x86-64 calls whose argument `arg` is a process, thread or
  * process-group id (man 2): the object such a call is about. */
 static const struct { const char *name; unsigned arg; } linux_pids[] = {

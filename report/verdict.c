@@ -19,6 +19,7 @@
 #include "report/verdict.h"
 #include "report/calltab.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,10 +119,26 @@ static bool line_names_sockaddr(const char *line, const char *obj)
 /* Does the line name the object (the whole name, or its last component
  * when that is distinctive)?  A descriptor's object ("5 → 127.0.0.1:1",
  * "3 → out.txt") is named by what the descriptor names. */
+/* Does `line` hold `word` as a whole name: not inside a longer name
+ * ("d" in "ln: d: hard link", not in "directory")? */
+static bool line_has_word(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = strstr(line, word); p; p = strstr(p + 1, word)) {
+		bool before = p == line || !(isalnum((unsigned char)p[-1]) || strchr("_.-/", p[-1]));
+		bool after = !p[n] || !(isalnum((unsigned char)p[n]) || strchr("_.-/", p[n]));
+		if (before && after)
+			return true;
+	}
+	return false;
+}
+
 static bool line_names(const char *line, const char *obj)
 {
-	if (!line || !obj || strlen(obj) < 2)
+	if (!line || !obj || !obj[0])
 		return false;
+	if (strlen(obj) < 3 && !strstr(obj, "→ ")) /* a short name: as a whole word only */
+		return line_has_word(line, obj);
 	if (strstr(line, obj))
 		return true;
 	const char *arrow = strstr(obj, "→ ");
@@ -234,7 +251,10 @@ static void rank_by_text(const struct rc_inputs *in, const struct strand_rnode *
 		k.object = strand_rnode_str(c, "object", NULL);
 		k.found_by = "heuristic";
 		const char *sn = errno_name(in, k.status);
-		bool names_obj = line_names(text, k.object);
+		/* a call of two names (link, rename) fails for both: the
+		 * message may name either */
+		bool names_obj = line_names(text, k.object) ||
+				 line_names(text, strand_rnode_str(c, "other_object", NULL));
 		bool names_status = st_in_text && sn && !strcmp(st_in_text, sn);
 		k.score = (names_obj ? 4 : 0) + (names_status ? 3 : 0) + (k.tid == stid ? 1 : 0);
 		snprintf(k.why, sizeof k.why, "%s%s%s",

@@ -114,6 +114,10 @@ static const struct rc_case cases[] = {
 	{ "diff_files_differ", AS_ROOT, "echo a > a; echo b > b", "diff a b", NF, "-", NULL, NULL, NULL, NULL },
 	{ "cmp_files_differ", AS_ROOT, "echo a > a; echo b > b", "cmp a b", NF, "-", NULL, NULL, NULL, NULL },
 	{ "test_false", AS_ROOT, NULL, "test -e nofile", NF, "-", NULL, NULL, NULL, NULL },
+	/* a call of two names: the message names the one that is not the
+	 * call's object (ln names the directory, linkat's object is the new
+	 * name) */
+	{ "ln_directory_hard_link", AS_ROOT, "mkdir d", "ln d e", F, "linkat,link", "e", "EPERM", "libc", NULL },
 	/* documented for an option only: sort's 1 answers -c (here in a
 	 * cluster, -nc), and comes with a "disorder" line */
 	{ "sort_check_unsorted", AS_ROOT, "printf '2\\n1\\n' > f", "sort -nc f", NF, "-", NULL, NULL, NULL, NULL },

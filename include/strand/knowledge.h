@@ -108,6 +108,11 @@ typedef enum strand_object_arg {
  * value name): its index in *arg and how in *how.  False if none. */
 bool strand_syscall_object_arg(strand_abi abi, const char *name, unsigned *arg,
 			       strand_object_arg *how);
+/* The other name of a call of two names (Linux link, rename, symlink and
+ * their *at forms): the argument that is not the object (a link's
+ * target, a rename's new name), a C string; its index in *arg.  False
+ * for a call of one name or none. */
+bool strand_syscall_other_path_arg(strand_abi abi, const char *name, unsigned *arg);
 /* Which argument of syscall `name` is a file descriptor (Linux): its
  * index in *arg.  False if none. */
 bool strand_syscall_fd_arg(strand_abi abi, const char *name, unsigned *arg);

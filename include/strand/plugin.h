@@ -253,6 +253,13 @@ bool strand_syscall_decode_object(struct strand_replay *r, strand_abi abi,
 bool strand_syscall_decode_object_in(struct strand_replay *r, const struct strand_systable *systable,
 				     strand_abi abi, strand_arch arch, const struct strand_syscall *sc,
 				     char *buf, size_t len);
+/* The other name of a call of two names (strand_syscall_other_path_arg:
+ * a link's target, a rename's new name), read like the object.  Writes ""
+ * and returns false if there is none. */
+bool strand_syscall_decode_other_object_in(struct strand_replay *r,
+					   const struct strand_systable *systable, strand_abi abi,
+					   strand_arch arch, const struct strand_syscall *sc,
+					   char *buf, size_t len);
 
 #ifdef __cplusplus
 }
