@@ -264,10 +264,6 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 		strand_r_stringf(e, "object", "%s : %s", parent, obj);
 	else if (has_obj)
 		strand_r_string(e, "object", obj);
-	char other[200];
-	if (strand_syscall_decode_other_object_in(r, s->systable, s->abi, s->arch, sc, other,
-						  sizeof other))
-		strand_r_string(e, "other_object", other);
 	else if (fdobj[0])
 		strand_r_string(e, "object", fdobj);
 	else if (s->abi == STRAND_ABI_WINDOWS_NT && sc->nargs > 0) {
@@ -275,6 +271,10 @@ static void on_event(struct strand_replay *r, void *ud, const struct strand_reco
 		if (hn && hn[0])
 			strand_r_stringf(e, "object", "%s", hn);
 	}
+	char other[200];
+	if (strand_syscall_decode_other_object_in(r, s->systable, s->abi, s->arch, sc, other,
+						  sizeof other))
+		strand_r_string(e, "other_object", other);
 	char res[512];
 	strand_syscall_result_str(s->abi, s->arch, sc->result, res, sizeof res);
 	struct strand_rnode *rn = strand_r_hex(e, "result", sc->result);
